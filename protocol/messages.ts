@@ -1,0 +1,504 @@
+/**
+ * Message layer of the fts protocol: the tag table, the typed messages and
+ * their encoding inside frames. Pure: no I/O.
+ *
+ * Control messages carry a UTF-8 JSON object as payload (keys written in
+ * ascending order; readers accept any order and ignore unknown keys). DATA
+ * frames are binary: a u64 big-endian offset, then the chunk bytes.
+ *
+ * @module
+ */
+
+import { type ErrorCode, isErrorCode, ProtocolError } from "./errors.ts";
+import { encodeFrame, type Frame, HEADER_SIZE, writeHeader } from "./frame.ts";
+
+/** Message type tags (the frame header's `type` byte). */
+export const MSG = {
+  HELLO: 0x01,
+  WELCOME: 0x02,
+  AUTH: 0x03,
+  BYE: 0x04,
+  GOING_AWAY: 0x05,
+  PING: 0x06,
+  PONG: 0x07,
+  OK: 0x10,
+  ERROR: 0x11,
+  LIST: 0x20,
+  ENTRIES: 0x21,
+  PUT: 0x30,
+  PUT_READY: 0x31,
+  DATA: 0x32,
+  PUT_END: 0x33,
+  PUT_DONE: 0x34,
+  GET: 0x40,
+  GET_READY: 0x41,
+  GET_END: 0x42,
+  DELETE: 0x50,
+  RENAME: 0x51,
+  MKDIR: 0x52,
+  SHUTDOWN: 0x60,
+  CANCEL: 0x61,
+} as const;
+
+/** Frame flag: more ENTRIES frames follow for the same request. */
+export const FLAG_MORE = 0x01;
+/** Frame flag on DATA: the chunk is one zstd frame (feature "zstd"). */
+export const FLAG_ZSTD = 0x02;
+
+/** The version of the message layer this code speaks. */
+export const PROTOCOL_VERSION = 1;
+/** Features this code can negotiate in HELLO/WELCOME. */
+export const KNOWN_FEATURES = ["zstd"] as const;
+/** Bytes before a chunk in a DATA frame: header plus u64 offset. */
+export const DATA_PREFIX = HEADER_SIZE + 8;
+/** Largest chunk a DATA frame carries by default (1 MiB). */
+export const DEFAULT_CHUNK = 1024 * 1024;
+
+/** A file or folder as listed by ENTRIES. Times are ms since the epoch. */
+export interface Entry {
+  readonly name: string;
+  readonly type: "file" | "dir";
+  readonly size: number;
+  readonly mtime: number;
+}
+
+/** What a client expects of a file it names by listing number. */
+export interface Expect {
+  readonly size: number;
+  readonly mtime: number;
+}
+
+/** Every message, discriminated by `type`; `id` is the request id. */
+export type Message =
+  | {
+    type: "hello";
+    id: number;
+    versions: number[];
+    features: string[];
+    agent: string;
+  }
+  | {
+    type: "welcome";
+    id: number;
+    version: number;
+    features: string[];
+    agent: string;
+    auth: boolean;
+    chunkSize: number;
+  }
+  | { type: "auth"; id: number; user: string; password: string }
+  | { type: "bye"; id: number }
+  | { type: "going_away"; id: number; graceMs: number; reason: string }
+  | { type: "ping"; id: number }
+  | { type: "pong"; id: number }
+  | { type: "ok"; id: number; perms?: string[] }
+  | { type: "error"; id: number; code: ErrorCode; message: string }
+  | { type: "list"; id: number; path: string }
+  | { type: "entries"; id: number; entries: Entry[]; more: boolean }
+  | {
+    type: "put";
+    id: number;
+    name: string;
+    size: number;
+    overwrite: boolean;
+    mtime?: number;
+  }
+  | { type: "put_ready"; id: number; offset: number }
+  | {
+    type: "data";
+    id: number;
+    offset: number;
+    bytes: Uint8Array;
+    zstd: boolean;
+  }
+  | { type: "put_end"; id: number; sha256: string }
+  | { type: "put_done"; id: number; name: string; size: number; sha256: string }
+  | { type: "get"; id: number; name: string; offset: number; expect?: Expect }
+  | {
+    type: "get_ready";
+    id: number;
+    name: string;
+    size: number;
+    mtime: number;
+  }
+  | { type: "get_end"; id: number; sha256: string }
+  | { type: "delete"; id: number; name: string; expect?: Expect }
+  | {
+    type: "rename";
+    id: number;
+    from: string;
+    to: string;
+    overwrite: boolean;
+    expect?: Expect;
+  }
+  | { type: "mkdir"; id: number; name: string }
+  | { type: "shutdown"; id: number; graceMs: number }
+  | { type: "cancel"; id: number };
+
+/** The name of a message type, e.g. `"put"`. */
+export type MessageType = Message["type"];
+/** The message of type `T`. */
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+const TAG_BY_TYPE: Record<MessageType, number> = {
+  hello: MSG.HELLO,
+  welcome: MSG.WELCOME,
+  auth: MSG.AUTH,
+  bye: MSG.BYE,
+  going_away: MSG.GOING_AWAY,
+  ping: MSG.PING,
+  pong: MSG.PONG,
+  ok: MSG.OK,
+  error: MSG.ERROR,
+  list: MSG.LIST,
+  entries: MSG.ENTRIES,
+  put: MSG.PUT,
+  put_ready: MSG.PUT_READY,
+  data: MSG.DATA,
+  put_end: MSG.PUT_END,
+  put_done: MSG.PUT_DONE,
+  get: MSG.GET,
+  get_ready: MSG.GET_READY,
+  get_end: MSG.GET_END,
+  delete: MSG.DELETE,
+  rename: MSG.RENAME,
+  mkdir: MSG.MKDIR,
+  shutdown: MSG.SHUTDOWN,
+  cancel: MSG.CANCEL,
+};
+
+const TYPE_BY_TAG = new Map<number, MessageType>(
+  Object.entries(TAG_BY_TYPE).map(([type, tag]) => [tag, type as MessageType]),
+);
+
+/** The wire tag of a message type. */
+export function tagOf(type: MessageType): number {
+  return TAG_BY_TYPE[type];
+}
+
+/** The message type of a wire tag, or undefined for an unknown tag. */
+export function typeOfTag(tag: number): MessageType | undefined {
+  return TYPE_BY_TAG.get(tag);
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Encodes a message as one complete frame.
+ *
+ * @throws {RangeError} if the payload would exceed MAX_PAYLOAD.
+ * @example
+ * ```ts
+ * const bytes = encodeMessage({ type: "list", id: 2, path: "" });
+ * ```
+ */
+export function encodeMessage(message: Message): Uint8Array {
+  if (message.type === "data") {
+    const out = new Uint8Array(DATA_PREFIX + message.bytes.byteLength);
+    writeDataPrefix(out, message.id, message.offset, message.bytes.byteLength, {
+      zstd: message.zstd,
+    });
+    out.set(message.bytes, DATA_PREFIX);
+    return out;
+  }
+  const { type, id, ...body } = message;
+  let flags = 0;
+  if (type === "entries") {
+    delete (body as { more?: boolean }).more;
+    if (message.more) flags |= FLAG_MORE;
+  }
+  const payload = utf8.encode(canonicalJson(body));
+  return encodeFrame({ type: TAG_BY_TYPE[type], flags, id, payload });
+}
+
+/**
+ * Writes the 24-byte prefix of a DATA frame (header and offset) into `target`,
+ * so that a sender can read a file chunk straight into
+ * `target.subarray(DATA_PREFIX)` and write the whole buffer at once.
+ */
+export function writeDataPrefix(
+  target: Uint8Array,
+  id: number,
+  offset: number,
+  chunkLength: number,
+  options: { zstd: boolean } = { zstd: false },
+): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError(`Data offset ${offset} is not a valid u64`);
+  }
+  writeHeader(target, {
+    type: MSG.DATA,
+    flags: options.zstd ? FLAG_ZSTD : 0,
+    id,
+    length: 8 + chunkLength,
+  });
+  new DataView(target.buffer, target.byteOffset + HEADER_SIZE, 8)
+    .setBigUint64(0, BigInt(offset));
+}
+
+/**
+ * Decodes a frame into a typed message. DATA `bytes` is a view into the
+ * frame's payload (copy it if the frame's buffer will be reused).
+ *
+ * @throws {ProtocolError} for an unknown type, unknown flags, bad JSON or a
+ * field of the wrong type.
+ */
+export function decodeMessage(frame: Frame): Message {
+  const type = typeOfTag(frame.type);
+  if (type === undefined) {
+    throw new ProtocolError(
+      `Unknown message type 0x${frame.type.toString(16).padStart(2, "0")}`,
+    );
+  }
+  const allowed = type === "data"
+    ? FLAG_ZSTD
+    : type === "entries"
+    ? FLAG_MORE
+    : 0;
+  if ((frame.flags & ~allowed) !== 0) {
+    throw new ProtocolError(
+      `Unknown flags 0x${frame.flags.toString(16)} on ${type}`,
+    );
+  }
+  const id = frame.id;
+  if (type === "data") {
+    if (frame.payload.byteLength < 8) {
+      throw new ProtocolError("DATA frame is shorter than its offset");
+    }
+    const offset = new DataView(
+      frame.payload.buffer,
+      frame.payload.byteOffset,
+      8,
+    ).getBigUint64(0);
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new ProtocolError(`DATA offset ${offset} is beyond 2^53`);
+    }
+    return {
+      type,
+      id,
+      offset: Number(offset),
+      bytes: frame.payload.subarray(8),
+      zstd: (frame.flags & FLAG_ZSTD) !== 0,
+    };
+  }
+  const o = parseBody(frame.payload, type);
+  switch (type) {
+    case "hello":
+      return {
+        type,
+        id,
+        versions: uintArray(o, "versions"),
+        features: strArray(o, "features"),
+        agent: str(o, "agent"),
+      };
+    case "welcome":
+      return {
+        type,
+        id,
+        version: uint(o, "version"),
+        features: strArray(o, "features"),
+        agent: str(o, "agent"),
+        auth: bool(o, "auth"),
+        chunkSize: uint(o, "chunkSize"),
+      };
+    case "auth":
+      return { type, id, user: str(o, "user"), password: str(o, "password") };
+    case "bye":
+    case "ping":
+    case "pong":
+    case "cancel":
+      return { type, id };
+    case "going_away":
+      return {
+        type,
+        id,
+        graceMs: uint(o, "graceMs"),
+        reason: str(o, "reason"),
+      };
+    case "ok": {
+      const perms = o.perms === undefined ? undefined : strArray(o, "perms");
+      return perms === undefined ? { type, id } : { type, id, perms };
+    }
+    case "error": {
+      const code = o.code;
+      if (!isErrorCode(code)) {
+        throw new ProtocolError(`Unknown error code ${JSON.stringify(code)}`);
+      }
+      return { type, id, code, message: str(o, "message") };
+    }
+    case "list":
+      return { type, id, path: str(o, "path") };
+    case "entries":
+      return {
+        type,
+        id,
+        entries: entryArray(o.entries),
+        more: (frame.flags & FLAG_MORE) !== 0,
+      };
+    case "put": {
+      const base = {
+        type,
+        id,
+        name: str(o, "name"),
+        size: uint(o, "size"),
+        overwrite: bool(o, "overwrite"),
+      };
+      return o.mtime === undefined
+        ? base
+        : { ...base, mtime: uint(o, "mtime") };
+    }
+    case "put_ready":
+      return { type, id, offset: uint(o, "offset") };
+    case "put_end":
+    case "get_end":
+      return { type, id, sha256: sha(o, "sha256") };
+    case "put_done":
+      return {
+        type,
+        id,
+        name: str(o, "name"),
+        size: uint(o, "size"),
+        sha256: sha(o, "sha256"),
+      };
+    case "get":
+      return withExpect(
+        { type, id, name: str(o, "name"), offset: uint(o, "offset") },
+        o,
+      );
+    case "get_ready":
+      return {
+        type,
+        id,
+        name: str(o, "name"),
+        size: uint(o, "size"),
+        mtime: uint(o, "mtime"),
+      };
+    case "delete":
+      return withExpect({ type, id, name: str(o, "name") }, o);
+    case "rename":
+      return withExpect(
+        {
+          type,
+          id,
+          from: str(o, "from"),
+          to: str(o, "to"),
+          overwrite: bool(o, "overwrite"),
+        },
+        o,
+      );
+    case "mkdir":
+      return { type, id, name: str(o, "name") };
+    case "shutdown":
+      return { type, id, graceMs: uint(o, "graceMs") };
+  }
+}
+
+type Body = Record<string, unknown>;
+
+function parseBody(payload: Uint8Array, type: MessageType): Body {
+  let value: unknown;
+  try {
+    value = JSON.parse(fromUtf8.decode(payload));
+  } catch (cause) {
+    throw new ProtocolError(`Malformed ${type} payload`, { cause });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError(`The ${type} payload is not a JSON object`);
+  }
+  return value as Body;
+}
+
+function str(o: Body, key: string): string {
+  const v = o[key];
+  if (typeof v !== "string") throw fieldError(key, "a string");
+  return v;
+}
+
+function bool(o: Body, key: string): boolean {
+  const v = o[key];
+  if (typeof v !== "boolean") throw fieldError(key, "a boolean");
+  return v;
+}
+
+function uint(o: Body, key: string): number {
+  const v = o[key];
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw fieldError(key, "an integer from 0 to 2^53-1");
+  }
+  return v;
+}
+
+function sha(o: Body, key: string): string {
+  const v = str(o, key);
+  if (!/^[0-9a-f]{64}$/.test(v)) throw fieldError(key, "a SHA-256 in hex");
+  return v;
+}
+
+function strArray(o: Body, key: string): string[] {
+  const v = o[key];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
+    throw fieldError(key, "an array of strings");
+  }
+  return v as string[];
+}
+
+function uintArray(o: Body, key: string): number[] {
+  const v = o[key];
+  if (!Array.isArray(v) || !v.every((x) => Number.isSafeInteger(x) && x >= 0)) {
+    throw fieldError(key, "an array of integers");
+  }
+  return v as number[];
+}
+
+function entryArray(v: unknown): Entry[] {
+  if (!Array.isArray(v)) throw fieldError("entries", "an array");
+  return v.map((item): Entry => {
+    if (typeof item !== "object" || item === null) {
+      throw fieldError("entries", "an array of objects");
+    }
+    const e = item as Body;
+    const type = e.type;
+    if (type !== "file" && type !== "dir") {
+      throw fieldError("entries[].type", '"file" or "dir"');
+    }
+    return {
+      name: str(e, "name"),
+      type,
+      size: uint(e, "size"),
+      mtime: uint(e, "mtime"),
+    };
+  });
+}
+
+function withExpect<T extends object>(
+  base: T,
+  o: Body,
+): T & { expect?: Expect } {
+  const e = o.expect;
+  if (e === undefined) return base;
+  if (typeof e !== "object" || e === null) {
+    throw fieldError("expect", "an object");
+  }
+  return {
+    ...base,
+    expect: { size: uint(e as Body, "size"), mtime: uint(e as Body, "mtime") },
+  };
+}
+
+function fieldError(key: string, what: string): ProtocolError {
+  return new ProtocolError(`Field "${key}" must be ${what}`);
+}
+
+/** JSON with object keys in ascending order, so encodings are reproducible. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    if (v instanceof Uint8Array) {
+      throw new TypeError("Binary fields belong in DATA frames");
+    }
+    const sorted: Body = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Body)[k];
+    return sorted;
+  });
+}

@@ -1,0 +1,140 @@
+/**
+ * The one name validator shared by server and client. Pure: no I/O.
+ *
+ * A valid name is a relative path of one or more components joined by "/",
+ * in UTF-8 normalised to NFC, with no "." or ".." components, no empty
+ * components (so no leading or trailing "/"), no backslash, no control,
+ * format or bidirectional-override characters, at most
+ * {@linkcode MAX_COMPONENT_BYTES} bytes per component and
+ * {@linkcode MAX_NAME_BYTES} bytes in all.
+ *
+ * @module
+ */
+
+import { NameError } from "./errors.ts";
+
+/** Longest name in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 1024;
+/** Longest single path component in UTF-8 bytes (as on most filesystems). */
+export const MAX_COMPONENT_BYTES = 255;
+/** Largest nesting depth of a name. */
+export const MAX_DEPTH = 32;
+
+// C0 and C1 controls, DEL, and Unicode characters that change how text is
+// displayed (bidi overrides and isolates, line/paragraph separators, BOM).
+// deno-lint-ignore no-control-regex
+const FORBIDDEN =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\\]/u;
+const encoder = new TextEncoder();
+
+/**
+ * Validates `name` and returns it normalised to NFC.
+ *
+ * @throws {NameError} naming the reason the name is refused.
+ * @example
+ * ```ts
+ * validateName("docs/report.pdf"); // "docs/report.pdf"
+ * validateName("../etc/passwd");   // throws NameError
+ * ```
+ */
+export function validateName(name: unknown): string {
+  if (typeof name !== "string") throw new NameError("A name must be a string");
+  if (name.length === 0) throw new NameError("A name cannot be empty");
+  if (name.length > MAX_NAME_BYTES) {
+    throw new NameError(`Name is longer than ${MAX_NAME_BYTES} bytes`);
+  }
+  if (isWellFormed(name) === false) {
+    throw new NameError("Name is not valid Unicode");
+  }
+  const nfc = name.normalize("NFC");
+  if (encoder.encode(nfc).byteLength > MAX_NAME_BYTES) {
+    throw new NameError(`Name is longer than ${MAX_NAME_BYTES} bytes`);
+  }
+  if (FORBIDDEN.test(nfc)) {
+    throw new NameError(
+      `Name ${quoteName(nfc)} contains a control character or backslash`,
+    );
+  }
+  if (nfc.startsWith("/")) {
+    throw new NameError(`Name ${quoteName(nfc)} is an absolute path`);
+  }
+  const parts = nfc.split("/");
+  if (parts.length > MAX_DEPTH) {
+    throw new NameError(`Name ${quoteName(nfc)} is nested too deep`);
+  }
+  for (const part of parts) {
+    if (part === "") {
+      throw new NameError(`Name ${quoteName(nfc)} has an empty path component`);
+    }
+    if (part === "." || part === "..") {
+      throw new NameError(`Name ${quoteName(nfc)} contains "${part}"`);
+    }
+    if (encoder.encode(part).byteLength > MAX_COMPONENT_BYTES) {
+      throw new NameError(
+        `A component of ${
+          quoteName(nfc)
+        } is longer than ${MAX_COMPONENT_BYTES} bytes`,
+      );
+    }
+  }
+  return nfc;
+}
+
+/** Tells whether `name` passes {@linkcode validateName}. */
+export function isValidName(name: unknown): boolean {
+  try {
+    validateName(name);
+    return true;
+  } catch (error) {
+    if (error instanceof NameError) return false;
+    throw error;
+  }
+}
+
+/**
+ * Renders any string safely for a terminal or a log line: control and
+ * display-changing characters become `\u{…}` escapes, and the result is
+ * quoted and truncated to `max` characters.
+ *
+ * @example
+ * ```ts
+ * quoteName("a\x1b[2Jb"); // "\"a\\u{1b}[2Jb\""
+ * ```
+ */
+export function quoteName(name: string, max = 120): string {
+  let out = "";
+  for (const ch of name) {
+    if (out.length >= max) {
+      out += "…";
+      break;
+    }
+    out += FORBIDDEN.test(ch) && ch !== "\\"
+      ? `\\u{${ch.codePointAt(0)!.toString(16)}}`
+      : ch;
+  }
+  return `"${out}"`;
+}
+
+/** Splits a valid name into its parent ("" for top level) and base name. */
+export function splitName(name: string): { parent: string; base: string } {
+  const slash = name.lastIndexOf("/");
+  return slash < 0
+    ? { parent: "", base: name }
+    : { parent: name.slice(0, slash), base: name.slice(slash + 1) };
+}
+
+/**
+ * The name for the `n`-th copy of `name` when it already exists, as the seed
+ * did: `(1) report.pdf`, `(2) report.pdf`…, in the same folder.
+ */
+export function collisionName(name: string, n: number): string {
+  const { parent, base } = splitName(name);
+  const renamed = `(${n}) ${base}`;
+  return parent === "" ? renamed : `${parent}/${renamed}`;
+}
+
+function isWellFormed(s: string): boolean | undefined {
+  // String.prototype.isWellFormed is ES2024; lone surrogates cannot be NFC'd safely.
+  const fn = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  return fn?.call(s);
+}
