@@ -1,0 +1,273 @@
+/**
+ * Reads a password from, in this order: a password file (its first line),
+ * the environment (`FTS_PASSWORD`), or the terminal with echo off. Never
+ * from the command line, where every local user could read it in the
+ * process list.
+ *
+ * Nothing here imports server code, so the client can share it.
+ *
+ * @module
+ */
+
+import { FtsError } from "../protocol/errors.ts";
+import { type CliIo, writeText } from "./cli_io.ts";
+
+/** The environment variable a password may come from. */
+export const PASSWORD_ENV = "FTS_PASSWORD";
+
+/** Largest password file read, in bytes. */
+const MAX_FILE_BYTES = 64 * 1024;
+/** Longest line accepted from the terminal, in bytes. */
+const MAX_LINE_BYTES = 4096;
+
+/** The parts of {@linkcode CliIo} that {@linkcode readSecret} uses. */
+export type SecretIo = Pick<CliIo, "stdin" | "stderr" | "env" | "signal">;
+
+/** Options of {@linkcode readSecret}. */
+export interface SecretOptions {
+  /** Read the first line of this file (`--password-file`). */
+  passwordFile?: string | undefined;
+  /** Environment variable to use; default {@linkcode PASSWORD_ENV}. */
+  envName?: string;
+  /** Prompt on the terminal; default `"Password: "`. */
+  prompt?: string;
+  /**
+   * On a terminal, ask a second time with this prompt and require both
+   * answers to match (for new passwords). Default: ask once.
+   */
+  confirmPrompt?: string;
+}
+
+/**
+ * Reads a password.
+ *
+ * @throws {FtsError} `io` if the password file cannot be read, `bad_request`
+ * if the password is empty or the two answers differ, `auth_required` when
+ * there is no file, no variable and no terminal, `cancelled` on Ctrl-C, Ctrl-D
+ * or abort. Messages never contain the password.
+ * @example
+ * ```ts
+ * const password = await readSecret(io, { passwordFile: flags["password-file"] });
+ * ```
+ */
+export async function readSecret(
+  io: SecretIo,
+  options: SecretOptions = {},
+): Promise<string> {
+  if (options.passwordFile !== undefined) {
+    return nonEmpty(await readPasswordFile(options.passwordFile));
+  }
+  const fromEnv = io.env(options.envName ?? PASSWORD_ENV);
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  if (!io.stdin.isTerminal()) {
+    throw new FtsError(
+      "auth_required",
+      `Cannot read a password: stdin is not a terminal; use --password-file or ${
+        options.envName ?? PASSWORD_ENV
+      }`,
+    );
+  }
+  const setRaw = io.stdin.setRaw?.bind(io.stdin);
+  if (setRaw === undefined) {
+    throw new FtsError(
+      "unsupported",
+      "Cannot read a password: this terminal cannot turn echo off",
+    );
+  }
+  const reader = new LineReader(io.stdin.readable, io.signal);
+  setRaw(true);
+  try {
+    const first = nonEmpty(
+      await promptLine(io, reader, options.prompt ?? "Password: "),
+    );
+    if (options.confirmPrompt !== undefined) {
+      const second = await promptLine(io, reader, options.confirmPrompt);
+      if (second !== first) {
+        throw new FtsError("bad_request", "Passwords do not match");
+      }
+    }
+    return first;
+  } finally {
+    setRaw(false);
+    reader.release();
+  }
+}
+
+async function promptLine(
+  io: SecretIo,
+  reader: LineReader,
+  prompt: string,
+): Promise<string> {
+  writeText(io.stderr, prompt);
+  try {
+    return await reader.readLine();
+  } finally {
+    writeText(io.stderr, "\n");
+  }
+}
+
+/**
+ * Reads the first line of `path`, without its line ending.
+ *
+ * @throws {FtsError} code `io` if the file cannot be read or is too large.
+ */
+export async function readPasswordFile(path: string): Promise<string> {
+  const where = `Cannot read the password file "${path}"`;
+  let bytes: Uint8Array;
+  try {
+    using file = await Deno.open(path, { read: true });
+    const buf = new Uint8Array(MAX_FILE_BYTES + 1);
+    let n = 0;
+    while (n < buf.byteLength) {
+      const r = await file.read(buf.subarray(n));
+      if (r === null) break;
+      n += r;
+    }
+    if (n > MAX_FILE_BYTES) {
+      throw new FtsError("io", `${where}: larger than ${MAX_FILE_BYTES} bytes`);
+    }
+    bytes = buf.subarray(0, n);
+  } catch (error) {
+    if (error instanceof FtsError) throw error;
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new FtsError("io", `${where}: ${detail}`, { cause: error });
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new FtsError("io", `${where}: not UTF-8 text`);
+  }
+  return text.split(/\r?\n/, 1)[0] ?? "";
+}
+
+function nonEmpty(password: string): string {
+  if (password === "") {
+    throw new FtsError("bad_request", "The password is empty");
+  }
+  return password;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const CTRL_C = 0x03;
+const CTRL_D = 0x04;
+const CTRL_U = 0x15;
+const BACKSPACE = 0x08;
+const DELETE = 0x7f;
+const ESC = 0x1b;
+
+/**
+ * Reads lines typed on a raw terminal, handling backspace, Ctrl-U, Ctrl-C
+ * and Ctrl-D and skipping escape sequences (arrow keys). Keeps bytes typed
+ * ahead for the next line.
+ */
+class LineReader {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #signal: AbortSignal | undefined;
+  #pending: Uint8Array = new Uint8Array(0);
+  #escape: "none" | "start" | "csi" = "none";
+
+  constructor(stream: ReadableStream<Uint8Array>, signal?: AbortSignal) {
+    this.#reader = stream.getReader();
+    this.#signal = signal;
+  }
+
+  async readLine(): Promise<string> {
+    const line: number[] = [];
+    const onAbort = () => {
+      this.#reader.cancel().catch(() => {});
+    };
+    this.#signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      for (;;) {
+        if (this.#signal?.aborted) throw cancelled();
+        if (this.#pending.byteLength === 0) {
+          const { value, done } = await this.#reader.read();
+          if (this.#signal?.aborted) throw cancelled();
+          if (done) {
+            if (line.length === 0) throw cancelled();
+            return decodeLine(line);
+          }
+          this.#pending = value;
+          continue;
+        }
+        const at = this.#pending.findIndex((b) =>
+          this.#take(line, b) === "end"
+        );
+        if (at >= 0) {
+          this.#pending = this.#pending.subarray(at + 1);
+          return decodeLine(line);
+        }
+        this.#pending = new Uint8Array(0);
+      }
+    } finally {
+      this.#signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  release(): void {
+    this.#pending.fill(0);
+    this.#reader.releaseLock();
+  }
+
+  /** Applies one byte to `line`; "end" when the line is complete. */
+  #take(line: number[], b: number): "more" | "end" {
+    if (this.#escape === "start") {
+      this.#escape = b === 0x5b || b === 0x4f ? "csi" : "none";
+      return "more";
+    }
+    if (this.#escape === "csi") {
+      if (b >= 0x40 && b <= 0x7e) this.#escape = "none";
+      return "more";
+    }
+    switch (b) {
+      case CR:
+      case LF:
+        return "end";
+      case CTRL_C:
+        line.fill(0);
+        throw cancelled();
+      case CTRL_D:
+        if (line.length === 0) throw cancelled();
+        return "more";
+      case CTRL_U:
+        line.fill(0);
+        line.length = 0;
+        return "more";
+      case BACKSPACE:
+      case DELETE:
+        // Drop one UTF-8 character: continuation bytes, then the lead byte.
+        while (line.length > 0 && (line[line.length - 1]! & 0xc0) === 0x80) {
+          line.pop();
+        }
+        line.pop();
+        return "more";
+      case ESC:
+        this.#escape = "start";
+        return "more";
+    }
+    if (b < 0x20) return "more";
+    if (line.length >= MAX_LINE_BYTES) {
+      line.fill(0);
+      throw new FtsError(
+        "bad_request",
+        `The password is longer than ${MAX_LINE_BYTES} bytes`,
+      );
+    }
+    line.push(b);
+    return "more";
+  }
+}
+
+function decodeLine(line: number[]): string {
+  const bytes = Uint8Array.from(line);
+  line.fill(0);
+  const text = new TextDecoder().decode(bytes);
+  bytes.fill(0);
+  return text;
+}
+
+function cancelled(): FtsError {
+  return new FtsError("cancelled", "Password entry cancelled");
+}
