@@ -5,7 +5,12 @@
  * {@linkcode FrameDecoder.commit}), which saves a copy on the hot path.
  *
  * The buffer grows only to fit a frame whose header has been validated, so
- * a peer can never make it allocate more than HEADER_SIZE + MAX_PAYLOAD.
+ * a peer can never make it allocate more than HEADER_SIZE + MAX_PAYLOAD as
+ * long as the caller reads with `writable()`/`commit()` and takes complete
+ * frames with `next()` before it reads more (as `io/frame_conn.ts` does).
+ * `push()` copies the whole chunk it is given, so when the chunk runs past a
+ * complete frame that has not been taken yet, the buffer grows by exactly
+ * the rest of that chunk: memory the caller already holds, never more.
  *
  * @module
  */
@@ -34,13 +39,32 @@ export class FrameDecoder {
   #start = 0;
   #end = 0;
 
+  /**
+   * @param initialCapacity starting buffer size in bytes (default 64 KiB,
+   * capped at HEADER_SIZE + MAX_PAYLOAD); the buffer grows as frames need.
+   * @throws {RangeError} if `initialCapacity` is not a positive integer.
+   */
   constructor(initialCapacity = INITIAL_CAPACITY) {
+    if (!Number.isSafeInteger(initialCapacity) || initialCapacity < 1) {
+      throw new RangeError(
+        `Decoder capacity ${initialCapacity} is not a positive integer`,
+      );
+    }
     this.#buf = new Uint8Array(Math.min(initialCapacity, MAX_CAPACITY));
   }
 
   /** Bytes received but not yet returned as frames. */
   get buffered(): number {
     return this.#end - this.#start;
+  }
+
+  /**
+   * Current size of the internal buffer in bytes (read-only; for tests and
+   * metrics). It stays at most HEADER_SIZE + MAX_PAYLOAD when frames are
+   * taken as they complete.
+   */
+  get capacity(): number {
+    return this.#buf.byteLength;
   }
 
   /**
@@ -72,9 +96,11 @@ export class FrameDecoder {
       if (
         offset < chunk.byteLength && this.#pendingFrameSize() <= this.buffered
       ) {
-        // The buffer holds complete frames the caller has not taken yet:
-        // grow past them rather than drop bytes.
-        this.#grow(this.#buf.byteLength * 2);
+        // The buffer is full of complete frames the caller has not taken
+        // yet: grow by exactly the rest of the chunk rather than drop bytes
+        // (doubling here would let one extra byte cost HEADER_SIZE +
+        // MAX_PAYLOAD more memory).
+        this.#grow(this.buffered + chunk.byteLength - offset);
       }
     }
   }

@@ -10,7 +10,13 @@
  */
 
 import { type ErrorCode, isErrorCode, ProtocolError } from "./errors.ts";
-import { encodeFrame, type Frame, HEADER_SIZE, writeHeader } from "./frame.ts";
+import {
+  encodeFrame,
+  type Frame,
+  HEADER_SIZE,
+  MAX_PAYLOAD,
+  writeHeader,
+} from "./frame.ts";
 
 /** Message type tags (the frame header's `type` byte). */
 export const MSG = {
@@ -241,8 +247,9 @@ export function writeDataPrefix(
  * Decodes a frame into a typed message. DATA `bytes` is a view into the
  * frame's payload (copy it if the frame's buffer will be reused).
  *
- * @throws {ProtocolError} for an unknown type, unknown flags, bad JSON or a
- * field of the wrong type.
+ * @throws {ProtocolError} for an unknown type, unknown flags, bad JSON, a
+ * field of the wrong type, an integer beyond 2^53-1 or a WELCOME `chunkSize`
+ * outside 1..MAX_PAYLOAD-8.
  */
 export function decodeMessage(frame: Frame): Message {
   const type = typeOfTag(frame.type);
@@ -300,7 +307,7 @@ export function decodeMessage(frame: Frame): Message {
         features: strArray(o, "features"),
         agent: str(o, "agent"),
         auth: bool(o, "auth"),
-        chunkSize: uint(o, "chunkSize"),
+        chunkSize: chunkSize(o),
       };
     case "auth":
       return { type, id, user: str(o, "user"), password: str(o, "password") };
@@ -425,6 +432,16 @@ function uint(o: Body, key: string): number {
   const v = o[key];
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
     throw fieldError(key, "an integer from 0 to 2^53-1");
+  }
+  return v === 0 ? 0 : v; // JSON "-0" is a valid 0; keep decodes canonical
+}
+
+// A DATA frame holds the 8-byte offset and one chunk within MAX_PAYLOAD, so
+// a chunk size of 0 or above MAX_PAYLOAD - 8 cannot be honoured.
+function chunkSize(o: Body): number {
+  const v = uint(o, "chunkSize");
+  if (v < 1 || v > MAX_PAYLOAD - 8) {
+    throw fieldError("chunkSize", `from 1 to ${MAX_PAYLOAD - 8}`);
   }
   return v;
 }

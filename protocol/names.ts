@@ -4,7 +4,8 @@
  * A valid name is a relative path of one or more components joined by "/",
  * in UTF-8 normalised to NFC, with no "." or ".." components, no empty
  * components (so no leading or trailing "/"), no backslash, no control,
- * format or bidirectional-override characters, at most
+ * format (Cf: bidi overrides, zero-width and invisible tag characters…),
+ * surrogate or line/paragraph-separator characters, at most
  * {@linkcode MAX_COMPONENT_BYTES} bytes per component and
  * {@linkcode MAX_NAME_BYTES} bytes in all.
  *
@@ -20,11 +21,17 @@ export const MAX_COMPONENT_BYTES = 255;
 /** Largest nesting depth of a name. */
 export const MAX_DEPTH = 32;
 
-// C0 and C1 controls, DEL, and Unicode characters that change how text is
-// displayed (bidi overrides and isolates, line/paragraph separators, BOM).
-// deno-lint-ignore no-control-regex
+// Characters a name may not hold and a terminal must never see raw: controls
+// (Cc: C0, DEL, C1), format characters (Cf: bidi overrides and isolates,
+// zero-width characters, soft hyphen, BOM, invisible tag characters…), lone
+// surrogates (Cs), line and paragraph separators, and U+2060-206F. The
+// zero-width (non-)joiners U+200C/U+200D stay allowed: Persian and Indic
+// words and emoji sequences need them, and they cannot reorder or hide text.
+const UNSAFE =
+  /[[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u2060-\u206f]--[\u200c\u200d]]/v;
+// UNSAFE plus the backslash, which names may not contain either.
 const FORBIDDEN =
-  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\\]/u;
+  /[[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u2060-\u206f\\]--[\u200c\u200d]]/v;
 const encoder = new TextEncoder();
 
 /**
@@ -93,8 +100,10 @@ export function isValidName(name: unknown): boolean {
 
 /**
  * Renders any string safely for a terminal or a log line: control and
- * display-changing characters become `\u{…}` escapes, and the result is
- * quoted and truncated to `max` characters.
+ * display-changing characters (controls, format characters such as bidi
+ * overrides and invisible tag characters, lone surrogates, line separators)
+ * become `\u{…}` escapes, and the result is quoted and truncated to `max`
+ * characters. Quotes and backslashes inside are left as they are.
  *
  * @example
  * ```ts
@@ -108,9 +117,7 @@ export function quoteName(name: string, max = 120): string {
       out += "…";
       break;
     }
-    out += FORBIDDEN.test(ch) && ch !== "\\"
-      ? `\\u{${ch.codePointAt(0)!.toString(16)}}`
-      : ch;
+    out += UNSAFE.test(ch) ? `\\u{${ch.codePointAt(0)!.toString(16)}}` : ch;
   }
   return `"${out}"`;
 }

@@ -1,0 +1,142 @@
+/**
+ * One example of every message type: the worked examples of PROTOCOL.md
+ * (checked byte for byte by golden_test.ts) and the base of the round trips
+ * in messages_test.ts. Typed as a Record over every MessageType, so adding a
+ * message type without an example fails `deno check`.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type {
+  Message,
+  MessageOf,
+  MessageType,
+} from "../../protocol/messages.ts";
+
+/** The file the examples upload and download. */
+export const EXAMPLE_FILE: Uint8Array = new TextEncoder().encode("hello");
+/** SHA-256 of {@linkcode EXAMPLE_FILE}, lower-case hex. */
+export const EXAMPLE_SHA256: string = createHash("sha256")
+  .update(EXAMPLE_FILE).digest("hex");
+/** 2023-11-14T22:13:20Z in ms since the epoch. */
+const MTIME = 1_700_000_000_000;
+
+/** One message of every type, in tag order. */
+export const EXAMPLES: { [T in MessageType]: MessageOf<T> } = {
+  hello: {
+    type: "hello",
+    id: 0,
+    versions: [1],
+    features: ["zstd"],
+    agent: "fts/0.1.0",
+  },
+  welcome: {
+    type: "welcome",
+    id: 0,
+    version: 1,
+    features: ["zstd"],
+    agent: "fts/0.1.0",
+    auth: false,
+    chunkSize: 1_048_576,
+  },
+  auth: { type: "auth", id: 0, user: "ana", password: "correct horse" },
+  bye: { type: "bye", id: 0 },
+  going_away: {
+    type: "going_away",
+    id: 0,
+    graceMs: 30_000,
+    reason: "Server is shutting down",
+  },
+  ping: { type: "ping", id: 0 },
+  pong: { type: "pong", id: 0 },
+  ok: { type: "ok", id: 0, perms: ["read", "write"] },
+  error: {
+    type: "error",
+    id: 3,
+    code: "not_found",
+    message: 'Cannot download "b.txt": no such file',
+  },
+  list: { type: "list", id: 1, path: "" },
+  entries: {
+    type: "entries",
+    id: 1,
+    entries: [
+      { name: "a.txt", type: "file", size: 5, mtime: MTIME },
+      { name: "docs", type: "dir", size: 0, mtime: MTIME },
+    ],
+    more: true,
+  },
+  put: {
+    type: "put",
+    id: 2,
+    name: "a.txt",
+    size: 5,
+    overwrite: false,
+    mtime: MTIME,
+  },
+  put_ready: { type: "put_ready", id: 2, offset: 0 },
+  data: { type: "data", id: 2, offset: 0, bytes: EXAMPLE_FILE, zstd: false },
+  put_end: { type: "put_end", id: 2, sha256: EXAMPLE_SHA256 },
+  put_done: {
+    type: "put_done",
+    id: 2,
+    name: "(1) a.txt",
+    size: 5,
+    sha256: EXAMPLE_SHA256,
+  },
+  get: {
+    type: "get",
+    id: 3,
+    name: "a.txt",
+    offset: 0,
+    expect: { size: 5, mtime: MTIME },
+  },
+  get_ready: { type: "get_ready", id: 3, name: "a.txt", size: 5, mtime: MTIME },
+  get_end: { type: "get_end", id: 3, sha256: EXAMPLE_SHA256 },
+  delete: { type: "delete", id: 4, name: "old.txt" },
+  rename: {
+    type: "rename",
+    id: 5,
+    from: "a.txt",
+    to: "docs/a.txt",
+    overwrite: false,
+  },
+  mkdir: { type: "mkdir", id: 6, name: "docs" },
+  shutdown: { type: "shutdown", id: 7, graceMs: 30_000 },
+  cancel: { type: "cancel", id: 2 },
+};
+
+/** {@linkcode EXAMPLES} as a list. */
+export const EXAMPLE_LIST: readonly Message[] = Object.values(EXAMPLES);
+
+/** Lower-case hex of `bytes`, no separators. */
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Parses hex, ignoring whitespace. @throws {SyntaxError} on bad hex. */
+export function fromHex(text: string): Uint8Array {
+  const hex = text.replace(/\s+/g, "");
+  if (!/^(?:[0-9a-f]{2})*$/.test(hex)) {
+    throw new SyntaxError(`Not lower-case hex: ${hex.slice(0, 40)}`);
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  }
+  return out;
+}
+
+/**
+ * The hex block PROTOCOL.md shows for `frame`: the 16-byte header on the
+ * first line, then the payload 16 bytes per line, bytes separated by spaces.
+ */
+export function formatHexBlock(frame: Uint8Array): string {
+  const lines = [frame.subarray(0, 16)];
+  for (let i = 16; i < frame.byteLength; i += 16) {
+    lines.push(frame.subarray(i, i + 16));
+  }
+  return lines.map((line) => toHex(line).replace(/(..)(?!$)/g, "$1 "))
+    .join("\n");
+}
