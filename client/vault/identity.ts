@@ -1,0 +1,155 @@
+/**
+ * The user's age identity on disk: `identity.txt` in the fts config folder,
+ * in age-keygen's format (so `age -d -i ~/.config/fts/identity.txt` works),
+ * file mode 0600 in a 0700 folder.
+ *
+ * @module
+ */
+
+import { dirname, isAbsolute, join } from "node:path";
+import { FtsError } from "../../protocol/errors.ts";
+import {
+  AgeIdentity,
+  formatIdentityFile,
+  parseIdentityFile,
+} from "./age_keys.ts";
+
+/** File name of the identity inside the config folder. */
+export const IDENTITY_FILE = "identity.txt";
+
+/** Reads an environment variable (`Deno.env.get` or a test's map). */
+export type EnvReader = (name: string) => string | undefined;
+
+/**
+ * The fts config folder: `$FTS_CONFIG_DIR`, else `$XDG_CONFIG_HOME/fts`
+ * (when absolute), else `$HOME/.config/fts` (`%USERPROFILE%` on Windows).
+ * Throws `FtsError` ("bad_request") when none is set.
+ */
+export function configDir(env: EnvReader): string {
+  const own = env("FTS_CONFIG_DIR");
+  if (own) return own;
+  const xdg = env("XDG_CONFIG_HOME");
+  if (xdg && isAbsolute(xdg)) return join(xdg, "fts");
+  const home = env("HOME") || env("USERPROFILE");
+  if (home) return join(home, ".config", "fts");
+  throw new FtsError(
+    "bad_request",
+    "Cannot find the config folder: set FTS_CONFIG_DIR or HOME",
+  );
+}
+
+/** The path of the identity file in {@linkcode configDir}. */
+export function identityPath(env: EnvReader): string {
+  return join(configDir(env), IDENTITY_FILE);
+}
+
+/** Options of {@linkcode saveIdentity}. */
+export interface SaveIdentityOptions {
+  /** Replace an existing file; default false (refuse). */
+  force?: boolean;
+  /** The clock for the `# created:` line; default `() => new Date()`. */
+  now?: () => Date;
+}
+
+/**
+ * Writes `identity` to `path` atomically: a temporary file (mode 0600,
+ * fsynced) in the same folder, then linked into place (refusing an existing
+ * file) or, with `force`, renamed over it. Creates the folder with mode 0700
+ * if missing. Throws `FtsError` "exists" when `path` exists and `force` is
+ * not set, "io" for other file errors.
+ */
+export async function saveIdentity(
+  path: string,
+  identity: AgeIdentity,
+  options: SaveIdentityOptions = {},
+): Promise<void> {
+  const dir = dirname(path);
+  const text = formatIdentityFile(identity, (options.now ?? now)());
+  const temp = `${path}.tmp-${crypto.randomUUID()}`;
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    {
+      using file = await Deno.open(temp, {
+        write: true,
+        createNew: true,
+        mode: 0o600,
+      });
+      if (Deno.build.os !== "windows") await Deno.chmod(temp, 0o600);
+      await writeAll(file, new TextEncoder().encode(text));
+      await file.sync();
+    }
+    if (options.force) {
+      await Deno.rename(temp, path);
+    } else {
+      await Deno.link(temp, path);
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) {
+      throw new FtsError(
+        "exists",
+        `Cannot create identity: ${JSON.stringify(path)} already exists`,
+        { cause: error },
+      );
+    }
+    throw new FtsError(
+      "io",
+      `Cannot save identity to ${JSON.stringify(path)}: ${describe(error)}`,
+      { cause: error },
+    );
+  } finally {
+    await Deno.remove(temp).catch(() => {});
+  }
+}
+
+/**
+ * Generates a new X25519 identity and saves it to `path` (see
+ * {@linkcode saveIdentity} for options and errors).
+ */
+export async function generateIdentity(
+  path: string,
+  options: SaveIdentityOptions = {},
+): Promise<AgeIdentity> {
+  const identity = await AgeIdentity.generate();
+  await saveIdentity(path, identity, options);
+  return identity;
+}
+
+/**
+ * Reads the identities in the file at `path`. Throws `FtsError`
+ * "not_found" when it does not exist, "io" when it cannot be read, and a
+ * `VaultError` when it holds no valid identity (naming the line, never its
+ * content).
+ */
+export async function loadIdentities(path: string): Promise<AgeIdentity[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new FtsError(
+        "not_found",
+        `Cannot read identity: ${JSON.stringify(path)} does not exist`,
+        { cause: error },
+      );
+    }
+    throw new FtsError(
+      "io",
+      `Cannot read identity ${JSON.stringify(path)}: ${describe(error)}`,
+      { cause: error },
+    );
+  }
+  return await parseIdentityFile(text, JSON.stringify(path));
+}
+
+function now(): Date {
+  return new Date();
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < bytes.length) at += await file.write(bytes.subarray(at));
+}
