@@ -1,0 +1,64 @@
+/**
+ * Where the client keeps its own files (known_hosts, keys): the XDG config
+ * folder.
+ *
+ * @module
+ */
+
+import { isAbsolute, join } from "node:path";
+
+/** Reads an environment variable; `Deno.env.get` or a test's map. */
+export type EnvReader = (name: string) => string | undefined;
+
+/** Options of {@linkcode configDir} and {@linkcode ensureConfigDir}. */
+export interface ConfigDirOptions {
+  /** Environment to read. Default: `Deno.env.get`. */
+  env?: EnvReader;
+}
+
+/**
+ * The client's config folder: `$FTS_CONFIG_DIR` when set, else
+ * `$XDG_CONFIG_HOME/fts` when that is an absolute path (as the XDG spec
+ * asks), else `$HOME/.config/fts`.
+ *
+ * @throws {Error} when none of `FTS_CONFIG_DIR`, `XDG_CONFIG_HOME` and
+ * `HOME` gives a folder.
+ * @example
+ * ```ts
+ * configDir({ env: (name) => ({ HOME: "/home/ana" })[name] });
+ * // "/home/ana/.config/fts"
+ * ```
+ */
+export function configDir(options: ConfigDirOptions = {}): string {
+  const env = options.env ?? ((name: string) => Deno.env.get(name));
+  const own = env("FTS_CONFIG_DIR");
+  if (own) return own;
+  const xdg = env("XDG_CONFIG_HOME");
+  if (xdg && isAbsolute(xdg)) return join(xdg, "fts");
+  const home = env("HOME");
+  if (home) return join(home, ".config", "fts");
+  throw new Error(
+    "Cannot find the config folder: set HOME, XDG_CONFIG_HOME or FTS_CONFIG_DIR",
+  );
+}
+
+/**
+ * {@linkcode configDir}, created if missing (with its parents) and kept at
+ * mode 0700 so only its owner can read what is in it.
+ */
+export async function ensureConfigDir(
+  options: ConfigDirOptions = {},
+): Promise<string> {
+  const dir = configDir(options);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const info = await Deno.stat(dir);
+  if (!info.isDirectory) {
+    throw new Error(
+      `Cannot use the config folder "${dir}": it is not a folder`,
+    );
+  }
+  if (info.mode !== null && (info.mode & 0o077) !== 0) {
+    await Deno.chmod(dir, 0o700);
+  }
+  return dir;
+}
