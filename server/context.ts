@@ -1,0 +1,33 @@
+/**
+ * What a request handler gets from its session.
+ *
+ * @module
+ */
+
+import type { FrameConn } from "../io/frame_conn.ts";
+import type { Slots } from "./slots.ts";
+import type { Storage } from "./storage.ts";
+
+/** The session's connection and settings, shared by its request handlers. */
+export interface HandlerContext {
+  /** The connection; its writes are serialised across handlers. */
+  readonly conn: FrameConn;
+  /** Where files live. */
+  readonly storage: Storage;
+  /** Largest chunk in a DATA frame, after decompression. */
+  readonly chunkSize: number;
+  /** True when the feature "zstd" was negotiated. */
+  readonly zstd: boolean;
+  /** Bounds the downloads of one session that stream at once. */
+  readonly downloads: Slots;
+  /** Records progress, so a transfer that moves data is never idle. */
+  touch(): void;
+}
+
+/** What a finished request reports for the log line. */
+export interface OpResult {
+  /** File bytes moved (0 for requests that move none). */
+  readonly bytes: number;
+  /** The name the operation ended with, when it differs from the request's. */
+  readonly finalName?: string;
+}

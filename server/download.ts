@@ -1,0 +1,151 @@
+/**
+ * The GET handler: streams a file as DATA frames, hashing as it reads.
+ *
+ * Two buffers alternate: while one frame is being written to the socket the
+ * next chunk is read from the file straight behind its DATA prefix, so a
+ * chunk is never copied (unless it is compressed).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { constants, zstdCompressSync } from "node:zlib";
+import { FtsError } from "../protocol/errors.ts";
+import {
+  DATA_PREFIX,
+  type Expect,
+  type MessageOf,
+  writeDataPrefix,
+} from "../protocol/messages.ts";
+import { quoteName } from "../protocol/names.ts";
+import type { HandlerContext, OpResult } from "./context.ts";
+import type { FileReader } from "./storage.ts";
+
+const ZSTD_OPTIONS = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
+/** A compressed chunk is sent only if it saves at least 1/16 of the bytes. */
+const MIN_SAVING_SHIFT = 4;
+/** After a chunk that did not compress, this many are sent raw untried. */
+const SKIP_AFTER_MISS = 8;
+
+/**
+ * Runs one download to its end: GET_READY, DATA frames from `get.offset`,
+ * GET_END with the SHA-256 of the whole file.
+ *
+ * @throws {FtsError} `stale` (the file does not match `expect`),
+ * `bad_request` (offset beyond the end), `io` (the file shrank while being
+ * read), the storage's errors, or `signal.reason`.
+ */
+export async function sendFile(
+  ctx: HandlerContext,
+  get: MessageOf<"get">,
+  signal: AbortSignal,
+): Promise<OpResult> {
+  using _slot = await ctx.downloads.acquire(signal);
+  using reader = await ctx.storage.openRead(get.name);
+  const { size } = reader;
+  checkExpect("download", get.name, get.expect, reader);
+  if (get.offset > size) {
+    throw new FtsError(
+      "bad_request",
+      `Cannot download ${
+        quoteName(get.name)
+      } from offset ${get.offset}: the file has ${size} bytes`,
+    );
+  }
+  signal.throwIfAborted();
+  await ctx.conn.send({
+    type: "get_ready",
+    id: get.id,
+    name: get.name,
+    size,
+    mtime: reader.mtime,
+  });
+  const chunkSize = Math.max(1, Math.min(ctx.chunkSize, size));
+  const buffers = [new Uint8Array(DATA_PREFIX + chunkSize)];
+  if (size > chunkSize) buffers.push(new Uint8Array(DATA_PREFIX + chunkSize));
+  const hash = createHash("sha256");
+  let position = 0;
+  // The whole file's hash covers the part before `offset` too.
+  while (position < get.offset) {
+    const want = Math.min(chunkSize, get.offset - position);
+    const view = buffers[0]!.subarray(DATA_PREFIX, DATA_PREFIX + want);
+    await readFull(reader, view, get.name);
+    hash.update(view);
+    position += want;
+  }
+  let writing: Promise<void> | null = null;
+  let skipCompression = ctx.zstd ? 0 : Infinity;
+  for (let turn = 0; position < size; turn++) {
+    signal.throwIfAborted();
+    const buf = buffers[turn % buffers.length]!;
+    const n = Math.min(chunkSize, size - position);
+    const chunk = buf.subarray(DATA_PREFIX, DATA_PREFIX + n);
+    await readFull(reader, chunk, get.name);
+    hash.update(chunk);
+    let length = n;
+    let zstd = false;
+    if (skipCompression > 0) {
+      skipCompression--;
+    } else {
+      const packed = zstdCompressSync(chunk, ZSTD_OPTIONS);
+      if (packed.byteLength <= n - (n >> MIN_SAVING_SHIFT)) {
+        buf.set(packed, DATA_PREFIX);
+        length = packed.byteLength;
+        zstd = true;
+      } else {
+        skipCompression = SKIP_AFTER_MISS;
+      }
+    }
+    writeDataPrefix(buf, get.id, position, length, { zstd });
+    if (writing) await writing;
+    signal.throwIfAborted();
+    writing = ctx.conn.writeAll(buf.subarray(0, DATA_PREFIX + length));
+    position += n;
+    ctx.touch();
+  }
+  if (writing) await writing;
+  signal.throwIfAborted();
+  await ctx.conn.send({
+    type: "get_end",
+    id: get.id,
+    sha256: hash.digest("hex"),
+  });
+  return { bytes: size - get.offset };
+}
+
+/**
+ * Refuses with `stale` when the file no longer has the size and
+ * modification time the client saw in a listing.
+ */
+export function checkExpect(
+  action: string,
+  name: string,
+  expect: Expect | undefined,
+  actual: { size: number; mtime: number },
+): void {
+  if (expect === undefined) return;
+  if (expect.size !== actual.size || expect.mtime !== actual.mtime) {
+    throw new FtsError(
+      "stale",
+      `Cannot ${action} ${quoteName(name)}: it changed since it was listed`,
+    );
+  }
+}
+
+async function readFull(
+  reader: FileReader,
+  target: Uint8Array,
+  name: string,
+): Promise<void> {
+  let filled = 0;
+  while (filled < target.byteLength) {
+    const n = await reader.read(target.subarray(filled));
+    if (n === null) {
+      throw new FtsError(
+        "io",
+        `Cannot download ${quoteName(name)}: the file shrank while being read`,
+      );
+    }
+    filled += n;
+  }
+}

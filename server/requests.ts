@@ -1,0 +1,87 @@
+/**
+ * Handlers of the small requests: LIST, DELETE, RENAME and MKDIR.
+ *
+ * @module
+ */
+
+import type { Entry, MessageOf } from "../protocol/messages.ts";
+import type { HandlerContext, OpResult } from "./context.ts";
+import { checkExpect } from "./download.ts";
+
+/**
+ * Entries per ENTRIES frame. A base name is at most 255 bytes, at most 510
+ * once JSON escapes quotes (names hold no control characters), and an
+ * entry's other fields take under 90, so a frame stays below
+ * 4096 × 600 bytes ≈ 2.4 MiB, well under MAX_PAYLOAD.
+ */
+export const ENTRIES_PER_FRAME = 4096;
+
+const NONE: OpResult = { bytes: 0 };
+
+/** LIST: one or more ENTRIES frames, all but the last flagged MORE. */
+export async function listFolder(
+  ctx: HandlerContext,
+  list: MessageOf<"list">,
+): Promise<OpResult> {
+  const entries = await ctx.storage.list(list.path);
+  let start = 0;
+  do {
+    const part: Entry[] = entries.slice(start, start + ENTRIES_PER_FRAME);
+    start += ENTRIES_PER_FRAME;
+    await ctx.conn.send({
+      type: "entries",
+      id: list.id,
+      entries: part,
+      more: start < entries.length,
+    });
+  } while (start < entries.length);
+  return NONE;
+}
+
+/** DELETE: removes a file or an empty folder, after the `expect` check. */
+export async function deleteFile(
+  ctx: HandlerContext,
+  del: MessageOf<"delete">,
+): Promise<OpResult> {
+  if (del.expect) {
+    checkExpect(
+      "delete",
+      del.name,
+      del.expect,
+      await ctx.storage.stat(del.name),
+    );
+  }
+  await ctx.storage.remove(del.name);
+  await ctx.conn.send({ type: "ok", id: del.id });
+  return NONE;
+}
+
+/** RENAME: after the `expect` check on `from`. */
+export async function renameFile(
+  ctx: HandlerContext,
+  rename: MessageOf<"rename">,
+): Promise<OpResult> {
+  if (rename.expect) {
+    checkExpect(
+      "rename",
+      rename.from,
+      rename.expect,
+      await ctx.storage.stat(rename.from),
+    );
+  }
+  await ctx.storage.rename(rename.from, rename.to, {
+    overwrite: rename.overwrite,
+  });
+  await ctx.conn.send({ type: "ok", id: rename.id });
+  return NONE;
+}
+
+/** MKDIR: creates one folder. */
+export async function makeFolder(
+  ctx: HandlerContext,
+  mkdir: MessageOf<"mkdir">,
+): Promise<OpResult> {
+  await ctx.storage.mkdir(mkdir.name);
+  await ctx.conn.send({ type: "ok", id: mkdir.id });
+  return NONE;
+}

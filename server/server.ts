@@ -1,0 +1,316 @@
+/**
+ * The listener and the session registry: accepts connections, enforces the
+ * client limit and runs the graceful shutdown.
+ *
+ * @module
+ */
+
+import { FtsError } from "../protocol/errors.ts";
+import { DEFAULT_CHUNK, KNOWN_FEATURES } from "../protocol/messages.ts";
+import { MAX_PAYLOAD } from "../protocol/frame.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { LocalStorage } from "./local_storage.ts";
+import { Session } from "./session.ts";
+import type { Storage } from "./storage.ts";
+
+/** Options of {@linkcode startServer}; every field has a default. */
+export interface ServerOptions {
+  /** Data folder for the local backend. Default `"./dados"` (created if missing). */
+  root?: string;
+  /** A storage backend to use instead of a local folder at `root`; the caller keeps ownership. */
+  storage?: Storage;
+  /** Address to listen on. Default `"127.0.0.1"`. */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. Default 12345. */
+  port?: number;
+  /** Clients served at once; more are answered `ERROR busy` and closed. Default 64. */
+  maxClients?: number;
+  /** Grace period of {@linkcode FtsServer.shutdown} when none is given. Default 30,000 ms. */
+  graceMs?: number;
+  /** Time a new connection has to send HELLO. Default 10,000 ms. */
+  handshakeTimeoutMs?: number;
+  /** A connection with no traffic for this long is closed. Default 300,000 ms. */
+  idleTimeoutMs?: number;
+  /** Largest DATA chunk in either direction. Default 1 MiB (DEFAULT_CHUNK). */
+  chunkSize?: number;
+  /** Features offered in the handshake. Default: all known (`["zstd"]`). */
+  features?: readonly string[];
+  /**
+   * Receives one line per operation (client address, operation, name, bytes,
+   * milliseconds, result) and per connection event. Default: discard.
+   */
+  log?: (line: string) => void;
+  /** Time source for timeouts, the grace period and durations. Default: the system clock. */
+  clock?: Clock;
+  /** Aborting it starts a graceful shutdown with the default grace. */
+  signal?: AbortSignal;
+}
+
+/** A running server. `await using` shuts it down with no grace period. */
+export interface FtsServer extends AsyncDisposable {
+  /** Where it listens; `port` is the real port when 0 was asked. */
+  readonly addr: { hostname: string; port: number };
+  /** Resolves when the server has shut down and every connection is closed. */
+  readonly finished: Promise<void>;
+  /** Connections currently open (including ones being refused). */
+  readonly connections: number;
+  /**
+   * Stops accepting, sends GOING_AWAY to every client, refuses new requests
+   * with `shutting_down`, lets running transfers finish for up to `graceMs`
+   * (default: the server's `graceMs`), then aborts the rest (removing their
+   * temporary files) and closes every connection. Idle connections close at
+   * once. Calling it again with a shorter grace shortens the deadline (a
+   * second signal uses 0). Resolves with {@linkcode finished}.
+   */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Opens the storage, listens, and serves until shut down.
+ *
+ * @throws {FtsError} when the data folder cannot be used.
+ * @throws {Deno.errors.AddrInUse} and other listen errors.
+ * @example
+ * ```ts
+ * await using server = await startServer({ root: "./dados", port: 0 });
+ * console.log(`listening on ${server.addr.hostname}:${server.addr.port}`);
+ * ```
+ */
+export async function startServer(
+  options: ServerOptions = {},
+): Promise<FtsServer> {
+  const clock = options.clock ?? systemClock;
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK;
+  if (
+    !Number.isSafeInteger(chunkSize) || chunkSize < 1 ||
+    chunkSize > MAX_PAYLOAD - 8
+  ) {
+    throw new RangeError(`Chunk size ${chunkSize} is out of range`);
+  }
+  const storage = options.storage ??
+    await LocalStorage.open(options.root ?? "./dados", { clock });
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({
+      hostname: options.host ?? "127.0.0.1",
+      port: options.port ?? 12345,
+      transport: "tcp",
+    });
+  } catch (error) {
+    if (!options.storage) await storage[Symbol.asyncDispose]();
+    throw error;
+  }
+  return new Server(listener, storage, {
+    ownsStorage: !options.storage,
+    clock,
+    chunkSize,
+    maxClients: options.maxClients ?? 64,
+    graceMs: options.graceMs ?? 30_000,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+    features: options.features ?? KNOWN_FEATURES,
+    log: safeLog(options.log),
+    signal: options.signal,
+  });
+}
+
+interface Settings {
+  readonly ownsStorage: boolean;
+  readonly clock: Clock;
+  readonly chunkSize: number;
+  readonly maxClients: number;
+  readonly graceMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly features: readonly string[];
+  readonly log: (line: string) => void;
+  readonly signal: AbortSignal | undefined;
+}
+
+const AGENT = "fts-server/1";
+const ACCEPT_RETRY_MS = 100;
+
+class Server implements FtsServer {
+  readonly addr: { hostname: string; port: number };
+  readonly #listener: Deno.TcpListener;
+  readonly #storage: Storage;
+  readonly #settings: Settings;
+  readonly #sessions = new Map<Session, Promise<void>>();
+  readonly #finished = Promise.withResolvers<void>();
+  readonly #accepting: Promise<void>;
+  #stopping = false;
+  #refusing = 0;
+  #deadline = Infinity;
+  #graceTimer: TimerHandle | undefined;
+  #retryTimer: TimerHandle | undefined;
+  readonly #onAbort = () => void this.shutdown();
+
+  constructor(
+    listener: Deno.TcpListener,
+    storage: Storage,
+    settings: Settings,
+  ) {
+    this.#listener = listener;
+    this.#storage = storage;
+    this.#settings = settings;
+    const addr = listener.addr;
+    this.addr = { hostname: addr.hostname, port: addr.port };
+    this.#accepting = this.#acceptLoop();
+    if (settings.signal?.aborted) this.#onAbort();
+    else settings.signal?.addEventListener("abort", this.#onAbort);
+  }
+
+  get finished(): Promise<void> {
+    return this.#finished.promise;
+  }
+
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  shutdown(graceMs: number = this.#settings.graceMs): Promise<void> {
+    const { clock, log } = this.#settings;
+    const deadline = clock.now() + Math.max(0, graceMs);
+    if (!this.#stopping) {
+      this.#stopping = true;
+      log(
+        `shutting down: ${this.#sessions.size} connection(s), grace ${
+          graceMs / 1000
+        } s`,
+      );
+      this.#listener.close();
+      for (const session of this.#sessions.keys()) session.goAway(graceMs);
+      void this.#finish();
+    } else if (deadline < this.#deadline) {
+      log("shutting down now");
+    }
+    if (deadline < this.#deadline) {
+      this.#deadline = deadline;
+      if (this.#graceTimer !== undefined) clock.clearTimeout(this.#graceTimer);
+      this.#graceTimer = undefined;
+      if (graceMs <= 0) {
+        this.#abortAll();
+      } else {
+        this.#graceTimer = clock.setTimeout(() => this.#abortAll(), graceMs);
+      }
+    }
+    return this.finished;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown(0);
+  }
+
+  async #acceptLoop(): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#stopping) return;
+        if (error instanceof Deno.errors.BadResource) return;
+        this.#settings.log(`accept failed: ${(error as Error).message}`);
+        await new Promise<void>((resolve) => {
+          this.#retryTimer = this.#settings.clock.setTimeout(
+            resolve,
+            ACCEPT_RETRY_MS,
+          );
+        });
+        this.#retryTimer = undefined;
+        continue;
+      }
+      this.#serve(conn);
+    }
+  }
+
+  #serve(conn: Deno.TcpConn): void {
+    const settings = this.#settings;
+    const peer = formatAddr(conn.remoteAddr);
+    const full = this.#sessions.size - this.#refusing >= settings.maxClients;
+    if (this.#stopping || (full && this.#refusing >= settings.maxClients)) {
+      conn.close();
+      return;
+    }
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // Only a latency hint for small replies.
+    }
+    const refuse = full
+      ? new FtsError(
+        "busy",
+        `Cannot connect: the server is serving its maximum of ${settings.maxClients} clients; try again later`,
+      )
+      : undefined;
+    const session = new Session(conn, {
+      storage: this.#storage,
+      clock: settings.clock,
+      log: settings.log,
+      peer,
+      handshakeTimeoutMs: settings.handshakeTimeoutMs,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      chunkSize: settings.chunkSize,
+      features: settings.features,
+      agent: AGENT,
+      ...(refuse ? { refuse } : {}),
+    });
+    if (refuse) this.#refusing++;
+    const done = session.run().finally(() => {
+      if (refuse) this.#refusing--;
+      this.#sessions.delete(session);
+    });
+    this.#sessions.set(session, done);
+  }
+
+  #abortAll(): void {
+    this.#graceTimer = undefined;
+    const reason = new FtsError(
+      "shutting_down",
+      "The server shut down before the transfer finished",
+    );
+    for (const session of this.#sessions.keys()) session.abort(reason);
+  }
+
+  async #finish(): Promise<void> {
+    try {
+      await this.#accepting;
+      while (this.#sessions.size > 0) {
+        await Promise.all(this.#sessions.values());
+      }
+    } finally {
+      const { clock, signal } = this.#settings;
+      if (this.#graceTimer !== undefined) clock.clearTimeout(this.#graceTimer);
+      if (this.#retryTimer !== undefined) clock.clearTimeout(this.#retryTimer);
+      signal?.removeEventListener("abort", this.#onAbort);
+      if (this.#settings.ownsStorage) {
+        await this.#storage[Symbol.asyncDispose]();
+      }
+      this.#settings.log("stopped");
+      this.#finished.resolve();
+    }
+  }
+}
+
+/** The log callback, made unable to break the server if it throws. */
+function safeLog(
+  log: ((line: string) => void) | undefined,
+): (line: string) => void {
+  if (!log) return () => {};
+  return (line) => {
+    try {
+      log(line);
+    } catch {
+      // A broken log sink (closed stdout…) must not stop transfers.
+    }
+  };
+}
+
+/** `host:port`, with IPv6 hosts in brackets. */
+export function formatAddr(addr: Deno.Addr): string {
+  if (addr.transport !== "tcp" && addr.transport !== "udp") {
+    return addr.transport;
+  }
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}

@@ -1,0 +1,301 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type CliIo, serveCommand } from "../../server/cli.ts";
+import {
+  pseudoRandomBytes,
+  RawClient,
+  sha256,
+} from "../_helpers/server_raw_client.ts";
+
+const MIB = 1024 * 1024;
+/** The program under test; FTS_MAIN lets a work-in-progress tree point elsewhere. */
+const MAIN = Deno.env.get("FTS_MAIN") ??
+  new URL("../../main.ts", import.meta.url).pathname;
+
+/** `fts serve` as a subprocess, with its output collected line by line. */
+class ServeProcess implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly lines: string[] = [];
+  readonly stderr: Promise<string>;
+  readonly #stdoutDone: Promise<void>;
+  #waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+
+  constructor(args: string[]) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "serve", ...args],
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).spawn();
+    this.stderr = new Response(this.child.stderr).text();
+    this.#stdoutDone = this.#collect();
+  }
+
+  /** Resolves with the first stdout line matching `pattern`. */
+  line(pattern: RegExp): Promise<string> {
+    const seen = this.lines.find((l) => pattern.test(l));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve) => this.#waiters.push({ pattern, resolve }));
+  }
+
+  /** The port from the `listening on HOST:PORT` line, which must come first. */
+  async port(): Promise<number> {
+    const line = await this.line(/./);
+    const match = /^listening on 127\.0\.0\.1:(\d+)$/.exec(line);
+    assert.ok(match, `first line was ${JSON.stringify(line)}`);
+    return Number(match[1]);
+  }
+
+  async exit(): Promise<{ code: number; stderr: string }> {
+    const status = await this.child.status;
+    await this.#stdoutDone;
+    return { code: status.code, stderr: await this.stderr };
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Already exited.
+    }
+    await this.exit();
+  }
+
+  async #collect(): Promise<void> {
+    let buffered = "";
+    for await (
+      const text of this.child.stdout.pipeThrough(new TextDecoderStream())
+    ) {
+      buffered += text;
+      let nl;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        this.lines.push(line);
+        for (const w of [...this.#waiters]) {
+          if (w.pattern.test(line)) {
+            this.#waiters.splice(this.#waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
+        }
+      }
+    }
+  }
+}
+
+async function tempRoot(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "fts_cli_test_" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  };
+}
+
+Deno.test("fts serve prints its address first and exits 0 on SIGTERM with an idle client", async () => {
+  await using root = await tempRoot();
+  await using serve = new ServeProcess(["--port", "0", "--root", root.path]);
+  const port = await serve.port();
+  await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
+  assert.deepEqual(await c.request({ type: "ping", id: 0 }), {
+    type: "pong",
+    id: 0,
+  });
+  serve.child.kill("SIGTERM");
+  assert.deepEqual((await c.drain()).map((m) => m.type), ["going_away"]);
+  const { code, stderr } = await serve.exit();
+  assert.equal(code, 0, stderr);
+  assert.equal(serve.lines[0], `listening on 127.0.0.1:${port}`);
+  assert.ok(serve.lines.some((l) => /shutting down/.test(l)));
+});
+
+Deno.test("fts serve lets a transfer finish after SIGTERM", async () => {
+  await using root = await tempRoot();
+  await using serve = new ServeProcess(["--port", "0", "--root", root.path]);
+  const port = await serve.port();
+  await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
+  const data = pseudoRandomBytes(4 * MIB, 3);
+  await c.send({
+    type: "put",
+    id: 1,
+    name: "t.bin",
+    size: data.byteLength,
+    overwrite: false,
+  });
+  await c.send({
+    type: "data",
+    id: 1,
+    offset: 0,
+    bytes: data.subarray(0, MIB),
+    zstd: false,
+  });
+  assert.equal((await c.reply(1))?.type, "put_ready");
+  serve.child.kill("SIGTERM");
+  assert.equal((await c.reply(0))?.type, "going_away");
+  for (let offset = MIB; offset < data.byteLength; offset += MIB) {
+    await c.send({
+      type: "data",
+      id: 1,
+      offset,
+      bytes: data.subarray(offset, offset + MIB),
+      zstd: false,
+    });
+  }
+  await c.send({ type: "put_end", id: 1, sha256: sha256(data) });
+  const done = await c.reply(1);
+  assert.ok(done?.type === "put_done", JSON.stringify(done));
+  const { code, stderr } = await serve.exit();
+  assert.equal(code, 0, stderr);
+  assert.equal(
+    sha256(await Deno.readFile(join(root.path, "t.bin"))),
+    sha256(data),
+  );
+  assert.ok(
+    serve.lines.some((l) => /put "t\.bin" 4194304 B \d+ ms ok$/.test(l)),
+  );
+});
+
+Deno.test("fts serve stops at once on a second signal and leaves no partial file", async () => {
+  await using root = await tempRoot();
+  await using serve = new ServeProcess([
+    "--port",
+    "0",
+    "--root",
+    root.path,
+    "--grace",
+    "600",
+  ]);
+  const port = await serve.port();
+  await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
+  await c.send({
+    type: "put",
+    id: 1,
+    name: "half.bin",
+    size: 8 * MIB,
+    overwrite: false,
+  });
+  await c.send({
+    type: "data",
+    id: 1,
+    offset: 0,
+    bytes: new Uint8Array(MIB),
+    zstd: false,
+  });
+  assert.equal((await c.reply(1))?.type, "put_ready");
+  serve.child.kill("SIGINT");
+  assert.equal((await c.reply(0))?.type, "going_away");
+  serve.child.kill("SIGTERM");
+  const seen = await c.drain();
+  assert.ok(
+    seen.some((m) =>
+      m.id === 1 && m.type === "error" && m.code === "shutting_down"
+    ),
+  );
+  const { code, stderr } = await serve.exit();
+  assert.equal(code, 0, stderr);
+  const left: string[] = [];
+  for await (const e of Deno.readDir(root.path)) left.push(e.name);
+  assert.deepEqual(left, [".fts"]);
+  const partials: string[] = [];
+  for await (const e of Deno.readDir(join(root.path, ".fts", "partial"))) {
+    partials.push(e.name);
+  }
+  assert.deepEqual(partials, []);
+});
+
+/** A CliIo whose output is collected; `line()` waits for stdout lines. */
+function fakeIo(signal?: AbortSignal) {
+  const out: string[] = [];
+  const err: string[] = [];
+  let notify = () => {};
+  const sink = (into: string[], wake: boolean) => ({
+    writeSync(p: Uint8Array) {
+      into.push(new TextDecoder().decode(p));
+      if (wake) notify();
+      return p.byteLength;
+    },
+    isTerminal: () => false,
+  });
+  const io: CliIo = {
+    stdin: { readable: new ReadableStream(), isTerminal: () => false },
+    stdout: sink(out, true),
+    stderr: sink(err, false),
+    env: () => undefined,
+    ...(signal ? { signal } : {}),
+  };
+  return {
+    io,
+    stdout: () => out.join(""),
+    stderr: () => err.join(""),
+    /** Resolves when stdout has a complete first line. */
+    firstLine: () =>
+      new Promise<string>((resolve) => {
+        const check = () => {
+          const text = out.join("");
+          if (text.includes("\n")) resolve(text.split("\n")[0]!);
+        };
+        notify = check;
+        check();
+      }),
+  };
+}
+
+Deno.test("serveCommand() exits 2 with one line for usage errors", async () => {
+  for (
+    const args of [
+      ["--bogus"],
+      ["--port", "70000"],
+      ["--port", "12ab"],
+      ["--max-clients", "0"],
+      ["--grace", "-1"],
+      ["--idle-timeout", "0"],
+      ["extra"],
+      ["--root"],
+    ]
+  ) {
+    const fake = fakeIo();
+    assert.equal(await serveCommand(args, fake.io), 2, args.join(" "));
+    const lines = fake.stderr().split("\n").filter((l) => l !== "");
+    assert.equal(lines.length, 1, args.join(" "));
+    assert.match(lines[0]!, /^fts serve: .+ \(see "fts serve --help"\)$/);
+    assert.equal(fake.stdout(), "");
+  }
+});
+
+Deno.test("serveCommand() --help prints usage and exits 0", async () => {
+  const fake = fakeIo();
+  assert.equal(await serveCommand(["--help"], fake.io), 0);
+  assert.match(fake.stdout(), /^Usage: fts serve \[OPTIONS\]/);
+  assert.match(fake.stdout(), /--grace SECONDS/);
+});
+
+Deno.test("serveCommand() exits 1 with one line when the port is taken", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  await using root = await tempRoot();
+  const fake = fakeIo();
+  const code = await serveCommand(
+    ["--port", String(taken.addr.port), "--root", root.path],
+    fake.io,
+  );
+  assert.equal(code, 1);
+  assert.equal(
+    fake.stderr(),
+    `fts: Cannot listen on 127.0.0.1:${taken.addr.port}: the address is already in use\n`,
+  );
+});
+
+Deno.test("serveCommand() shuts down when its io signal aborts and removes its listeners", async () => {
+  await using root = await tempRoot();
+  const controller = new AbortController();
+  const fake = fakeIo(controller.signal);
+  const running = serveCommand(
+    ["--port", "0", "--root", root.path, "--quiet"],
+    fake.io,
+  );
+  const first = await fake.firstLine();
+  const port = Number(/^listening on 127\.0\.0\.1:(\d+)$/.exec(first)?.[1]);
+  await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
+  assert.equal((await c.put("q", new Uint8Array(2))).type, "put_done");
+  controller.abort();
+  assert.equal(await running, 0);
+  assert.equal(fake.stdout(), `${first}\n`, "--quiet logs nothing more");
+});

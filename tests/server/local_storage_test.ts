@@ -1,0 +1,243 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { LocalStorage } from "../../server/local_storage.ts";
+import type { Clock } from "../../server/clock.ts";
+import { put, read, rejects, storageContract } from "./storage_contract.ts";
+
+storageContract("LocalStorage", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  const storage = await LocalStorage.open(root);
+  return {
+    storage,
+    async [Symbol.asyncDispose]() {
+      await storage[Symbol.asyncDispose]();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+});
+
+/** A temp folder holding `root/` (the storage) and `outside/secret.txt`. */
+async function withEscapeSetup(
+  fn: (
+    s: LocalStorage,
+    paths: { root: string; outside: string; secret: string },
+  ) => Promise<void>,
+): Promise<void> {
+  const base = await Deno.makeTempDir({ prefix: "fts_escape_" });
+  try {
+    const root = join(base, "root");
+    const outside = join(base, "outside");
+    await Deno.mkdir(outside);
+    const secret = join(outside, "secret.txt");
+    await Deno.writeTextFile(secret, "top secret");
+    const s = await LocalStorage.open(root);
+    await Deno.symlink(secret, join(root, "link_file"));
+    await Deno.symlink(outside, join(root, "link_dir"));
+    await Deno.symlink("/etc", join(root, "etc"));
+    await Deno.symlink("../outside", join(root, "rel_dir"));
+    await Deno.mkdir(join(root, "real"));
+    await Deno.symlink(outside, join(root, "real", "deep_link"));
+    await put(s, "plain.txt", "plain");
+    await fn(s, { root, outside, secret });
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+}
+
+async function outsideNames(outside: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(outside)) names.push(e.name);
+  return names.sort();
+}
+
+Deno.test("LocalStorage.list() never shows or enters symbolic links", async () => {
+  await withEscapeSetup(async (s) => {
+    assert.deepEqual((await s.list("")).map((e) => e.name), [
+      "plain.txt",
+      "real",
+    ]);
+    assert.deepEqual(await s.list("real"), []);
+    for (const dir of ["link_dir", "etc", "rel_dir", "real/deep_link"]) {
+      await rejects(s.list(dir), "permission_denied", dir);
+    }
+  });
+});
+
+Deno.test("LocalStorage.openRead() and stat() refuse links in any component", async () => {
+  await withEscapeSetup(async (s) => {
+    for (
+      const name of [
+        "link_file",
+        "link_dir/secret.txt",
+        "etc/passwd",
+        "etc/hostname",
+        "rel_dir/secret.txt",
+        "real/deep_link/secret.txt",
+      ]
+    ) {
+      await rejects(s.openRead(name), "permission_denied", name);
+      await rejects(s.stat(name), "permission_denied", name);
+    }
+  });
+});
+
+Deno.test("LocalStorage.beginUpload() refuses to write through links", async () => {
+  await withEscapeSetup(async (s, { outside, secret }) => {
+    for (
+      const name of [
+        "link_dir/new.txt",
+        "rel_dir/new.txt",
+        "real/deep_link/new.txt",
+        "link_file",
+      ]
+    ) {
+      await rejects(s.beginUpload(name, 1), "permission_denied", name);
+    }
+    assert.deepEqual(await outsideNames(outside), ["secret.txt"]);
+    assert.equal(await Deno.readTextFile(secret), "top secret");
+  });
+});
+
+Deno.test("LocalStorage commit() refuses a folder swapped for a link mid-upload", async () => {
+  await withEscapeSetup(async (s, { root, outside, secret }) => {
+    await s.mkdir("d");
+    for (const overwrite of [false, true]) {
+      const up = await s.beginUpload("d/secret.txt", 4);
+      await up.write(new TextEncoder().encode("evil"));
+      await Deno.remove(join(root, "d"));
+      await Deno.symlink(outside, join(root, "d"));
+      await rejects(up.commit({ overwrite }), "permission_denied");
+      await Deno.remove(join(root, "d"));
+      await Deno.mkdir(join(root, "d"));
+    }
+    assert.deepEqual(await outsideNames(outside), ["secret.txt"]);
+    assert.equal(await Deno.readTextFile(secret), "top secret");
+    assert.deepEqual(await partials(root), []);
+  });
+});
+
+Deno.test("LocalStorage.remove(), rename() and mkdir() refuse links", async () => {
+  await withEscapeSetup(async (s, { root, outside, secret }) => {
+    await rejects(s.remove("link_file"), "permission_denied");
+    await rejects(s.remove("link_dir/secret.txt"), "permission_denied");
+    await rejects(s.remove("etc"), "permission_denied");
+    await rejects(s.remove("rel_dir"), "permission_denied");
+    await rejects(
+      s.rename("link_file", "mine.txt", { overwrite: false }),
+      "permission_denied",
+    );
+    await rejects(
+      s.rename("plain.txt", "link_dir/plain.txt", { overwrite: false }),
+      "permission_denied",
+    );
+    await rejects(
+      s.rename("plain.txt", "link_file", { overwrite: true }),
+      "permission_denied",
+    );
+    await rejects(
+      s.rename("link_dir/secret.txt", "stolen.txt", { overwrite: false }),
+      "permission_denied",
+    );
+    await rejects(s.mkdir("link_dir/sub"), "permission_denied");
+    await rejects(s.mkdir("rel_dir/sub"), "permission_denied");
+    assert.deepEqual(await outsideNames(outside), ["secret.txt"]);
+    assert.equal(await Deno.readTextFile(secret), "top secret");
+    assert.ok((await Deno.lstat(join(root, "link_file"))).isSymlink);
+    assert.equal(await read(s, "plain.txt"), "plain");
+  });
+});
+
+Deno.test("LocalStorage.open() makes .fts private and hides it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    const s = await LocalStorage.open(root);
+    const info = await Deno.stat(join(root, ".fts"));
+    assert.ok(info.isDirectory);
+    assert.equal(info.mode! & 0o777, 0o700);
+    assert.deepEqual(await s.list(""), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("LocalStorage.open() refuses a state folder that is a link", async () => {
+  const base = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    await Deno.mkdir(join(base, "root"));
+    await Deno.mkdir(join(base, "elsewhere"));
+    await Deno.symlink(join(base, "elsewhere"), join(base, "root", ".fts"));
+    await rejects(LocalStorage.open(join(base, "root")), "permission_denied");
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("LocalStorage.open() deletes partial uploads older than a day only", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    await LocalStorage.open(root);
+    const dir = join(root, ".fts", "partial");
+    const now = Date.UTC(2030, 5, 1);
+    const hour = 3600_000;
+    for (const [name, ageHours] of [["old", 25], ["young", 23]] as const) {
+      const path = join(dir, `${name}.part`);
+      await Deno.writeTextFile(path, name);
+      const when = new Date(now - ageHours * hour);
+      await Deno.utime(path, when, when);
+    }
+    const clock: Clock = {
+      now: () => now,
+      setTimeout: () => 0,
+      clearTimeout: () => {},
+    };
+    const s = await LocalStorage.open(root, { clock });
+    assert.deepEqual(await partials(root), ["young.part"]);
+    assert.deepEqual(await s.list(""), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("LocalStorage uploads leave no partial file after commit or abort", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    const s = await LocalStorage.open(root);
+    const up = await s.beginUpload("a", 1);
+    assert.equal((await partials(root)).length, 1);
+    await up.write(new Uint8Array([1]));
+    await up.commit({ overwrite: false });
+    await put(s, "a", "b");
+    await put(s, "a", "c", { overwrite: true });
+    const aborted = await s.beginUpload("b", 1);
+    await aborted.abort();
+    assert.deepEqual(await partials(root), []);
+    assert.equal((await Deno.stat(join(root, "a"))).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("LocalStorage.list() skips names that are not valid protocol names", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    const s = await LocalStorage.open(root);
+    await Deno.writeTextFile(join(root, "line\nbreak"), "x");
+    await Deno.writeTextFile(join(root, "cafe\u0301"), "x"); // NFD on disk
+    await Deno.writeTextFile(join(root, "fine"), "x");
+    const fifo = join(root, "pipe");
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.ok(made.success);
+    assert.deepEqual((await s.list("")).map((e) => e.name), ["fine"]);
+    await rejects(s.openRead("pipe"), "permission_denied");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+async function partials(root: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(join(root, ".fts", "partial"))) {
+    names.push(e.name);
+  }
+  return names.sort();
+}
