@@ -1,0 +1,343 @@
+/**
+ * `fts connect HOST[:PORT] [--dir DIR] [--quiet] [--compress]
+ * [--batch FILE|-] [COMMAND ARGS…]`: the interactive shell, a batch of
+ * commands, or one command. Exit status 0 on success, 1 when an operation
+ * failed, 2 for a usage error; errors are one line on standard error.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { FtsError } from "../protocol/errors.ts";
+import { quoteName } from "../protocol/names.ts";
+import { splitWords, type Word } from "./command_parse.ts";
+import { type CommandOutput, runWords, type ShellState } from "./commands.ts";
+import { formatDuration } from "./format.ts";
+import { CONNECT_USAGE } from "./help.ts";
+import {
+  type LineSource,
+  PlainLineSource,
+  TerminalLineSource,
+} from "./line_input.ts";
+import { writeText } from "./progress.ts";
+import { type ClientSession, type GoingAway, openSession } from "./session.ts";
+import { type InterruptSource, runShell } from "./shell.ts";
+import { parseTarget, type Target } from "./target.ts";
+
+/** The process as the CLI sees it (`Deno.stdin`, `Deno.stdout`, `Deno.stderr` fit). */
+export interface CliIo {
+  stdin: {
+    readable: ReadableStream<Uint8Array>;
+    isTerminal(): boolean;
+    setRaw?(mode: boolean): void;
+  };
+  stdout: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
+  stderr: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
+  env: (name: string) => string | undefined;
+  /** Stops everything (SIGTERM). Without it the CLI listens for SIGINT itself. */
+  signal?: AbortSignal;
+}
+
+/** Options that take a value, so the command after them can be found. */
+const VALUE_OPTIONS = new Set(["--dir", "--batch", "-b"]);
+
+const OPTIONS = {
+  dir: { type: "string" },
+  batch: { type: "string", short: "b" },
+  quiet: { type: "boolean", short: "q" },
+  compress: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Runs `fts connect` with `args` (after the word "connect"). */
+export async function connectCommand(
+  args: string[],
+  io: CliIo,
+): Promise<number> {
+  const fail = (message: string, status: number) => {
+    writeText(io.stderr, `fts: ${message}\n`);
+    return status;
+  };
+  // Options and HOST come first; the first word after HOST starts the command.
+  let split = args.length;
+  let seenTarget = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      split = i;
+      break;
+    }
+    if (arg.startsWith("-") && arg !== "-") {
+      if (VALUE_OPTIONS.has(arg)) i++;
+      continue;
+    }
+    if (seenTarget) {
+      split = i;
+      break;
+    }
+    seenTarget = true;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: args.slice(0, split),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return fail(`${error.message} (try "fts connect --help")`, 2);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    writeText(io.stdout, CONNECT_USAGE);
+    return 0;
+  }
+  const command = args.slice(args[split] === "--" ? split + 1 : split);
+  if (positionals.length !== 1) {
+    return fail('Missing HOST[:PORT] (try "fts connect --help")', 2);
+  }
+  let target: Target;
+  try {
+    target = parseTarget(positionals[0]!);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    return fail(error.message, 2);
+  }
+  if (values.batch !== undefined && command.length > 0) {
+    return fail("Give either --batch or a command, not both", 2);
+  }
+  const localDir = resolve(values.dir ?? Deno.cwd());
+  try {
+    if (!(await Deno.stat(localDir)).isDirectory) {
+      return fail(
+        `Cannot use ${
+          quoteName(localDir)
+        } as the local folder: it is not a folder`,
+        2,
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return fail(
+      `Cannot use ${quoteName(localDir)} as the local folder: no such folder`,
+      2,
+    );
+  }
+
+  const interactive = values.batch === undefined && command.length === 0 &&
+    io.stdin.isTerminal();
+  const output: CommandOutput = {
+    out: io.stdout,
+    err: io.stderr,
+    progress: io.stderr.isTerminal() && !values.quiet,
+    quiet: values.quiet ?? false,
+    columns: terminalColumns(io),
+  };
+  const stop = new AbortController();
+  const interrupts = io.signal ? null : signalInterrupts();
+  const unlisten = interactive
+    ? undefined
+    : interrupts?.listen(() => stop.abort());
+  const onOuterAbort = () => stop.abort();
+  io.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  let notices: LineSource | null = null;
+  const connect = () =>
+    openSession(target, {
+      // Commands get `stop.signal`, so that Ctrl-C cancels a transfer
+      // cleanly; the session itself ends only with the process.
+      ...(io.signal ? { signal: io.signal } : {}),
+      compress: values.compress ?? false,
+      onGoingAway: (notice) => {
+        const text = goingAwayText(notice);
+        if (notices) notices.notice(text);
+        else writeText(io.stderr, text + "\n");
+      },
+    });
+  let session: ClientSession;
+  try {
+    session = await connect();
+  } catch (error) {
+    unlisten?.();
+    io.signal?.removeEventListener("abort", onOuterAbort);
+    if (!(error instanceof FtsError)) throw error;
+    return fail(error.message, 1);
+  }
+  const state: ShellState = {
+    session,
+    localDir: await Deno.realPath(localDir),
+    remoteDir: "",
+    remoteListing: null,
+    localListing: null,
+  };
+  try {
+    if (values.batch !== undefined) {
+      return await runBatch(values.batch, {
+        io,
+        state,
+        output,
+        signal: stop.signal,
+        fail,
+      });
+    }
+    if (command.length > 0) {
+      const words: Word[] = command.map((text) => ({ text, quoted: false }));
+      const result = await runWords(words, {
+        state,
+        output,
+        signal: stop.signal,
+      });
+      if (result.status === "ok" || result.status === "exit") return 0;
+      return fail(result.message, result.status === "usage" ? 2 : 1);
+    }
+    const input: LineSource = interactive && io.stdin.setRaw
+      ? new TerminalLineSource(
+        {
+          readable: io.stdin.readable,
+          setRaw: (mode) => io.stdin.setRaw?.(mode),
+        },
+        io.stdout,
+        () => terminalColumns(io),
+      )
+      : new PlainLineSource(io.stdin.readable, io.stderr);
+    notices = input;
+    try {
+      return await runShell({
+        input,
+        output,
+        state,
+        interactive,
+        reconnect: connect,
+        ...(interrupts ? { interrupts } : {}),
+        signal: stop.signal,
+      });
+    } finally {
+      notices = null;
+      await input.close();
+    }
+  } finally {
+    unlisten?.();
+    io.signal?.removeEventListener("abort", onOuterAbort);
+    await state.session.close();
+  }
+}
+
+/** Runs the commands of a batch file; stops at the first failure. */
+async function runBatch(
+  file: string,
+  context: {
+    io: CliIo;
+    state: ShellState;
+    output: CommandOutput;
+    signal: AbortSignal;
+    fail: (message: string, status: number) => number;
+  },
+): Promise<number> {
+  const { io, fail } = context;
+  let stream: ReadableStream<Uint8Array>;
+  let name: string;
+  if (file === "-") {
+    stream = io.stdin.readable;
+    name = "stdin";
+  } else {
+    name = file;
+    try {
+      stream = (await Deno.open(resolve(file))).readable;
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.NotFound ||
+          error instanceof Deno.errors.PermissionDenied)
+      ) {
+        throw error;
+      }
+      return fail(
+        `Cannot read batch file ${quoteName(file)}: ${
+          error instanceof Deno.errors.NotFound
+            ? "no such file"
+            : "permission denied"
+        }`,
+        2,
+      );
+    }
+  }
+  const lines = new PlainLineSource(stream, io.stderr);
+  try {
+    for (let number = 1;; number++) {
+      let line: string | null;
+      try {
+        line = await lines.readLine("");
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        return fail(`${name}:${number}: ${error.message}`, 2);
+      }
+      if (line === null) return 0;
+      const trimmed = line.trim();
+      if (trimmed === "" || trimmed.startsWith("#")) continue;
+      let words: Word[];
+      try {
+        words = splitWords(trimmed);
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error;
+        return fail(`${name}:${number}: ${error.message}`, 2);
+      }
+      const result = await runWords(words, context);
+      if (result.status === "exit") return 0;
+      if (result.status !== "ok") {
+        return fail(
+          `${name}:${number}: ${result.message}`,
+          result.status === "usage" ? 2 : 1,
+        );
+      }
+    }
+  } finally {
+    await lines.close();
+  }
+}
+
+function goingAwayText(notice: GoingAway): string {
+  return `The server is shutting down (${quoteName(notice.reason, 80)}): ` +
+    `running transfers may finish within ${formatDuration(notice.graceMs)}.`;
+}
+
+function terminalColumns(io: CliIo): number {
+  const fromEnv = Number(io.env("COLUMNS"));
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  if (io.stderr.isTerminal()) {
+    try {
+      return Deno.consoleSize().columns;
+    } catch {
+      // not a console after all
+    }
+  }
+  return 80;
+}
+
+/**
+ * Ctrl-C as an interrupt source: each SIGINT goes to the current listener;
+ * a second one while the first is still being handled ends the process as
+ * SIGINT would.
+ */
+function signalInterrupts(): InterruptSource {
+  return {
+    listen(listener) {
+      let fired = false;
+      const handler = () => {
+        if (fired) {
+          Deno.removeSignalListener("SIGINT", handler);
+          Deno.kill(Deno.pid, "SIGINT");
+          return;
+        }
+        fired = true;
+        listener();
+      };
+      try {
+        Deno.addSignalListener("SIGINT", handler);
+      } catch {
+        return () => {}; // no signals here (e.g. Windows without a console)
+      }
+      return () => Deno.removeSignalListener("SIGINT", handler);
+    },
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * The shell's command language: splitting a line into words (with "…" and
+ * '…' quoting) and turning words into a typed {@linkcode Command}. Pure: no
+ * I/O.
+ *
+ * A bare number (`get 3`) refers to the listing the user last saw; a quoted
+ * one (`get "3"`) is always a name.
+ *
+ * @module
+ */
+
+import { displayName } from "./format.ts";
+
+/** A mistake in a command line; the CLI exits with status 2 for it. */
+export class UsageError extends SyntaxError {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** One word of a command line. */
+export interface Word {
+  readonly text: string;
+  /** True when any part of the word was quoted or escaped. */
+  readonly quoted: boolean;
+}
+
+/**
+ * Splits a line into words. Double and single quotes group spaces; inside
+ * double quotes and outside quotes a backslash escapes the next character.
+ *
+ * @throws {UsageError} for an unterminated quote or a trailing backslash.
+ * @example
+ * ```ts
+ * splitWords(`put "my file.txt" 'a b'`).map((w) => w.text); // ["put", "my file.txt", "a b"]
+ * ```
+ */
+export function splitWords(line: string): Word[] {
+  const words: Word[] = [];
+  let text = "";
+  let quoted = false;
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  const chars = Array.from(line);
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!;
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === "\\" && quote === '"' && i + 1 < chars.length) {
+        text += chars[++i];
+      } else text += ch;
+      continue;
+    }
+    if (ch === " " || ch === "\t") {
+      if (inWord) words.push({ text, quoted });
+      text = "";
+      quoted = false;
+      inWord = false;
+      continue;
+    }
+    inWord = true;
+    if (ch === '"' || ch === "'") {
+      quote = ch;
+      quoted = true;
+    } else if (ch === "\\") {
+      if (i + 1 >= chars.length) {
+        throw new UsageError("A line cannot end with a backslash");
+      }
+      text += chars[++i];
+      quoted = true;
+    } else {
+      text += ch;
+    }
+  }
+  if (quote) throw new UsageError(`Missing closing ${quote}`);
+  if (inWord) words.push({ text, quoted });
+  return words;
+}
+
+/** A file named by name or by its number in the last listing. */
+export interface Ref {
+  /** The word as typed. */
+  readonly text: string;
+  /** The listing number when the word is an unquoted number, else null. */
+  readonly number: number | null;
+  /** True when the word is an unquoted wildcard pattern (`*`, `?`). */
+  readonly pattern: boolean;
+}
+
+/** A parsed shell command. */
+export type Command =
+  | { readonly name: "ls"; readonly path: string | null }
+  | { readonly name: "cd"; readonly path: string }
+  | { readonly name: "pwd" }
+  | {
+    readonly name: "get";
+    readonly source: Ref;
+    readonly local: string | null;
+    readonly overwrite: boolean;
+  }
+  | {
+    readonly name: "put";
+    readonly source: Ref;
+    readonly remote: string | null;
+    readonly overwrite: boolean;
+  }
+  | {
+    readonly name: "mget";
+    readonly sources: Ref[];
+    readonly overwrite: boolean;
+  }
+  | {
+    readonly name: "mput";
+    readonly sources: Ref[];
+    readonly overwrite: boolean;
+  }
+  | { readonly name: "rm"; readonly target: Ref }
+  | {
+    readonly name: "mv";
+    readonly from: Ref;
+    readonly to: string;
+    readonly overwrite: boolean;
+  }
+  | { readonly name: "mkdir"; readonly path: string }
+  | { readonly name: "lls"; readonly path: string | null }
+  | { readonly name: "lrm"; readonly target: Ref }
+  | { readonly name: "lcd"; readonly path: string }
+  | { readonly name: "lpwd" }
+  | { readonly name: "lmkdir"; readonly path: string }
+  | { readonly name: "help"; readonly topic: string | null }
+  | { readonly name: "exit" };
+
+/** Every command name and alias, mapped to its command. */
+const ALIASES: Record<string, Command["name"]> = {
+  ls: "ls",
+  dir: "ls",
+  list: "ls",
+  cd: "cd",
+  pwd: "pwd",
+  get: "get",
+  download: "get",
+  put: "put",
+  upload: "put",
+  mget: "mget",
+  mput: "mput",
+  rm: "rm",
+  del: "rm",
+  delete: "rm",
+  mv: "mv",
+  rename: "mv",
+  mkdir: "mkdir",
+  lls: "lls",
+  lrm: "lrm",
+  lcd: "lcd",
+  lpwd: "lpwd",
+  lmkdir: "lmkdir",
+  help: "help",
+  "?": "help",
+  exit: "exit",
+  quit: "exit",
+  bye: "exit",
+};
+
+/** Usage line of every command, for errors and help. */
+export const USAGE: Record<Command["name"], string> = {
+  ls: "ls [FOLDER]",
+  cd: "cd FOLDER",
+  pwd: "pwd",
+  get: "get [--overwrite] NAME|NUMBER [LOCAL]",
+  put: "put [--overwrite] LOCAL|NUMBER [REMOTE]",
+  mget: "mget [--overwrite] NAME|NUMBER|PATTERN…",
+  mput: "mput [--overwrite] LOCAL|NUMBER|PATTERN…",
+  rm: "rm NAME|NUMBER",
+  mv: "mv [--overwrite] OLD|NUMBER NEW",
+  mkdir: "mkdir FOLDER",
+  lls: "lls [FOLDER]",
+  lrm: "lrm NAME|NUMBER",
+  lcd: "lcd FOLDER",
+  lpwd: "lpwd",
+  lmkdir: "lmkdir FOLDER",
+  help: "help [COMMAND]",
+  exit: "exit",
+};
+
+/** Resolves a command name or alias, or returns undefined. */
+export function commandName(word: string): Command["name"] | undefined {
+  return Object.hasOwn(ALIASES, word) ? ALIASES[word] : undefined;
+}
+
+/**
+ * Parses the words of one command.
+ *
+ * @throws {UsageError} for an unknown command, an unknown option or the
+ * wrong number of arguments.
+ */
+export function parseCommand(words: readonly Word[]): Command {
+  const [head, ...rest] = words;
+  if (!head) throw new UsageError("Empty command");
+  const name = head.quoted ? undefined : commandName(head.text);
+  if (!name) {
+    throw new UsageError(
+      `Unknown command "${displayName(head.text)}" (type "help" for the list)`,
+    );
+  }
+  const { args, overwrite } = takeOptions(name, rest);
+  const count = (min: number, max: number) => {
+    if (args.length < min || args.length > max) {
+      throw new UsageError(`Usage: ${USAGE[name]}`);
+    }
+  };
+  const ref = (w: Word): Ref => ({
+    text: w.text,
+    number: !w.quoted && /^\d{1,9}$/.test(w.text) ? Number(w.text) : null,
+    pattern: !w.quoted && /[*?]/.test(w.text),
+  });
+  const text = (i: number) => args[i]?.text ?? null;
+  switch (name) {
+    case "ls":
+    case "lls":
+      count(0, 1);
+      return { name, path: text(0) };
+    case "cd":
+    case "lcd":
+    case "mkdir":
+    case "lmkdir":
+      count(1, 1);
+      return { name, path: args[0]!.text };
+    case "pwd":
+    case "lpwd":
+    case "exit":
+      count(0, 0);
+      return { name };
+    case "help":
+      count(0, 1);
+      return { name, topic: text(0) };
+    case "get":
+      count(1, 2);
+      return { name, source: ref(args[0]!), local: text(1), overwrite };
+    case "put":
+      count(1, 2);
+      return { name, source: ref(args[0]!), remote: text(1), overwrite };
+    case "mget":
+    case "mput":
+      count(1, Infinity);
+      return { name, sources: args.map(ref), overwrite };
+    case "rm":
+    case "lrm":
+      count(1, 1);
+      return { name, target: ref(args[0]!) };
+    case "mv":
+      count(2, 2);
+      return { name, from: ref(args[0]!), to: args[1]!.text, overwrite };
+  }
+}
+
+const TAKES_OVERWRITE = new Set<Command["name"]>([
+  "get",
+  "put",
+  "mget",
+  "mput",
+  "mv",
+]);
+
+function takeOptions(
+  name: Command["name"],
+  words: readonly Word[],
+): { args: Word[]; overwrite: boolean } {
+  const args: Word[] = [];
+  let overwrite = false;
+  let options = true;
+  for (const word of words) {
+    if (
+      options && !word.quoted && word.text.startsWith("-") && word.text !== "-"
+    ) {
+      if (word.text === "--") {
+        options = false;
+        continue;
+      }
+      if (word.text === "--overwrite" && TAKES_OVERWRITE.has(name)) {
+        overwrite = true;
+        continue;
+      }
+      throw new UsageError(
+        `Unknown option "${displayName(word.text)}" for ${name} (usage: ${
+          USAGE[name]
+        })`,
+      );
+    }
+    args.push(word);
+  }
+  return { args, overwrite };
+}

@@ -1,0 +1,294 @@
+/**
+ * Downloads: GET, then GET_READY, DATA frames and GET_END from the server,
+ * written to a hidden temporary file in the target folder while the SHA-256
+ * is computed; the file is fsynced and renamed into place only when length
+ * and hash match. Whatever fails, the temporary file is removed and an
+ * existing file of the same name is untouched.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { ProtocolError } from "../protocol/errors.ts";
+import type { Expect, Message } from "../protocol/messages.ts";
+import { validateName } from "../protocol/names.ts";
+import { decompressChunk } from "./compression.ts";
+import type { Progress, SessionCore } from "./core.ts";
+import { ReasonError, remoteError } from "./errors.ts";
+import {
+  BackgroundWriter,
+  commitFile,
+  createTempFile,
+  removeQuietly,
+  resolveLocalTarget,
+  writeFull,
+} from "./local_files.ts";
+import type { PendingRequest } from "./requests.ts";
+
+/** Options of {@linkcode ClientSession.get}. */
+export interface GetOptions {
+  /** Replace an existing local file atomically instead of keeping both. Default false. */
+  overwrite?: boolean;
+  /** Make the server refuse with `stale` unless the file has this size and mtime. */
+  expect?: Expect;
+  /** Called after each chunk with the bytes received so far. */
+  onProgress?: (progress: Progress) => void;
+  /** Aborts the download; nothing is left behind. */
+  signal?: AbortSignal;
+  /**
+   * The local name, relative to the local folder (validated like a remote
+   * name). Default: the remote name, so `a/b.txt` lands in subfolder `a`.
+   */
+  localName?: string;
+}
+
+/** What was saved. */
+export interface GetResult {
+  /** The local path written; `(1) name`… when the name was taken. */
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** How one download is received. */
+export interface ReceiveOptions {
+  overwrite: boolean;
+  expect?: Expect | undefined;
+  signal?: AbortSignal | undefined;
+  localName?: string | undefined;
+  /** Called with the total size once the server announced it. */
+  onSize?: ((size: number) => void) | undefined;
+  /** Called with the count of content bytes after each chunk. */
+  onBytes?: ((n: number) => void) | undefined;
+}
+
+/**
+ * Downloads remote `remoteName` into `localDir`.
+ *
+ * @throws {NameError} for an invalid remote or local name,
+ * {@linkcode ReasonError} for refusals and failed checks,
+ * {@linkcode ProtocolError} when the server breaks the protocol.
+ */
+export async function download(
+  core: SessionCore,
+  remoteName: string,
+  localDir: string,
+  options: ReceiveOptions,
+): Promise<GetResult> {
+  const name = validateName(remoteName);
+  const localName = validateName(options.localName ?? name);
+  options.signal?.throwIfAborted();
+  const target = await resolveLocalTarget(localDir, localName);
+  const temp = await createTempFile(target.dir);
+  let open = true;
+  try {
+    const request = core.requests.open();
+    const receiver = new Receiver(core, request, temp.file, options);
+    await core.conn.send({
+      type: "get",
+      id: request.id,
+      name,
+      offset: 0,
+      ...(options.expect ? { expect: options.expect } : {}),
+    });
+    const result = await receiver.wait(options.signal);
+    await temp.file.sync();
+    temp.file.close();
+    open = false;
+    const mtime = new Date(result.mtime);
+    await Deno.utime(temp.path, mtime, mtime);
+    const path = await commitFile(temp.path, target, {
+      overwrite: options.overwrite,
+    });
+    return { path, size: result.size, sha256: result.sha256 };
+  } catch (error) {
+    if (open) temp.file.close();
+    await removeQuietly(temp.path);
+    throw error;
+  }
+}
+
+/** What the server announced and proved about a finished download. */
+interface Received {
+  readonly size: number;
+  readonly mtime: number;
+  readonly sha256: string;
+}
+
+/**
+ * The sink of one GET's replies, called by the session's reader loop: it
+ * checks every frame against what was announced and writes the data.
+ */
+class Receiver {
+  readonly #core: SessionCore;
+  readonly #request: PendingRequest;
+  readonly #file: Deno.FsFile;
+  readonly #options: ReceiveOptions;
+  readonly #hash = createHash("sha256");
+  #state: "ready" | "data" | "ended" | "draining" = "ready";
+  #size = 0;
+  #mtime = 0;
+  #received = 0;
+  #writer: BackgroundWriter | null = null;
+  #settle!: { resolve(r: Received): void; reject(e: unknown): void };
+  readonly #result: Promise<Received>;
+
+  constructor(
+    core: SessionCore,
+    request: PendingRequest,
+    file: Deno.FsFile,
+    options: ReceiveOptions,
+  ) {
+    this.#core = core;
+    this.#request = request;
+    this.#file = file;
+    this.#options = options;
+    this.#result = new Promise((resolve, reject) =>
+      this.#settle = { resolve, reject }
+    );
+    this.#result.catch(() => {}); // observed through wait()
+    request.setSink((message) => this.#deliver(message));
+    request.onFailure((error) => this.#fail(error));
+  }
+
+  /** Waits for the verified end of the download; aborts with `signal`. */
+  async wait(signal: AbortSignal | undefined): Promise<Received> {
+    const onAbort = () => this.#abandon(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal?.aborted) onAbort();
+      return await this.#result;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      // The caller closes the file next: no write may still be running.
+      await this.#writer?.flush().catch(() => {});
+    }
+  }
+
+  #deliver(message: Message): void | Promise<void> {
+    if (this.#state === "draining") {
+      if (message.type === "get_end" || message.type === "error") {
+        this.#request.finish();
+      }
+      return;
+    }
+    if (message.type === "error") {
+      this.#state = "ended";
+      this.#request.finish();
+      this.#settle.reject(remoteError(message));
+      return;
+    }
+    if (this.#state === "ready") {
+      if (message.type !== "get_ready") throw unexpected(message);
+      this.#size = message.size;
+      this.#mtime = message.mtime;
+      this.#state = "data";
+      if (message.size > this.#core.chunkSize) {
+        this.#writer = new BackgroundWriter(this.#file, this.#core.chunkSize);
+      }
+      this.#options.onSize?.(message.size);
+      return;
+    }
+    if (message.type === "data") return this.#data(message);
+    if (message.type === "get_end") return this.#end(message.sha256);
+    throw unexpected(message);
+  }
+
+  #data(message: Extract<Message, { type: "data" }>): void | Promise<void> {
+    if (message.offset !== this.#received) {
+      throw new ProtocolError(
+        `DATA at offset ${message.offset} where ${this.#received} was expected`,
+      );
+    }
+    let bytes = message.bytes;
+    if (bytes.byteLength > this.#core.chunkSize) {
+      throw new ProtocolError(
+        `A DATA chunk of ${bytes.byteLength} bytes exceeds the chunk size ${this.#core.chunkSize}`,
+      );
+    }
+    if (message.zstd) {
+      if (!this.#core.zstd) {
+        throw new ProtocolError("Compressed DATA without zstd negotiated");
+      }
+      bytes = decompressChunk(bytes, this.#core.chunkSize);
+    }
+    if (this.#received + bytes.byteLength > this.#size) {
+      throw new ProtocolError(
+        `The server sent more than the announced ${this.#size} bytes`,
+      );
+    }
+    this.#hash.update(bytes);
+    this.#received += bytes.byteLength;
+    if (this.#writer) return this.#queue(this.#writer, bytes);
+    try {
+      writeFull(this.#file, bytes);
+    } catch (error) {
+      this.#abandon(error);
+      return;
+    }
+    this.#options.onBytes?.(bytes.byteLength);
+  }
+
+  async #queue(writer: BackgroundWriter, bytes: Uint8Array): Promise<void> {
+    try {
+      await writer.write(bytes);
+    } catch (error) {
+      this.#abandon(error);
+      return;
+    }
+    this.#options.onBytes?.(bytes.byteLength);
+  }
+
+  async #end(sha256: string): Promise<void> {
+    this.#state = "ended";
+    this.#request.finish();
+    if (this.#received !== this.#size) {
+      this.#settle.reject(
+        new ReasonError(
+          "io",
+          `the server ended the download after ${this.#received} of ${this.#size} bytes`,
+        ),
+      );
+      return;
+    }
+    if (this.#hash.digest("hex") !== sha256) {
+      this.#settle.reject(
+        new ReasonError(
+          "checksum_mismatch",
+          "the received bytes do not match the server's SHA-256",
+        ),
+      );
+      return;
+    }
+    try {
+      await this.#writer?.flush();
+    } catch (error) {
+      this.#settle.reject(error);
+      return;
+    }
+    this.#settle.resolve({ size: this.#size, mtime: this.#mtime, sha256 });
+  }
+
+  /** Stops writing, asks the server to cancel, and drains the rest. */
+  #abandon(error: unknown): void {
+    if (this.#state === "ended" || this.#state === "draining") return;
+    this.#state = "draining";
+    this.#settle.reject(error);
+    if (this.#request.open && !this.#core.conn.closed) {
+      this.#core.conn.send({ type: "cancel", id: this.#request.id }).catch(
+        () => {},
+      );
+    }
+  }
+
+  #fail(error: unknown): void {
+    this.#state = "ended";
+    this.#settle.reject(error);
+  }
+}
+
+function unexpected(message: Message): ProtocolError {
+  return new ProtocolError(
+    `Unexpected ${message.type.toUpperCase()} reply to GET`,
+  );
+}

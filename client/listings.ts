@@ -1,0 +1,129 @@
+/**
+ * Numbered listings: what `ls` and `lls` showed, so that a later `get 3` or
+ * `put 2` means exactly the file the user saw as number 3 or 2, with the
+ * size and modification time it had then.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { FtsError } from "../protocol/errors.ts";
+import type { Entry } from "../protocol/messages.ts";
+import { displayName, formatSize, formatTime } from "./format.ts";
+import { isTempName } from "./local_files.ts";
+
+/** One numbered line of a listing. */
+export interface ListedFile {
+  /** The remote name from the top folder, or the absolute local path. */
+  readonly path: string;
+  /** The name shown in the listing (one component). */
+  readonly name: string;
+  readonly type: "file" | "dir";
+  readonly size: number;
+  /** Modification time, ms since the epoch. */
+  readonly mtime: number;
+}
+
+/** A listing as the user saw it. */
+export class NumberedListing {
+  /** "remote" for `ls`, "local" for `lls`. */
+  readonly side: "remote" | "local";
+  readonly entries: readonly ListedFile[];
+
+  constructor(side: "remote" | "local", entries: readonly ListedFile[]) {
+    this.side = side;
+    this.entries = entries;
+  }
+
+  /**
+   * The entry shown as `number`.
+   *
+   * @throws {FtsError} `not_found` when there is no such number.
+   */
+  pick(number: number, action: string): ListedFile {
+    const entry = this.entries[number - 1];
+    if (!entry || number < 1) {
+      const which = this.side === "remote" ? "ls" : "lls";
+      const range = this.entries.length === 0
+        ? "it was empty"
+        : `it has numbers 1 to ${this.entries.length}`;
+      throw new FtsError(
+        "not_found",
+        `Cannot ${action} number ${number}: not in the last "${which}" listing (${range})`,
+      );
+    }
+    return entry;
+  }
+}
+
+/** Numbers a remote listing of folder `folder` ("" for the top). */
+export function remoteListing(
+  folder: string,
+  entries: readonly Entry[],
+): NumberedListing {
+  return new NumberedListing(
+    "remote",
+    entries.map((e) => ({
+      path: folder === "" ? e.name : `${folder}/${e.name}`,
+      name: e.name,
+      type: e.type,
+      size: e.size,
+      mtime: e.mtime,
+    })),
+  );
+}
+
+/**
+ * Lists local folder `dir`: files and folders sorted by name, following
+ * symbolic links, leaving out fts's temporary files and broken links.
+ */
+export async function readLocalListing(dir: string): Promise<NumberedListing> {
+  const entries: ListedFile[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (isTempName(entry.name)) continue;
+    const path = join(dir, entry.name);
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch {
+      continue; // a broken link or a file that just went away
+    }
+    if (!info.isFile && !info.isDirectory) continue;
+    entries.push({
+      path,
+      name: entry.name,
+      type: info.isDirectory ? "dir" : "file",
+      size: info.isDirectory ? 0 : info.size,
+      mtime: info.mtime?.getTime() ?? 0,
+    });
+  }
+  entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  return new NumberedListing("local", entries);
+}
+
+/**
+ * The listing as a table: number, size in binary units, modification time
+ * and name (folders end with "/"; names are escaped for the terminal).
+ */
+export function renderListing(listing: NumberedListing): string {
+  if (listing.entries.length === 0) return "(empty folder)\n";
+  const width = String(listing.entries.length).length;
+  const sizes = listing.entries.map((e) =>
+    e.type === "dir" ? "-" : formatSize(e.size)
+  );
+  const sizeWidth = Math.max(4, ...sizes.map((s) => s.length));
+  const lines = [
+    `${"#".padStart(width)}  ${"size".padStart(sizeWidth)}  ${
+      "modified".padEnd(16)
+    }  name`,
+  ];
+  listing.entries.forEach((e, i) => {
+    const name = displayName(e.name) + (e.type === "dir" ? "/" : "");
+    lines.push(
+      `${String(i + 1).padStart(width)}  ${sizes[i]!.padStart(sizeWidth)}  ${
+        formatTime(e.mtime).padEnd(16)
+      }  ${name}`,
+    );
+  });
+  return lines.join("\n") + "\n";
+}

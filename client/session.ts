@@ -1,0 +1,636 @@
+/**
+ * The client engine: one connection to an fts server, its handshake, and a
+ * reader loop that hands each reply to the request it belongs to, so many
+ * requests can be in flight at once. It never prints: results are returned,
+ * progress and server notices arrive through callbacks.
+ *
+ * @module
+ */
+
+import { type ByteConn, FrameConn } from "../io/frame_conn.ts";
+import { FtsError, ProtocolError } from "../protocol/errors.ts";
+import { MAX_PAYLOAD } from "../protocol/frame.ts";
+import {
+  decodeMessage,
+  type Entry,
+  type Expect,
+  type Message,
+  PROTOCOL_VERSION,
+} from "../protocol/messages.ts";
+import { isValidName, validateName } from "../protocol/names.ts";
+import {
+  type BatchResult,
+  getMany,
+  type GetManyItem,
+  type ManyOptions,
+  putMany,
+  type PutManyItem,
+} from "./batch.ts";
+import { BufferPool, Mutex, type SessionCore } from "./core.ts";
+import { download, type GetOptions, type GetResult } from "./download.ts";
+import {
+  connectionLost,
+  operationError,
+  ReasonError,
+  remoteError,
+} from "./errors.ts";
+import { RequestTable } from "./requests.ts";
+import { formatTarget, parseTarget, type Target } from "./target.ts";
+import {
+  compressorFor,
+  openUploadSource,
+  type PutOptions,
+  type PutResult,
+  sendUpload,
+} from "./upload.ts";
+
+/** The version string sent in HELLO. */
+export const CLIENT_AGENT = "fts-client/0.1";
+/** Most entries one listing may hold (a hostile server could send forever). */
+export const MAX_LIST_ENTRIES = 1_000_000;
+
+/** A server's notice that it is shutting down. */
+export interface GoingAway {
+  readonly graceMs: number;
+  readonly reason: string;
+}
+
+/** Options of {@linkcode openSession}. */
+export interface SessionOptions {
+  /** Closes the session when aborted. */
+  signal?: AbortSignal;
+  /** Offer zstd compression of DATA chunks. Default false (see compression.ts). */
+  compress?: boolean;
+  /** Credentials, used when the server requires a login. */
+  login?: { user: string; password: string };
+  /** Handshake deadline in milliseconds. Default 10,000. */
+  handshakeTimeoutMs?: number;
+  /** Called once when the server announces that it is shutting down. */
+  onGoingAway?: (notice: GoingAway) => void;
+  /** Opens the byte connection. Default: plain TCP with `Deno.connect`. */
+  connect?: (target: Target) => Promise<ByteConn>;
+}
+
+/** A remote folder's listing. */
+export interface Listing {
+  /** The folder listed ("" for the top). */
+  readonly path: string;
+  /** Entries with valid names, in the server's order. */
+  readonly entries: Entry[];
+  /** Raw names the server sent that failed validation (to be shown escaped). */
+  readonly refused: string[];
+}
+
+/**
+ * Connects to `target` (`HOST[:PORT]` or a {@linkcode Target}) and completes
+ * the handshake.
+ *
+ * @throws {FtsError} `Cannot connect to HOST:PORT: reason`.
+ * @example
+ * ```ts
+ * await using session = await openSession("127.0.0.1:12345");
+ * const { entries } = await session.list("");
+ * ```
+ */
+export async function openSession(
+  target: string | Target,
+  options: SessionOptions = {},
+): Promise<ClientSession> {
+  const where = typeof target === "string" ? parseTarget(target) : target;
+  const label = formatTarget(where);
+  let byteConn: ByteConn;
+  try {
+    options.signal?.throwIfAborted();
+    byteConn = options.connect
+      ? await options.connect(where)
+      : await connectTcp(where);
+  } catch (error) {
+    throw connectError(label, error);
+  }
+  const conn = new FrameConn(byteConn);
+  try {
+    const welcome = await handshake(conn, options);
+    return new ClientSession(conn, where, welcome, options);
+  } catch (error) {
+    conn.close();
+    throw connectError(label, error);
+  }
+}
+
+async function connectTcp(target: Target): Promise<ByteConn> {
+  const conn = await Deno.connect({
+    hostname: target.hostname,
+    port: target.port,
+  });
+  conn.setNoDelay(true);
+  return conn;
+}
+
+type Welcome = Extract<Message, { type: "welcome" }>;
+
+async function handshake(
+  conn: FrameConn,
+  options: SessionOptions,
+): Promise<Welcome> {
+  const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn.close();
+  }, timeoutMs);
+  const onAbort = () => conn.close();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const offered = options.compress ? ["zstd"] : [];
+    await conn.send({
+      type: "hello",
+      id: 0,
+      versions: [PROTOCOL_VERSION],
+      features: offered,
+      agent: CLIENT_AGENT,
+    });
+    const welcome = await conn.readMessage();
+    if (welcome === null) {
+      throw timedOut
+        ? new ReasonError("timeout", `no answer within ${timeoutMs} ms`)
+        : new ReasonError("io", "the server closed the connection");
+    }
+    if (welcome.type === "error") throw remoteError(welcome);
+    if (welcome.type !== "welcome") {
+      throw new ProtocolError(
+        `Expected WELCOME, got ${welcome.type.toUpperCase()}`,
+      );
+    }
+    if (welcome.version !== PROTOCOL_VERSION) {
+      throw new ProtocolError(
+        `The server chose unsupported version ${welcome.version}`,
+      );
+    }
+    if (welcome.features.some((f) => !offered.includes(f))) {
+      throw new ProtocolError(
+        "The server chose a feature that was not offered",
+      );
+    }
+    if (welcome.chunkSize < 1 || welcome.chunkSize > MAX_PAYLOAD - 8) {
+      throw new ProtocolError(
+        `Chunk size ${welcome.chunkSize} is out of range`,
+      );
+    }
+    if (welcome.auth) await login(conn, options);
+    return welcome;
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (timedOut) {
+      throw new ReasonError("timeout", `no answer within ${timeoutMs} ms`);
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+async function login(conn: FrameConn, options: SessionOptions): Promise<void> {
+  if (!options.login) {
+    throw new ReasonError("auth_required", "the server requires a login");
+  }
+  await conn.send({ type: "auth", id: 0, ...options.login });
+  const reply = await conn.readMessage();
+  if (reply === null) {
+    throw new ReasonError("io", "the server closed the connection");
+  }
+  if (reply.type === "error") {
+    throw new ReasonError(
+      reply.code,
+      reply.code === "auth_failed"
+        ? "wrong user or password"
+        : remoteError(reply).message,
+    );
+  }
+  if (reply.type !== "ok") {
+    throw new ProtocolError(
+      `Expected OK after AUTH, got ${reply.type.toUpperCase()}`,
+    );
+  }
+}
+
+function connectError(label: string, error: unknown): unknown {
+  const prefix = `Cannot connect to ${label}: `;
+  let reason: string | undefined;
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    reason = "connection refused";
+  } else if (error instanceof Deno.errors.TimedOut) reason = "timed out";
+  else if (error instanceof Deno.errors.NotFound) reason = "host not found";
+  else if (error instanceof Deno.errors.ConnectionReset) {
+    reason = "the server reset the connection";
+  } else if (
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.AddrNotAvailable
+  ) {
+    reason = "network unreachable";
+  } else if (error instanceof ReasonError) {
+    return new FtsError(error.code, prefix + error.message, { cause: error });
+  } else if (error instanceof ProtocolError) {
+    return new FtsError(
+      "protocol",
+      `${prefix}the server does not speak fts (${error.message})`,
+      { cause: error },
+    );
+  } else if (error instanceof DOMException && error.name === "AbortError") {
+    return new FtsError("cancelled", prefix + "cancelled", { cause: error });
+  } else if (
+    error instanceof Error && /lookup|resolve|dns/i.test(error.message)
+  ) {
+    reason = "host not found";
+  } else if (
+    error instanceof Error &&
+    Object.values(Deno.errors).some((c) => error instanceof c)
+  ) {
+    reason = error.message.split("\n")[0];
+  }
+  if (reason === undefined) return error;
+  return new FtsError("io", prefix + reason, { cause: error });
+}
+
+/** Options of {@linkcode ClientSession.remove}. */
+export interface RemoveOptions {
+  /** Refuse with `stale` unless the file has this size and mtime. */
+  expect?: Expect;
+}
+
+/** Options of {@linkcode ClientSession.rename}. */
+export interface RenameOptions {
+  /** Replace an existing target atomically. Default false (refused with `exists`). */
+  overwrite?: boolean;
+  /** Refuse with `stale` unless the source has this size and mtime. */
+  expect?: Expect;
+}
+
+/** An open connection to an fts server. Create it with {@linkcode openSession}. */
+export class ClientSession implements AsyncDisposable {
+  /** Where this session is connected. */
+  readonly target: Target;
+  /** The server's agent string, as sent (display it with quoteName). */
+  readonly serverAgent: string;
+  /** Features both sides agreed on. */
+  readonly features: readonly string[];
+  readonly #conn: FrameConn;
+  readonly #requests = new RequestTable();
+  readonly #core: SessionCore;
+  readonly #options: SessionOptions;
+  readonly #reading: Promise<void>;
+  #goingAway: GoingAway | null = null;
+  #closeError: unknown = null;
+  #closing = false;
+
+  /** Use {@linkcode openSession}. */
+  constructor(
+    conn: FrameConn,
+    target: Target,
+    welcome: Welcome,
+    options: SessionOptions,
+  ) {
+    this.#conn = conn;
+    this.target = target;
+    this.serverAgent = welcome.agent;
+    this.features = welcome.features;
+    this.#options = options;
+    this.#core = {
+      conn,
+      requests: this.#requests,
+      chunkSize: welcome.chunkSize,
+      zstd: welcome.features.includes("zstd"),
+      buffers: new BufferPool(welcome.chunkSize),
+      streamLock: new Mutex(),
+    };
+    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.#reading = this.#readLoop();
+  }
+
+  /**
+   * Resolves when the connection has ended, closed by either side; every
+   * request still in flight has failed by then.
+   */
+  get finished(): Promise<void> {
+    return this.#reading;
+  }
+
+  /** The server's shutdown notice, once it sent one. */
+  get goingAway(): GoingAway | null {
+    return this.#goingAway;
+  }
+
+  /** True once the connection is closed (by either side). */
+  get closed(): boolean {
+    return this.#conn.closed || this.#closeError !== null;
+  }
+
+  /** Largest DATA chunk, as negotiated. */
+  get chunkSize(): number {
+    return this.#core.chunkSize;
+  }
+
+  /**
+   * Lists remote folder `path` ("" for the top).
+   *
+   * @throws {FtsError} `Cannot list "path": reason`.
+   */
+  async list(
+    path = "",
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Listing> {
+    try {
+      if (path !== "") path = validateName(path);
+      const request = this.#requests.open();
+      try {
+        await this.#conn.send({ type: "list", id: request.id, path });
+        const entries: Entry[] = [];
+        const refused: string[] = [];
+        for (;;) {
+          const reply = await request.next(options.signal);
+          if (reply.type === "error") {
+            throw reply.code === "not_found"
+              ? new ReasonError("not_found", "no such folder on the server")
+              : remoteError(reply);
+          }
+          if (reply.type !== "entries") throw unexpectedReply(reply, "LIST");
+          for (const entry of reply.entries) {
+            if (entries.length + refused.length >= MAX_LIST_ENTRIES) {
+              throw new ProtocolError(
+                `A listing has more than ${MAX_LIST_ENTRIES} entries`,
+              );
+            }
+            if (isValidName(entry.name)) {
+              entries.push({ ...entry, name: entry.name.normalize("NFC") });
+            } else {
+              refused.push(entry.name);
+            }
+          }
+          if (!reply.more) return { path, entries, refused };
+        }
+      } finally {
+        this.#finishOrCancel(
+          request.id,
+          (m) => m.type === "error" || (m.type === "entries" && !m.more),
+        );
+      }
+    } catch (error) {
+      throw this.#failure("list", path === "" ? "/" : path, error);
+    }
+  }
+
+  /**
+   * Uploads local file `localPath` as `remoteName`.
+   *
+   * @throws {FtsError} `Cannot put "name": reason`.
+   */
+  async put(
+    localPath: string,
+    remoteName: string,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    try {
+      const name = validateName(remoteName);
+      using source = await openUploadSource(localPath, options.expectLocal);
+      let bytes = 0;
+      const onProgress = options.onProgress;
+      onProgress?.({ bytes: 0, total: source.size });
+      const { done } = await sendUpload(this.#core, source, name, {
+        overwrite: options.overwrite ?? false,
+        signal: options.signal,
+        compressor: compressorFor(this.#core),
+        onBytes: onProgress &&
+          ((n) => onProgress({ bytes: bytes += n, total: source.size })),
+      });
+      return await done;
+    } catch (error) {
+      throw this.#failure("put", remoteName, error);
+    }
+  }
+
+  /**
+   * Downloads `remoteName` into folder `localDir`.
+   *
+   * @throws {FtsError} `Cannot get "name": reason`.
+   */
+  async get(
+    remoteName: string,
+    localDir: string,
+    options: GetOptions = {},
+  ): Promise<GetResult> {
+    try {
+      let bytes = 0;
+      let total = 0;
+      const onProgress = options.onProgress;
+      return await download(this.#core, remoteName, localDir, {
+        overwrite: options.overwrite ?? false,
+        expect: options.expect,
+        signal: options.signal,
+        localName: options.localName,
+        onSize: onProgress &&
+          ((size) => onProgress({ bytes: 0, total: total = size })),
+        onBytes: onProgress &&
+          ((n) => onProgress({ bytes: bytes += n, total })),
+      });
+    } catch (error) {
+      throw this.#failure("get", remoteName, error);
+    }
+  }
+
+  /**
+   * Uploads many files, pipelined: small files go out back to back without
+   * waiting for each reply. Never throws for one file's failure; each
+   * result says how its file fared, in input order.
+   */
+  putMany(
+    items: readonly PutManyItem[],
+    options: ManyOptions = {},
+  ): Promise<BatchResult<PutResult>[]> {
+    return putMany(this.#core, items, {
+      ...options,
+      failure: (item, error) => this.#failure("put", item.remoteName, error),
+    });
+  }
+
+  /**
+   * Downloads many files into folder `localDir`, pipelined; like
+   * {@linkcode putMany}.
+   */
+  getMany(
+    items: readonly GetManyItem[],
+    localDir: string,
+    options: ManyOptions = {},
+  ): Promise<BatchResult<GetResult>[]> {
+    return getMany(this.#core, items, localDir, {
+      ...options,
+      failure: (item, error) => this.#failure("get", item.remoteName, error),
+    });
+  }
+
+  /** Deletes remote file `name`. */
+  async remove(name: string, options: RemoveOptions = {}): Promise<void> {
+    try {
+      const valid = validateName(name);
+      await this.#simple({
+        type: "delete",
+        id: 0,
+        name: valid,
+        ...expectOf(options),
+      });
+    } catch (error) {
+      throw this.#failure("delete", name, error);
+    }
+  }
+
+  /** Renames remote file `from` to `to`. */
+  async rename(
+    from: string,
+    to: string,
+    options: RenameOptions = {},
+  ): Promise<void> {
+    try {
+      await this.#simple({
+        type: "rename",
+        id: 0,
+        from: validateName(from),
+        to: validateName(to),
+        overwrite: options.overwrite ?? false,
+        ...expectOf(options),
+      });
+    } catch (error) {
+      throw this.#failure("rename", from, error);
+    }
+  }
+
+  /** Creates remote folder `name`. */
+  async mkdir(name: string): Promise<void> {
+    try {
+      await this.#simple({ type: "mkdir", id: 0, name: validateName(name) });
+    } catch (error) {
+      throw this.#failure("create folder", name, error);
+    }
+  }
+
+  /** Says goodbye and closes the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#options.signal?.removeEventListener("abort", this.#onAbort);
+      // BYE only when idle: a write could wait behind a stuck transfer.
+      if (!this.closed && this.#requests.size === 0) {
+        await this.#conn.send({ type: "bye", id: 0 }).catch(() => {});
+      }
+      this.#conn.close();
+    }
+    await this.#reading;
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Sends a request answered by OK or ERROR. */
+  async #simple(message: Message): Promise<void> {
+    const request = this.#requests.open();
+    try {
+      await this.#conn.send({ ...message, id: request.id });
+      const reply = await request.next();
+      if (reply.type === "error") throw remoteError(reply);
+      if (reply.type !== "ok") {
+        throw unexpectedReply(reply, message.type.toUpperCase());
+      }
+    } finally {
+      request.finish();
+    }
+  }
+
+  #finishOrCancel(id: number, isLast: (m: Message) => boolean): void {
+    const request = this.#requests.get(id);
+    if (!request) return;
+    if (!request.drain(isLast) && !this.#conn.closed) {
+      this.#conn.send({ type: "cancel", id }).catch(() => {});
+    }
+  }
+
+  #failure(action: string, name: string, error: unknown): unknown {
+    if (
+      this.#closeError !== null && error === this.#closeError && this.#goingAway
+    ) {
+      error = new ReasonError("shutting_down", "the server shut down");
+    }
+    return operationError(action, name, error);
+  }
+
+  readonly #onAbort = () => {
+    this.#conn.close();
+  };
+
+  async #readLoop(): Promise<void> {
+    let failure: unknown;
+    try {
+      for (;;) {
+        const frame = await this.#conn.readFrame();
+        if (frame === null) break;
+        const message = decodeMessage(frame);
+        if (message.id === 0) {
+          this.#connectionMessage(message);
+          continue;
+        }
+        const request = this.#requests.get(message.id);
+        if (!request) {
+          throw new ProtocolError(
+            `A reply for request ${message.id}, which is not in flight`,
+          );
+        }
+        await request.deliver(message);
+      }
+      failure = this.#closing
+        ? new ReasonError("io", "the session is closed")
+        : connectionLost();
+    } catch (error) {
+      failure = error instanceof FtsError ? error : connectionLost(error);
+    }
+    this.#closeError = failure;
+    this.#requests.failAll(failure);
+    this.#conn.close();
+  }
+
+  #connectionMessage(message: Message): void {
+    switch (message.type) {
+      case "going_away":
+        if (this.#goingAway === null) {
+          this.#goingAway = {
+            graceMs: message.graceMs,
+            reason: message.reason,
+          };
+          this.#options.onGoingAway?.(this.#goingAway);
+        }
+        return;
+      case "ping":
+        this.#conn.send({ type: "pong", id: 0 }).catch(() => {});
+        return;
+      case "pong":
+        return;
+      case "bye":
+        this.#conn.close();
+        return;
+      case "error":
+        throw remoteError(message);
+      default:
+        throw new ProtocolError(
+          `Unexpected ${message.type.toUpperCase()} on the connection`,
+        );
+    }
+  }
+}
+
+function expectOf(options: { expect?: Expect }): { expect?: Expect } {
+  return options.expect ? { expect: options.expect } : {};
+}
+
+function unexpectedReply(reply: Message, request: string): ProtocolError {
+  return new ProtocolError(
+    `Unexpected ${reply.type.toUpperCase()} reply to ${request}`,
+  );
+}

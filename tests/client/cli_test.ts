@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { connectCommand } from "../../client/cli.ts";
+import { startFakeServer } from "../_helpers/client_fake_server.ts";
+import { fakeIo, type FakeIoOptions } from "../_helpers/client_io.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+/** Runs `fts connect ARGS` in-process; the signal keeps it from listening for SIGINT. */
+async function connect(args: string[], options: FakeIoOptions = {}) {
+  const { io, stdout, stderr } = fakeIo({
+    signal: new AbortController().signal,
+    ...options,
+  });
+  const status = await connectCommand(args, io);
+  return { status, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+async function withDir(run: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  try {
+    await run(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("connectCommand() --help prints the usage and exits 0", async () => {
+  const { status, stdout } = await connect(["--help"]);
+  assert.equal(status, 0);
+  assert.match(
+    stdout,
+    /^Usage: fts connect HOST\[:PORT\] \[OPTIONS\] \[COMMAND ARGS…\]/,
+  );
+  assert.match(stdout, /--batch FILE/);
+});
+
+Deno.test("connectCommand() exits 2 with one line for usage errors", async () => {
+  for (
+    const [args, message] of [
+      [[], 'fts: Missing HOST[:PORT] (try "fts connect --help")\n'],
+      [
+        ["h:99999"],
+        'fts: Port 99999 in "h:99999" is not between 1 and 65535\n',
+      ],
+      [["--frob", "h"], /^fts: Unknown option '--frob'.*\n$/],
+      [
+        ["h", "--batch", "x", "ls"],
+        "fts: Give either --batch or a command, not both\n",
+      ],
+      [
+        ["h", "--dir", "/nonexistent/fts"],
+        'fts: Cannot use "/nonexistent/fts" as the local folder: no such folder\n',
+      ],
+    ] as const
+  ) {
+    const { status, stderr } = await connect([...args]);
+    assert.equal(status, 2, args.join(" "));
+    if (typeof message === "string") assert.equal(stderr, message);
+    else assert.match(stderr, message);
+  }
+});
+
+Deno.test("connectCommand() reports a refused connection and exits 1", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const { status, stderr } = await connect([`127.0.0.1:${port}`, "ls"]);
+  assert.equal(status, 1);
+  assert.equal(
+    stderr,
+    `fts: Cannot connect to 127.0.0.1:${port}: connection refused\n`,
+  );
+});
+
+Deno.test("connectCommand() runs one command: a missing file is one line and exit 1", async () => {
+  await using server = startFakeServer({ files: { "a.txt": enc("a") } });
+  await withDir(async (dir) => {
+    const target = `127.0.0.1:${server.port}`;
+    const missing = await connect([target, "--dir", dir, "get", "x.txt"]);
+    assert.equal(missing.status, 1);
+    assert.equal(
+      missing.stderr,
+      'fts: Cannot get "x.txt": no such file on the server\n',
+    );
+    const bad = await connect([target, "frobnicate"]);
+    assert.equal(bad.status, 2);
+    assert.equal(
+      bad.stderr,
+      'fts: Unknown command "frobnicate" (type "help" for the list)\n',
+    );
+    const ok = await connect([
+      target,
+      "--dir",
+      dir,
+      "get",
+      "--overwrite",
+      "a.txt",
+    ]);
+    assert.deepEqual(ok, { status: 0, stdout: "", stderr: "" });
+    assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "a");
+    const listed = await connect(["-q", target, "ls"]);
+    assert.equal(listed.status, 0);
+    assert.match(listed.stdout, /1\s+1 B\s+\S+ \S+\s+a\.txt\n$/);
+  });
+});
+
+Deno.test("connectCommand() --batch stops at the first failure and names the line", async () => {
+  await using server = startFakeServer({ files: { "a.txt": enc("a") } });
+  await withDir(async (dir) => {
+    const script = join(dir, "script.fts");
+    await Deno.writeTextFile(
+      script,
+      "# fetch\n\nget a.txt\nget missing.txt\nmkdir never\n",
+    );
+    const { status, stderr } = await connect([
+      `127.0.0.1:${server.port}`,
+      "--dir",
+      dir,
+      "--batch",
+      script,
+    ]);
+    assert.equal(status, 1);
+    assert.equal(
+      stderr,
+      `fts: ${script}:4: Cannot get "missing.txt": no such file on the server\n`,
+    );
+    assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "a");
+    assert.ok(
+      !server.received.some((m) => m.type === "mkdir"),
+      "stopped before mkdir",
+    );
+  });
+});
+
+Deno.test("connectCommand() --batch - reads standard input; a bad line exits 2", async () => {
+  await using server = startFakeServer();
+  const ok = await connect([`127.0.0.1:${server.port}`, "--batch", "-"], {
+    stdin: "mkdir a\n  # indented comment\nmkdir 'b c'\n",
+  });
+  assert.deepEqual(ok, {
+    status: 0,
+    stdout: 'Created folder "a"\nCreated folder "b c"\n',
+    stderr: "",
+  });
+  const bad = await connect([`127.0.0.1:${server.port}`, "-b", "-"], {
+    stdin: "mkdir d\nget 'unterminated\nmkdir e\n",
+  });
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr, "fts: stdin:2: Missing closing '\n");
+  assert.deepEqual([...server.dirs].sort(), ["a", "b c", "d"]);
+  const missing = await connect([
+    `127.0.0.1:${server.port}`,
+    "--batch",
+    "/nonexistent/b",
+  ]);
+  assert.equal(missing.status, 2);
+  assert.equal(
+    missing.stderr,
+    'fts: Cannot read batch file "/nonexistent/b": no such file\n',
+  );
+});
+
+Deno.test("connectCommand() prints the server's going-away notice", async () => {
+  await using server = startFakeServer({
+    handle: async (ctx, m) => {
+      if (m.type !== "mkdir") return false;
+      await ctx.send({
+        type: "going_away",
+        id: 0,
+        graceMs: 30_000,
+        reason: "Server\x1b[2J stops",
+      });
+      await ctx.send({ type: "ok", id: m.id });
+      return true;
+    },
+  });
+  const { status, stderr } = await connect([
+    `127.0.0.1:${server.port}`,
+    "mkdir",
+    "x",
+  ]);
+  assert.equal(status, 0);
+  assert.equal(
+    stderr,
+    'The server is shutting down ("Server\\u{1b}[2J stops"): running transfers may finish within 30 s.\n',
+  );
+});
+
+Deno.test("connectCommand() without a command and with piped input runs a quiet shell", async () => {
+  await using server = startFakeServer({ files: { "a.txt": enc("a") } });
+  const { status, stdout, stderr } = await connect(
+    [`127.0.0.1:${server.port}`],
+    {
+      stdin: "ls\nget nope\nexit\n",
+    },
+  );
+  assert.equal(status, 0);
+  assert.doesNotMatch(
+    stdout,
+    /Connected to|fts:\//,
+    "no banner or prompt without a terminal",
+  );
+  assert.match(stdout, /a\.txt/);
+  assert.equal(stderr, 'Cannot get "nope": no such file on the server\n');
+});

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  BackgroundWriter,
+  commitFile,
+  createTempFile,
+  isInside,
+  resolveLocalTarget,
+} from "../../client/local_files.ts";
+
+async function withDir(run: (dir: string) => Promise<void>) {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    await run(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("commitFile() never replaces an existing file without overwrite", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "a.txt"), "old");
+    await Deno.writeTextFile(join(dir, "(1) a.txt"), "older");
+    for (const expected of ["(2) a.txt", "(3) a.txt"]) {
+      const temp = await createTempFile(dir);
+      temp.file.close();
+      await Deno.writeTextFile(temp.path, "new");
+      const path = await commitFile(temp.path, { dir, base: "a.txt" }, {
+        overwrite: false,
+      });
+      assert.equal(path, join(dir, expected));
+    }
+    assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "old");
+    assert.equal(await Deno.readTextFile(join(dir, "(1) a.txt")), "older");
+    const temp = await createTempFile(dir);
+    temp.file.close();
+    await Deno.writeTextFile(temp.path, "newest");
+    await commitFile(temp.path, { dir, base: "a.txt" }, { overwrite: true });
+    assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "newest");
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      ["(1) a.txt", "(2) a.txt", "(3) a.txt", "a.txt"],
+    );
+  });
+});
+
+Deno.test("commitFile() does not replace a folder even with overwrite", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(join(dir, "d"));
+    const temp = await createTempFile(dir);
+    temp.file.close();
+    await assert.rejects(
+      commitFile(temp.path, { dir, base: "d" }, { overwrite: true }),
+      /a local folder has that name/,
+    );
+  });
+});
+
+Deno.test("resolveLocalTarget() creates parents inside and refuses a file as parent", async () => {
+  await withDir(async (dir) => {
+    assert.deepEqual(await resolveLocalTarget(dir, "a/b/c.txt"), {
+      dir: join(dir, "a", "b"),
+      base: "c.txt",
+    });
+    await Deno.writeTextFile(join(dir, "f"), "");
+    await assert.rejects(
+      resolveLocalTarget(dir, "f/x.txt"),
+      /the local "f" is not a folder/,
+    );
+  });
+});
+
+Deno.test("resolveLocalTarget() follows a link only when it stays inside the folder", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(join(dir, "real"));
+    await Deno.symlink(join(dir, "real"), join(dir, "inside"));
+    assert.deepEqual(await resolveLocalTarget(dir, "inside/x"), {
+      dir: join(dir, "real"),
+      base: "x",
+    });
+    await Deno.symlink("/", join(dir, "root"));
+    await assert.rejects(
+      resolveLocalTarget(dir, "root/etc/x"),
+      /leads outside/,
+    );
+  });
+});
+
+Deno.test("isInside() tells a path inside a folder from a sibling with the same prefix", () => {
+  assert.ok(isInside("/a/b", "/a/b"));
+  assert.ok(isInside("/a/b", "/a/b/c"));
+  assert.ok(!isInside("/a/b", "/a/bc"));
+  assert.ok(!isInside("/a/b", "/a"));
+});
+
+Deno.test("BackgroundWriter writes chunks in order and reports a failed write", async () => {
+  await withDir(async (dir) => {
+    const temp = await createTempFile(dir);
+    const writer = new BackgroundWriter(temp.file, 4);
+    const chunk = new Uint8Array(4);
+    for (let i = 0; i < 10; i++) {
+      chunk.fill(i);
+      await writer.write(chunk); // the caller may reuse its buffer at once
+    }
+    await writer.flush();
+    temp.file.close();
+    const bytes = await Deno.readFile(temp.path);
+    assert.deepEqual([...bytes].filter((_, i) => i % 4 === 0), [
+      0,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      9,
+    ]);
+    const readOnly = await Deno.open(temp.path, { read: true });
+    const failing = new BackgroundWriter(readOnly, 4);
+    await failing.write(chunk);
+    await assert.rejects(failing.flush());
+    readOnly.close();
+  });
+});
