@@ -127,3 +127,23 @@ export async function ageKeygen(path: string): Promise<string> {
 function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
+
+async function ageInstalled(): Promise<boolean> {
+  try {
+    await requireAge();
+    return true;
+  } catch {
+    checked = null;
+    return false;
+  }
+}
+
+/**
+ * Options for the interop tests: they run when `age` is installed, and are
+ * reported as ignored otherwise, so README's test command works on a fresh
+ * machine. CI installs `age` and sets FTS_REQUIRE_AGE=1, which makes a
+ * missing `age` a failure instead.
+ */
+export const AGE_TEST: { ignore: boolean } = {
+  ignore: Deno.env.get("FTS_REQUIRE_AGE") !== "1" && !(await ageInstalled()),
+};
