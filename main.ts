@@ -6,7 +6,10 @@
  */
 
 import { connectCommand } from "./client/cli.ts";
+import { keyCommand } from "./client/key_cli.ts";
+import type { CliIo } from "./io/cli_io.ts";
 import { serveCommand } from "./server/cli.ts";
+import { userCommand } from "./server/user_cli.ts";
 
 /** The version printed by `fts --version` and sent in the handshake. */
 export const VERSION = "0.1.0";
@@ -14,16 +17,21 @@ export const VERSION = "0.1.0";
 const USAGE = `fts ${VERSION}: fast, safe file transfer
 
 Usage:
-  fts serve [OPTIONS]              run a server (fts serve --help)
-  fts connect HOST[:PORT] [CMD]    open a shell on a server, or run one command
+  fts serve [OPTIONS]              run a server over TLS (fts serve --help)
+  fts connect [USER@]HOST[:PORT] [CMD]
+                                   open a shell on a server, or run one command
                                    (fts connect --help)
+  fts user add|del|list|passwd|perm [NAME]
+                                   manage the server's accounts (fts user --help)
+  fts key gen|show                 manage your key for encrypted files
+                                   (fts key --help)
   fts --version                    print the version
 
 Run "fts COMMAND --help" for a command's options.
 `;
 
 /** What main needs of the process: its standard streams and environment. */
-export type MainIo = Parameters<typeof serveCommand>[1];
+export type MainIo = CliIo;
 
 /** Runs fts with `args` (without the program name); resolves to the exit code. */
 export async function main(args: string[], io: MainIo): Promise<number> {
@@ -33,6 +41,10 @@ export async function main(args: string[], io: MainIo): Promise<number> {
       return await serveCommand(rest, io);
     case "connect":
       return await connectCommand(rest, io);
+    case "user":
+      return await userCommand(rest, io);
+    case "key":
+      return await keyCommand(rest, io);
     case "--version":
     case "-V":
       write(io, "stdout", `fts ${VERSION}\n`);

@@ -9,13 +9,14 @@
 import type { Expect } from "../protocol/messages.ts";
 import { validateName } from "../protocol/names.ts";
 import type { Progress, SessionCore } from "./core.ts";
-import { download, type GetResult } from "./download.ts";
+import { type DecryptSource, download, type GetResult } from "./download.ts";
 import {
   compressorFor,
   openUploadSource,
   type PutResult,
   sendUpload,
 } from "./upload.ts";
+import type { SealOptions } from "./vault/age_header.ts";
 
 /** Requests in flight at once in a batch, by default. */
 export const DEFAULT_WINDOW = 32;
@@ -51,6 +52,12 @@ export interface ManyOptions {
   onItem?: (index: number, result: BatchResult<PutResult | GetResult>) => void;
   /** Requests in flight at once. Default {@linkcode DEFAULT_WINDOW}. */
   window?: number;
+  /** Uploads: encrypt each file in the age format (see `PutOptions`). */
+  encrypt?: SealOptions;
+  /** Downloads: decrypt age files (see `GetOptions`). */
+  decrypt?: DecryptSource;
+  /** Downloads: drop `.age` from the names of decrypted files. */
+  stripAgeSuffix?: boolean;
 }
 
 /** How one file of a batch fared. */
@@ -101,6 +108,7 @@ export async function putMany(
         overwrite: options.overwrite ?? false,
         signal: options.signal,
         compressor,
+        encrypt: options.encrypt,
         onBytes: (n) => progress.add(n),
       });
       const settled: Promise<void> = done.then(
@@ -140,6 +148,8 @@ export async function getMany(
           expect: item.expect,
           localName: item.localName,
           signal: options.signal,
+          decrypt: options.decrypt,
+          stripAgeSuffix: options.stripAgeSuffix,
           onSize: (size) => {
             if (!known) progress.grow(size);
           },

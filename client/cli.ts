@@ -1,18 +1,28 @@
 /**
- * `fts connect HOST[:PORT] [--dir DIR] [--quiet] [--compress]
- * [--batch FILE|-] [COMMAND ARGS…]`: the interactive shell, a batch of
- * commands, or one command. Exit status 0 on success, 1 when an operation
- * failed, 2 for a usage error; errors are one line on standard error.
+ * `fts connect [USER@]HOST[:PORT] [--dir DIR] [--quiet] [--compress]
+ * [--batch FILE|-] [TLS and login options] [COMMAND ARGS…]`: the
+ * interactive shell, a batch of commands, or one command, over TLS with the
+ * server's identity pinned (see connect_setup.ts). Exit status 0 on
+ * success, 1 when an operation failed, 2 for a usage error; errors are one
+ * line on standard error.
  *
  * @module
  */
 
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { CliIo } from "../io/cli_io.ts";
+import { PASSWORD_ENV } from "../io/secret_input.ts";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName } from "../protocol/names.ts";
 import { splitWords, type Word } from "./command_parse.ts";
 import { type CommandOutput, runWords, type ShellState } from "./commands.ts";
+import {
+  type Connector,
+  prepareConnector,
+  SECURITY_OPTIONS,
+  SECURITY_VALUE_OPTIONS,
+} from "./connect_setup.ts";
 import { formatDuration } from "./format.ts";
 import { CONNECT_USAGE } from "./help.ts";
 import {
@@ -23,24 +33,15 @@ import {
 import { writeText } from "./progress.ts";
 import { type ClientSession, type GoingAway, openSession } from "./session.ts";
 import { type InterruptSource, runShell } from "./shell.ts";
-import { parseTarget, type Target } from "./target.ts";
-
-/** The process as the CLI sees it (`Deno.stdin`, `Deno.stdout`, `Deno.stderr` fit). */
-export interface CliIo {
-  stdin: {
-    readable: ReadableStream<Uint8Array>;
-    isTerminal(): boolean;
-    setRaw?(mode: boolean): void;
-  };
-  stdout: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
-  stderr: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
-  env: (name: string) => string | undefined;
-  /** Stops everything (SIGTERM). Without it the CLI listens for SIGINT itself. */
-  signal?: AbortSignal;
-}
+import { type LoginTarget, parseLoginTarget } from "./target.ts";
 
 /** Options that take a value, so the command after them can be found. */
-const VALUE_OPTIONS = new Set(["--dir", "--batch", "-b"]);
+const VALUE_OPTIONS = new Set([
+  "--dir",
+  "--batch",
+  "-b",
+  ...SECURITY_VALUE_OPTIONS,
+]);
 
 const OPTIONS = {
   dir: { type: "string" },
@@ -48,6 +49,7 @@ const OPTIONS = {
   quiet: { type: "boolean", short: "q" },
   compress: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  ...SECURITY_OPTIONS,
 } as const;
 
 /** Runs `fts connect` with `args` (after the word "connect"). */
@@ -61,6 +63,7 @@ export async function connectCommand(
   };
   // Options and HOST come first; the first word after HOST starts the command.
   let split = args.length;
+  const password = args.findIndex((arg) => /^--?password(=|$)/.test(arg));
   let seenTarget = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -77,6 +80,13 @@ export async function connectCommand(
       break;
     }
     seenTarget = true;
+  }
+  if (password >= 0 && password < split) {
+    // Never echoed: the next word may be the password itself.
+    return fail(
+      `--password is not accepted: a password on the command line is visible to other users; use --password-file FILE or ${PASSWORD_ENV}, or type it when asked`,
+      2,
+    );
   }
   let parsed;
   try {
@@ -99,13 +109,14 @@ export async function connectCommand(
   if (positionals.length !== 1) {
     return fail('Missing HOST[:PORT] (try "fts connect --help")', 2);
   }
-  let target: Target;
+  let login: LoginTarget;
   try {
-    target = parseTarget(positionals[0]!);
+    login = parseLoginTarget(positionals[0]!);
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     return fail(error.message, 2);
   }
+  const target = login.target;
   if (values.batch !== undefined && command.length > 0) {
     return fail("Give either --batch or a command, not both", 2);
   }
@@ -125,6 +136,20 @@ export async function connectCommand(
       `Cannot use ${quoteName(localDir)} as the local folder: no such folder`,
       2,
     );
+  }
+
+  let connector: Connector;
+  try {
+    const prepared = await prepareConnector(values, {
+      login,
+      io,
+      quiet: values.quiet ?? false,
+    });
+    if (typeof prepared === "string") return fail(prepared, 2);
+    connector = prepared;
+  } catch (error) {
+    if (!(error instanceof FtsError)) throw error;
+    return fail(error.message, 1);
   }
 
   const interactive = values.batch === undefined && command.length === 0 &&
@@ -150,6 +175,8 @@ export async function connectCommand(
       // cleanly; the session itself ends only with the process.
       ...(io.signal ? { signal: io.signal } : {}),
       compress: values.compress ?? false,
+      connect: (where) => connector.connect(where),
+      login: () => connector.credentials(),
       onGoingAway: (notice) => {
         const text = goingAwayText(notice);
         if (notices) notices.notice(text);
@@ -163,7 +190,7 @@ export async function connectCommand(
     unlisten?.();
     io.signal?.removeEventListener("abort", onOuterAbort);
     if (!(error instanceof FtsError)) throw error;
-    return fail(error.message, 1);
+    return fail(connector.explain(error), 1);
   }
   const state: ShellState = {
     session,
@@ -171,6 +198,7 @@ export async function connectCommand(
     remoteDir: "",
     remoteListing: null,
     localListing: null,
+    vault: { env: io.env },
   };
   try {
     if (values.batch !== undefined) {
@@ -209,7 +237,13 @@ export async function connectCommand(
         output,
         state,
         interactive,
-        reconnect: connect,
+        reconnect: () =>
+          connect().catch((error) => {
+            if (!(error instanceof FtsError)) throw error;
+            throw new FtsError(error.code, connector.explain(error), {
+              cause: error,
+            });
+          }),
         ...(interrupts ? { interrupts } : {}),
         signal: stop.signal,
       });

@@ -98,22 +98,28 @@ export type Command =
     readonly source: Ref;
     readonly local: string | null;
     readonly overwrite: boolean;
+    /** `--raw`: save an encrypted file as it is, without decrypting it. */
+    readonly raw?: true;
   }
   | {
     readonly name: "put";
     readonly source: Ref;
     readonly remote: string | null;
     readonly overwrite: boolean;
+    /** How to encrypt; absent: the user's default. */
+    readonly encrypt?: EncryptChoice;
   }
   | {
     readonly name: "mget";
     readonly sources: Ref[];
     readonly overwrite: boolean;
+    readonly raw?: true;
   }
   | {
     readonly name: "mput";
     readonly sources: Ref[];
     readonly overwrite: boolean;
+    readonly encrypt?: EncryptChoice;
   }
   | { readonly name: "rm"; readonly target: Ref }
   | {
@@ -129,7 +135,18 @@ export type Command =
   | { readonly name: "lpwd" }
   | { readonly name: "lmkdir"; readonly path: string }
   | { readonly name: "help"; readonly topic: string | null }
+  | {
+    readonly name: "shutdown";
+    /** `--grace SECONDS` in ms, or null for the server's own grace period. */
+    readonly graceMs: number | null;
+  }
   | { readonly name: "exit" };
+
+/**
+ * An upload's encryption as asked on the command line: `--encrypt` (to the
+ * user's identity), `--passphrase`, or `--no-encrypt` (overrides a default).
+ */
+export type EncryptChoice = "identity" | "passphrase" | "none";
 
 /** Every command name and alias, mapped to its command. */
 const ALIASES: Record<string, Command["name"]> = {
@@ -157,6 +174,7 @@ const ALIASES: Record<string, Command["name"]> = {
   lmkdir: "lmkdir",
   help: "help",
   "?": "help",
+  shutdown: "shutdown",
   exit: "exit",
   quit: "exit",
   bye: "exit",
@@ -167,10 +185,12 @@ export const USAGE: Record<Command["name"], string> = {
   ls: "ls [FOLDER]",
   cd: "cd FOLDER",
   pwd: "pwd",
-  get: "get [--overwrite] NAME|NUMBER [LOCAL]",
-  put: "put [--overwrite] LOCAL|NUMBER [REMOTE]",
-  mget: "mget [--overwrite] NAME|NUMBER|PATTERN…",
-  mput: "mput [--overwrite] LOCAL|NUMBER|PATTERN…",
+  get: "get [--overwrite] [--raw] NAME|NUMBER [LOCAL]",
+  put:
+    "put [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER [REMOTE]",
+  mget: "mget [--overwrite] [--raw] NAME|NUMBER|PATTERN…",
+  mput:
+    "mput [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER|PATTERN…",
   rm: "rm NAME|NUMBER",
   mv: "mv [--overwrite] OLD|NUMBER NEW",
   mkdir: "mkdir FOLDER",
@@ -180,6 +200,7 @@ export const USAGE: Record<Command["name"], string> = {
   lpwd: "lpwd",
   lmkdir: "lmkdir FOLDER",
   help: "help [COMMAND]",
+  shutdown: "shutdown [--grace SECONDS]",
   exit: "exit",
 };
 
@@ -203,7 +224,11 @@ export function parseCommand(words: readonly Word[]): Command {
       `Unknown command "${displayName(head.text)}" (type "help" for the list)`,
     );
   }
-  const { args, overwrite } = takeOptions(name, rest);
+  if (name === "shutdown") return parseShutdown(rest);
+  const { args, flags } = takeOptions(name, rest);
+  const overwrite = flags.has("--overwrite");
+  const raw = flags.has("--raw") ? { raw: true as const } : {};
+  const encrypt = encryptChoice(name, flags);
   const count = (min: number, max: number) => {
     if (args.length < min || args.length > max) {
       throw new UsageError(`Usage: ${USAGE[name]}`);
@@ -236,14 +261,22 @@ export function parseCommand(words: readonly Word[]): Command {
       return { name, topic: text(0) };
     case "get":
       count(1, 2);
-      return { name, source: ref(args[0]!), local: text(1), overwrite };
+      return { name, source: ref(args[0]!), local: text(1), overwrite, ...raw };
     case "put":
       count(1, 2);
-      return { name, source: ref(args[0]!), remote: text(1), overwrite };
+      return {
+        name,
+        source: ref(args[0]!),
+        remote: text(1),
+        overwrite,
+        ...encrypt,
+      };
     case "mget":
+      count(1, Infinity);
+      return { name, sources: args.map(ref), overwrite, ...raw };
     case "mput":
       count(1, Infinity);
-      return { name, sources: args.map(ref), overwrite };
+      return { name, sources: args.map(ref), overwrite, ...encrypt };
     case "rm":
     case "lrm":
       count(1, 1);
@@ -254,20 +287,48 @@ export function parseCommand(words: readonly Word[]): Command {
   }
 }
 
-const TAKES_OVERWRITE = new Set<Command["name"]>([
-  "get",
-  "put",
-  "mget",
-  "mput",
-  "mv",
-]);
+const UPLOAD_OPTIONS = [
+  "--overwrite",
+  "--encrypt",
+  "--passphrase",
+  "--no-encrypt",
+] as const;
+
+/** The options each command takes. */
+const COMMAND_OPTIONS: Partial<Record<Command["name"], readonly string[]>> = {
+  get: ["--overwrite", "--raw"],
+  mget: ["--overwrite", "--raw"],
+  put: UPLOAD_OPTIONS,
+  mput: UPLOAD_OPTIONS,
+  mv: ["--overwrite"],
+};
+
+/** `put`'s and `mput`'s encryption flags as an {@linkcode EncryptChoice}. */
+function encryptChoice(
+  name: Command["name"],
+  flags: ReadonlySet<string>,
+): { encrypt?: EncryptChoice } {
+  const plain = flags.has("--no-encrypt");
+  const passphrase = flags.has("--passphrase");
+  if (plain && (passphrase || flags.has("--encrypt"))) {
+    throw new UsageError(
+      `Give --no-encrypt or --encrypt/--passphrase, not both (usage: ${
+        USAGE[name]
+      })`,
+    );
+  }
+  if (plain) return { encrypt: "none" };
+  if (passphrase) return { encrypt: "passphrase" };
+  if (flags.has("--encrypt")) return { encrypt: "identity" };
+  return {};
+}
 
 function takeOptions(
   name: Command["name"],
   words: readonly Word[],
-): { args: Word[]; overwrite: boolean } {
+): { args: Word[]; flags: Set<string> } {
   const args: Word[] = [];
-  let overwrite = false;
+  const flags = new Set<string>();
   let options = true;
   for (const word of words) {
     if (
@@ -277,8 +338,8 @@ function takeOptions(
         options = false;
         continue;
       }
-      if (word.text === "--overwrite" && TAKES_OVERWRITE.has(name)) {
-        overwrite = true;
+      if (COMMAND_OPTIONS[name]?.includes(word.text)) {
+        flags.add(word.text);
         continue;
       }
       throw new UsageError(
@@ -289,5 +350,30 @@ function takeOptions(
     }
     args.push(word);
   }
-  return { args, overwrite };
+  return { args, flags };
+}
+
+/** Longest grace period `shutdown --grace` takes: a day. */
+const MAX_GRACE_SECONDS = 86_400;
+
+/** `shutdown [--grace SECONDS]` (also `--grace=SECONDS`). */
+function parseShutdown(words: readonly Word[]): Command {
+  let text: string | undefined;
+  if (words.length === 1 && words[0]!.text.startsWith("--grace=")) {
+    text = words[0]!.text.slice("--grace=".length);
+  } else if (words.length === 2 && words[0]!.text === "--grace") {
+    text = words[1]!.text;
+  } else if (words.length !== 0) {
+    throw new UsageError(`Usage: ${USAGE.shutdown}`);
+  }
+  if (text === undefined) return { name: "shutdown", graceMs: null };
+  const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(seconds <= MAX_GRACE_SECONDS)) {
+    throw new UsageError(
+      `--grace takes a number of seconds from 0 to ${MAX_GRACE_SECONDS}, not "${
+        displayName(text, 20)
+      }"`,
+    );
+  }
+  return { name: "shutdown", graceMs: Math.round(seconds * 1000) };
 }

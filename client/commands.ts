@@ -21,6 +21,7 @@ import { operationError } from "./errors.ts";
 import { displayName, formatDuration, formatSize, quoted } from "./format.ts";
 import { helpText } from "./help.ts";
 import {
+  encryptedMark,
   type ListedFile,
   type NumberedListing,
   readLocalListing,
@@ -35,6 +36,13 @@ import {
   writeText,
 } from "./progress.ts";
 import type { ClientSession } from "./session.ts";
+import type { SealOptions } from "./vault/age_header.ts";
+import { VaultError } from "./vault/vault_error.ts";
+import {
+  decryptSourceFor,
+  sealOptionsFor,
+  type VaultSettings,
+} from "./vault_settings.ts";
 
 /** What a command may read and change between commands. */
 export interface ShellState {
@@ -47,6 +55,11 @@ export interface ShellState {
   remoteListing: NumberedListing | null;
   /** The last `lls` the user saw. */
   localListing: NumberedListing | null;
+  /**
+   * Where encryption defaults, identities and passphrases come from.
+   * Default: the process environment and the controlling terminal.
+   */
+  vault?: VaultSettings;
 }
 
 /** Where a command writes. */
@@ -99,7 +112,12 @@ export async function runCommand(
         );
       }
       state.remoteListing = remoteListing(folder, listing.entries);
-      writeText(output.out, renderListing(state.remoteListing));
+      writeText(
+        output.out,
+        renderListing(state.remoteListing, {
+          encryptedMark: encryptedMark(vaultOf(state).env),
+        }),
+      );
       return "ok";
     }
     case "cd": {
@@ -118,10 +136,10 @@ export async function runCommand(
       await putOne(command, state, output, signal);
       return "ok";
     case "mget":
-      await getMany(command.sources, command.overwrite, state, output, signal);
+      await getMany(command, state, output, signal);
       return "ok";
     case "mput":
-      await putMany(command.sources, command.overwrite, state, output, signal);
+      await putMany(command, state, output, signal);
       return "ok";
     case "rm": {
       const file = remoteRef(state, command.target, "delete");
@@ -187,6 +205,18 @@ export async function runCommand(
     case "help":
       writeText(output.out, helpText(command.topic));
       return "ok";
+    case "shutdown":
+      await state.session.shutdown(
+        command.graceMs === null ? {} : { graceMs: command.graceMs },
+      );
+      say(
+        `The server accepted the shutdown${
+          command.graceMs === null
+            ? ""
+            : `; running transfers get up to ${formatDuration(command.graceMs)}`
+        }`,
+      );
+      return "ok";
     case "exit":
       return "exit";
   }
@@ -233,7 +263,40 @@ export function withRemedy(error: FtsError): string {
     const which = /local/.test(error.message) ? "lls" : "ls";
     return `${error.message} (run "${which}" to see the folder as it is now)`;
   }
+  // No key opens it (a passphrase file says "wrong passphrase" instead).
+  if (
+    vaultReason(error) === "no_identity" && !/passphrase/.test(error.message)
+  ) {
+    return `${error.message} ("get --raw" saves the encrypted file as it is)`;
+  }
   return error.message;
+}
+
+/** The reason of a {@linkcode VaultError} among `error`'s causes. */
+function vaultReason(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    if (e instanceof VaultError) return e.reason;
+    e = e.cause;
+  }
+  return undefined;
+}
+
+/** The vault settings of `state`, or the process's. */
+function vaultOf(state: ShellState): VaultSettings {
+  return state.vault ?? { env: (name) => Deno.env.get(name) };
+}
+
+/** A command's encryption as engine options; failures name the file. */
+async function sealFor(
+  choice: Extract<Command, { name: "put" | "mput" }>["encrypt"],
+  state: ShellState,
+  name: string,
+): Promise<SealOptions | undefined> {
+  try {
+    return await sealOptionsFor(choice, vaultOf(state));
+  } catch (error) {
+    throw operationError("put", name, error);
+  }
 }
 
 function signalOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {
@@ -342,6 +405,8 @@ async function getOne(
   if (file.listed && file.type === "dir") folderRefused("get", file);
   let dir = state.localDir;
   let localName = basename(file.path);
+  // A name the user typed is kept; one taken from the server loses ".age".
+  let named = false;
   if (command.local !== null) {
     const full = resolve(state.localDir, command.local);
     if (command.local.endsWith("/") || await isDirectory(full)) {
@@ -349,6 +414,7 @@ async function getOne(
     } else {
       dir = dirname(full);
       localName = basename(full);
+      named = true;
     }
   }
   const bar = startBar(output, quoted(file.path));
@@ -358,13 +424,20 @@ async function getOne(
       localName,
       ...expectOf(file.listed ? file : null),
       ...signalOf(signal),
+      ...(command.raw ? {} : {
+        decrypt: decryptSourceFor(vaultOf(state)),
+        stripAgeSuffix: !named,
+      }),
       ...(bar
         ? { onProgress: (p: Progress) => bar.update(p.bytes, p.total) }
         : {}),
     });
     bar?.finish();
-    if (basename(result.path) !== localName && !output.quiet) {
-      writeText(output.out, `Saved as ${quoted(basename(result.path))}\n`);
+    const saved = basename(result.path);
+    if (!output.quiet && result.decrypted) {
+      writeText(output.out, `Decrypted and saved as ${quoted(saved)}\n`);
+    } else if (saved !== localName && !output.quiet) {
+      writeText(output.out, `Saved as ${quoted(saved)}\n`);
     }
   } catch (error) {
     bar?.clear();
@@ -380,11 +453,20 @@ async function putOne(
 ): Promise<void> {
   const file = localRef(state, command.source, "put");
   if (file.listed && file.type === "dir") folderRefused("put", file);
+  if (command.encrypt === "passphrase") {
+    // Before asking for a passphrase, make sure there is a file to seal.
+    await Deno.stat(file.path).catch((error) => {
+      throw operationError("put", file.name, error);
+    });
+  }
+  const encrypt = await sealFor(command.encrypt, state, file.name);
+  // An encrypted file is stored as NAME.age unless the user named it.
+  const stored = encrypt ? `${file.name}.age` : file.name;
   let remote: string;
   if (command.remote === null) {
-    remote = remoteName(state, file.name, "put");
+    remote = remoteName(state, stored, "put");
   } else if (command.remote.endsWith("/")) {
-    remote = remoteName(state, `${command.remote}${file.name}`, "put");
+    remote = remoteName(state, `${command.remote}${stored}`, "put");
   } else {
     remote = remoteName(state, command.remote, "put");
   }
@@ -396,12 +478,15 @@ async function putOne(
         ? { expectLocal: { size: file.size, mtime: file.mtime } }
         : {}),
       ...signalOf(signal),
+      ...(encrypt ? { encrypt } : {}),
       ...(bar
         ? { onProgress: (p: Progress) => bar.update(p.bytes, p.total) }
         : {}),
     });
     bar?.finish();
-    if (result.name !== remote && !output.quiet) {
+    if (!output.quiet && result.encrypted) {
+      writeText(output.out, `Encrypted and stored as ${quoted(result.name)}\n`);
+    } else if (result.name !== remote && !output.quiet) {
       writeText(output.out, `Stored as ${quoted(result.name)}\n`);
     }
   } catch (error) {
@@ -424,12 +509,12 @@ function patternRegExp(pattern: string): RegExp {
 }
 
 async function getMany(
-  sources: readonly Ref[],
-  overwrite: boolean,
+  command: Extract<Command, { name: "mget" }>,
   state: ShellState,
   output: CommandOutput,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  const { sources, overwrite } = command;
   const files: (ListedFile & { listed: boolean })[] = [];
   let folderListing: readonly ListedFile[] | null = null;
   for (const ref of sources) {
@@ -470,6 +555,10 @@ async function getMany(
     {
       overwrite,
       ...signalOf(signal),
+      ...(command.raw ? {} : {
+        decrypt: decryptSourceFor(vaultOf(state)),
+        stripAgeSuffix: true,
+      }),
       ...(bar
         ? { onProgress: (p: Progress) => bar.update(p.bytes, p.total) }
         : {}),
@@ -479,12 +568,12 @@ async function getMany(
 }
 
 async function putMany(
-  sources: readonly Ref[],
-  overwrite: boolean,
+  command: Extract<Command, { name: "mput" }>,
   state: ShellState,
   output: CommandOutput,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  const { sources, overwrite } = command;
   const files: (ListedFile & { listed: boolean })[] = [];
   for (const ref of sources) {
     if (ref.pattern) {
@@ -513,9 +602,14 @@ async function putMany(
       files.push(file);
     }
   }
+  const encrypt = await sealFor(
+    command.encrypt,
+    state,
+    files[0]?.name ?? "",
+  );
   const items = files.map((f) => ({
     localPath: f.path,
-    remoteName: remoteName(state, f.name, "put"),
+    remoteName: remoteName(state, encrypt ? `${f.name}.age` : f.name, "put"),
     ...(f.listed ? { expectLocal: { size: f.size, mtime: f.mtime } } : {}),
   }));
   const bar = startBar(
@@ -526,6 +620,7 @@ async function putMany(
   const results = await state.session.putMany(items, {
     overwrite,
     ...signalOf(signal),
+    ...(encrypt ? { encrypt } : {}),
     ...(bar
       ? { onProgress: (p: Progress) => bar.update(p.bytes, p.total) }
       : {}),

@@ -5,13 +5,18 @@
  * and hash match. Whatever fails, the temporary file is removed and an
  * existing file of the same name is untouched.
  *
+ * With `decrypt`, a file whose first bytes are the age version line is
+ * decrypted on the way (the bytes decide, not the name or the listing): the
+ * SHA-256 is checked on the ciphertext received, the age AEAD on the
+ * plaintext written, and nothing becomes visible unless both hold.
+ *
  * @module
  */
 
 import { createHash } from "node:crypto";
 import { ProtocolError } from "../protocol/errors.ts";
 import type { Expect, Message } from "../protocol/messages.ts";
-import { validateName } from "../protocol/names.ts";
+import { isValidName, validateName } from "../protocol/names.ts";
 import { decompressChunk } from "./compression.ts";
 import type { Progress, SessionCore } from "./core.ts";
 import { ReasonError, remoteError } from "./errors.ts";
@@ -24,6 +29,9 @@ import {
   writeFull,
 } from "./local_files.ts";
 import type { PendingRequest } from "./requests.ts";
+import { AGE_MAGIC_SIZE, startsLikeAge } from "./vault/age_header.ts";
+import { AgeDecryptor, type DecryptorOptions } from "./vault/decryptor.ts";
+import { VaultError } from "./vault/vault_error.ts";
 
 /** Options of {@linkcode ClientSession.get}. */
 export interface GetOptions {
@@ -40,14 +48,32 @@ export interface GetOptions {
    * name). Default: the remote name, so `a/b.txt` lands in subfolder `a`.
    */
   localName?: string;
+  /**
+   * Decrypt age files: called once, only when the data starts with the age
+   * version line, for the identities and passphrase to open it with.
+   * Default: every file is saved exactly as received (`get --raw`).
+   */
+  decrypt?: DecryptSource;
+  /**
+   * When the file is decrypted and its local name ends in `.age`, save it
+   * without that suffix (as `age -d` users expect). Default false.
+   */
+  stripAgeSuffix?: boolean;
 }
+
+/** How to open an age file, asked for once one arrives. */
+export type DecryptSource = () => Promise<DecryptorOptions>;
 
 /** What was saved. */
 export interface GetResult {
   /** The local path written; `(1) name`… when the name was taken. */
   readonly path: string;
+  /** Bytes saved locally (the plaintext's when decrypted). */
   readonly size: number;
+  /** SHA-256 of the bytes received (the ciphertext when decrypted). */
   readonly sha256: string;
+  /** True when an age file was received and saved decrypted; else absent. */
+  readonly decrypted?: boolean;
 }
 
 /** How one download is received. */
@@ -58,8 +84,10 @@ export interface ReceiveOptions {
   localName?: string | undefined;
   /** Called with the total size once the server announced it. */
   onSize?: ((size: number) => void) | undefined;
-  /** Called with the count of content bytes after each chunk. */
+  /** Called with the count of bytes received after each chunk. */
   onBytes?: ((n: number) => void) | undefined;
+  decrypt?: DecryptSource | undefined;
+  stripAgeSuffix?: boolean | undefined;
 }
 
 /**
@@ -97,10 +125,18 @@ export async function download(
     open = false;
     const mtime = new Date(result.mtime);
     await Deno.utime(temp.path, mtime, mtime);
-    const path = await commitFile(temp.path, target, {
+    const plainBase = result.decrypted && options.stripAgeSuffix
+      ? withoutAgeSuffix(target.base)
+      : target.base;
+    const path = await commitFile(temp.path, { ...target, base: plainBase }, {
       overwrite: options.overwrite,
     });
-    return { path, size: result.size, sha256: result.sha256 };
+    return {
+      path,
+      size: result.written,
+      sha256: result.sha256,
+      ...(result.decrypted ? { decrypted: true } : {}),
+    };
   } catch (error) {
     if (open) temp.file.close();
     await removeQuietly(temp.path);
@@ -108,11 +144,24 @@ export async function download(
   }
 }
 
+/**
+ * `base` without its `.age` suffix, or unchanged when that would leave an
+ * invalid name (`.age`, `..age`).
+ */
+export function withoutAgeSuffix(base: string): string {
+  if (!base.endsWith(".age")) return base;
+  const plain = base.slice(0, -".age".length);
+  return isValidName(plain) ? plain : base;
+}
+
 /** What the server announced and proved about a finished download. */
 interface Received {
   readonly size: number;
   readonly mtime: number;
   readonly sha256: string;
+  /** Bytes written to the file. */
+  readonly written: number;
+  readonly decrypted: boolean;
 }
 
 /**
@@ -129,7 +178,13 @@ class Receiver {
   #size = 0;
   #mtime = 0;
   #received = 0;
+  #written = 0;
   #writer: BackgroundWriter | null = null;
+  /** Whether the data is still being sniffed for the age version line. */
+  #sniffing: boolean;
+  /** The first bytes, while fewer than the age version line arrived. */
+  #head: Uint8Array | null = null;
+  #decryptor: AgeDecryptor | null = null;
   #settle!: { resolve(r: Received): void; reject(e: unknown): void };
   readonly #result: Promise<Received>;
 
@@ -143,6 +198,7 @@ class Receiver {
     this.#request = request;
     this.#file = file;
     this.#options = options;
+    this.#sniffing = options.decrypt !== undefined;
     this.#result = new Promise((resolve, reject) =>
       this.#settle = { resolve, reject }
     );
@@ -219,6 +275,8 @@ class Receiver {
     }
     this.#hash.update(bytes);
     this.#received += bytes.byteLength;
+    if (this.#sniffing) return this.#sniff(bytes);
+    if (this.#decryptor) return this.#decrypt(this.#decryptor, bytes);
     if (this.#writer) return this.#queue(this.#writer, bytes);
     try {
       writeFull(this.#file, bytes);
@@ -226,6 +284,7 @@ class Receiver {
       this.#abandon(error);
       return;
     }
+    this.#written += bytes.byteLength;
     this.#options.onBytes?.(bytes.byteLength);
   }
 
@@ -236,7 +295,84 @@ class Receiver {
       this.#abandon(error);
       return;
     }
+    this.#written += bytes.byteLength;
     this.#options.onBytes?.(bytes.byteLength);
+  }
+
+  /**
+   * Looks at the first bytes: an age file gets a decryptor (asking the
+   * caller how to open it), anything else is written as received.
+   */
+  async #sniff(bytes: Uint8Array): Promise<void> {
+    const wire = bytes.byteLength;
+    let data = bytes;
+    if (this.#head) {
+      data = new Uint8Array(this.#head.byteLength + wire);
+      data.set(this.#head);
+      data.set(bytes, this.#head.byteLength);
+    }
+    if (data.byteLength < AGE_MAGIC_SIZE && this.#received < this.#size) {
+      this.#head = data === bytes ? bytes.slice() : data; // views are reused
+      this.#options.onBytes?.(wire);
+      return;
+    }
+    this.#head = null;
+    this.#sniffing = false;
+    if (!startsLikeAge(data)) {
+      await this.#writeAll(data, wire);
+      return;
+    }
+    try {
+      this.#decryptor = new AgeDecryptor(await this.#options.decrypt!());
+    } catch (error) {
+      this.#abandon(decryptionError(error));
+      return;
+    }
+    if (this.#state !== "data") return; // abandoned while asking
+    await this.#decrypt(this.#decryptor, data, wire);
+  }
+
+  async #decrypt(
+    decryptor: AgeDecryptor,
+    cipher: Uint8Array,
+    wire = cipher.byteLength,
+  ): Promise<void> {
+    let plain: Uint8Array;
+    try {
+      plain = await decryptor.push(cipher);
+    } catch (error) {
+      this.#abandon(decryptionError(error));
+      return;
+    }
+    if (this.#state !== "data") return; // abandoned while opening
+    await this.#writeAll(plain, wire);
+  }
+
+  /**
+   * Writes `bytes` of any length (in pieces of at most a chunk, for the
+   * background writer's buffers), then reports `wire` bytes received.
+   */
+  async #writeAll(bytes: Uint8Array, wire: number): Promise<void> {
+    try {
+      await this.#write(bytes);
+    } catch (error) {
+      this.#abandon(error);
+      return;
+    }
+    this.#options.onBytes?.(wire);
+  }
+
+  /** Writes `bytes` of any length; throws what the write throws. */
+  async #write(bytes: Uint8Array): Promise<void> {
+    if (this.#writer) {
+      const chunk = this.#core.chunkSize;
+      for (let at = 0; at < bytes.byteLength; at += chunk) {
+        await this.#writer.write(bytes.subarray(at, at + chunk));
+      }
+    } else {
+      writeFull(this.#file, bytes);
+    }
+    this.#written += bytes.byteLength;
   }
 
   async #end(sha256: string): Promise<void> {
@@ -261,12 +397,32 @@ class Receiver {
       return;
     }
     try {
+      if (this.#head) {
+        // Shorter than the age version line: not an age file.
+        await this.#write(this.#head);
+        this.#head = null;
+      }
+      if (this.#decryptor) {
+        let last: Uint8Array;
+        try {
+          last = this.#decryptor.finish();
+        } catch (error) {
+          throw decryptionError(error);
+        }
+        await this.#write(last);
+      }
       await this.#writer?.flush();
     } catch (error) {
       this.#settle.reject(error);
       return;
     }
-    this.#settle.resolve({ size: this.#size, mtime: this.#mtime, sha256 });
+    this.#settle.resolve({
+      size: this.#size,
+      mtime: this.#mtime,
+      sha256,
+      written: this.#written,
+      decrypted: this.#decryptor !== null,
+    });
   }
 
   /** Stops writing, asks the server to cancel, and drains the rest. */
@@ -285,6 +441,18 @@ class Receiver {
     this.#state = "ended";
     this.#settle.reject(error);
   }
+}
+
+/**
+ * A decryption failure as the reason of the download's failure, e.g.
+ * `decryption failed: wrong passphrase`; other errors pass unchanged.
+ */
+function decryptionError(error: unknown): unknown {
+  if (!(error instanceof VaultError)) return error;
+  const reason = error.message.replace(/^Cannot decrypt: /, "");
+  return new ReasonError(error.code, `decryption failed: ${reason}`, {
+    cause: error,
+  });
 }
 
 function unexpected(message: Message): ProtocolError {

@@ -11,8 +11,8 @@ const DESCRIPTIONS: Record<keyof typeof USAGE, string> = {
   ls: "list a remote folder, numbered (number, size, modified, name)",
   cd: "change the remote folder (.. goes up, / is the top)",
   pwd: "show the remote folder",
-  get: "download a file by name or by its number in the last ls",
-  put: "upload a local file by path or by its number in the last lls",
+  get: "download a file (an encrypted one is decrypted; --raw keeps it)",
+  put: "upload a local file (--encrypt, --passphrase: encrypted first)",
   mget: "download several files (names, numbers, or patterns like *.txt)",
   mput: "upload several files (paths, numbers, or patterns like *.txt)",
   rm: "delete a remote file",
@@ -24,7 +24,45 @@ const DESCRIPTIONS: Record<keyof typeof USAGE, string> = {
   lpwd: "show the local folder",
   lmkdir: "create a local folder",
   help: "show this help, or one command's",
+  shutdown:
+    "shut the server down gracefully (admins only); transfers get SECONDS",
   exit: "leave (also quit, bye, Ctrl-D)",
+};
+
+/** Widest usage column in the command list; longer usages wrap. */
+const MAX_USAGE_COLUMN = 40;
+
+const VAULT_HELP = `
+Encryption happens on this computer, in the age format, before anything is
+sent: the server stores and sees only ciphertext (plus names, sizes, times).
+  --encrypt     to your own key ("fts key gen" creates it; "age -d -i
+                ~/.config/fts/identity.txt FILE" opens the files too)
+  --passphrase  to a passphrase, asked on the terminal (or FTS_PASSPHRASE)
+  --no-encrypt  send in clear even when encryption is your default
+To encrypt every upload by default, set FTS_ENCRYPT=1, or put the line
+"encrypt = true" in ~/.config/fts/config.
+`;
+
+/** More about a command, shown by `help COMMAND`. */
+const DETAILS: Partial<Record<keyof typeof USAGE, string>> = {
+  put: `
+Without REMOTE an encrypted file is stored as NAME.age.${VAULT_HELP}`,
+  mput: `
+Encrypted files are stored as NAME.age.${VAULT_HELP}`,
+  get: `
+A file that is age-encrypted (by fts or by the age tool) is decrypted with
+your key, or a passphrase asked on the terminal (or FTS_PASSPHRASE), and saved
+without its .age suffix unless LOCAL names the file. If it cannot be
+decrypted, nothing is saved. --raw saves the encrypted file as it is.
+`,
+  mget: `
+Encrypted files are decrypted as by get; --raw saves them as they are.
+`,
+  shutdown: `
+Like SIGTERM on the server: it stops accepting connections, tells every
+client, and lets running transfers finish for SECONDS (default and maximum:
+the server's own --grace, 30 s unless set). Needs the admin permission.
+`,
 };
 
 /** The seed's numbered menu, shown at start and by an empty `help`. */
@@ -39,12 +77,18 @@ export function helpText(topic: string | null): string {
         topic.replace(/[^\x20-\x7e]/g, "?")
       }"; type "help".\n`;
     }
-    return `${USAGE[name]}\n  ${DESCRIPTIONS[name]}\n`;
+    return `${USAGE[name]}\n  ${DESCRIPTIONS[name]}\n${DETAILS[name] ?? ""}`;
   }
   const names = Object.keys(USAGE) as (keyof typeof USAGE)[];
-  const width = Math.max(...names.map((n) => USAGE[n].length));
+  const width = Math.min(
+    MAX_USAGE_COLUMN,
+    Math.max(...names.map((n) => USAGE[n].length)),
+  );
+  // A usage too long for the column gets its description on the next line.
   const lines = names.map((n) =>
-    `  ${USAGE[n].padEnd(width)}  ${DESCRIPTIONS[n]}`
+    USAGE[n].length > width
+      ? `  ${USAGE[n]}\n  ${"".padEnd(width)}  ${DESCRIPTIONS[n]}`
+      : `  ${USAGE[n].padEnd(width)}  ${DESCRIPTIONS[n]}`
   );
   return [
     "Commands:",
@@ -55,18 +99,20 @@ export function helpText(topic: string | null): string {
     'looks like a number ("2024") or has spaces ("my file.txt"). --overwrite replaces',
     "an existing file instead of saving the new one as (1) name.",
     "",
+    'End-to-end encryption: "help put" and "help get" tell how.',
+    "",
     `Menu: ${MENU}`,
   ].join("\n");
 }
 
 /** The text of `fts connect --help`. */
 export const CONNECT_USAGE =
-  `Usage: fts connect HOST[:PORT] [OPTIONS] [COMMAND ARGS…]
+  `Usage: fts connect [USER@]HOST[:PORT] [OPTIONS] [COMMAND ARGS…]
 
 Opens a shell on an fts server (default port 12345; IPv6 as [::1]:12345).
 With COMMAND, runs that one shell command and exits, e.g.
   fts connect example.org get report.pdf
-  fts connect 127.0.0.1:2000 put --overwrite notes.txt
+  fts connect ana@127.0.0.1:2000 put --overwrite notes.txt
 
 Options:
   --dir DIR        local folder (default: the current folder)
@@ -76,6 +122,27 @@ Options:
   --compress       offer zstd compression (helps on slow links; on fast links
                    such as a LAN it costs more time than it saves)
   --help, -h       show this help
+
+Security options:
+  --fingerprint SHA256:…
+                   trust the server if it presents this key (the server prints
+                   it at start); refuse it otherwise
+  --accept-new     trust and remember a server seen for the first time without
+                   asking (for scripts; a changed key is still refused)
+  --ca FILE        also trust this CA (PEM) for servers started with --cert
+  --password-file FILE
+                   read the password for USER@ from the first line of FILE
+                   (or set FTS_PASSWORD); otherwise it is asked on the terminal
+  --no-tls         plain TCP, not encrypted: only when the server runs with
+                   --no-tls too, on a trusted network
+
+Connections use TLS. On first contact with a server its key fingerprint is
+shown and you are asked whether to trust it; the answer is kept per
+HOST:PORT in known_hosts in the config folder ($FTS_CONFIG_DIR, else
+$XDG_CONFIG_HOME/fts, else ~/.config/fts). Without a terminal, an unknown
+server is refused unless --fingerprint or --accept-new is given. A server
+whose key changed is always refused. A password is never accepted on the
+command line.
 
 Exit status: 0 success, 1 an operation failed, 2 usage error.
 Type "help" in the shell for its commands.

@@ -11,6 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
+import type { CliIo } from "../io/cli_io.ts";
 import { FtsError } from "../protocol/errors.ts";
 import {
   generateIdentity,
@@ -19,17 +20,7 @@ import {
 } from "./vault/identity.ts";
 
 /** Terminal streams and environment of a command (Deno's satisfy it). */
-export interface CliIo {
-  stdin: {
-    readable: ReadableStream<Uint8Array>;
-    isTerminal(): boolean;
-    setRaw?(mode: boolean): void;
-  };
-  stdout: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
-  stderr: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
-  env: (name: string) => string | undefined;
-  signal?: AbortSignal;
-}
+export type { CliIo };
 
 const USAGE = `Usage: fts key <command>
 

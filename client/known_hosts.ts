@@ -15,6 +15,7 @@
  */
 
 import { dirname } from "node:path";
+import { writeFileAtomic } from "../io/private_files.ts";
 
 /** Name of the file inside the config folder (see `config_dir.ts`). */
 export const KNOWN_HOSTS_FILE = "known_hosts";
@@ -207,28 +208,4 @@ function parseHost(host: string, original: string): string {
   } catch (cause) {
     throw new TypeError(`"${original}" is not a valid host`, { cause });
   }
-}
-
-/** Writes `text` to `path` through a temporary file (mode 0600), fsync and rename. */
-async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const bytes = new TextEncoder().encode(text);
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    using file = await Deno.open(temp, {
-      write: true,
-      createNew: true,
-      mode: 0o600,
-    });
-    let offset = 0;
-    while (offset < bytes.byteLength) {
-      offset += await file.write(bytes.subarray(offset));
-    }
-    await file.sync();
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
-  await Deno.rename(temp, path);
-  using folder = await Deno.open(dirname(path), { read: true });
-  await folder.sync();
 }

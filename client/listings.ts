@@ -22,6 +22,8 @@ export interface ListedFile {
   readonly size: number;
   /** Modification time, ms since the epoch. */
   readonly mtime: number;
+  /** True for a remote file the server marks as age-encrypted. */
+  readonly encrypted?: boolean;
 }
 
 /** A listing as the user saw it. */
@@ -69,6 +71,7 @@ export function remoteListing(
       type: e.type,
       size: e.size,
       mtime: e.mtime,
+      ...(e.encrypted ? { encrypted: true } : {}),
     })),
   );
 }
@@ -101,11 +104,36 @@ export async function readLocalListing(dir: string): Promise<NumberedListing> {
   return new NumberedListing("local", entries);
 }
 
+/** Options of {@linkcode renderListing}. */
+export interface RenderOptions {
+  /**
+   * Shown after the name of an encrypted file. Default `"[encrypted]"`;
+   * {@linkcode encryptedMark} picks a lock on UTF-8 terminals.
+   */
+  encryptedMark?: string;
+}
+
+/**
+ * The mark for encrypted files: a lock when the locale (`LC_ALL`,
+ * `LC_CTYPE`, `LANG`) says UTF-8, else the ASCII `[encrypted]`.
+ */
+export function encryptedMark(
+  env: (name: string) => string | undefined,
+): string {
+  const locale = env("LC_ALL") || env("LC_CTYPE") || env("LANG") || "";
+  return /utf-?8/i.test(locale) ? "🔒" : "[encrypted]";
+}
+
 /**
  * The listing as a table: number, size in binary units, modification time
- * and name (folders end with "/"; names are escaped for the terminal).
+ * and name (folders end with "/"; names are escaped for the terminal;
+ * encrypted files are followed by a mark).
  */
-export function renderListing(listing: NumberedListing): string {
+export function renderListing(
+  listing: NumberedListing,
+  options: RenderOptions = {},
+): string {
+  const mark = `  ${options.encryptedMark ?? "[encrypted]"}`;
   if (listing.entries.length === 0) return "(empty folder)\n";
   const width = String(listing.entries.length).length;
   const sizes = listing.entries.map((e) =>
@@ -118,7 +146,8 @@ export function renderListing(listing: NumberedListing): string {
     }  name`,
   ];
   listing.entries.forEach((e, i) => {
-    const name = displayName(e.name) + (e.type === "dir" ? "/" : "");
+    const name = displayName(e.name) + (e.type === "dir" ? "/" : "") +
+      (e.encrypted ? mark : "");
     lines.push(
       `${String(i + 1).padStart(width)}  ${sizes[i]!.padStart(sizeWidth)}  ${
         formatTime(e.mtime).padEnd(16)

@@ -46,6 +46,12 @@ import {
 
 /** The version string sent in HELLO. */
 export const CLIENT_AGENT = "fts-client/0.1";
+/**
+ * The SHUTDOWN `graceMs` that asks for the server's own grace period: the
+ * largest integer the protocol allows, which the server caps at its own
+ * (PROTOCOL.md, SHUTDOWN).
+ */
+export const SERVER_GRACE = Number.MAX_SAFE_INTEGER;
 /** Most entries one listing may hold (a hostile server could send forever). */
 export const MAX_LIST_ENTRIES = 1_000_000;
 
@@ -55,14 +61,24 @@ export interface GoingAway {
   readonly reason: string;
 }
 
+/** A user name and password for the server's AUTH. */
+export interface Credentials {
+  readonly user: string;
+  readonly password: string;
+}
+
 /** Options of {@linkcode openSession}. */
 export interface SessionOptions {
   /** Closes the session when aborted. */
   signal?: AbortSignal;
   /** Offer zstd compression of DATA chunks. Default false (see compression.ts). */
   compress?: boolean;
-  /** Credentials, used when the server requires a login. */
-  login?: { user: string; password: string };
+  /**
+   * Credentials, used when the server requires a login (WELCOME `auth`).
+   * A function is called only then, so a password is asked for only when
+   * needed; the handshake deadline does not run while it waits.
+   */
+  login?: Credentials | (() => Promise<Credentials>);
   /** Handshake deadline in milliseconds. Default 10,000. */
   handshakeTimeoutMs?: number;
   /** Called once when the server announces that it is shutting down. */
@@ -134,10 +150,11 @@ async function handshake(
 ): Promise<Welcome> {
   const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const expire = () => {
     timedOut = true;
     conn.close();
-  }, timeoutMs);
+  };
+  let timer = setTimeout(expire, timeoutMs);
   const onAbort = () => conn.close();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
@@ -176,7 +193,22 @@ async function handshake(
         `Chunk size ${welcome.chunkSize} is out of range`,
       );
     }
-    if (welcome.auth) await login(conn, options);
+    if (welcome.auth) {
+      let credentials: Credentials;
+      if (typeof options.login === "function") {
+        clearTimeout(timer); // a person may be typing a password
+        try {
+          credentials = await options.login();
+        } finally {
+          timer = setTimeout(expire, timeoutMs);
+        }
+      } else if (options.login) {
+        credentials = options.login;
+      } else {
+        throw new ReasonError("auth_required", "the server requires a login");
+      }
+      await login(conn, credentials);
+    }
     return welcome;
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -190,22 +222,21 @@ async function handshake(
   }
 }
 
-async function login(conn: FrameConn, options: SessionOptions): Promise<void> {
-  if (!options.login) {
-    throw new ReasonError("auth_required", "the server requires a login");
-  }
-  await conn.send({ type: "auth", id: 0, ...options.login });
+async function login(conn: FrameConn, credentials: Credentials): Promise<void> {
+  await conn.send({
+    type: "auth",
+    id: 0,
+    user: credentials.user,
+    password: credentials.password,
+  });
   const reply = await conn.readMessage();
   if (reply === null) {
     throw new ReasonError("io", "the server closed the connection");
   }
   if (reply.type === "error") {
-    throw new ReasonError(
-      reply.code,
-      reply.code === "auth_failed"
-        ? "wrong user or password"
-        : remoteError(reply).message,
-    );
+    // auth_failed carries the server's one answer ("Wrong user name or
+    // password", or a temporary ban), shown escaped.
+    throw remoteError(reply);
   }
   if (reply.type !== "ok") {
     throw new ProtocolError(
@@ -399,6 +430,7 @@ export class ClientSession implements AsyncDisposable {
         overwrite: options.overwrite ?? false,
         signal: options.signal,
         compressor: compressorFor(this.#core),
+        encrypt: options.encrypt,
         onBytes: onProgress &&
           ((n) => onProgress({ bytes: bytes += n, total: source.size })),
       });
@@ -427,6 +459,8 @@ export class ClientSession implements AsyncDisposable {
         expect: options.expect,
         signal: options.signal,
         localName: options.localName,
+        decrypt: options.decrypt,
+        stripAgeSuffix: options.stripAgeSuffix,
         onSize: onProgress &&
           ((size) => onProgress({ bytes: 0, total: total = size })),
         onBytes: onProgress &&
@@ -508,6 +542,33 @@ export class ClientSession implements AsyncDisposable {
       await this.#simple({ type: "mkdir", id: 0, name: validateName(name) });
     } catch (error) {
       throw this.#failure("create folder", name, error);
+    }
+  }
+
+  /**
+   * Asks the server to shut down gracefully (it needs the `admin`
+   * permission). Running transfers get up to `graceMs`; the server may cap
+   * it at its own grace period. Without `graceMs` the server uses its own,
+   * as for SIGTERM.
+   *
+   * @throws {FtsError} `Cannot shut down the server: reason`.
+   */
+  async shutdown(options: { graceMs?: number } = {}): Promise<void> {
+    try {
+      await this.#simple({
+        type: "shutdown",
+        id: 0,
+        graceMs: options.graceMs ?? SERVER_GRACE,
+      });
+    } catch (error) {
+      if (error instanceof ReasonError) {
+        throw new FtsError(
+          error.code,
+          `Cannot shut down the server: ${error.message}`,
+          { cause: error },
+        );
+      }
+      throw this.#failure("shut down", "server", error);
     }
   }
 

@@ -58,6 +58,41 @@ export function parseTarget(text: string): Target {
   };
 }
 
+/** A target with the user to log in as, from `USER@HOST[:PORT]`. */
+export interface LoginTarget {
+  /** The user name before "@", or null when none was given. */
+  readonly user: string | null;
+  readonly target: Target;
+}
+
+/**
+ * Parses `[USER@]HOST[:PORT]` as ssh does: the user is everything before
+ * the last "@". The password never goes here (it is read from a terminal,
+ * a file or the environment), so the user part must not contain ":".
+ *
+ * @throws {SyntaxError} for an empty or invalid user name, and as
+ * {@linkcode parseTarget}.
+ * @example
+ * ```ts
+ * parseLoginTarget("ana@files.example.org:2000");
+ * // { user: "ana", target: { hostname: "files.example.org", port: 2000 } }
+ * ```
+ */
+export function parseLoginTarget(text: string): LoginTarget {
+  const at = text.lastIndexOf("@");
+  if (at < 0) return { user: null, target: parseTarget(text) };
+  const user = text.slice(0, at);
+  if (user === "") throw new SyntaxError(`Missing user name before "@"`);
+  // deno-lint-ignore no-control-regex -- control characters are what is refused
+  if (/[\s:@\x00-\x1f\x7f]/.test(user) || user.length > 64) {
+    // Never echoed: "USER:PASSWORD@HOST" would print the password.
+    throw new SyntaxError(
+      'Invalid user name before "@" (use USER@HOST; a password never goes on the command line)',
+    );
+  }
+  return { user, target: parseTarget(text.slice(at + 1)) };
+}
+
 /** Renders a target back as `HOST:PORT` (`[IPV6]:PORT` for IPv6). */
 export function formatTarget(target: Target): string {
   const host = target.hostname.includes(":")

@@ -348,6 +348,8 @@ async function handshake(
       port,
       signal: controller.signal,
     });
+    // Small requests must not wait for the peer's delayed ACK (Nagle).
+    tcp.setNoDelay(true);
     try {
       conn = await Deno.startTls(tcp, {
         ...options.tls,

@@ -1,7 +1,8 @@
 /**
  * Uploads: PUT, the file as DATA frames read straight into reusable send
  * buffers, PUT_END with the SHA-256 computed while streaming, then the
- * server's PUT_DONE.
+ * server's PUT_DONE. With `encrypt`, the file is sealed in the age format on
+ * the way (sealed_upload.ts) and the server only ever sees ciphertext.
  *
  * A large file waits for PUT_READY before its data flows (a refusal costs
  * no bandwidth) and streams with two buffers, so the next chunk is read
@@ -27,6 +28,9 @@ import type { Progress, SessionCore } from "./core.ts";
 import { ReasonError, remoteError } from "./errors.ts";
 import { readFull } from "./local_files.ts";
 import type { PendingRequest } from "./requests.ts";
+import { SealedFile } from "./sealed_upload.ts";
+import { sealHeader, type SealOptions } from "./vault/age_header.ts";
+import { AgeEncryptor } from "./vault/encryptor.ts";
 
 /** Files up to this size are sent in one write without waiting for PUT_READY. */
 export const SMALL_FILE = 256 * 1024;
@@ -44,15 +48,23 @@ export interface PutOptions {
    * (used when the user names a file by its number in a local listing).
    */
   expectLocal?: Expect;
+  /**
+   * Encrypt the file end to end, in the age format, to these recipients or
+   * this passphrase, before any of it leaves. Default: sent as it is.
+   */
+  encrypt?: SealOptions;
 }
 
 /** What the server stored. */
 export interface PutResult {
   /** The final remote name; `(1) name`… when the name was taken. */
   readonly name: string;
+  /** Bytes stored: the age file's size when encrypted. */
   readonly size: number;
-  /** SHA-256 of the content, in hex. */
+  /** SHA-256 of the bytes stored (the ciphertext when encrypted), in hex. */
   readonly sha256: string;
+  /** True when the server holds an age-encrypted copy; absent otherwise. */
+  readonly encrypted?: boolean;
 }
 
 /** An open local file about to be uploaded. */
@@ -109,8 +121,10 @@ export interface SendOptions {
   signal?: AbortSignal | undefined;
   /** Called with the count of content bytes after each chunk is sent. */
   onBytes?: ((n: number) => void) | undefined;
-  /** Compresses chunks when zstd was negotiated. */
+  /** Compresses chunks when zstd was negotiated (never encrypted ones). */
   compressor?: ChunkCompressor | undefined;
+  /** Encrypt in the age format (see {@linkcode PutOptions.encrypt}). */
+  encrypt?: SealOptions | undefined;
 }
 
 /**
@@ -124,24 +138,36 @@ export async function sendUpload(
   name: string,
   options: SendOptions,
 ): Promise<{ done: Promise<PutResult> }> {
+  // Sealed before the request opens: a passphrase costs a moment of scrypt.
+  const sealed = options.encrypt
+    ? new SealedFile(
+      source,
+      new AgeEncryptor(await sealHeader(options.encrypt)),
+    )
+    : null;
+  const size = sealed ? sealed.size : source.size;
   const request = core.requests.open();
   const put: Message = {
     type: "put",
     id: request.id,
     name,
-    size: source.size,
+    size,
     overwrite: options.overwrite,
     ...(source.mtime === undefined ? {} : { mtime: source.mtime }),
   };
   let sha256: string;
   try {
     options.signal?.throwIfAborted();
-    if (source.size <= SMALL_FILE) {
-      sha256 = await sendSmall(core, source, put, options);
+    if (size <= Math.min(SMALL_FILE, core.chunkSize)) {
+      sha256 = await sendSmall(core, put, options.signal, (chunk) => {
+        if (sealed) sealed.sealInto(chunk);
+        else if (readFull(source.file, chunk) < size) throw shrank();
+      });
+      options.onBytes?.(source.size);
     } else {
       const release = await core.streamLock.lock();
       try {
-        sha256 = await sendLarge(core, request, source, put, options);
+        sha256 = await sendLarge(core, request, source, put, sealed, options);
       } finally {
         release();
       }
@@ -151,18 +177,27 @@ export async function sendUpload(
     throw error;
   }
   return {
-    done: awaitDone(core, request, source.size, sha256, options.signal),
+    done: awaitDone(core, request, {
+      size,
+      sha256,
+      encrypted: sealed !== null,
+      signal: options.signal,
+    }),
   };
 }
 
+/**
+ * Writes PUT, one DATA frame whose `put.size` bytes `fill` writes, and
+ * PUT_END in one go, without waiting for PUT_READY. Returns the SHA-256.
+ */
 async function sendSmall(
   core: SessionCore,
-  source: UploadSource,
-  put: Message,
-  options: SendOptions,
+  put: Extract<Message, { type: "put" }>,
+  signal: AbortSignal | undefined,
+  fill: (chunk: Uint8Array) => void,
 ): Promise<string> {
   const head = encodeMessage(put);
-  const size = source.size;
+  const size = put.size;
   const end = encodeMessage({
     type: "put_end",
     id: put.id,
@@ -176,17 +211,15 @@ async function sendSmall(
   const hash = createHash("sha256");
   if (size > 0) {
     const chunk = frames.subarray(at + DATA_PREFIX, at + DATA_PREFIX + size);
-    const n = readFull(source.file, chunk);
-    if (n < size) throw shrank();
+    fill(chunk);
     hash.update(chunk);
     writeDataPrefix(frames.subarray(at), put.id, 0, size);
     at += DATA_PREFIX + size;
   }
   const sha256 = hash.digest("hex");
   frames.set(encodeMessage({ type: "put_end", id: put.id, sha256 }), at);
-  options.signal?.throwIfAborted();
+  signal?.throwIfAborted();
   await core.conn.writeAll(frames);
-  options.onBytes?.(size);
   return sha256;
 }
 
@@ -195,6 +228,7 @@ async function sendLarge(
   request: PendingRequest,
   source: UploadSource,
   put: Message,
+  sealed: SealedFile | null,
   options: SendOptions,
 ): Promise<string> {
   await core.conn.send(put);
@@ -213,10 +247,15 @@ async function sendLarge(
       `The server asked to resume at ${ready.offset} unasked`,
     );
   }
-  const hash = createHash("sha256");
-  await streamChunks(core, request, source, hash, options);
+  let sha256: string;
+  if (sealed) {
+    sha256 = await sealed.stream(core, request, options);
+  } else {
+    const hash = createHash("sha256");
+    await streamChunks(core, request, source, hash, options);
+    sha256 = hash.digest("hex");
+  }
   if (request.failed) await throwRefusal(request);
-  const sha256 = hash.digest("hex");
   await core.conn.send({ type: "put_end", id: request.id, sha256 });
   return sha256;
 }
@@ -279,13 +318,20 @@ async function throwRefusal(request: PendingRequest): Promise<never> {
   }
 }
 
+/** What the server must confirm of an upload. */
+interface Sent {
+  readonly size: number;
+  readonly sha256: string;
+  readonly encrypted: boolean;
+  readonly signal: AbortSignal | undefined;
+}
+
 async function awaitDone(
   core: SessionCore,
   request: PendingRequest,
-  size: number,
-  sha256: string,
-  signal: AbortSignal | undefined,
+  sent: Sent,
 ): Promise<PutResult> {
+  const { size, sha256, encrypted, signal } = sent;
   let ended = false;
   try {
     for (;;) {
@@ -316,7 +362,7 @@ async function awaitDone(
           "the server reports a different size or SHA-256 than was sent",
         );
       }
-      return { name, size, sha256 };
+      return { name, size, sha256, ...(encrypted ? { encrypted } : {}) };
     }
   } finally {
     if (ended) request.finish();

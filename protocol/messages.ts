@@ -66,6 +66,11 @@ export interface Entry {
   readonly type: "file" | "dir";
   readonly size: number;
   readonly mtime: number;
+  /**
+   * True when the file starts like an age file (`age-encryption.org/v1`):
+   * the server holds only ciphertext. Absent means no (optional field).
+   */
+  readonly encrypted?: boolean;
 }
 
 /** What a client expects of a file it names by listing number. */
@@ -479,12 +484,14 @@ function entryArray(v: unknown): Entry[] {
     if (type !== "file" && type !== "dir") {
       throw fieldError("entries[].type", '"file" or "dir"');
     }
-    return {
+    const entry: Entry = {
       name: str(e, "name"),
       type,
       size: uint(e, "size"),
       mtime: uint(e, "mtime"),
     };
+    if (e.encrypted === undefined) return entry;
+    return { ...entry, encrypted: bool(e, "encrypted") };
   });
 }
 

@@ -14,7 +14,8 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { ensurePrivateDir, writeFileAtomic } from "../io/private_files.ts";
 import { FtsError } from "../protocol/errors.ts";
 import {
   checkHashFormat,
@@ -326,46 +327,10 @@ export class Accounts {
     ) + "\n";
     try {
       await ensurePrivateDir(this.stateDir);
-      await writeFileAtomic(this.path, encoder.encode(text));
+      await writeFileAtomic(this.path, text);
     } catch (error) {
       throw ioError(where, error);
     }
-  }
-}
-
-/**
- * Creates `dir` mode 0700 (its parents with the default mode) and tightens
- * an existing `dir` to 0700.
- */
-async function ensurePrivateDir(dir: string): Promise<void> {
-  await Deno.mkdir(dirname(dir), { recursive: true });
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  if (Deno.build.os !== "windows") await Deno.chmod(dir, 0o700);
-}
-
-/** Writes `bytes` to `path` via a 0600 temporary file, fsync and rename. */
-async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const suffix = crypto.getRandomValues(new Uint32Array(2)).join("");
-  const temp = `${path}.${suffix}.tmp`;
-  try {
-    {
-      using file = await Deno.open(temp, {
-        write: true,
-        createNew: true,
-        mode: 0o600,
-      });
-      let n = 0;
-      while (n < bytes.byteLength) n += await file.write(bytes.subarray(n));
-      await file.sync();
-    }
-    await Deno.rename(temp, path);
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
-  if (Deno.build.os !== "windows") {
-    using dir = await Deno.open(join(path, ".."), { read: true });
-    await dir.sync();
   }
 }
 

@@ -1,57 +1,76 @@
 /**
- * `fts serve`: parses the command line, starts the server, prints where it
- * listens and one log line per operation, and shuts down gracefully on
- * SIGINT/SIGTERM (a second signal stops at once, still safely).
+ * `fts serve`: parses the command line, loads the server's TLS identity and
+ * accounts from its state folder, starts the server, prints where it
+ * listens, its fingerprint and one log line per operation, and shuts down
+ * gracefully on SIGINT/SIGTERM or an admin's `shutdown` (a second signal
+ * stops at once, still safely).
  *
  * @module
  */
 
+import { isAbsolute, join, relative, resolve, sep as SEP } from "node:path";
 import { parseArgs } from "node:util";
+import { type CliIo, writeText } from "../io/cli_io.ts";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName } from "../protocol/names.ts";
+import { type Accounts, loadAccounts } from "./accounts.ts";
+import {
+  type AnonymousMode,
+  formatPermissions,
+  parseAnonymousMode,
+} from "./permissions.ts";
 import { type FtsServer, startServer } from "./server.ts";
-
-/**
- * Streams, environment and cancellation of one command. `Deno.stdin`,
- * `Deno.stdout` and `Deno.stderr` satisfy it; tests pass fakes.
- */
-export interface CliIo {
-  stdin: {
-    readable: ReadableStream<Uint8Array>;
-    isTerminal(): boolean;
-    setRaw?(mode: boolean): void;
-  };
-  stdout: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
-  stderr: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
-  env: (name: string) => string | undefined;
-  /** Aborting it acts like SIGTERM (a second abort cannot happen: use signals). */
-  signal?: AbortSignal;
-}
+import { STATE_DIR } from "./storage.ts";
+import {
+  loadCustomIdentity,
+  loadOrCreateIdentity,
+  type TlsIdentity,
+} from "./tls_identity.ts";
 
 const USAGE = `Usage: fts serve [OPTIONS]
 
-Serves the files of a folder to fts clients.
+Serves the files of a folder to fts clients, over TLS.
 
 Options:
   --root DIR            data folder (default ./dados, created if missing)
   --host HOST           address to listen on (default 127.0.0.1)
   --port PORT           port to listen on, 0 for any free one (default 12345)
+  --state DIR           state folder: TLS key, users (default ROOT/${STATE_DIR},
+                        never listed or served)
+  --cert FILE --key FILE
+                        present this certificate chain (PEM, leaf first) and
+                        key instead of the generated identity; clients verify
+                        it against their system roots
+  --no-tls              plain TCP, not encrypted: only on a trusted network,
+                        and clients must pass --no-tls too
+  --anonymous read|write
+                        without user accounts, let anyone connect with read
+                        (or read, write and delete) permission; needed to
+                        listen on a non-loopback address without accounts
   --max-clients N       clients served at once (default 64)
-  --grace SECONDS       on SIGINT/SIGTERM, time running transfers get to
-                        finish (default 30); a second signal stops at once
+  --grace SECONDS       on SIGINT/SIGTERM or a remote shutdown, time running
+                        transfers get to finish (default 30; a remote
+                        shutdown may ask for less); a second signal stops at once
   --idle-timeout SECONDS
                         close connections idle this long (default 300)
   --quiet               no per-operation log lines
   --help                show this help
 
-Output: the first line on standard output is "listening on HOST:PORT".
-Then one log line per operation goes to standard output (time, client
-address, operation, name, bytes, milliseconds, result); errors go to
-standard error.
+On first start the server creates its key and a self-signed certificate in
+the state folder (mode 0600). Clients pin its fingerprint like ssh's
+known_hosts. Accounts: "fts user add NAME" (see "fts user --help"); while
+any exist, every client logs in. Without accounts, anonymous clients may
+read, write and delete on a loopback address (127.0.0.1, ::1); on any other
+the server refuses to start unless --anonymous is given.
+
+Output: the first line on standard output is "listening on HOST:PORT", the
+second "fingerprint SHA256:…" (not with --no-tls). Then one log line per
+operation goes to standard output (time, client address, user, operation,
+name, bytes, milliseconds, result); errors go to standard error. Passwords
+are never logged.
 `;
 
 const SIGNALS: readonly Deno.Signal[] = ["SIGINT", "SIGTERM"];
-const encoder = new TextEncoder();
 
 /**
  * Runs `fts serve` with `args` (after the word "serve"). Resolves with the
@@ -80,7 +99,39 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     ? () => {}
     : (line: string) =>
       write(io.stdout, `${new Date().toISOString()} ${line}\n`);
+  const stateProblem = await checkStateDir(parsed);
+  if (stateProblem !== null) {
+    write(io.stderr, `fts serve: ${stateProblem}\n`);
+    return 2;
+  }
+  let accounts: Accounts;
+  let identity: TlsIdentity | null = null;
   let server: FtsServer;
+  try {
+    accounts = await loadAccounts(parsed.stateDir);
+    if (parsed.tls === "custom") {
+      identity = await loadCustomIdentity(parsed.certFile, parsed.keyFile);
+    } else if (parsed.tls === "generated") {
+      identity = await loadOrCreateIdentity(parsed.stateDir);
+    }
+  } catch (error) {
+    const detail = firstLine(errorMessage(error));
+    write(
+      io.stderr,
+      parsed.tls === "custom" &&
+        (error instanceof Deno.errors.NotFound ||
+          error instanceof Deno.errors.PermissionDenied)
+        ? `fts: Cannot read the TLS certificate or key: ${detail}\n`
+        : `fts: ${detail}\n`,
+    );
+    return 1;
+  }
+  if (identity === null) {
+    write(
+      io.stderr,
+      "fts: warning: --no-tls: connections are not encrypted; passwords and files cross the network in clear text\n",
+    );
+  }
   try {
     server = await startServer({
       root: parsed.root,
@@ -89,6 +140,9 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       maxClients: parsed.maxClients,
       graceMs: parsed.graceMs,
       idleTimeoutMs: parsed.idleTimeoutMs,
+      tls: identity,
+      accounts,
+      anonymous: parsed.anonymous,
       log,
     });
   } catch (error) {
@@ -99,6 +153,18 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     ? `[${server.addr.hostname}]`
     : server.addr.hostname;
   write(io.stdout, `listening on ${host}:${server.addr.port}\n`);
+  if (identity !== null) {
+    write(io.stdout, `fingerprint ${identity.fingerprint}\n`);
+    if (identity.created) {
+      log(`created a new TLS identity in ${quoteName(parsed.stateDir, 200)}`);
+    }
+  }
+  const access = server.access;
+  log(
+    access.kind === "login"
+      ? `accounts: ${accounts.list().length} user(s); every client logs in`
+      : `no accounts: anonymous clients may ${formatPermissions(access.perms)}`,
+  );
 
   let signals = 0;
   const onSignal = () => {
@@ -128,6 +194,12 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
 
 interface ServeArgs {
   root: string;
+  stateDir: string;
+  /** Generated identity (default), `--cert`/`--key`, or `--no-tls`. */
+  tls: "generated" | "custom" | "none";
+  certFile: string;
+  keyFile: string;
+  anonymous: AnonymousMode | undefined;
   host: string;
   port: number;
   maxClients: number;
@@ -146,6 +218,11 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
       strict: true,
       options: {
         root: { type: "string" },
+        state: { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        "no-tls": { type: "boolean" },
+        anonymous: { type: "string" },
         host: { type: "string" },
         port: { type: "string" },
         "max-clients": { type: "string" },
@@ -161,8 +238,33 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
   if (values.help) return "help";
   if (values.root === "") throw new TypeError("--root needs a folder");
   if (values.host === "") throw new TypeError("--host needs an address");
+  if (values.state === "") throw new TypeError("--state needs a folder");
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new TypeError("--cert and --key go together");
+  }
+  if (values["no-tls"] && values.cert !== undefined) {
+    throw new TypeError("--no-tls cannot be combined with --cert and --key");
+  }
+  let anonymous: AnonymousMode | undefined;
+  if (values.anonymous !== undefined) {
+    try {
+      anonymous = parseAnonymousMode(values.anonymous);
+    } catch (error) {
+      throw new TypeError((error as Error).message);
+    }
+  }
+  const root = values.root ?? "./dados";
   return {
-    root: values.root ?? "./dados",
+    root,
+    stateDir: values.state ?? join(root, STATE_DIR),
+    tls: values["no-tls"]
+      ? "none"
+      : values.cert !== undefined
+      ? "custom"
+      : "generated",
+    certFile: values.cert ?? "",
+    keyFile: values.key ?? "",
+    anonymous,
     host: values.host ?? "127.0.0.1",
     port: integer("--port", values.port, 12345, 0, 65535),
     maxClients: integer("--max-clients", values["max-clients"], 64, 1, 100_000),
@@ -226,7 +328,44 @@ function startError(error: unknown, args: ServeArgs): string {
     return `Cannot listen on ${where}: permission denied`;
   }
   if (error instanceof FtsError) return firstLine(error.message);
+  if (error instanceof RangeError) return firstLine(error.message);
   return `Cannot start the server: ${firstLine(String(error))}`;
+}
+
+/**
+ * Refuses a state folder inside the data folder (other than ROOT/.fts,
+ * which the server never serves): clients could read the TLS key and the
+ * password hashes there.
+ */
+async function checkStateDir(args: ServeArgs): Promise<string | null> {
+  const root = await realPathOrSelf(resolve(args.root));
+  const state = await realPathOrSelf(resolve(args.stateDir));
+  const inside = relative(root, state);
+  const outside = inside === ".." || inside.startsWith(`..${SEP}`) ||
+    isAbsolute(inside);
+  if (outside) return null;
+  const first = inside.split(/[\\/]/)[0];
+  if (first === STATE_DIR) return null;
+  return `Cannot use ${
+    quoteName(args.stateDir, 200)
+  } as the state folder: it is inside the data folder, where clients could read it (use ${
+    quoteName(join(args.root, STATE_DIR), 200)
+  } or a folder outside)`;
+}
+
+/** The real path of `path`, or of its nearest existing parent joined with the rest. */
+async function realPathOrSelf(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    const parent = resolve(path, "..");
+    if (parent === path) return path;
+    return join(await realPathOrSelf(parent), relative(parent, path));
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function firstLine(text: string): string {
@@ -234,7 +373,5 @@ function firstLine(text: string): string {
 }
 
 function write(out: { writeSync(p: Uint8Array): number }, text: string): void {
-  const bytes = encoder.encode(text);
-  let n = 0;
-  while (n < bytes.byteLength) n += out.writeSync(bytes.subarray(n));
+  writeText(out, text);
 }

@@ -1,5 +1,12 @@
 /**
- * The GET handler: streams a file as DATA frames, hashing as it reads.
+ * The GET handler: streams a file as DATA frames and ends with its SHA-256.
+ *
+ * When the storage knows the file's SHA-256 (kept from the upload, which
+ * was verified against it, or from an earlier download), nothing is hashed:
+ * GET_END carries that value, and the client's own check of the bytes it
+ * receives then verifies the stored file against what was uploaded.
+ * Otherwise the file is hashed as it is read, and the result is offered to
+ * the storage for next time.
  *
  * Two buffers alternate: while one frame is being written to the socket the
  * next chunk is read from the file straight behind its DATA prefix, so a
@@ -63,14 +70,15 @@ export async function sendFile(
   const chunkSize = Math.max(1, Math.min(ctx.chunkSize, size));
   const buffers = [new Uint8Array(DATA_PREFIX + chunkSize)];
   if (size > chunkSize) buffers.push(new Uint8Array(DATA_PREFIX + chunkSize));
-  const hash = createHash("sha256");
+  const known = reader.sha256;
+  const hash = known === undefined ? createHash("sha256") : null;
   let position = 0;
   // The whole file's hash covers the part before `offset` too.
   while (position < get.offset) {
     const want = Math.min(chunkSize, get.offset - position);
     const view = buffers[0]!.subarray(DATA_PREFIX, DATA_PREFIX + want);
     await readFull(reader, view, get.name);
-    hash.update(view);
+    hash?.update(view);
     position += want;
   }
   let writing: Promise<void> | null = null;
@@ -81,7 +89,7 @@ export async function sendFile(
     const n = Math.min(chunkSize, size - position);
     const chunk = buf.subarray(DATA_PREFIX, DATA_PREFIX + n);
     await readFull(reader, chunk, get.name);
-    hash.update(chunk);
+    hash?.update(chunk);
     let length = n;
     let zstd = false;
     if (skipCompression > 0) {
@@ -105,11 +113,9 @@ export async function sendFile(
   }
   if (writing) await writing;
   signal.throwIfAborted();
-  await ctx.conn.send({
-    type: "get_end",
-    id: get.id,
-    sha256: hash.digest("hex"),
-  });
+  const sha256 = known ?? hash!.digest("hex");
+  await ctx.conn.send({ type: "get_end", id: get.id, sha256 });
+  if (known === undefined) await reader.rememberSha256?.(sha256);
   return { bytes: size - get.offset };
 }
 

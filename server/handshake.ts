@@ -18,11 +18,13 @@ export interface Offer {
   readonly chunkSize: number;
   /** Features the server is willing to use. */
   readonly features: readonly string[];
+  /** Whether the client must log in (WELCOME `auth`). Default false. */
+  readonly auth?: boolean;
 }
 
 /**
- * The WELCOME for `hello`: the highest common version and the features
- * both sides named (in the server's order).
+ * The WELCOME for `hello`: the highest common version, the features both
+ * sides named (in the server's order) and whether a login is needed.
  *
  * @throws {FtsError} `unsupported` when no version is common.
  * @example
@@ -50,7 +52,7 @@ export function negotiate(
     version: Math.max(...common),
     features: offer.features.filter((f) => hello.features.includes(f)),
     agent: offer.agent,
-    auth: false,
+    auth: offer.auth ?? false,
     chunkSize: offer.chunkSize,
   };
 }

@@ -11,6 +11,10 @@
  *   (a day by default) are deleted when the storage opens. Younger ones are
  *   kept because another server may still be writing them (resume, a later
  *   feature, will pick them up instead).
+ * - `.fts/sums/`, the SHA-256 of stored files (see checksum_cache.ts), so
+ *   downloads need not hash them;
+ * - `.fts/trash/`, files an overwriting upload replaced, deleted after its
+ *   reply went out (and on open, after a crash).
  *
  * Uploaded files keep the partial file's mode, 0600: only the server's user
  * can read them on the disk; clients reach them through the server.
@@ -23,6 +27,13 @@
 import { join } from "node:path";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName, validateName } from "../protocol/names.ts";
+import { AgeSniffer } from "./age_sniff.ts";
+import {
+  ChecksumCache,
+  type FileStamp,
+  sameStamp,
+  stampOf,
+} from "./checksum_cache.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { fsError } from "./fs_errors.ts";
 import { LocalUpload, removeQuietly } from "./local_upload.ts";
@@ -53,10 +64,15 @@ const STAT_BATCH = 64;
 export class LocalStorage implements Storage {
   readonly #paths: RootedPaths;
   readonly #partialDir: string;
+  /** SHA-256 of stored files, so downloads need not hash them. */
+  readonly #sums: ChecksumCache;
+  /** Marks age files `encrypted` in listings. */
+  readonly #sniffer = new AgeSniffer();
 
-  private constructor(root: string) {
+  private constructor(root: string, sums: ChecksumCache) {
     this.#paths = new RootedPaths(root);
     this.#partialDir = join(root, STATE_DIR, "partial");
+    this.#sums = sums;
   }
 
   /**
@@ -71,6 +87,7 @@ export class LocalStorage implements Storage {
     options: LocalStorageOptions = {},
   ): Promise<LocalStorage> {
     let real: string;
+    let sums: ChecksumCache;
     try {
       if (options.create ?? true) await Deno.mkdir(root, { recursive: true });
       real = await Deno.realPath(root);
@@ -79,6 +96,11 @@ export class LocalStorage implements Storage {
       }
       await ensurePrivateDir(join(real, STATE_DIR));
       await ensurePrivateDir(join(real, STATE_DIR, "partial"));
+      await ensurePrivateDir(join(real, STATE_DIR, "sums"));
+      await ensurePrivateDir(join(real, STATE_DIR, "trash"));
+      sums = await ChecksumCache.open(join(real, STATE_DIR, "sums"), {
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
     } catch (error) {
       if (error instanceof FtsError) throw error;
       throw new FtsError(
@@ -89,11 +111,12 @@ export class LocalStorage implements Storage {
         { cause: error },
       );
     }
-    const storage = new LocalStorage(real);
+    const storage = new LocalStorage(real, sums);
     await storage.#sweepPartials(
       (options.clock ?? systemClock).now(),
       options.stalePartialMs ?? DAY_MS,
     );
+    await storage.#emptyTrash();
     return storage;
   }
 
@@ -131,7 +154,9 @@ export class LocalStorage implements Storage {
     const entries: Entry[] = [];
     for (let i = 0; i < names.length; i += STAT_BATCH) {
       const batch = await Promise.all(
-        names.slice(i, i + STAT_BATCH).map((n) => entryOf(join(at.path, n), n)),
+        names.slice(i, i + STAT_BATCH).map((n) =>
+          entryOf(join(at.path, n), n, this.#sniffer)
+        ),
       );
       for (const e of batch) if (e) entries.push(e);
     }
@@ -157,8 +182,17 @@ export class LocalStorage implements Storage {
   }
 
   async openRead(name: string): Promise<FileReader> {
+    // Taken before the file is looked at: see ChecksumCache.record().
+    const observedAt = this.#sums.now();
     const { name: nfc, file, info } = await this.#paths.openFile(name, "read");
-    return new LocalReader(nfc, file, info);
+    const stamp = stampOf(info);
+    const sha256 = stamp ? await this.#sums.lookup(stamp) : null;
+    return new LocalReader(nfc, file, info, {
+      sums: this.#sums,
+      stamp,
+      observedAt,
+      sha256,
+    });
   }
 
   async beginUpload(name: string, size: number): Promise<Upload> {
@@ -173,7 +207,10 @@ export class LocalStorage implements Storage {
       );
     }
     const part = join(this.#partialDir, `${crypto.randomUUID()}.part`);
-    return await LocalUpload.create(this.#paths, at.name, size, part);
+    return await LocalUpload.create(this.#paths, at.name, size, part, {
+      sums: this.#sums,
+      trashDir: join(this.root, STATE_DIR, "trash"),
+    });
   }
 
   async remove(name: string): Promise<void> {
@@ -197,6 +234,7 @@ export class LocalStorage implements Storage {
     } catch (error) {
       throw fsError(error, "delete", at.name);
     }
+    if (at.info.isFile) await this.#sums.forget(at.info);
   }
 
   async rename(
@@ -254,6 +292,9 @@ export class LocalStorage implements Storage {
     } catch (error) {
       throw fsError(error, action, dst.name);
     }
+    if (dst.info?.isFile) await this.#sums.forget(dst.info);
+    const before = stampOf(src.info);
+    if (before) await this.#sums.carry(before, dst.path);
   }
 
   async mkdir(name: string): Promise<void> {
@@ -286,21 +327,68 @@ export class LocalStorage implements Storage {
       throw fsError(error, "clean up", `${STATE_DIR}/partial`);
     }
   }
+
+  /** Deletes files that overwrites replaced but a crash left in the trash. */
+  async #emptyTrash(): Promise<void> {
+    const trash = join(this.root, STATE_DIR, "trash");
+    try {
+      for await (const e of Deno.readDir(trash)) {
+        if (e.isFile) await removeQuietly(join(trash, e.name));
+      }
+    } catch (error) {
+      throw fsError(error, "clean up", `${STATE_DIR}/trash`);
+    }
+  }
+}
+
+/** What a {@linkcode LocalReader} knows of its file's checksum. */
+interface ReaderSums {
+  readonly sums: ChecksumCache;
+  /** The open file's state, or null where the platform cannot tell. */
+  readonly stamp: FileStamp | null;
+  /** When that state was observed (taken before the stat). */
+  readonly observedAt: number;
+  /** The cached SHA-256 for exactly that state, or null. */
+  readonly sha256: string | null;
 }
 
 /** A {@linkcode FileReader} over an open local file. */
 class LocalReader implements FileReader {
   readonly size: number;
   readonly mtime: number;
+  readonly sha256: string | undefined;
   readonly #name: string;
   readonly #file: Deno.FsFile;
+  readonly #sums: ReaderSums;
   #closed = false;
 
-  constructor(name: string, file: Deno.FsFile, info: Deno.FileInfo) {
+  constructor(
+    name: string,
+    file: Deno.FsFile,
+    info: Deno.FileInfo,
+    sums: ReaderSums,
+  ) {
     this.#name = name;
     this.#file = file;
     this.size = info.size;
     this.mtime = mtimeMs(info);
+    this.sha256 = sums.sha256 ?? undefined;
+    this.#sums = sums;
+  }
+
+  async rememberSha256(sha256: string): Promise<void> {
+    const { sums, stamp, observedAt } = this.#sums;
+    if (this.sha256 !== undefined || stamp === null || this.#closed) return;
+    if (!sums.accepts(stamp.size)) return;
+    let now: FileStamp | null;
+    try {
+      now = stampOf(await this.#file.stat());
+    } catch {
+      return;
+    }
+    // Changed while it was read: the hash may mix two versions.
+    if (now === null || !sameStamp(now, stamp)) return;
+    await sums.record(stamp, sha256, observedAt);
   }
 
   async read(buf: Uint8Array): Promise<number | null> {
@@ -348,12 +436,22 @@ function isCanonicalComponent(name: string): boolean {
   }
 }
 
-async function entryOf(path: string, name: string): Promise<Entry | null> {
+async function entryOf(
+  path: string,
+  name: string,
+  sniffer: AgeSniffer,
+): Promise<Entry | null> {
+  let info: Deno.FileInfo;
   try {
-    return toEntry(name, await Deno.lstat(path));
+    info = await Deno.lstat(path);
   } catch {
     return null; // Removed since the folder was read.
   }
+  const entry = toEntry(name, info);
+  if (entry?.type !== "file" || !await sniffer.isAgeFile(path, info)) {
+    return entry;
+  }
+  return { ...entry, encrypted: true };
 }
 
 function toEntry(name: string, info: Deno.FileInfo): Entry | null {

@@ -1,5 +1,6 @@
 /**
- * The listener and the session registry: accepts connections, enforces the
+ * The listener and the session registry: accepts connections (TLS or plain
+ * TCP), decides who may do what (accounts, anonymous access), enforces the
  * client limit and runs the graceful shutdown.
  *
  * @module
@@ -8,10 +9,19 @@
 import { FtsError } from "../protocol/errors.ts";
 import { DEFAULT_CHUNK, KNOWN_FEATURES } from "../protocol/messages.ts";
 import { MAX_PAYLOAD } from "../protocol/frame.ts";
+import type { Accounts } from "./accounts.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { LocalStorage } from "./local_storage.ts";
-import { Session } from "./session.ts";
+import { LoginGate } from "./login.ts";
+import { LoginThrottle, type LoginThrottleOptions } from "./login_throttle.ts";
+import {
+  type AccessPolicy,
+  type AnonymousMode,
+  decideAccess,
+} from "./permissions.ts";
+import { Session, type SessionConn } from "./session.ts";
 import type { Storage } from "./storage.ts";
+import { listenTls, type TlsIdentity } from "./tls_identity.ts";
 
 /** Options of {@linkcode startServer}; every field has a default. */
 export interface ServerOptions {
@@ -44,6 +54,28 @@ export interface ServerOptions {
   clock?: Clock;
   /** Aborting it starts a graceful shutdown with the default grace. */
   signal?: AbortSignal;
+  /**
+   * The TLS identity to present. Default: none, plain TCP. The API defaults
+   * to plain TCP so that embedding and in-process tests opt in; `fts serve`
+   * always passes one unless it is given `--no-tls`.
+   */
+  tls?: TlsIdentity | null;
+  /**
+   * The user store. While it holds at least one user (re-read as it
+   * changes), every connection must log in. Default: no accounts.
+   */
+  accounts?: Accounts | null;
+  /**
+   * Anonymous access without accounts (`--anonymous`): `read`, or `write`
+   * (read, write and delete). Without it, anonymous clients get read, write
+   * and delete on a loopback address and the server refuses to start on
+   * any other (see `decideAccess`). Never `admin`.
+   */
+  anonymous?: AnonymousMode | undefined;
+  /** Tuning of the per-address login throttle; its clock defaults to `clock`. */
+  loginThrottle?: LoginThrottleOptions;
+  /** A client that must log in has this long after WELCOME. Default 120,000 ms. */
+  loginTimeoutMs?: number;
 }
 
 /** A running server. `await using` shuts it down with no grace period. */
@@ -54,6 +86,10 @@ export interface FtsServer extends AsyncDisposable {
   readonly finished: Promise<void>;
   /** Connections currently open (including ones being refused). */
   readonly connections: number;
+  /** SHA-256 fingerprint of the TLS key (`SHA256:…`), or null for plain TCP. */
+  readonly fingerprint: string | null;
+  /** How clients get their permissions, as decided at start. */
+  readonly access: AccessPolicy;
   /**
    * Stops accepting, sends GOING_AWAY to every client, refuses new requests
    * with `shutting_down`, lets running transfers finish for up to `graceMs`
@@ -66,9 +102,17 @@ export interface FtsServer extends AsyncDisposable {
 }
 
 /**
- * Opens the storage, listens, and serves until shut down.
+ * Opens the storage, listens, and serves until shut down. Whether anonymous
+ * clients are allowed is decided on the address actually bound: a server
+ * without accounts on a non-loopback address refuses to start unless
+ * `anonymous` is given, closing its listener before accepting anything.
+ * An admin's SHUTDOWN starts the same graceful shutdown as
+ * {@linkcode FtsServer.shutdown}, with the grace period it asks for capped
+ * at `graceMs`.
  *
  * @throws {FtsError} when the data folder cannot be used.
+ * @throws {RangeError} when access rules forbid starting (see above), or
+ * for an out-of-range option.
  * @throws {Deno.errors.AddrInUse} and other listen errors.
  * @example
  * ```ts
@@ -89,18 +133,39 @@ export async function startServer(
   }
   const storage = options.storage ??
     await LocalStorage.open(options.root ?? "./dados", { clock });
-  let listener: Deno.TcpListener;
+  const tls = options.tls ?? null;
+  const accounts = options.accounts ?? null;
+  let listener: Listener;
+  let access: AccessPolicy;
   try {
-    listener = Deno.listen({
-      hostname: options.host ?? "127.0.0.1",
-      port: options.port ?? 12345,
-      transport: "tcp",
-    });
+    const hostname = options.host ?? "127.0.0.1";
+    const port = options.port ?? 12345;
+    listener = tls
+      ? listenTls(tls, { hostname, port })
+      : Deno.listen({ hostname, port, transport: "tcp" });
+    try {
+      access = decideAccess({
+        usersExist: accounts?.hasUsers ?? false,
+        host: listener.addr.hostname,
+        anonymous: options.anonymous,
+      });
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
   } catch (error) {
     if (!options.storage) await storage[Symbol.asyncDispose]();
     throw error;
   }
+  const throttle = new LoginThrottle({ clock, ...options.loginThrottle });
   return new Server(listener, storage, {
+    tls: tls !== null,
+    fingerprint: tls?.fingerprint ?? null,
+    access,
+    accounts,
+    anonymous: options.anonymous,
+    loginGate: accounts ? new LoginGate(accounts, throttle) : null,
+    loginTimeoutMs: options.loginTimeoutMs ?? 120_000,
     ownsStorage: !options.storage,
     clock,
     chunkSize,
@@ -114,7 +179,16 @@ export async function startServer(
   });
 }
 
+type Listener = Deno.TcpListener | Deno.TlsListener;
+
 interface Settings {
+  readonly tls: boolean;
+  readonly fingerprint: string | null;
+  readonly access: AccessPolicy;
+  readonly accounts: Accounts | null;
+  readonly anonymous: AnonymousMode | undefined;
+  readonly loginGate: LoginGate | null;
+  readonly loginTimeoutMs: number;
   readonly ownsStorage: boolean;
   readonly clock: Clock;
   readonly chunkSize: number;
@@ -132,7 +206,7 @@ const ACCEPT_RETRY_MS = 100;
 
 class Server implements FtsServer {
   readonly addr: { hostname: string; port: number };
-  readonly #listener: Deno.TcpListener;
+  readonly #listener: Listener;
   readonly #storage: Storage;
   readonly #settings: Settings;
   readonly #sessions = new Map<Session, Promise<void>>();
@@ -146,7 +220,7 @@ class Server implements FtsServer {
   readonly #onAbort = () => void this.shutdown();
 
   constructor(
-    listener: Deno.TcpListener,
+    listener: Listener,
     storage: Storage,
     settings: Settings,
   ) {
@@ -166,6 +240,14 @@ class Server implements FtsServer {
 
   get connections(): number {
     return this.#sessions.size;
+  }
+
+  get fingerprint(): string | null {
+    return this.#settings.fingerprint;
+  }
+
+  get access(): AccessPolicy {
+    return this.#settings.access;
   }
 
   shutdown(graceMs: number = this.#settings.graceMs): Promise<void> {
@@ -203,7 +285,7 @@ class Server implements FtsServer {
 
   async #acceptLoop(): Promise<void> {
     for (;;) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.TcpConn | Deno.TlsConn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
@@ -223,7 +305,7 @@ class Server implements FtsServer {
     }
   }
 
-  #serve(conn: Deno.TcpConn): void {
+  #serve(conn: Deno.TcpConn | Deno.TlsConn): void {
     const settings = this.#settings;
     const peer = formatAddr(conn.remoteAddr);
     const full = this.#sessions.size - this.#refusing >= settings.maxClients;
@@ -231,10 +313,12 @@ class Server implements FtsServer {
       conn.close();
       return;
     }
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // Only a latency hint for small replies.
+    if ("setNoDelay" in conn) {
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // Only a latency hint for small replies.
+      }
     }
     const refuse = full
       ? new FtsError(
@@ -242,7 +326,14 @@ class Server implements FtsServer {
         `Cannot connect: the server is serving its maximum of ${settings.maxClients} clients; try again later`,
       )
       : undefined;
-    const session = new Session(conn, {
+    const session = new Session(conn as SessionConn, {
+      tls: settings.tls,
+      access: () => this.#accessFor(),
+      loginGate: settings.loginGate,
+      address: conn.remoteAddr.hostname,
+      loginTimeoutMs: settings.loginTimeoutMs,
+      shutdownServer: (graceMs) => void this.shutdown(graceMs),
+      maxGraceMs: settings.graceMs,
       storage: this.#storage,
       clock: settings.clock,
       log: settings.log,
@@ -260,6 +351,25 @@ class Server implements FtsServer {
       this.#sessions.delete(session);
     });
     this.#sessions.set(session, done);
+  }
+
+  /**
+   * How a new connection gets its permissions: it logs in while users exist
+   * (the store is re-read when it changed, so `fts user add` on a running
+   * server takes effect at once); otherwise anonymous access as decided
+   * for the bound address.
+   */
+  async #accessFor(): Promise<AccessPolicy> {
+    const { accounts, anonymous } = this.#settings;
+    if (accounts) {
+      await accounts.refresh();
+      if (accounts.hasUsers) return { kind: "login" };
+    }
+    return decideAccess({
+      usersExist: false,
+      host: this.addr.hostname,
+      anonymous,
+    });
   }
 
   #abortAll(): void {

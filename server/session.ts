@@ -1,16 +1,19 @@
 /**
- * One session per connection: the handshake, then a read loop that
- * dispatches requests. Requests run concurrently (a download streams while
- * a LIST is answered); only an upload's DATA frames hold the read loop, each
- * until it is on disk, which is the upload's backpressure. Everything a
- * session waits for belongs to its own connection, so a slow or stuck
- * client never delays another.
+ * One session per connection: the TLS handshake (when the server uses TLS),
+ * HELLO and WELCOME, the login when accounts exist, then a read loop that
+ * dispatches requests, each checked against the client's permissions.
+ * Requests run concurrently (a download streams while a LIST is answered);
+ * only an upload's DATA frames hold the read loop, each until it is on
+ * disk, which is the upload's backpressure. Everything a session waits for
+ * belongs to its own connection, so a slow or stuck client never delays
+ * another.
  *
  * @module
  */
 
 import { FrameConn, isConnectionLoss } from "../io/frame_conn.ts";
 import type { ByteConn } from "../io/frame_conn.ts";
+import { isTlsRecordStart, SniffingConn } from "../io/tls_sniff.ts";
 import { FtsError, ProtocolError } from "../protocol/errors.ts";
 import {
   decodeMessage,
@@ -23,11 +26,19 @@ import type { HandlerContext, OpResult } from "./context.ts";
 import { sendFile } from "./download.ts";
 import { negotiate } from "./handshake.ts";
 import { UploadInbox } from "./inbox.ts";
+import type { LoginGate } from "./login.ts";
+import {
+  type AccessPolicy,
+  formatPermissions,
+  operationOf,
+  type Permission,
+  requirePermission,
+} from "./permissions.ts";
 import { deleteFile, listFolder, makeFolder, renameFile } from "./requests.ts";
 import { Slots } from "./slots.ts";
 import type { Storage } from "./storage.ts";
 import { receiveFile } from "./upload.ts";
-import { toWireError } from "./wire_error.ts";
+import { INTERNAL_MESSAGE, toWireError } from "./wire_error.ts";
 
 /** How long a session waits for its last frames to leave before closing anyway. */
 export const FLUSH_MS = 1000;
@@ -61,7 +72,38 @@ export interface SessionOptions {
   readonly agent: string;
   /** When set, HELLO is answered with this error and the connection closed. */
   readonly refuse?: FtsError;
+  /**
+   * Decides, when HELLO arrives, whether this client logs in or gets
+   * anonymous permissions.
+   *
+   * @throws {RangeError} when it may do neither (no accounts, and no
+   * anonymous access on this address).
+   * @throws {FtsError} code `io` when the accounts cannot be read.
+   */
+  readonly access: () => Promise<AccessPolicy>;
+  /** Checks AUTH; null when the server has no accounts at all. */
+  readonly loginGate: LoginGate | null;
+  /** The client's IP address, without the port: what the login throttle counts. */
+  readonly address: string;
+  /** A client that must log in has this long after WELCOME to succeed. */
+  readonly loginTimeoutMs: number;
+  /**
+   * Starts the server's graceful shutdown, as SIGTERM does, for an admin's
+   * SHUTDOWN.
+   */
+  readonly shutdownServer: (graceMs: number) => void;
+  /** The longest grace period a SHUTDOWN may ask for (the server's own). */
+  readonly maxGraceMs: number;
+  /**
+   * True when the connection is TLS: the session runs its handshake first,
+   * logging one line if it fails and nothing when the peer only looked at
+   * the certificate and left (the client's identity probe).
+   */
+  readonly tls?: boolean;
 }
+
+/** A TLS connection before its handshake, as the session needs it. */
+export type SessionConn = ByteConn & { handshake?(): Promise<unknown> };
 
 /** A request in flight. */
 interface Active {
@@ -80,6 +122,14 @@ type RequestMessage = MessageOf<
 export class Session {
   readonly #options: SessionOptions;
   readonly #conn: FrameConn;
+  /** The TLS connection until its handshake has run; null for plain TCP. */
+  #tls: { handshake(): Promise<unknown> } | null;
+  #tlsPending = false;
+  /** What the client may do; null until it has logged in. */
+  #perms: readonly Permission[] | null = null;
+  /** The logged-in user, for the log; null when anonymous. */
+  #user: string | null = null;
+  #loggingIn = false;
   readonly #requests = new Map<number, Active>();
   readonly #timers = new Set<TimerHandle>();
   #ctx: HandlerContext | null = null;
@@ -88,15 +138,34 @@ export class Session {
   #closeScheduled = false;
   readonly #connClosed = Promise.withResolvers<void>();
 
-  constructor(conn: ByteConn, options: SessionOptions) {
+  constructor(conn: SessionConn, options: SessionOptions) {
     this.#options = options;
-    this.#conn = new FrameConn(conn);
+    if (options.tls) {
+      if (!conn.handshake) {
+        throw new TypeError("A TLS session needs a TLS connection");
+      }
+      this.#tls = conn as { handshake(): Promise<unknown> };
+      this.#conn = new FrameConn(conn);
+    } else {
+      this.#tls = null;
+      // A TLS client's first byte (a ClientHello) gets a clear refusal.
+      this.#conn = new FrameConn(
+        new SniffingConn(conn, (byte) => {
+          if (isTlsRecordStart(byte)) throw new ClientSpeaksTls();
+        }),
+      );
+    }
     this.#lastActivity = options.clock.now();
   }
 
   /** The client's address. */
   get peer(): string {
     return this.#options.peer;
+  }
+
+  /** True once the session is closing or closed. */
+  get #ending(): boolean {
+    return this.#state === "closing" || this.#state === "closed";
   }
 
   /** Number of requests in flight. */
@@ -111,6 +180,11 @@ export class Session {
   async run(): Promise<void> {
     this.#after(this.#options.handshakeTimeoutMs, () => {
       if (this.#state !== "handshake") return;
+      if (this.#tlsPending) {
+        this.#log("TLS handshake timeout");
+        this.#terminate(new ConnectionClosed(), false);
+        return;
+      }
       this.#log("handshake timeout");
       this.#terminate(
         new FtsError(
@@ -121,7 +195,9 @@ export class Session {
     });
     let reason: FtsError = new ConnectionClosed();
     try {
-      if (await this.#handshake()) await this.#readLoop();
+      if (await this.#tlsHandshake() && await this.#handshake()) {
+        await this.#readLoop();
+      }
     } catch (error) {
       reason = this.#connectionError(error);
     } finally {
@@ -170,6 +246,28 @@ export class Session {
     this.#terminate(reason);
   }
 
+  /**
+   * Runs the TLS handshake of a TLS connection; false when it failed (one
+   * log line) or the connection closed meanwhile.
+   */
+  async #tlsHandshake(): Promise<boolean> {
+    const tls = this.#tls;
+    if (tls === null) return true;
+    this.#tls = null;
+    this.#tlsPending = true;
+    try {
+      await tls.handshake();
+      return this.#state === "handshake";
+    } catch (error) {
+      if (this.#state === "handshake") {
+        this.#log(`TLS handshake failed: ${describeTlsFailure(error)}`);
+      }
+      return false;
+    } finally {
+      this.#tlsPending = false;
+    }
+  }
+
   async #handshake(): Promise<boolean> {
     const frame = await this.#conn.readFrame();
     if (frame === null) return false;
@@ -181,17 +279,37 @@ export class Session {
     }
     if (this.#state !== "handshake") return false;
     let welcome: MessageOf<"welcome">;
+    let policy: AccessPolicy;
     try {
       if (this.#options.refuse) throw this.#options.refuse;
       welcome = negotiate(hello, this.#options);
+      policy = await this.#decideAccess();
+      welcome = { ...welcome, auth: policy.kind === "login" };
     } catch (error) {
       if (!(error instanceof FtsError)) throw error;
       this.#log(`refused (${error.code}): ${error.message}`);
       this.#terminate(error);
       return false;
     }
+    if (this.#state !== "handshake") return false;
     await this.#conn.send(welcome);
     this.#state = "open";
+    if (policy.kind === "anonymous") {
+      this.#perms = policy.perms;
+    } else {
+      const limit = this.#options.loginTimeoutMs;
+      this.#after(limit, () => {
+        if (this.#state !== "open" || this.#perms !== null) return;
+        if (this.#loggingIn) return;
+        this.#log("login timeout");
+        this.#terminate(
+          new FtsError(
+            "timeout",
+            `Cannot log in: no login within ${Math.round(limit / 1000)} s`,
+          ),
+        );
+      });
+    }
     this.#ctx = {
       conn: this.#conn,
       storage: this.#options.storage,
@@ -205,7 +323,11 @@ export class Session {
     this.#log(
       `connected (${quoteName(hello.agent, 60)}, features [${
         welcome.features.join(", ")
-      }])`,
+      }], ${
+        this.#perms === null
+          ? "login required"
+          : `anonymous ${formatPermissions(this.#perms)}`
+      })`,
     );
     this.#lastActivity = this.#options.clock.now();
     this.#armIdle(this.#options.idleTimeoutMs);
@@ -242,12 +364,7 @@ export class Session {
         this.#close();
         return;
       case "auth":
-        await this.#conn.send({
-          type: "error",
-          id: 0,
-          code: "bad_request",
-          message: "Cannot log in: this server has no accounts",
-        });
+        await this.#login(message);
         return;
       case "list":
       case "put":
@@ -295,7 +412,7 @@ export class Session {
         "busy",
         `Cannot ${message.type}: ${MAX_REQUESTS_IN_FLIGHT} requests are already in flight`,
       )
-      : null;
+      : this.#permissionRefusal(message);
     if (refusal) {
       this.#logOp(message, { bytes: 0 }, 0, refusal.code);
       await this.#conn.send(toWireError(refusal, message.id).reply);
@@ -367,13 +484,103 @@ export class Session {
       case "mkdir":
         return makeFolder(ctx, message);
       case "shutdown":
-        return Promise.reject(
-          new FtsError(
-            "permission_denied",
-            'Cannot shut down the server: that needs the "admin" permission',
-          ),
-        );
+        return this.#shutdownServer(message);
     }
+  }
+
+  /** Why `message` may not run for this client, or null when it may. */
+  #permissionRefusal(message: RequestMessage): FtsError | null {
+    if (this.#perms === null) {
+      return new FtsError(
+        "auth_required",
+        `Cannot ${message.type}: log in first`,
+      );
+    }
+    const op = operationOf(message.type);
+    if (op === null) return null;
+    try {
+      requirePermission(this.#perms, op);
+      return null;
+    } catch (error) {
+      if (error instanceof FtsError) return error;
+      throw error;
+    }
+  }
+
+  /** SHUTDOWN from an admin: OK first, then the server's graceful shutdown. */
+  async #shutdownServer(message: MessageOf<"shutdown">): Promise<OpResult> {
+    const graceMs = Math.min(message.graceMs, this.#options.maxGraceMs);
+    await this.#conn.send({ type: "ok", id: message.id });
+    this.#log(`shutdown requested (grace ${graceMs / 1000} s)`);
+    this.#options.shutdownServer(graceMs);
+    return { bytes: 0 };
+  }
+
+  /** The access policy for this connection, errors translated for the client. */
+  async #decideAccess(): Promise<AccessPolicy> {
+    try {
+      return await this.#options.access();
+    } catch (error) {
+      if (error instanceof RangeError) {
+        throw new FtsError(
+          "auth_failed",
+          "Cannot connect: the server has no user accounts and allows no anonymous access here",
+        );
+      }
+      if (error instanceof FtsError) {
+        this.#log(`cannot decide access: ${error.message}`);
+        throw new FtsError("internal", INTERNAL_MESSAGE, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * AUTH: checks the login through the gate. A success sets the
+   * permissions; a failure is answered after the throttle's delay and ends
+   * the connection (one guess per connection). The password is never
+   * logged or kept.
+   */
+  async #login(auth: MessageOf<"auth">): Promise<void> {
+    if (this.#ending) return;
+    const gate = this.#options.loginGate;
+    const refuse = (message: string) =>
+      this.#conn.send({ type: "error", id: 0, code: "bad_request", message });
+    if (gate === null || (this.#perms !== null && this.#user === null)) {
+      await refuse("Cannot log in: this server does not ask for a login");
+      return;
+    }
+    if (this.#perms !== null) {
+      await refuse("Cannot log in: already logged in");
+      return;
+    }
+    this.#loggingIn = true;
+    try {
+      const outcome = await gate.check(auth, this.#options.address);
+      if (this.#ending) return;
+      if (outcome.ok) {
+        this.#perms = outcome.perms;
+        this.#user = outcome.user;
+        this.#log(`logged in (${formatPermissions(outcome.perms)})`);
+        await this.#conn.send({ type: "ok", id: 0, perms: [...outcome.perms] });
+        return;
+      }
+      await this.#pause(outcome.delayMs);
+      this.#log(outcome.log);
+      if (this.#ending) return;
+      this.#terminate(outcome.error);
+    } finally {
+      this.#loggingIn = false;
+    }
+  }
+
+  /** Waits `ms` on the session's clock, or less if the connection closes. */
+  #pause(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#after(ms, resolve);
+      void this.#connClosed.promise.then(() => resolve());
+    });
   }
 
   /**
@@ -390,7 +597,7 @@ export class Session {
       active.controller.abort(reason);
     }
     if (wasClosing) return;
-    if (notify && !this.#conn.closed) {
+    if (notify && !this.#conn.closed && !this.#tlsPending) {
       this.#conn.send(toWireError(reason, 0).reply).catch(() => {});
     }
     this.#after(FLUSH_MS, () => this.#close());
@@ -447,6 +654,17 @@ export class Session {
     if (this.#conn.closed || isConnectionLoss(error)) {
       return new ConnectionClosed({ cause: error });
     }
+    if (error instanceof ClientSpeaksTls) {
+      this.#log(
+        "refused: the client speaks TLS, but this server runs with --no-tls",
+      );
+      this.#conn.send(toWireError(error, 0).reply).catch(() => {});
+      return error;
+    }
+    if (this.#options.tls && error instanceof Deno.errors.InvalidData) {
+      this.#log(`TLS error: ${firstLine(error.message)}`);
+      return new ConnectionClosed({ cause: error });
+    }
     if (error instanceof ProtocolError) {
       this.#log(`protocol error: ${error.message}`);
       // Best effort: tell a confused peer why, then close.
@@ -475,8 +693,37 @@ export class Session {
   }
 
   #log(line: string): void {
-    this.#options.log(`${this.#options.peer} ${line}`);
+    const who = this.#user === null
+      ? this.#options.peer
+      : `${this.#options.peer} ${this.#user}`;
+    this.#options.log(`${who} ${line}`);
   }
+}
+
+/** A plain-TCP server's answer to a TLS ClientHello. */
+class ClientSpeaksTls extends ProtocolError {
+  constructor() {
+    super(
+      "This server does not use TLS: connect with --no-tls, or start the server without it",
+    );
+  }
+}
+
+/** One line on why a TLS handshake failed, for the log. */
+function describeTlsFailure(error: unknown): string {
+  if (isConnectionLoss(error)) return "the client closed the connection";
+  const message = error instanceof Error ? firstLine(error.message) : "";
+  if (/InvalidContentType|corrupt message|wrong version/i.test(message)) {
+    return "the client does not speak TLS (started with --no-tls?)";
+  }
+  if (/alert/i.test(message)) {
+    return `the client refused the server's certificate (${message})`;
+  }
+  return message === "" ? String(error) : message;
+}
+
+function firstLine(text: string): string {
+  return text.split("\n", 1)[0]!;
 }
 
 /** Why requests end when the client went away; nothing is sent for it. */

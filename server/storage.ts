@@ -34,6 +34,20 @@ export interface FileReader extends Disposable {
    * @throws {FtsError} `io`.
    */
   read(buf: Uint8Array): Promise<number | null>;
+  /**
+   * The SHA-256 (hex) of the whole file as it was stored, when the backend
+   * knows it (it keeps what uploads were verified against), else undefined.
+   * A sender may pass it on instead of hashing what it reads: the receiver
+   * hashes the bytes it gets, so a stale value fails loudly, never silently.
+   */
+  readonly sha256?: string | undefined;
+  /**
+   * Offers the backend the SHA-256 of the whole file, computed by the
+   * caller from bytes read through this reader from offset 0 to
+   * {@linkcode size}, so later reads can skip hashing. The backend keeps it
+   * only if the file did not change meanwhile. Never throws.
+   */
+  rememberSha256?(sha256: string): Promise<void>;
   /** Releases the file. Idempotent. */
   close(): void;
 }
@@ -44,6 +58,11 @@ export interface CommitOptions {
   overwrite: boolean;
   /** Modification time to give the file, in ms since the epoch. */
   mtime?: number;
+  /**
+   * The SHA-256 (hex) the data was verified against. A backend may keep it
+   * as {@linkcode FileReader.sha256} for later reads.
+   */
+  sha256?: string;
 }
 
 /**
@@ -57,7 +76,9 @@ export interface Upload extends AsyncDisposable {
   /**
    * Appends `chunk`. The caller may reuse `chunk`'s memory once the promise
    * resolves, so a backend must finish with it (or copy it) first. Calls
-   * must not overlap.
+   * may overlap: chunks are appended in call order, so a caller can queue
+   * the next chunk while the previous one is being written. After a failed
+   * write, every later one fails too.
    *
    * @throws {FtsError} `no_space`, `io`.
    */

@@ -29,7 +29,8 @@ import {
   type KeyObject,
   X509Certificate,
 } from "node:crypto";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { ensurePrivateDir, writeFileAtomic } from "../io/private_files.ts";
 
 /** File name of the private key inside the state folder. */
 export const KEY_FILE = "tls_key.pem";
@@ -337,18 +338,6 @@ function fromPem(pem: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 
-/** Creates `dir` (and parents) if needed and makes sure only its owner can enter it. */
-async function ensurePrivateDir(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const info = await Deno.stat(dir);
-  if (!info.isDirectory) {
-    throw new Error(`Cannot use the state folder "${dir}": it is not a folder`);
-  }
-  if (info.mode !== null && (info.mode & 0o077) !== 0) {
-    await Deno.chmod(dir, 0o700);
-  }
-}
-
 /** Reads a secret file, tightening its mode to 0600; null when it does not exist. */
 async function readPrivateFile(path: string): Promise<string | null> {
   let text: string;
@@ -363,28 +352,4 @@ async function readPrivateFile(path: string): Promise<string | null> {
     await Deno.chmod(path, 0o600);
   }
   return text;
-}
-
-/** Writes `text` to `path` through a temporary file (mode 0600), fsync and rename. */
-async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const bytes = new TextEncoder().encode(text);
-  const temp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    using file = await Deno.open(temp, {
-      write: true,
-      createNew: true,
-      mode: 0o600,
-    });
-    let offset = 0;
-    while (offset < bytes.byteLength) {
-      offset += await file.write(bytes.subarray(offset));
-    }
-    await file.sync();
-  } catch (error) {
-    await Deno.remove(temp).catch(() => {});
-    throw error;
-  }
-  await Deno.rename(temp, path);
-  using folder = await Deno.open(dirname(path), { read: true });
-  await folder.sync();
 }

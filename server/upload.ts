@@ -1,24 +1,24 @@
 /**
  * The PUT handler: receives a file's DATA frames into a storage upload,
- * hashing while it writes, and commits it only when the length and the
- * SHA-256 match.
+ * hashing while it writes (see upload_pipeline.ts), and commits it only
+ * when the length and the SHA-256 match.
  *
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { zstdDecompressSync } from "node:zlib";
 import { FtsError } from "../protocol/errors.ts";
 import type { MessageOf } from "../protocol/messages.ts";
 import { quoteName } from "../protocol/names.ts";
 import type { HandlerContext, OpResult } from "./context.ts";
 import type { UploadInbox } from "./inbox.ts";
+import { UploadPipeline } from "./upload_pipeline.ts";
 
 /**
- * Runs one upload to its end. DATA chunks are written straight from the
- * frame's payload (no copy) while the hash is updated, before the next
- * frame is read. Any failure aborts the storage upload, so nothing partial
- * becomes visible and an existing file is untouched.
+ * Runs one upload to its end. DATA chunks go through an
+ * {@linkcode UploadPipeline}, which hashes and writes them while the next
+ * frames are read. Any failure aborts the storage upload, so nothing
+ * partial becomes visible and an existing file is untouched.
  *
  * @throws {FtsError} `bad_request` (offsets, sizes, flags),
  * `checksum_mismatch`, the storage's errors, or `signal.reason`.
@@ -31,8 +31,11 @@ export async function receiveFile(
 ): Promise<OpResult> {
   await using upload = await ctx.storage.beginUpload(put.name, put.size);
   signal.throwIfAborted();
+  using pipeline = new UploadPipeline(upload, {
+    size: put.size,
+    chunkSize: ctx.chunkSize,
+  });
   await ctx.conn.send({ type: "put_ready", id: put.id, offset: 0 });
-  const hash = createHash("sha256");
   let received = 0;
   let end: MessageOf<"put_end">;
   for (;;) {
@@ -59,16 +62,14 @@ export async function receiveFile(
     if (received + chunk.byteLength > put.size) {
       throw refuse(put, `more data than the declared ${put.size} bytes`);
     }
-    const written = upload.write(chunk);
-    hash.update(chunk);
-    await written;
+    await pipeline.push(chunk);
     received += chunk.byteLength;
   }
   inbox.close();
   if (received !== put.size) {
     throw refuse(put, `received ${received} of the declared ${put.size} bytes`);
   }
-  const sha256 = hash.digest("hex");
+  const sha256 = await pipeline.finish();
   if (sha256 !== end.sha256) {
     throw new FtsError(
       "checksum_mismatch",
@@ -80,8 +81,8 @@ export async function receiveFile(
   signal.throwIfAborted();
   const name = await upload.commit(
     put.mtime === undefined
-      ? { overwrite: put.overwrite }
-      : { overwrite: put.overwrite, mtime: put.mtime },
+      ? { overwrite: put.overwrite, sha256 }
+      : { overwrite: put.overwrite, mtime: put.mtime, sha256 },
   );
   await ctx.conn.send({
     type: "put_done",

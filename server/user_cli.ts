@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FtsError } from "../protocol/errors.ts";
 import { type Accounts, loadAccounts, validateUserName } from "./accounts.ts";
-import { type CliIo, writeText } from "./cli_io.ts";
+import { type CliIo, writeText } from "../io/cli_io.ts";
 import type { PasswordHasher } from "./password_hash.ts";
 import {
   DEFAULT_USER_PERMISSIONS,
@@ -18,7 +18,7 @@ import {
   parsePermissions,
   type Permission,
 } from "./permissions.ts";
-import { PASSWORD_ENV, readSecret } from "./secret_input.ts";
+import { PASSWORD_ENV, readSecret } from "../io/secret_input.ts";
 
 /** Default data root, as `fts serve` uses. */
 export const DEFAULT_ROOT = "./dados";

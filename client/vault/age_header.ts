@@ -36,6 +36,24 @@ export const PAYLOAD_NONCE_SIZE = 16;
 export const MAX_HEADER_SIZE = 1024 * 1024;
 
 const VERSION_LINE = new TextEncoder().encode("age-encryption.org/v1\n");
+
+/** Bytes of the age version line, the first line of every binary age file. */
+export const AGE_MAGIC_SIZE = VERSION_LINE.length;
+
+/**
+ * Whether `head` (a file's first bytes, at least {@linkcode AGE_MAGIC_SIZE}
+ * of them to say yes) starts with the age version line
+ * `age-encryption.org/v1\n`: how a download tells an age file from any
+ * other, by its content rather than its name.
+ *
+ * @example
+ * ```ts
+ * startsLikeAge(new TextEncoder().encode("age-encryption.org/v1\n-> X25519 …")); // true
+ * ```
+ */
+export function startsLikeAge(head: Uint8Array): boolean {
+  return startsWith(head, VERSION_LINE);
+}
 const ARMOR_START = new TextEncoder().encode("-----BEGIN AGE ENCRYPTED FILE");
 const NEWLINE = 0x0a;
 const DASH = 0x2d;
@@ -206,7 +224,7 @@ export async function openHeader(
       "no_identity",
       scrypt
         ? "Cannot decrypt: the file is passphrase-encrypted and no passphrase was given"
-        : "Cannot decrypt: no identity given to open the file",
+        : "Cannot decrypt: it is encrypted to an age key and no identity was given",
     );
   }
   let fileKey: Uint8Array;

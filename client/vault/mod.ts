@@ -11,10 +11,12 @@
  */
 
 export {
+  AGE_MAGIC_SIZE,
   AgeHeader,
   headerStanzaTypes,
   openHeader,
   sealHeader,
+  startsLikeAge,
 } from "./age_header.ts";
 export type { OpenOptions, SealOptions } from "./age_header.ts";
 export {

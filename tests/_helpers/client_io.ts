@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CliIo } from "../../client/cli.ts";
+import type { CliIo } from "../../io/cli_io.ts";
 
 /** A text sink that keeps what was written. */
 export class Buffer {

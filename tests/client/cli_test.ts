@@ -16,6 +16,21 @@ async function connect(args: string[], options: FakeIoOptions = {}) {
   return { status, stdout: stdout.text(), stderr: stderr.text() };
 }
 
+/** The warning every plain-TCP connection prints on stderr. */
+const PLAIN_WARNING =
+  /^fts: warning: the connection to 127\.0\.0\.1:\d+ is not encrypted \(--no-tls\): anyone on the network can read and change it\n/gm;
+
+/**
+ * {@linkcode connect} with `--no-tls`, for the plain fake server: checks that
+ * the not-encrypted warning was printed and leaves it out of `stderr`.
+ */
+async function connectPlain(args: string[], options: FakeIoOptions = {}) {
+  const result = await connect(["--no-tls", ...args], options);
+  const warnings = result.stderr.match(PLAIN_WARNING) ?? [];
+  assert.equal(warnings.length, 1, result.stderr);
+  return { ...result, stderr: result.stderr.replace(PLAIN_WARNING, "") };
+}
+
 async function withDir(run: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir();
   try {
@@ -30,9 +45,11 @@ Deno.test("connectCommand() --help prints the usage and exits 0", async () => {
   assert.equal(status, 0);
   assert.match(
     stdout,
-    /^Usage: fts connect HOST\[:PORT\] \[OPTIONS\] \[COMMAND ARGS…\]/,
+    /^Usage: fts connect \[USER@\]HOST\[:PORT\] \[OPTIONS\] \[COMMAND ARGS…\]/,
   );
   assert.match(stdout, /--batch FILE/);
+  assert.match(stdout, /--fingerprint SHA256/);
+  assert.match(stdout, /--no-tls/);
 });
 
 Deno.test("connectCommand() exits 2 with one line for usage errors", async () => {
@@ -61,14 +78,24 @@ Deno.test("connectCommand() exits 2 with one line for usage errors", async () =>
   }
 });
 
-Deno.test("connectCommand() reports a refused connection and exits 1", async () => {
+Deno.test("connectCommand() reports a refused connection and exits 1, with TLS or without", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
-  const { status, stderr } = await connect([`127.0.0.1:${port}`, "ls"]);
-  assert.equal(status, 1);
+  await withDir(async (config) => {
+    const tls = await connect([`127.0.0.1:${port}`, "ls"], {
+      env: { FTS_CONFIG_DIR: config },
+    });
+    assert.equal(tls.status, 1);
+    assert.equal(
+      tls.stderr,
+      `fts: Cannot connect to 127.0.0.1:${port}: connection refused\n`,
+    );
+  });
+  const plain = await connectPlain([`127.0.0.1:${port}`, "ls"]);
+  assert.equal(plain.status, 1);
   assert.equal(
-    stderr,
+    plain.stderr,
     `fts: Cannot connect to 127.0.0.1:${port}: connection refused\n`,
   );
 });
@@ -77,19 +104,19 @@ Deno.test("connectCommand() runs one command: a missing file is one line and exi
   await using server = startFakeServer({ files: { "a.txt": enc("a") } });
   await withDir(async (dir) => {
     const target = `127.0.0.1:${server.port}`;
-    const missing = await connect([target, "--dir", dir, "get", "x.txt"]);
+    const missing = await connectPlain([target, "--dir", dir, "get", "x.txt"]);
     assert.equal(missing.status, 1);
     assert.equal(
       missing.stderr,
       'fts: Cannot get "x.txt": no such file on the server\n',
     );
-    const bad = await connect([target, "frobnicate"]);
+    const bad = await connectPlain([target, "frobnicate"]);
     assert.equal(bad.status, 2);
     assert.equal(
       bad.stderr,
       'fts: Unknown command "frobnicate" (type "help" for the list)\n',
     );
-    const ok = await connect([
+    const ok = await connectPlain([
       target,
       "--dir",
       dir,
@@ -99,7 +126,7 @@ Deno.test("connectCommand() runs one command: a missing file is one line and exi
     ]);
     assert.deepEqual(ok, { status: 0, stdout: "", stderr: "" });
     assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "a");
-    const listed = await connect(["-q", target, "ls"]);
+    const listed = await connectPlain(["-q", target, "ls"]);
     assert.equal(listed.status, 0);
     assert.match(listed.stdout, /1\s+1 B\s+\S+ \S+\s+a\.txt\n$/);
   });
@@ -113,7 +140,7 @@ Deno.test("connectCommand() --batch stops at the first failure and names the lin
       script,
       "# fetch\n\nget a.txt\nget missing.txt\nmkdir never\n",
     );
-    const { status, stderr } = await connect([
+    const { status, stderr } = await connectPlain([
       `127.0.0.1:${server.port}`,
       "--dir",
       dir,
@@ -135,7 +162,7 @@ Deno.test("connectCommand() --batch stops at the first failure and names the lin
 
 Deno.test("connectCommand() --batch - reads standard input; a bad line exits 2", async () => {
   await using server = startFakeServer();
-  const ok = await connect([`127.0.0.1:${server.port}`, "--batch", "-"], {
+  const ok = await connectPlain([`127.0.0.1:${server.port}`, "--batch", "-"], {
     stdin: "mkdir a\n  # indented comment\nmkdir 'b c'\n",
   });
   assert.deepEqual(ok, {
@@ -143,13 +170,13 @@ Deno.test("connectCommand() --batch - reads standard input; a bad line exits 2",
     stdout: 'Created folder "a"\nCreated folder "b c"\n',
     stderr: "",
   });
-  const bad = await connect([`127.0.0.1:${server.port}`, "-b", "-"], {
+  const bad = await connectPlain([`127.0.0.1:${server.port}`, "-b", "-"], {
     stdin: "mkdir d\nget 'unterminated\nmkdir e\n",
   });
   assert.equal(bad.status, 2);
   assert.equal(bad.stderr, "fts: stdin:2: Missing closing '\n");
   assert.deepEqual([...server.dirs].sort(), ["a", "b c", "d"]);
-  const missing = await connect([
+  const missing = await connectPlain([
     `127.0.0.1:${server.port}`,
     "--batch",
     "/nonexistent/b",
@@ -175,7 +202,7 @@ Deno.test("connectCommand() prints the server's going-away notice", async () => 
       return true;
     },
   });
-  const { status, stderr } = await connect([
+  const { status, stderr } = await connectPlain([
     `127.0.0.1:${server.port}`,
     "mkdir",
     "x",
@@ -189,7 +216,7 @@ Deno.test("connectCommand() prints the server's going-away notice", async () => 
 
 Deno.test("connectCommand() without a command and with piped input runs a quiet shell", async () => {
   await using server = startFakeServer({ files: { "a.txt": enc("a") } });
-  const { status, stdout, stderr } = await connect(
+  const { status, stdout, stderr } = await connectPlain(
     [`127.0.0.1:${server.port}`],
     {
       stdin: "ls\nget nope\nexit\n",

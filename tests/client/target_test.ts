@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_PORT,
   formatTarget,
+  parseLoginTarget,
   parseTarget,
 } from "../../client/target.ts";
 
@@ -51,4 +52,34 @@ Deno.test("parseTarget() refuses bad ports and hosts", () => {
 Deno.test("formatTarget() brackets IPv6 addresses", () => {
   assert.equal(formatTarget({ hostname: "::1", port: 1 }), "[::1]:1");
   assert.equal(formatTarget({ hostname: "h", port: 2 }), "h:2");
+});
+
+Deno.test("parseLoginTarget() splits USER@ off as ssh does", () => {
+  assert.deepEqual(parseLoginTarget("ana@files.example.org:2000"), {
+    user: "ana",
+    target: { hostname: "files.example.org", port: 2000 },
+  });
+  assert.deepEqual(parseLoginTarget("ana@[::1]"), {
+    user: "ana",
+    target: { hostname: "::1", port: 12345 },
+  });
+  assert.deepEqual(parseLoginTarget("127.0.0.1"), {
+    user: null,
+    target: { hostname: "127.0.0.1", port: 12345 },
+  });
+});
+
+Deno.test("parseLoginTarget() refuses an empty or odd user without echoing it", () => {
+  assert.throws(() => parseLoginTarget("@host"), /Missing user name/);
+  for (const text of ["ana:s3cret@host", "a b@host", "a\x1b@host"]) {
+    assert.throws(
+      () => parseLoginTarget(text),
+      (error: unknown) => {
+        assert.ok(error instanceof SyntaxError);
+        assert.match(error.message, /^Invalid user name before "@"/);
+        assert.ok(!error.message.includes("s3cret"));
+        return true;
+      },
+    );
+  }
 });

@@ -1,32 +1,65 @@
 /**
  * `fts connect` as a subprocess (`deno run -A main.ts connect …`) against the
- * real server started in-process: exit codes and the one-line errors.
+ * real server started in-process over TLS, its identity already pinned in
+ * a temporary config folder: exit codes and the one-line errors.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { hostKey, KnownHosts } from "../../client/known_hosts.ts";
 import { startServer } from "../../server/server.ts";
+import {
+  loadOrCreateIdentity,
+  type TlsIdentity,
+} from "../../server/tls_identity.ts";
 import { startFakeServer } from "../_helpers/client_fake_server.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-function spawnFts(
-  args: string[],
-  options: { cwd?: string; stdin?: string } = {},
-) {
+interface FtsOptions {
+  cwd?: string;
+  stdin?: string;
+  /** FTS_CONFIG_DIR of the client: never the real home's. */
+  config: string;
+}
+
+function spawnFts(args: string[], options: FtsOptions) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "connect", ...args],
     ...(options.cwd ? { cwd: options.cwd } : {}),
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", FTS_CONFIG_DIR: options.config },
   }).spawn();
+}
+
+/** One server identity for the whole file, made by the first test that asks. */
+let identity: Promise<TlsIdentity> | null = null;
+function serverIdentity(): Promise<TlsIdentity> {
+  identity ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "fts_e2e_identity_" });
+    try {
+      return await loadOrCreateIdentity(dir);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  })();
+  return identity;
+}
+
+async function withConfig(run: (config: string) => Promise<void>) {
+  const config = await Deno.makeTempDir({ prefix: "fts_e2e_config_" });
+  try {
+    await run(config);
+  } finally {
+    await Deno.remove(config, { recursive: true });
+  }
 }
 
 async function fts(
   args: string[],
-  options: { cwd?: string; stdin?: string } = {},
+  options: FtsOptions,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = spawnFts(args, options);
   if (options.stdin !== undefined) {
@@ -40,27 +73,39 @@ async function fts(
 }
 
 async function withServer(
-  run: (ctx: { port: number; root: string; local: string }) => Promise<void>,
+  run: (
+    ctx: { port: number; root: string; local: string; config: string },
+  ) => Promise<void>,
 ) {
   const root = await Deno.realPath(await Deno.makeTempDir());
   const local = await Deno.realPath(await Deno.makeTempDir());
+  const config = await Deno.makeTempDir({ prefix: "fts_e2e_config_" });
   try {
+    const tls = await serverIdentity();
     await using server = await startServer({
       root,
       host: "127.0.0.1",
       port: 0,
+      tls,
     });
-    await run({ port: server.addr.port, root, local });
+    // Known already, so no first-contact note clutters stderr.
+    await new KnownHosts(join(config, "known_hosts")).add(
+      hostKey("127.0.0.1", server.addr.port),
+      tls.fingerprint,
+    );
+    await run({ port: server.addr.port, root, local, config });
   } finally {
     await Deno.remove(root, { recursive: true });
     await Deno.remove(local, { recursive: true });
+    await Deno.remove(config, { recursive: true });
   }
 }
 
 Deno.test("fts connect: a missing file is one line on stderr and exit 1", async () => {
-  await withServer(async ({ port, local }) => {
+  await withServer(async ({ port, local, config }) => {
     const result = await fts([`127.0.0.1:${port}`, "get", "x.txt"], {
       cwd: local,
+      config,
     });
     assert.equal(result.code, 1);
     assert.equal(
@@ -75,33 +120,38 @@ Deno.test("fts connect: a refused connection is one line on stderr and exit 1", 
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
-  const result = await fts([`127.0.0.1:${port}`, "ls"]);
-  assert.equal(result.code, 1);
-  assert.equal(
-    result.stderr,
-    `fts: Cannot connect to 127.0.0.1:${port}: connection refused\n`,
-  );
+  await withConfig(async (config) => {
+    const result = await fts([`127.0.0.1:${port}`, "ls"], { config });
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      `fts: Cannot connect to 127.0.0.1:${port}: connection refused\n`,
+    );
+  });
 });
 
 Deno.test("fts connect: a bad command is one line on stderr and exit 2", async () => {
-  await withServer(async ({ port }) => {
-    const result = await fts([`127.0.0.1:${port}`, "frobnicate", "x"]);
+  await withServer(async ({ port, config }) => {
+    const result = await fts([`127.0.0.1:${port}`, "frobnicate", "x"], {
+      config,
+    });
     assert.equal(result.code, 2);
     assert.equal(
       result.stderr,
       'fts: Unknown command "frobnicate" (type "help" for the list)\n',
     );
-    const usage = await fts([]);
+    const usage = await fts([], { config });
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /^fts: Missing HOST\[:PORT\]/);
   });
 });
 
 Deno.test("fts connect: put and get one file each, exit 0", async () => {
-  await withServer(async ({ port, root, local }) => {
+  await withServer(async ({ port, root, local, config }) => {
     await Deno.writeTextFile(join(local, "my notes.txt"), "notes");
     const put = await fts([`127.0.0.1:${port}`, "put", "my notes.txt"], {
       cwd: local,
+      config,
     });
     assert.deepEqual(put, { code: 0, stdout: "", stderr: "" });
     assert.equal(await Deno.readTextFile(join(root, "my notes.txt")), "notes");
@@ -113,17 +163,18 @@ Deno.test("fts connect: put and get one file each, exit 0", async () => {
       into,
       "get",
       "my notes.txt",
-    ]);
+    ], { config });
     assert.deepEqual(get, { code: 0, stdout: "", stderr: "" });
     assert.equal(await Deno.readTextFile(join(into, "my notes.txt")), "notes");
   });
 });
 
 Deno.test("fts connect --batch - stops at the first failure", async () => {
-  await withServer(async ({ port, root, local }) => {
+  await withServer(async ({ port, root, local, config }) => {
     await Deno.writeTextFile(join(local, "a.txt"), "a");
     const result = await fts([`127.0.0.1:${port}`, "--batch", "-"], {
       cwd: local,
+      config,
       stdin:
         "# upload, then fail, then never\nput a.txt\nrm missing.txt\nmkdir never\n",
     });
@@ -177,16 +228,19 @@ Deno.test("fts connect: Ctrl-C during a download cancels it and leaves no file",
   });
   const local = await Deno.makeTempDir();
   try {
-    const child = spawnFts([`127.0.0.1:${server.port}`, "get", "slow.bin"], {
-      cwd: local,
-    });
+    // The fake server speaks plain TCP.
+    const child = spawnFts(
+      ["--no-tls", `127.0.0.1:${server.port}`, "get", "slow.bin"],
+      { cwd: local, config: local },
+    );
     await arrived;
     child.kill("SIGINT");
     const { code, stderr } = await child.output();
     assert.equal(code, 1);
     assert.equal(
       new TextDecoder().decode(stderr),
-      'fts: Cannot get "slow.bin": cancelled\n',
+      `fts: warning: the connection to 127.0.0.1:${server.port} is not encrypted (--no-tls): anyone on the network can read and change it\n` +
+        'fts: Cannot get "slow.bin": cancelled\n',
     );
     assert.deepEqual(
       [...Deno.readDirSync(local)],

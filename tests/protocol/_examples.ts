@@ -63,6 +63,13 @@ export const EXAMPLES: { [T in MessageType]: MessageOf<T> } = {
     id: 1,
     entries: [
       { name: "a.txt", type: "file", size: 5, mtime: MTIME },
+      {
+        name: "b.age",
+        type: "file",
+        size: 205,
+        mtime: MTIME,
+        encrypted: true,
+      },
       { name: "docs", type: "dir", size: 0, mtime: MTIME },
     ],
     more: true,

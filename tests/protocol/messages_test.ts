@@ -154,6 +154,15 @@ Deno.test("every message round-trips with optional fields absent or present and 
       entries: [{ name: "日本語 🎉.txt", type: "file", size: big, mtime: 0 }],
       more: false,
     },
+    {
+      type: "entries",
+      id: 3,
+      entries: [
+        { name: "a.age", type: "file", size: 205, mtime: 1, encrypted: true },
+        { name: "b", type: "file", size: 0, mtime: 1, encrypted: false },
+      ],
+      more: false,
+    },
     { type: "put", id: 4, name: "big.iso", size: fiveGiB, overwrite: true },
     { type: "put", id: 4, name: "empty", size: 0, overwrite: false, mtime: 0 },
     { type: "put_ready", id: 4, offset: big },
@@ -410,6 +419,14 @@ Deno.test("decodeMessage() refuses missing fields and fields of the wrong type",
     [
       "entries",
       '{"entries":[{"mtime":0.5,"name":"a","size":0,"type":"file"}]}',
+    ],
+    [
+      "entries",
+      '{"entries":[{"encrypted":"yes","mtime":0,"name":"a","size":0,"type":"file"}]}',
+    ],
+    [
+      "entries",
+      '{"entries":[{"encrypted":null,"mtime":0,"name":"a","size":0,"type":"file"}]}',
     ],
     ["put", '{"name":"a","overwrite":false,"size":"5"}'],
     ["put", '{"name":"a","overwrite":false,"size":-5}'],

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type CliIo, serveCommand } from "../../server/cli.ts";
+import type { CliIo } from "../../io/cli_io.ts";
+import { serveCommand } from "../../server/cli.ts";
 import {
   pseudoRandomBytes,
   RawClient,
@@ -93,7 +94,13 @@ async function tempRoot(): Promise<AsyncDisposable & { path: string }> {
 
 Deno.test("fts serve prints its address first and exits 0 on SIGTERM with an idle client", async () => {
   await using root = await tempRoot();
-  await using serve = new ServeProcess(["--port", "0", "--root", root.path]);
+  await using serve = new ServeProcess([
+    "--no-tls",
+    "--port",
+    "0",
+    "--root",
+    root.path,
+  ]);
   const port = await serve.port();
   await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
   assert.deepEqual(await c.request({ type: "ping", id: 0 }), {
@@ -110,7 +117,13 @@ Deno.test("fts serve prints its address first and exits 0 on SIGTERM with an idl
 
 Deno.test("fts serve lets a transfer finish after SIGTERM", async () => {
   await using root = await tempRoot();
-  await using serve = new ServeProcess(["--port", "0", "--root", root.path]);
+  await using serve = new ServeProcess([
+    "--no-tls",
+    "--port",
+    "0",
+    "--root",
+    root.path,
+  ]);
   const port = await serve.port();
   await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
   const data = pseudoRandomBytes(4 * MIB, 3);
@@ -157,6 +170,7 @@ Deno.test("fts serve lets a transfer finish after SIGTERM", async () => {
 Deno.test("fts serve stops at once on a second signal and leaves no partial file", async () => {
   await using root = await tempRoot();
   await using serve = new ServeProcess([
+    "--no-tls",
     "--port",
     "0",
     "--root",
@@ -250,6 +264,11 @@ Deno.test("serveCommand() exits 2 with one line for usage errors", async () => {
       ["--idle-timeout", "0"],
       ["extra"],
       ["--root"],
+      ["--cert", "c.pem"],
+      ["--key", "k.pem"],
+      ["--no-tls", "--cert", "c.pem", "--key", "k.pem"],
+      ["--anonymous", "everything"],
+      ["--state", ""],
     ]
   ) {
     const fake = fakeIo();
@@ -266,6 +285,10 @@ Deno.test("serveCommand() --help prints usage and exits 0", async () => {
   assert.equal(await serveCommand(["--help"], fake.io), 0);
   assert.match(fake.stdout(), /^Usage: fts serve \[OPTIONS\]/);
   assert.match(fake.stdout(), /--grace SECONDS/);
+  for (const flag of ["--state DIR", "--cert FILE --key FILE", "--no-tls"]) {
+    assert.ok(fake.stdout().includes(flag), flag);
+  }
+  assert.match(fake.stdout(), /--anonymous read\|write/);
 });
 
 Deno.test("serveCommand() exits 1 with one line when the port is taken", async () => {
@@ -288,7 +311,7 @@ Deno.test("serveCommand() shuts down when its io signal aborts and removes its l
   const controller = new AbortController();
   const fake = fakeIo(controller.signal);
   const running = serveCommand(
-    ["--port", "0", "--root", root.path, "--quiet"],
+    ["--no-tls", "--port", "0", "--root", root.path, "--quiet"],
     fake.io,
   );
   const first = await fake.firstLine();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadAccounts, USERS_FILE } from "../../server/accounts.ts";
-import type { CliIo } from "../../server/cli_io.ts";
+import type { CliIo } from "../../io/cli_io.ts";
 import { ScryptHasher } from "../../server/password_hash.ts";
 import { userCommand } from "../../server/user_cli.ts";
 

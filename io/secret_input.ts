@@ -4,7 +4,7 @@
  * from the command line, where every local user could read it in the
  * process list.
  *
- * Nothing here imports server code, so the client can share it.
+ * Shared by `fts user` (new passwords) and `fts connect USER@HOST` (logins).
  *
  * @module
  */

@@ -1,0 +1,82 @@
+/**
+ * Tells whether a stored file is an age file (age-encryption.org/v1), i.e. a
+ * file a client encrypted end to end before uploading it, so that listings
+ * can mark it `encrypted`. Only the first 22 bytes are read (the age version
+ * line); the server cannot and does not try to decrypt anything.
+ *
+ * Answers are cached by device, inode, size and modification time, so a
+ * folder listed again costs one `lstat` per file, as before. Uploads always
+ * create a new inode (a partial file renamed into place), so a replaced file
+ * is never answered from the cache.
+ *
+ * @module
+ */
+
+/** The first line of every binary age file. */
+export const AGE_MAGIC: Uint8Array = new TextEncoder().encode(
+  "age-encryption.org/v1\n",
+);
+
+/** Options of {@linkcode AgeSniffer}. */
+export interface AgeSnifferOptions {
+  /** Most answers kept; the cache starts over when full. Default 65,536. */
+  maxCached?: number;
+}
+
+/** Reads and caches whether files start with {@linkcode AGE_MAGIC}. */
+export class AgeSniffer {
+  readonly #cache = new Map<string, boolean>();
+  readonly #maxCached: number;
+
+  constructor(options: AgeSnifferOptions = {}) {
+    this.#maxCached = options.maxCached ?? 65_536;
+  }
+
+  /**
+   * Whether the regular file at `path`, whose `lstat` is `info`, starts with
+   * the age version line. Never throws: a file that cannot be read, or that
+   * is no longer the file `info` describes (swapped for a link or another
+   * file since), counts as not encrypted.
+   */
+  async isAgeFile(path: string, info: Deno.FileInfo): Promise<boolean> {
+    if (!info.isFile || info.size < AGE_MAGIC.length) return false;
+    const key = `${info.dev}:${info.ino}:${info.size}:${
+      info.mtime?.getTime() ?? 0
+    }`;
+    const known = this.#cache.get(key);
+    if (known !== undefined) return known;
+    const age = await readsAsAge(path, info);
+    if (this.#cache.size >= this.#maxCached) this.#cache.clear();
+    this.#cache.set(key, age);
+    return age;
+  }
+}
+
+async function readsAsAge(path: string, info: Deno.FileInfo): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch {
+    return false;
+  }
+  try {
+    // The path was checked with lstat; make sure the open file is that one
+    // and not something a link put there in between.
+    const opened = await file.stat();
+    if (opened.ino !== info.ino || opened.dev !== info.dev || !opened.isFile) {
+      return false;
+    }
+    const head = new Uint8Array(AGE_MAGIC.length);
+    let filled = 0;
+    while (filled < head.length) {
+      const n = await file.read(head.subarray(filled));
+      if (n === null) return false;
+      filled += n;
+    }
+    return head.every((byte, i) => byte === AGE_MAGIC[i]);
+  } catch {
+    return false;
+  } finally {
+    file.close();
+  }
+}
