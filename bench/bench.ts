@@ -46,7 +46,11 @@ import { type ClientSession, openSession } from "../client/session.ts";
 import { connectPinned } from "../client/tls_connect.ts";
 import { probeCertificate } from "../client/tls_probe.ts";
 import { AgeIdentity } from "../client/vault/age_keys.ts";
-import { startServerProcess } from "./server_process.ts";
+import {
+  cpuSeconds,
+  type ServerProcess,
+  startServerProcess,
+} from "./server_process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -103,18 +107,25 @@ try {
   const sealedUp: number[] = [];
   const sealedDown: number[] = [];
   const identity = values.encrypt ? await AgeIdentity.generate() : null;
-  const dirs = { local, back, recycle: values.recycle };
+  const upCpu: Cpu[] = [];
+  const downCpu: Cpu[] = [];
+  const dirs = { local, back, recycle: values.recycle, server };
   for (let warm = 0; warm < warmups; warm++) {
     await largeRun(session, `warmup-${warm}.bin`, dirs);
+    if (identity) {
+      await sealedRun(session, `warmup-${warm}.bin`, { ...dirs, identity });
+    }
   }
   for (let run = 0; run < runs; run++) {
-    const [upSeconds, downSeconds] = await largeRun(
+    const [upTiming, downTiming] = await largeRun(
       session,
       `big-${run}.bin`,
       dirs,
     );
-    up.push(upSeconds);
-    down.push(downSeconds);
+    up.push(upTiming.seconds);
+    upCpu.push(upTiming.cpu);
+    down.push(downTiming.seconds);
+    downCpu.push(downTiming.cpu);
     batchUp.push(
       await timed(async () => {
         const results = await session.putMany(
@@ -138,26 +149,13 @@ try {
       }, () => Deno.mkdir(join(back, "batch"), { recursive: true })),
     );
     if (identity) {
-      sealedUp.push(
-        await timed(() =>
-          session.put(join(local, "big.bin"), "big.bin.age", {
-            overwrite: true,
-            encrypt: { recipients: [identity.recipient] },
-          })
-        ),
+      const [upSeconds, downSeconds] = await sealedRun(
+        session,
+        `big-${run}.bin`,
+        { ...dirs, identity },
       );
-      sealedDown.push(
-        await timed(async () => {
-          const got = await session.get("big.bin.age", back, {
-            overwrite: true,
-            decrypt: () => Promise.resolve({ identities: [identity] }),
-            stripAgeSuffix: true,
-          });
-          if (!got.decrypted || got.size !== bytes) {
-            throw new Error("The encrypted download did not decrypt");
-          }
-        }),
-      );
+      sealedUp.push(upSeconds);
+      sealedDown.push(downSeconds);
     }
   }
   const report = [
@@ -167,6 +165,8 @@ try {
     `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
     row(`upload ${sizeMiB} MiB`, up, (s) => `${mbps(bytes, s)} MB/s`),
     row(`download ${sizeMiB} MiB`, down, (s) => `${mbps(bytes, s)} MB/s`),
+    `  CPU s per GiB (median): upload ${cpuRow(upCpu, sizeMiB)}; ` +
+    `download ${cpuRow(downCpu, sizeMiB)}`,
     row(
       `upload ${fileCount} × ${fileKiB} KiB`,
       batchUp,
@@ -193,23 +193,110 @@ try {
   await Deno.remove(work, { recursive: true });
 }
 
+/** CPU seconds (user + system) each process spent on one transfer. */
+interface Cpu {
+  readonly client: number;
+  readonly server: number;
+}
+
+/** How long one transfer took, and the CPU time it cost. */
+interface Timing {
+  readonly seconds: number;
+  readonly cpu: Cpu;
+}
+
 /**
  * Uploads `local/big.bin` as `name` and downloads it into `back`; returns
- * the seconds of each. With `recycle`, deletes both copies afterwards.
+ * the time and CPU of each. With `recycle`, deletes both copies afterwards.
  */
 async function largeRun(
   session: ClientSession,
   name: string,
-  dirs: { local: string; back: string; recycle: boolean },
-): Promise<[number, number]> {
-  const upSeconds = await timed(() =>
-    session.put(join(dirs.local, "big.bin"), name, { overwrite: false })
+  dirs: {
+    local: string;
+    back: string;
+    recycle: boolean;
+    server: ServerProcess;
+  },
+): Promise<[Timing, Timing]> {
+  const upTiming = await measured(
+    dirs.server,
+    () => session.put(join(dirs.local, "big.bin"), name, { overwrite: false }),
   );
-  const downSeconds = await timed(() =>
-    session.get(name, dirs.back, { overwrite: false })
+  const downTiming = await measured(
+    dirs.server,
+    () => session.get(name, dirs.back, { overwrite: false }),
   );
   if (dirs.recycle) {
     await session.remove(name);
+    await Deno.remove(join(dirs.back, name));
+  }
+  return [upTiming, downTiming];
+}
+
+/** Runs `fn`, timing it and measuring both processes' CPU time. */
+async function measured(
+  server: ServerProcess,
+  fn: () => Promise<unknown>,
+): Promise<Timing> {
+  const client0 = cpuSeconds(Deno.pid);
+  const server0 = server.cpuSeconds();
+  const seconds = await timed(fn);
+  return {
+    seconds,
+    cpu: {
+      client: cpuSeconds(Deno.pid) - client0,
+      server: server.cpuSeconds() - server0,
+    },
+  };
+}
+
+/** "client 0.95 s + server 0.84 s": medians, scaled to one GiB. */
+function cpuRow(cpu: readonly Cpu[], sizeMiB: number): string {
+  const perGiB = (pick: (c: Cpu) => number) => {
+    const sorted = cpu.map(pick).sort((a, b) => a - b);
+    return ((sorted[Math.floor(sorted.length / 2)] ?? NaN) * 1024 / sizeMiB)
+      .toFixed(2);
+  };
+  return `client ${perGiB((c) => c.client)} s + server ${
+    perGiB((c) => c.server)
+  } s`;
+}
+
+/**
+ * {@linkcode largeRun} with the vault: uploads `local/big.bin` encrypted as
+ * `name.age` and downloads it decrypted into `back` as `name`, under the
+ * same naming and recycling rules; returns the seconds of each.
+ */
+async function sealedRun(
+  session: ClientSession,
+  name: string,
+  dirs: {
+    local: string;
+    back: string;
+    recycle: boolean;
+    identity: AgeIdentity;
+  },
+): Promise<[number, number]> {
+  const { identity } = dirs;
+  const upSeconds = await timed(() =>
+    session.put(join(dirs.local, "big.bin"), `${name}.age`, {
+      overwrite: false,
+      encrypt: { recipients: [identity.recipient] },
+    })
+  );
+  let decrypted = false;
+  const downSeconds = await timed(async () => {
+    const got = await session.get(`${name}.age`, dirs.back, {
+      overwrite: false,
+      decrypt: () => Promise.resolve({ identities: [identity] }),
+      stripAgeSuffix: true,
+    });
+    decrypted = got.decrypted === true;
+  });
+  if (!decrypted) throw new Error("The encrypted download was not decrypted");
+  if (dirs.recycle) {
+    await session.remove(`${name}.age`);
     await Deno.remove(join(dirs.back, name));
   }
   return [upSeconds, downSeconds];

@@ -1,6 +1,7 @@
 /**
  * Runs `fts serve` from main.ts as a subprocess for the benchmarks, reads the
- * port from its first line, and reports its peak memory from /proc.
+ * port from its first line, and reports its peak memory and CPU time from
+ * /proc (Linux).
  *
  * @module
  */
@@ -12,6 +13,24 @@ export interface ServerProcess extends AsyncDisposable {
   readonly port: number;
   /** The server's peak resident memory (VmHWM) in MiB. */
   peakRssMiB(): Promise<number>;
+  /** CPU seconds (user + system, all threads) the server used so far. */
+  cpuSeconds(): number;
+}
+
+/**
+ * CPU seconds (user + system, all threads, ended ones included) process
+ * `pid` used so far, from /proc; NaN where there is no /proc.
+ */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the command name, which ends with the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15, in clock ticks (100 per second).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Starts `fts serve --port 0 --root ROOT --quiet` plus `extraArgs`. */
@@ -54,6 +73,7 @@ export async function startServerProcess(
       const kib = Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? NaN);
       return Math.round(kib / 1024);
     },
+    cpuSeconds: () => cpuSeconds(child.pid),
     async [Symbol.asyncDispose]() {
       child.kill("SIGTERM");
       await child.status;

@@ -64,8 +64,9 @@ export interface UploadPipelineOptions {
   depth?: number;
   /**
    * Where to hash. Default {@linkcode defaultHashPlace}. A worker is used
-   * only for uploads of at least {@linkcode PIPELINE_MIN_SIZE} bytes, and
-   * only while fewer than `MAX_HASH_WORKERS` run; otherwise inline.
+   * only when the upload gets slots (at least {@linkcode PIPELINE_MIN_SIZE}
+   * bytes, and slot memory left) and fewer than `MAX_HASH_WORKERS` run;
+   * otherwise inline.
    */
   hash?: HashPlace;
 }
