@@ -9,13 +9,11 @@
 
 import { type ByteConn, FrameConn } from "../io/frame_conn.ts";
 import { FtsError, ProtocolError } from "../protocol/errors.ts";
-import { MAX_PAYLOAD } from "../protocol/frame.ts";
 import {
   decodeMessage,
   type Entry,
   type Expect,
   type Message,
-  PROTOCOL_VERSION,
 } from "../protocol/messages.ts";
 import { isValidName, validateName } from "../protocol/names.ts";
 import {
@@ -34,6 +32,13 @@ import {
   ReasonError,
   remoteError,
 } from "./errors.ts";
+import {
+  connectError,
+  connectTcp,
+  handshake,
+  type HandshakeOptions,
+  type Welcome,
+} from "./handshake.ts";
 import { RequestTable } from "./requests.ts";
 import { formatTarget, parseTarget, type Target } from "./target.ts";
 import {
@@ -44,8 +49,6 @@ import {
   sendUpload,
 } from "./upload.ts";
 
-/** The version string sent in HELLO. */
-export const CLIENT_AGENT = "fts-client/0.1";
 /**
  * The SHUTDOWN `graceMs` that asks for the server's own grace period: the
  * largest integer the protocol allows, which the server caps at its own
@@ -55,32 +58,20 @@ export const SERVER_GRACE = Number.MAX_SAFE_INTEGER;
 /** Most entries one listing may hold (a hostile server could send forever). */
 export const MAX_LIST_ENTRIES = 1_000_000;
 
+export {
+  CLIENT_AGENT,
+  type Credentials,
+  type HandshakeOptions,
+} from "./handshake.ts";
+
 /** A server's notice that it is shutting down. */
 export interface GoingAway {
   readonly graceMs: number;
   readonly reason: string;
 }
 
-/** A user name and password for the server's AUTH. */
-export interface Credentials {
-  readonly user: string;
-  readonly password: string;
-}
-
 /** Options of {@linkcode openSession}. */
-export interface SessionOptions {
-  /** Closes the session when aborted. */
-  signal?: AbortSignal;
-  /** Offer zstd compression of DATA chunks. Default false (see compression.ts). */
-  compress?: boolean;
-  /**
-   * Credentials, used when the server requires a login (WELCOME `auth`).
-   * A function is called only then, so a password is asked for only when
-   * needed; the handshake deadline does not run while it waits.
-   */
-  login?: Credentials | (() => Promise<Credentials>);
-  /** Handshake deadline in milliseconds. Default 10,000. */
-  handshakeTimeoutMs?: number;
+export interface SessionOptions extends HandshakeOptions {
   /** Called once when the server announces that it is shutting down. */
   onGoingAway?: (notice: GoingAway) => void;
   /** Opens the byte connection. Default: plain TCP with `Deno.connect`. */
@@ -131,156 +122,6 @@ export async function openSession(
     conn.close();
     throw connectError(label, error);
   }
-}
-
-async function connectTcp(target: Target): Promise<ByteConn> {
-  const conn = await Deno.connect({
-    hostname: target.hostname,
-    port: target.port,
-  });
-  conn.setNoDelay(true);
-  return conn;
-}
-
-type Welcome = Extract<Message, { type: "welcome" }>;
-
-async function handshake(
-  conn: FrameConn,
-  options: SessionOptions,
-): Promise<Welcome> {
-  const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
-  let timedOut = false;
-  const expire = () => {
-    timedOut = true;
-    conn.close();
-  };
-  let timer = setTimeout(expire, timeoutMs);
-  const onAbort = () => conn.close();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    const offered = options.compress ? ["zstd"] : [];
-    await conn.send({
-      type: "hello",
-      id: 0,
-      versions: [PROTOCOL_VERSION],
-      features: offered,
-      agent: CLIENT_AGENT,
-    });
-    const welcome = await conn.readMessage();
-    if (welcome === null) {
-      throw timedOut
-        ? new ReasonError("timeout", `no answer within ${timeoutMs} ms`)
-        : new ReasonError("io", "the server closed the connection");
-    }
-    if (welcome.type === "error") throw remoteError(welcome);
-    if (welcome.type !== "welcome") {
-      throw new ProtocolError(
-        `Expected WELCOME, got ${welcome.type.toUpperCase()}`,
-      );
-    }
-    if (welcome.version !== PROTOCOL_VERSION) {
-      throw new ProtocolError(
-        `The server chose unsupported version ${welcome.version}`,
-      );
-    }
-    if (welcome.features.some((f) => !offered.includes(f))) {
-      throw new ProtocolError(
-        "The server chose a feature that was not offered",
-      );
-    }
-    if (welcome.chunkSize < 1 || welcome.chunkSize > MAX_PAYLOAD - 8) {
-      throw new ProtocolError(
-        `Chunk size ${welcome.chunkSize} is out of range`,
-      );
-    }
-    if (welcome.auth) {
-      let credentials: Credentials;
-      if (typeof options.login === "function") {
-        clearTimeout(timer); // a person may be typing a password
-        try {
-          credentials = await options.login();
-        } finally {
-          timer = setTimeout(expire, timeoutMs);
-        }
-      } else if (options.login) {
-        credentials = options.login;
-      } else {
-        throw new ReasonError("auth_required", "the server requires a login");
-      }
-      await login(conn, credentials);
-    }
-    return welcome;
-  } catch (error) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    if (timedOut) {
-      throw new ReasonError("timeout", `no answer within ${timeoutMs} ms`);
-    }
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-  }
-}
-
-async function login(conn: FrameConn, credentials: Credentials): Promise<void> {
-  await conn.send({
-    type: "auth",
-    id: 0,
-    user: credentials.user,
-    password: credentials.password,
-  });
-  const reply = await conn.readMessage();
-  if (reply === null) {
-    throw new ReasonError("io", "the server closed the connection");
-  }
-  if (reply.type === "error") {
-    // auth_failed carries the server's one answer ("Wrong user name or
-    // password", or a temporary ban), shown escaped.
-    throw remoteError(reply);
-  }
-  if (reply.type !== "ok") {
-    throw new ProtocolError(
-      `Expected OK after AUTH, got ${reply.type.toUpperCase()}`,
-    );
-  }
-}
-
-function connectError(label: string, error: unknown): unknown {
-  const prefix = `Cannot connect to ${label}: `;
-  let reason: string | undefined;
-  if (error instanceof Deno.errors.ConnectionRefused) {
-    reason = "connection refused";
-  } else if (error instanceof Deno.errors.TimedOut) reason = "timed out";
-  else if (error instanceof Deno.errors.NotFound) reason = "host not found";
-  else if (error instanceof Deno.errors.ConnectionReset) {
-    reason = "the server reset the connection";
-  } else if (
-    error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.AddrNotAvailable
-  ) {
-    reason = "network unreachable";
-  } else if (error instanceof ReasonError) {
-    return new FtsError(error.code, prefix + error.message, { cause: error });
-  } else if (error instanceof ProtocolError) {
-    return new FtsError(
-      "protocol",
-      `${prefix}the server does not speak fts (${error.message})`,
-      { cause: error },
-    );
-  } else if (error instanceof DOMException && error.name === "AbortError") {
-    return new FtsError("cancelled", prefix + "cancelled", { cause: error });
-  } else if (
-    error instanceof Error && /lookup|resolve|dns/i.test(error.message)
-  ) {
-    reason = "host not found";
-  } else if (
-    error instanceof Error &&
-    Object.values(Deno.errors).some((c) => error instanceof c)
-  ) {
-    reason = error.message.split("\n")[0];
-  }
-  if (reason === undefined) return error;
-  return new FtsError("io", prefix + reason, { cause: error });
 }
 
 /** Options of {@linkcode ClientSession.remove}. */

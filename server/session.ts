@@ -8,42 +8,42 @@
  * belongs to its own connection, so a slow or stuck client never delays
  * another.
  *
+ * This file holds the connection's lifecycle (handshake, read loop,
+ * timeouts, closing); the dispatch table is in `dispatch.ts`, the requests
+ * in flight in `request_runner.ts`, login and permissions in
+ * `session_access.ts`.
+ *
  * @module
  */
 
-import { FrameConn, isConnectionLoss } from "../io/frame_conn.ts";
+import { FrameConn } from "../io/frame_conn.ts";
 import type { ByteConn } from "../io/frame_conn.ts";
 import { isTlsRecordStart, SniffingConn } from "../io/tls_sniff.ts";
 import { FtsError, ProtocolError } from "../protocol/errors.ts";
-import {
-  decodeMessage,
-  type Message,
-  type MessageOf,
-} from "../protocol/messages.ts";
+import { decodeMessage, type MessageOf } from "../protocol/messages.ts";
 import { quoteName } from "../protocol/names.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
-import type { HandlerContext, OpResult } from "./context.ts";
-import { sendFile } from "./download.ts";
+import type { HandlerContext } from "./context.ts";
+import { dispatch, type DispatchTarget } from "./dispatch.ts";
 import { negotiate } from "./handshake.ts";
-import { UploadInbox } from "./inbox.ts";
 import type { LoginGate } from "./login.ts";
+import { type AccessPolicy, formatPermissions } from "./permissions.ts";
+import { RequestRunner, type SessionState } from "./request_runner.ts";
+import { SessionAccess } from "./session_access.ts";
 import {
-  type AccessPolicy,
-  formatPermissions,
-  operationOf,
-  type Permission,
-  requirePermission,
-} from "./permissions.ts";
-import { deleteFile, listFolder, makeFolder, renameFile } from "./requests.ts";
+  classifyConnectionError,
+  ClientSpeaksTls,
+  ConnectionClosed,
+  describeTlsFailure,
+} from "./session_errors.ts";
 import { Slots } from "./slots.ts";
 import type { Storage } from "./storage.ts";
-import { receiveFile } from "./upload.ts";
-import { INTERNAL_MESSAGE, toWireError } from "./wire_error.ts";
+import { toWireError } from "./wire_error.ts";
+
+export { MAX_REQUESTS_IN_FLIGHT } from "./request_runner.ts";
 
 /** How long a session waits for its last frames to leave before closing anyway. */
 export const FLUSH_MS = 1000;
-/** Requests one connection may have in flight; more are answered `busy`. */
-export const MAX_REQUESTS_IN_FLIGHT = 1024;
 /**
  * Downloads of one connection that stream at once (each holds two chunk
  * buffers); further GETs wait their turn.
@@ -105,19 +105,6 @@ export interface SessionOptions {
 /** A TLS connection before its handshake, as the session needs it. */
 export type SessionConn = ByteConn & { handshake?(): Promise<unknown> };
 
-/** A request in flight. */
-interface Active {
-  readonly controller: AbortController;
-  readonly inbox: UploadInbox | null;
-  done: Promise<void>;
-}
-
-type State = "handshake" | "open" | "going_away" | "closing" | "closed";
-
-type RequestMessage = MessageOf<
-  "list" | "put" | "get" | "delete" | "rename" | "mkdir" | "shutdown"
->;
-
 /** See the module comment. The server calls {@linkcode run} once. */
 export class Session {
   readonly #options: SessionOptions;
@@ -125,15 +112,12 @@ export class Session {
   /** The TLS connection until its handshake has run; null for plain TCP. */
   #tls: { handshake(): Promise<unknown> } | null;
   #tlsPending = false;
-  /** What the client may do; null until it has logged in. */
-  #perms: readonly Permission[] | null = null;
-  /** The logged-in user, for the log; null when anonymous. */
-  #user: string | null = null;
-  #loggingIn = false;
-  readonly #requests = new Map<number, Active>();
+  readonly #access: SessionAccess;
+  readonly #requests: RequestRunner;
+  readonly #dispatchTarget: DispatchTarget;
   readonly #timers = new Set<TimerHandle>();
   #ctx: HandlerContext | null = null;
-  #state: State = "handshake";
+  #state: SessionState = "handshake";
   #lastActivity: number;
   #closeScheduled = false;
   readonly #connClosed = Promise.withResolvers<void>();
@@ -156,6 +140,30 @@ export class Session {
       );
     }
     this.#lastActivity = options.clock.now();
+    const log = (line: string) => this.#log(line);
+    this.#access = new SessionAccess({
+      access: options.access,
+      loginGate: options.loginGate,
+      address: options.address,
+      log,
+    });
+    this.#requests = new RequestRunner({
+      conn: this.#conn,
+      clock: options.clock,
+      log,
+      context: () => this.#ctx!,
+      refusal: (message) => this.#access.refusal(message.type),
+      shutdownServer: options.shutdownServer,
+      maxGraceMs: options.maxGraceMs,
+      settled: () => this.#closeIfIdle(),
+    });
+    this.#dispatchTarget = {
+      conn: this.#conn,
+      requests: this.#requests,
+      state: () => this.#state,
+      close: () => this.#close(),
+      login: (auth) => this.#login(auth),
+    };
   }
 
   /** The client's address. */
@@ -199,10 +207,14 @@ export class Session {
         await this.#readLoop();
       }
     } catch (error) {
-      reason = this.#connectionError(error);
+      reason = classifyConnectionError(error, {
+        conn: this.#conn,
+        tls: this.#options.tls === true,
+        log: (line) => this.#log(line),
+      });
     } finally {
       this.#terminate(reason, false);
-      await Promise.all([...this.#requests.values()].map((a) => a.done));
+      await this.#requests.finished();
       this.#closeIfIdle();
       await this.#connClosed.promise;
       this.#state = "closed";
@@ -283,7 +295,7 @@ export class Session {
     try {
       if (this.#options.refuse) throw this.#options.refuse;
       welcome = negotiate(hello, this.#options);
-      policy = await this.#decideAccess();
+      policy = await this.#access.decide();
       welcome = { ...welcome, auth: policy.kind === "login" };
     } catch (error) {
       if (!(error instanceof FtsError)) throw error;
@@ -295,12 +307,12 @@ export class Session {
     await this.#conn.send(welcome);
     this.#state = "open";
     if (policy.kind === "anonymous") {
-      this.#perms = policy.perms;
+      this.#access.grant(policy.perms);
     } else {
       const limit = this.#options.loginTimeoutMs;
       this.#after(limit, () => {
-        if (this.#state !== "open" || this.#perms !== null) return;
-        if (this.#loggingIn) return;
+        if (this.#state !== "open" || this.#access.perms !== null) return;
+        if (this.#access.loggingIn) return;
         this.#log("login timeout");
         this.#terminate(
           new FtsError(
@@ -324,9 +336,9 @@ export class Session {
       `connected (${quoteName(hello.agent, 60)}, features [${
         welcome.features.join(", ")
       }], ${
-        this.#perms === null
+        this.#access.perms === null
           ? "login required"
-          : `anonymous ${formatPermissions(this.#perms)}`
+          : `anonymous ${formatPermissions(this.#access.perms)}`
       })`,
     );
     this.#lastActivity = this.#options.clock.now();
@@ -339,239 +351,18 @@ export class Session {
       const frame = await this.#conn.readFrame();
       if (frame === null) return;
       this.#lastActivity = this.#options.clock.now();
-      await this.#dispatch(decodeMessage(frame));
+      await dispatch(decodeMessage(frame), this.#dispatchTarget);
     }
   }
 
-  async #dispatch(message: Message): Promise<void> {
-    switch (message.type) {
-      case "data":
-        await this.#requests.get(message.id)?.inbox?.deliver(message);
-        return;
-      case "put_end":
-        // Not awaited: the handler keeps it while it commits.
-        void this.#requests.get(message.id)?.inbox?.deliver(message);
-        return;
-      case "cancel":
-        this.#requests.get(message.id)?.controller.abort(
-          new FtsError("cancelled", "Cancelled by the client"),
-        );
-        return;
-      case "ping":
-        await this.#conn.send({ type: "pong", id: message.id });
-        return;
-      case "bye":
-        this.#close();
-        return;
-      case "auth":
-        await this.#login(message);
-        return;
-      case "list":
-      case "put":
-      case "get":
-      case "delete":
-      case "rename":
-      case "mkdir":
-      case "shutdown":
-        await this.#startRequest(message);
-        return;
-      case "hello":
-      case "welcome":
-      case "going_away":
-      case "pong":
-      case "ok":
-      case "error":
-      case "entries":
-      case "put_ready":
-      case "put_done":
-      case "get_ready":
-      case "get_end":
-        throw new ProtocolError(
-          `A client may not send ${message.type.toUpperCase()} here`,
-        );
-    }
-  }
-
-  async #startRequest(message: RequestMessage): Promise<void> {
-    if (message.id === 0) {
-      throw new ProtocolError(
-        `${message.type.toUpperCase()} needs a non-zero request id`,
-      );
-    }
-    if (this.#requests.has(message.id)) {
-      throw new ProtocolError(`Request id ${message.id} is already in use`);
-    }
-    if (this.#state === "closing") return;
-    const refusal = this.#state !== "open"
-      ? new FtsError(
-        "shutting_down",
-        `Cannot ${message.type}: the server is shutting down`,
-      )
-      : this.#requests.size >= MAX_REQUESTS_IN_FLIGHT
-      ? new FtsError(
-        "busy",
-        `Cannot ${message.type}: ${MAX_REQUESTS_IN_FLIGHT} requests are already in flight`,
-      )
-      : this.#permissionRefusal(message);
-    if (refusal) {
-      this.#logOp(message, { bytes: 0 }, 0, refusal.code);
-      await this.#conn.send(toWireError(refusal, message.id).reply);
-      return;
-    }
-    const active: Active = {
-      controller: new AbortController(),
-      inbox: message.type === "put" ? new UploadInbox() : null,
-      done: Promise.resolve(),
-    };
-    this.#requests.set(message.id, active);
-    active.done = this.#runRequest(message, active);
-  }
-
-  async #runRequest(message: RequestMessage, active: Active): Promise<void> {
-    const started = this.#options.clock.now();
-    let result: OpResult = { bytes: 0 };
-    let outcome = "ok";
-    try {
-      result = await this.#handle(message, active);
-    } catch (error) {
-      active.inbox?.close();
-      if (
-        error instanceof ConnectionClosed || this.#conn.closed ||
-        isConnectionLoss(error)
-      ) {
-        outcome = "disconnected";
-      } else {
-        const { reply, unexpected } = toWireError(error, message.id);
-        outcome = reply.code;
-        if (unexpected) {
-          this.#log(
-            `internal error in ${message.type}: ${
-              error instanceof Error
-                ? (error.stack ?? error.message)
-                : String(error)
-            }`,
-          );
-        }
-        await this.#conn.send(reply).catch(() => {});
-      }
-    } finally {
-      active.inbox?.close();
-      this.#requests.delete(message.id);
-      this.#logOp(
-        message,
-        result,
-        this.#options.clock.now() - started,
-        outcome,
-      );
-      this.#closeIfIdle();
-    }
-  }
-
-  #handle(message: RequestMessage, active: Active): Promise<OpResult> {
-    const ctx = this.#ctx!;
-    const signal = active.controller.signal;
-    switch (message.type) {
-      case "put":
-        return receiveFile(ctx, message, active.inbox!, signal);
-      case "get":
-        return sendFile(ctx, message, signal);
-      case "list":
-        return listFolder(ctx, message);
-      case "delete":
-        return deleteFile(ctx, message);
-      case "rename":
-        return renameFile(ctx, message);
-      case "mkdir":
-        return makeFolder(ctx, message);
-      case "shutdown":
-        return this.#shutdownServer(message);
-    }
-  }
-
-  /** Why `message` may not run for this client, or null when it may. */
-  #permissionRefusal(message: RequestMessage): FtsError | null {
-    if (this.#perms === null) {
-      return new FtsError(
-        "auth_required",
-        `Cannot ${message.type}: log in first`,
-      );
-    }
-    const op = operationOf(message.type);
-    if (op === null) return null;
-    try {
-      requirePermission(this.#perms, op);
-      return null;
-    } catch (error) {
-      if (error instanceof FtsError) return error;
-      throw error;
-    }
-  }
-
-  /** SHUTDOWN from an admin: OK first, then the server's graceful shutdown. */
-  async #shutdownServer(message: MessageOf<"shutdown">): Promise<OpResult> {
-    const graceMs = Math.min(message.graceMs, this.#options.maxGraceMs);
-    await this.#conn.send({ type: "ok", id: message.id });
-    this.#log(`shutdown requested (grace ${graceMs / 1000} s)`);
-    this.#options.shutdownServer(graceMs);
-    return { bytes: 0 };
-  }
-
-  /** The access policy for this connection, errors translated for the client. */
-  async #decideAccess(): Promise<AccessPolicy> {
-    try {
-      return await this.#options.access();
-    } catch (error) {
-      if (error instanceof RangeError) {
-        throw new FtsError(
-          "auth_failed",
-          "Cannot connect: the server has no user accounts and allows no anonymous access here",
-        );
-      }
-      if (error instanceof FtsError) {
-        this.#log(`cannot decide access: ${error.message}`);
-        throw new FtsError("internal", INTERNAL_MESSAGE, { cause: error });
-      }
-      throw error;
-    }
-  }
-
-  /**
-   * AUTH: checks the login through the gate. A success sets the
-   * permissions; a failure is answered after the throttle's delay and ends
-   * the connection (one guess per connection). The password is never
-   * logged or kept.
-   */
-  async #login(auth: MessageOf<"auth">): Promise<void> {
-    if (this.#ending) return;
-    const gate = this.#options.loginGate;
-    const refuse = (message: string) =>
-      this.#conn.send({ type: "error", id: 0, code: "bad_request", message });
-    if (gate === null || (this.#perms !== null && this.#user === null)) {
-      await refuse("Cannot log in: this server does not ask for a login");
-      return;
-    }
-    if (this.#perms !== null) {
-      await refuse("Cannot log in: already logged in");
-      return;
-    }
-    this.#loggingIn = true;
-    try {
-      const outcome = await gate.check(auth, this.#options.address);
-      if (this.#ending) return;
-      if (outcome.ok) {
-        this.#perms = outcome.perms;
-        this.#user = outcome.user;
-        this.#log(`logged in (${formatPermissions(outcome.perms)})`);
-        await this.#conn.send({ type: "ok", id: 0, perms: [...outcome.perms] });
-        return;
-      }
-      await this.#pause(outcome.delayMs);
-      this.#log(outcome.log);
-      if (this.#ending) return;
-      this.#terminate(outcome.error);
-    } finally {
-      this.#loggingIn = false;
-    }
+  /** AUTH, through the session's {@linkcode SessionAccess}. */
+  #login(auth: MessageOf<"auth">): Promise<void> {
+    return this.#access.login(auth, {
+      ending: () => this.#ending,
+      send: (message) => this.#conn.send(message),
+      pause: (ms) => this.#pause(ms),
+      terminate: (reason) => this.#terminate(reason),
+    });
   }
 
   /** Waits `ms` on the session's clock, or less if the connection closes. */
@@ -593,9 +384,7 @@ export class Session {
     if (this.#state === "closed") return;
     const wasClosing = this.#state === "closing";
     this.#state = "closing";
-    for (const active of this.#requests.values()) {
-      active.controller.abort(reason);
-    }
+    this.#requests.abortAll(reason);
     if (wasClosing) return;
     if (notify && !this.#conn.closed && !this.#tlsPending) {
       this.#conn.send(toWireError(reason, 0).reply).catch(() => {});
@@ -649,103 +438,11 @@ export class Session {
     this.#timers.add(handle);
   }
 
-  /** Classifies what ended the read loop, logging what deserves it. */
-  #connectionError(error: unknown): FtsError {
-    if (this.#conn.closed || isConnectionLoss(error)) {
-      return new ConnectionClosed({ cause: error });
-    }
-    if (error instanceof ClientSpeaksTls) {
-      this.#log(
-        "refused: the client speaks TLS, but this server runs with --no-tls",
-      );
-      this.#conn.send(toWireError(error, 0).reply).catch(() => {});
-      return error;
-    }
-    if (this.#options.tls && error instanceof Deno.errors.InvalidData) {
-      this.#log(`TLS error: ${firstLine(error.message)}`);
-      return new ConnectionClosed({ cause: error });
-    }
-    if (error instanceof ProtocolError) {
-      this.#log(`protocol error: ${error.message}`);
-      // Best effort: tell a confused peer why, then close.
-      this.#conn.send(toWireError(error, 0).reply).catch(() => {});
-      return error;
-    }
-    this.#log(
-      `internal error: ${
-        error instanceof Error ? (error.stack ?? error.message) : String(error)
-      }`,
-    );
-    return new FtsError("internal", "Internal server error", { cause: error });
-  }
-
-  #logOp(
-    message: RequestMessage,
-    result: OpResult,
-    ms: number,
-    outcome: string,
-  ): void {
-    this.#log(
-      `${message.type} ${describe(message, result)} ${result.bytes} B ${
-        Math.round(ms)
-      } ms ${outcome}`,
-    );
-  }
-
   #log(line: string): void {
-    const who = this.#user === null
+    const user = this.#access.user;
+    const who = user === null
       ? this.#options.peer
-      : `${this.#options.peer} ${this.#user}`;
+      : `${this.#options.peer} ${user}`;
     this.#options.log(`${who} ${line}`);
-  }
-}
-
-/** A plain-TCP server's answer to a TLS ClientHello. */
-class ClientSpeaksTls extends ProtocolError {
-  constructor() {
-    super(
-      "This server does not use TLS: connect with --no-tls, or start the server without it",
-    );
-  }
-}
-
-/** One line on why a TLS handshake failed, for the log. */
-function describeTlsFailure(error: unknown): string {
-  if (isConnectionLoss(error)) return "the client closed the connection";
-  const message = error instanceof Error ? firstLine(error.message) : "";
-  if (/InvalidContentType|corrupt message|wrong version/i.test(message)) {
-    return "the client does not speak TLS (started with --no-tls?)";
-  }
-  if (/alert/i.test(message)) {
-    return `the client refused the server's certificate (${message})`;
-  }
-  return message === "" ? String(error) : message;
-}
-
-function firstLine(text: string): string {
-  return text.split("\n", 1)[0]!;
-}
-
-/** Why requests end when the client went away; nothing is sent for it. */
-class ConnectionClosed extends FtsError {
-  constructor(options?: ErrorOptions) {
-    super("cancelled", "The connection closed", options);
-  }
-}
-
-function describe(message: RequestMessage, result: OpResult): string {
-  switch (message.type) {
-    case "list":
-      return quoteName(message.path);
-    case "rename":
-      return `${quoteName(message.from)} -> ${quoteName(message.to)}`;
-    case "shutdown":
-      return "-";
-    case "put":
-      return result.finalName !== undefined && result.finalName !== message.name
-        ? `${quoteName(message.name)} as ${quoteName(result.finalName)}`
-        : quoteName(message.name);
-    default:
-      return quoteName(message.name);
   }
 }

@@ -1,0 +1,199 @@
+/**
+ * What every shell command works with: the state kept between commands,
+ * where output goes, and the helpers that turn what the user typed (a
+ * path, or a number from the last listing) into remote and local files.
+ *
+ * @module
+ */
+
+import { basename, resolve } from "node:path";
+import { FtsError } from "../protocol/errors.ts";
+import { validateName } from "../protocol/names.ts";
+import type { Ref } from "./command_parse.ts";
+import { UsageError } from "./command_parse.ts";
+import { operationError } from "./errors.ts";
+import { quoted } from "./format.ts";
+import type { ListedFile, NumberedListing } from "./listings.ts";
+import {
+  type Clock,
+  ProgressBar,
+  type TextSink,
+  writeText,
+} from "./progress.ts";
+import type { ClientSession } from "./session.ts";
+import type { VaultSettings } from "./vault_settings.ts";
+
+/** What a command may read and change between commands. */
+export interface ShellState {
+  session: ClientSession;
+  /** Absolute path of the local folder. */
+  localDir: string;
+  /** The remote folder names are relative to; "" for the top. */
+  remoteDir: string;
+  /** The last `ls` the user saw. */
+  remoteListing: NumberedListing | null;
+  /** The last `lls` the user saw. */
+  localListing: NumberedListing | null;
+  /**
+   * Where encryption defaults, identities and passphrases come from.
+   * Default: the process environment and the controlling terminal.
+   */
+  vault?: VaultSettings;
+}
+
+/** Where a command writes. */
+export interface CommandOutput {
+  /** Results (listings, confirmations). */
+  readonly out: TextSink;
+  /** Progress bars and warnings. */
+  readonly err: TextSink;
+  /** Draw progress bars on `err` (a terminal, and not --quiet). */
+  readonly progress: boolean;
+  /** Print no confirmations. */
+  readonly quiet: boolean;
+  /** Terminal width for progress bars. */
+  readonly columns: number;
+  readonly clock?: Clock;
+}
+
+/** What one command runs with. */
+export interface CommandContext {
+  state: ShellState;
+  output: CommandOutput;
+  signal?: AbortSignal | undefined;
+}
+
+/** A file named by a {@linkcode Ref}; `listed` when it came from a listing. */
+export type RefFile = ListedFile & { listed: boolean };
+
+/** Prints a confirmation on `out`, unless the output is quiet. */
+export function say(output: CommandOutput, text: string): void {
+  if (!output.quiet) writeText(output.out, text + "\n");
+}
+
+/** The vault settings of `state`, or the process's. */
+export function vaultOf(state: ShellState): VaultSettings {
+  return state.vault ?? { env: (name) => Deno.env.get(name) };
+}
+
+/** `signal` as an engine option. */
+export function signalOf(
+  signal: AbortSignal | undefined,
+): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
+}
+
+/** A listed file's size and mtime as an engine `expect` option. */
+export function expectOf(
+  file: ListedFile | null,
+): { expect?: { size: number; mtime: number } } {
+  return file && file.type === "file" && file.mtime > 0
+    ? { expect: { size: file.size, mtime: file.mtime } }
+    : {};
+}
+
+/**
+ * A remote path typed by the user, relative to the remote folder (or to
+ * the top when it starts with "/"), with "." and ".." resolved. "" is the
+ * top folder.
+ *
+ * @throws {UsageError} when the path leads above the top folder.
+ * @throws {NameError} when the path is not a valid name.
+ */
+export function remoteFolder(state: ShellState, typed: string): string {
+  const parts = typed.startsWith("/")
+    ? []
+    : state.remoteDir.split("/").filter(Boolean);
+  for (const part of typed.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (parts.length === 0) {
+        throw new UsageError(`${quoted(typed)} leads above the top folder`);
+      }
+      parts.pop();
+    } else {
+      parts.push(part);
+    }
+  }
+  const path = parts.join("/");
+  return path === "" ? "" : validateName(path);
+}
+
+/**
+ * Like {@linkcode remoteFolder}, but never the top folder; a bad name fails
+ * as `Cannot ACTION "typed": reason`.
+ */
+export function remoteName(
+  state: ShellState,
+  typed: string,
+  action: string,
+): string {
+  let name: string;
+  try {
+    name = remoteFolder(state, typed);
+  } catch (error) {
+    throw operationError(action, typed, error);
+  }
+  if (name === "") throw new UsageError(`Cannot ${action} the top folder`);
+  return name;
+}
+
+/** The remote file a ref names: a listing entry, or a typed name. */
+export function remoteRef(
+  state: ShellState,
+  ref: Ref,
+  action: string,
+): RefFile {
+  if (ref.number !== null && state.remoteListing) {
+    return { ...state.remoteListing.pick(ref.number, action), listed: true };
+  }
+  return typedFile(remoteName(state, ref.text, action));
+}
+
+/** The local file a ref names: an `lls` entry, or a path. */
+export function localRef(
+  state: ShellState,
+  ref: Ref,
+  action: string,
+): RefFile {
+  if (ref.number !== null && state.localListing) {
+    return { ...state.localListing.pick(ref.number, action), listed: true };
+  }
+  return typedFile(resolve(state.localDir, ref.text));
+}
+
+/** A file the user typed the path of: nothing is known about it yet. */
+function typedFile(path: string): RefFile {
+  return {
+    path,
+    name: basename(path),
+    type: "file",
+    size: 0,
+    mtime: 0,
+    listed: false,
+  };
+}
+
+/** Refuses a folder where a single-file command was given one. */
+export function folderRefused(action: string, file: ListedFile): never {
+  throw new FtsError(
+    "is_directory",
+    `Cannot ${action} ${
+      quoted(file.path)
+    }: it is a folder (use m${action} with its files)`,
+  );
+}
+
+/** A progress bar on `err`, or null when the output draws none. */
+export function startBar(
+  output: CommandOutput,
+  label: string,
+): ProgressBar | null {
+  if (!output.progress) return null;
+  return new ProgressBar({
+    out: output.err,
+    label,
+    columns: output.columns,
+    ...(output.clock ? { clock: output.clock } : {}),
+  });
+}
