@@ -7,19 +7,11 @@
  * @module
  */
 
+import { MAX_SECRET_BYTES, SecretLine } from "../io/secret_line.ts";
 import { ReasonError } from "./errors.ts";
 
 /** Longest answer accepted, in bytes. */
-const MAX_BYTES = 4096;
-
-const CR = 0x0d;
-const LF = 0x0a;
-const CTRL_C = 0x03;
-const CTRL_D = 0x04;
-const CTRL_U = 0x15;
-const BACKSPACE = 0x08;
-const DELETE = 0x7f;
-const ESC = 0x1b;
+const MAX_BYTES = MAX_SECRET_BYTES;
 
 /**
  * Asks `prompt` on the controlling terminal and reads one line without
@@ -54,50 +46,24 @@ export async function askOnTerminal(prompt: string): Promise<string | null> {
 }
 
 async function readHidden(tty: Deno.FsFile): Promise<string> {
-  const line: number[] = [];
+  const line = new SecretLine({
+    maxBytes: MAX_BYTES,
+    cancelled,
+    tooLong: (max) =>
+      new ReasonError("bad_request", `the answer is longer than ${max} bytes`),
+  });
   const buf = new Uint8Array(256);
-  let escape = false;
-  for (;;) {
-    const n = await tty.read(buf);
-    if (n === null) throw cancelled();
-    for (const byte of buf.subarray(0, n)) {
-      if (escape) {
-        // Skip an escape sequence (arrow keys…) up to its final letter.
-        if (byte >= 0x40 && byte <= 0x7e && byte !== 0x5b) escape = false;
-        continue;
+  try {
+    for (;;) {
+      const n = await tty.read(buf);
+      if (n === null) throw cancelled();
+      for (const byte of buf.subarray(0, n)) {
+        if (line.key(byte)) return line.take();
       }
-      switch (byte) {
-        case CR:
-        case LF:
-          return new TextDecoder().decode(new Uint8Array(line));
-        case CTRL_C:
-          throw cancelled();
-        case CTRL_D:
-          if (line.length === 0) throw cancelled();
-          continue;
-        case CTRL_U:
-          line.length = 0;
-          continue;
-        case BACKSPACE:
-        case DELETE:
-          // Remove one whole UTF-8 character (continuation bytes first).
-          while (line.length > 0 && ((line.pop() ?? 0) & 0xc0) === 0x80) {
-            // keep popping continuation bytes
-          }
-          continue;
-        case ESC:
-          escape = true;
-          continue;
-      }
-      if (byte < 0x20) continue; // other control keys
-      if (line.length >= MAX_BYTES) {
-        throw new ReasonError(
-          "bad_request",
-          `the answer is longer than ${MAX_BYTES} bytes`,
-        );
-      }
-      line.push(byte);
     }
+  } finally {
+    line.wipe();
+    buf.fill(0);
   }
 }
 

@@ -11,6 +11,7 @@
 
 import { FtsError } from "../protocol/errors.ts";
 import { type CliIo, writeText } from "./cli_io.ts";
+import { MAX_SECRET_BYTES, SecretLine } from "./secret_line.ts";
 
 /** The environment variable a password may come from. */
 export const PASSWORD_ENV = "FTS_PASSWORD";
@@ -18,7 +19,7 @@ export const PASSWORD_ENV = "FTS_PASSWORD";
 /** Largest password file read, in bytes. */
 const MAX_FILE_BYTES = 64 * 1024;
 /** Longest line accepted from the terminal, in bytes. */
-const MAX_LINE_BYTES = 4096;
+const MAX_LINE_BYTES = MAX_SECRET_BYTES;
 
 /** The parts of {@linkcode CliIo} that {@linkcode readSecret} uses. */
 export type SecretIo = Pick<CliIo, "stdin" | "stderr" | "env" | "signal">;
@@ -148,25 +149,20 @@ function nonEmpty(password: string): string {
   return password;
 }
 
-const CR = 0x0d;
-const LF = 0x0a;
-const CTRL_C = 0x03;
-const CTRL_D = 0x04;
-const CTRL_U = 0x15;
-const BACKSPACE = 0x08;
-const DELETE = 0x7f;
-const ESC = 0x1b;
-
 /**
- * Reads lines typed on a raw terminal, handling backspace, Ctrl-U, Ctrl-C
- * and Ctrl-D and skipping escape sequences (arrow keys). Keeps bytes typed
- * ahead for the next line.
+ * Reads lines typed on a raw terminal through a {@linkcode SecretLine}.
+ * Keeps bytes typed ahead for the next line.
  */
 class LineReader {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #signal: AbortSignal | undefined;
+  readonly #line = new SecretLine({
+    maxBytes: MAX_LINE_BYTES,
+    cancelled,
+    tooLong: (max) =>
+      new FtsError("bad_request", `The password is longer than ${max} bytes`),
+  });
   #pending: Uint8Array = new Uint8Array(0);
-  #escape: "none" | "start" | "csi" = "none";
 
   constructor(stream: ReadableStream<Uint8Array>, signal?: AbortSignal) {
     this.#reader = stream.getReader();
@@ -174,7 +170,7 @@ class LineReader {
   }
 
   async readLine(): Promise<string> {
-    const line: number[] = [];
+    const line = this.#line;
     const onAbort = () => {
       this.#reader.cancel().catch(() => {});
     };
@@ -187,17 +183,15 @@ class LineReader {
           if (this.#signal?.aborted) throw cancelled();
           if (done) {
             if (line.length === 0) throw cancelled();
-            return decodeLine(line);
+            return line.take();
           }
           this.#pending = value;
           continue;
         }
-        const at = this.#pending.findIndex((b) =>
-          this.#take(line, b) === "end"
-        );
+        const at = this.#pending.findIndex((b) => line.key(b));
         if (at >= 0) {
           this.#pending = this.#pending.subarray(at + 1);
-          return decodeLine(line);
+          return line.take();
         }
         this.#pending = new Uint8Array(0);
       }
@@ -207,65 +201,10 @@ class LineReader {
   }
 
   release(): void {
+    this.#line.wipe();
     this.#pending.fill(0);
     this.#reader.releaseLock();
   }
-
-  /** Applies one byte to `line`; "end" when the line is complete. */
-  #take(line: number[], b: number): "more" | "end" {
-    if (this.#escape === "start") {
-      this.#escape = b === 0x5b || b === 0x4f ? "csi" : "none";
-      return "more";
-    }
-    if (this.#escape === "csi") {
-      if (b >= 0x40 && b <= 0x7e) this.#escape = "none";
-      return "more";
-    }
-    switch (b) {
-      case CR:
-      case LF:
-        return "end";
-      case CTRL_C:
-        line.fill(0);
-        throw cancelled();
-      case CTRL_D:
-        if (line.length === 0) throw cancelled();
-        return "more";
-      case CTRL_U:
-        line.fill(0);
-        line.length = 0;
-        return "more";
-      case BACKSPACE:
-      case DELETE:
-        // Drop one UTF-8 character: continuation bytes, then the lead byte.
-        while (line.length > 0 && (line[line.length - 1]! & 0xc0) === 0x80) {
-          line.pop();
-        }
-        line.pop();
-        return "more";
-      case ESC:
-        this.#escape = "start";
-        return "more";
-    }
-    if (b < 0x20) return "more";
-    if (line.length >= MAX_LINE_BYTES) {
-      line.fill(0);
-      throw new FtsError(
-        "bad_request",
-        `The password is longer than ${MAX_LINE_BYTES} bytes`,
-      );
-    }
-    line.push(b);
-    return "more";
-  }
-}
-
-function decodeLine(line: number[]): string {
-  const bytes = Uint8Array.from(line);
-  line.fill(0);
-  const text = new TextDecoder().decode(bytes);
-  bytes.fill(0);
-  return text;
 }
 
 function cancelled(): FtsError {

@@ -61,8 +61,7 @@ export function openedPayloadSize(sealedSize: number): number {
 export class StreamSealer {
   readonly #key: KeyObject;
   readonly #nonce = new Uint8Array(12);
-  readonly #held = new Uint8Array(CHUNK_SIZE);
-  #heldLength = 0;
+  readonly #held = new HeldChunk(CHUNK_SIZE);
   #counter = 0;
   #finished = false;
 
@@ -78,13 +77,13 @@ export class StreamSealer {
 
   /** Exact bytes the next `pushInto` of `plainLength` bytes writes. */
   pushSize(plainLength: number): number {
-    const total = this.#heldLength + plainLength;
+    const total = this.#held.length + plainLength;
     return Math.max(0, Math.ceil(total / CHUNK_SIZE) - 1) * SEALED_CHUNK_SIZE;
   }
 
   /** Exact bytes `finishInto` writes now. */
   finishSize(): number {
-    return this.#heldLength + TAG_SIZE;
+    return this.#held.length + TAG_SIZE;
   }
 
   /**
@@ -99,23 +98,10 @@ export class StreamSealer {
     if (out.length < need) {
       throw new RangeError(`Output of ${out.length} bytes < ${need} needed`);
     }
-    let input = plain;
     let written = 0;
-    if (this.#heldLength > 0) {
-      const take = Math.min(CHUNK_SIZE - this.#heldLength, input.length);
-      this.#held.set(input.subarray(0, take), this.#heldLength);
-      this.#heldLength += take;
-      input = input.subarray(take);
-      if (input.length === 0) return 0;
-      written += this.#seal(this.#held, out, written, 0);
-      this.#heldLength = 0;
-    }
-    while (input.length > CHUNK_SIZE) {
-      written += this.#seal(input.subarray(0, CHUNK_SIZE), out, written, 0);
-      input = input.subarray(CHUNK_SIZE);
-    }
-    this.#held.set(input);
-    this.#heldLength = input.length;
+    this.#held.push(plain, (chunk) => {
+      written += this.#seal(chunk, out, written, 0);
+    });
     return written;
   }
 
@@ -130,14 +116,9 @@ export class StreamSealer {
     if (out.length < need) {
       throw new RangeError(`Output of ${out.length} bytes < ${need} needed`);
     }
-    const written = this.#seal(
-      this.#held.subarray(0, this.#heldLength),
-      out,
-      0,
-      1,
-    );
+    const written = this.#seal(this.#held.bytes, out, 0, 1);
     this.#finished = true;
-    this.#heldLength = 0;
+    this.#held.clear();
     return written;
   }
 
@@ -165,8 +146,7 @@ export class StreamSealer {
 export class StreamOpener {
   readonly #key: KeyObject;
   readonly #nonce = new Uint8Array(12);
-  readonly #held = new Uint8Array(SEALED_CHUNK_SIZE);
-  #heldLength = 0;
+  readonly #held = new HeldChunk(SEALED_CHUNK_SIZE);
   #counter = 0;
   #finished = false;
 
@@ -189,22 +169,9 @@ export class StreamOpener {
   push(sealed: Uint8Array): Uint8Array {
     if (this.#finished) throw new TypeError("The payload is already finished");
     const parts: Uint8Array[] = [];
-    let input = sealed;
-    if (this.#heldLength > 0) {
-      const take = Math.min(SEALED_CHUNK_SIZE - this.#heldLength, input.length);
-      this.#held.set(input.subarray(0, take), this.#heldLength);
-      this.#heldLength += take;
-      input = input.subarray(take);
-      if (input.length === 0) return new Uint8Array(0);
-      parts.push(this.#openMiddle(this.#held));
-      this.#heldLength = 0;
-    }
-    while (input.length > SEALED_CHUNK_SIZE) {
-      parts.push(this.#openMiddle(input.subarray(0, SEALED_CHUNK_SIZE)));
-      input = input.subarray(SEALED_CHUNK_SIZE);
-    }
-    this.#held.set(input);
-    this.#heldLength = input.length;
+    this.#held.push(sealed, (chunk) => {
+      parts.push(this.#openMiddle(chunk));
+    });
     return concat(parts);
   }
 
@@ -216,7 +183,7 @@ export class StreamOpener {
    */
   finish(): Uint8Array {
     if (this.#finished) throw new TypeError("The payload is already finished");
-    const chunk = this.#held.subarray(0, this.#heldLength);
+    const chunk = this.#held.bytes;
     if (chunk.length < TAG_SIZE) {
       throw new VaultError(
         "truncated",
@@ -243,7 +210,7 @@ export class StreamOpener {
       );
     }
     this.#finished = true;
-    this.#heldLength = 0;
+    this.#held.clear();
     return plain;
   }
 
@@ -283,6 +250,60 @@ export class StreamOpener {
     } catch {
       return null;
     }
+  }
+}
+
+/**
+ * The latest chunk of a stream, kept back until more input shows it is not
+ * the final one. Shared by both halves: {@linkcode StreamSealer} holds
+ * plaintext chunks, {@linkcode StreamOpener} ciphertext chunks.
+ */
+class HeldChunk {
+  readonly #buf: Uint8Array;
+  #length = 0;
+
+  /** Holds chunks of `size` bytes. */
+  constructor(size: number) {
+    this.#buf = new Uint8Array(size);
+  }
+
+  /** Bytes held. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** The bytes held (a view, valid until the next push or clear). */
+  get bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#length);
+  }
+
+  /**
+   * Appends `input`, passing every whole chunk that cannot be the final one
+   * to `emit` in order, and copies the rest (the caller may reuse `input`
+   * at once). If `emit` throws, the chunk it was given stays held.
+   */
+  push(input: Uint8Array, emit: (chunk: Uint8Array) => void): void {
+    const size = this.#buf.length;
+    if (this.#length > 0) {
+      const take = Math.min(size - this.#length, input.length);
+      this.#buf.set(input.subarray(0, take), this.#length);
+      this.#length += take;
+      input = input.subarray(take);
+      if (input.length === 0) return;
+      emit(this.#buf);
+      this.#length = 0;
+    }
+    while (input.length > size) {
+      emit(input.subarray(0, size));
+      input = input.subarray(size);
+    }
+    this.#buf.set(input);
+    this.#length = input.length;
+  }
+
+  /** Forgets the bytes held. */
+  clear(): void {
+    this.#length = 0;
   }
 }
 
