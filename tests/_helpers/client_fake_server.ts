@@ -20,6 +20,9 @@ import {
   type MessageOf,
 } from "../../protocol/messages.ts";
 import { collisionName } from "../../protocol/names.ts";
+import { concat } from "./bytes.ts";
+
+export { concat };
 
 /** A file held by the fake server. */
 export interface FakeFile {
@@ -325,18 +328,89 @@ function matches(
   return file.bytes.byteLength === expect.size && file.mtime === expect.mtime;
 }
 
-/** Joins byte arrays. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
-
 /** SHA-256 of `bytes` in hex. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * For a `handle` hook: answers a CANCEL the way the real server does (ERROR
+ * "cancelled"). Returns true when `message` was a CANCEL.
+ */
+export async function answerCancel(
+  ctx: FakeContext,
+  message: Message,
+): Promise<boolean> {
+  if (message.type !== "cancel") return false;
+  await ctx.send({
+    type: "error",
+    id: message.id,
+    code: "cancelled",
+    message: "Cancelled",
+  });
+  return true;
+}
+
+/** Options of {@linkcode sendStalledGet}. */
+export interface StalledGetOptions {
+  /** The size GET_READY announces. */
+  size: number;
+  /** The only DATA chunk sent, at offset 0. */
+  first: Uint8Array;
+}
+
+/**
+ * For a `handle` hook: starts answering `get` with GET_READY (mtime 1) and one
+ * DATA chunk, then sends nothing more — a stalled transfer.
+ */
+export async function sendStalledGet(
+  ctx: FakeContext,
+  get: MessageOf<"get">,
+  options: StalledGetOptions,
+): Promise<void> {
+  await ctx.send({
+    type: "get_ready",
+    id: get.id,
+    name: get.name,
+    size: options.size,
+    mtime: 1,
+  });
+  await ctx.send({
+    type: "data",
+    id: get.id,
+    offset: 0,
+    bytes: options.first,
+    zstd: false,
+  });
+}
+
+/**
+ * A `handle` hook that answers MKDIR with GOING_AWAY (grace 30 s, `reason`)
+ * and then OK.
+ */
+export function goingAwayOnMkdir(
+  reason: string,
+): (ctx: FakeContext, message: Message) => Promise<boolean> {
+  return async (ctx, m) => {
+    if (m.type !== "mkdir") return false;
+    await ctx.send({ type: "going_away", id: 0, graceMs: 30_000, reason });
+    await ctx.send({ type: "ok", id: m.id });
+    return true;
+  };
+}
+
+/**
+ * A `handle` hook that answers PUT_END with PUT_DONE carrying the fields
+ * `fields` returns for it (whatever was really sent).
+ */
+export function putDoneOnPutEnd(
+  fields: (
+    end: MessageOf<"put_end">,
+  ) => Omit<MessageOf<"put_done">, "type" | "id">,
+): (ctx: FakeContext, message: Message) => Promise<boolean> {
+  return async (ctx, m) => {
+    if (m.type !== "put_end") return false;
+    await ctx.send({ type: "put_done", id: m.id, ...fields(m) });
+    return true;
+  };
 }

@@ -15,6 +15,7 @@ import {
   type MessageOf,
   PROTOCOL_VERSION,
 } from "../../protocol/messages.ts";
+import { concat } from "./bytes.ts";
 
 /** Options of {@linkcode RawClient.connect}. */
 export interface RawConnectOptions {
@@ -42,6 +43,15 @@ export interface RawPutOptions {
   sha256?: string;
   /** Wait for PUT_READY before sending data (default false: pipelined). */
   waitReady?: boolean;
+}
+
+/** Options of {@linkcode RawClient.beginPut}. */
+export interface BeginPutOptions {
+  /** The size PUT announces. */
+  size: number;
+  /** The first DATA chunk, sent at offset 0. */
+  first: Uint8Array;
+  overwrite?: boolean;
 }
 
 /** See the module comment. */
@@ -176,13 +186,59 @@ export class RawClient implements AsyncDisposable {
    * Uploads `data` (pipelined: PUT, DATA…, PUT_END without waiting, unless
    * `waitReady`), returning PUT_DONE or ERROR.
    */
+  /** Sends PUT with request id `id`, then its first DATA chunk (offset 0). */
+  async beginPut(
+    id: number,
+    name: string,
+    options: BeginPutOptions,
+  ): Promise<void> {
+    await this.send({
+      type: "put",
+      id,
+      name,
+      size: options.size,
+      overwrite: options.overwrite ?? false,
+    });
+    await this.send({
+      type: "data",
+      id,
+      offset: 0,
+      bytes: options.first,
+      zstd: false,
+    });
+  }
+
+  /**
+   * Sends `data` from offset `options.from` (default 0) to its end as DATA
+   * chunks of `id`, `options.chunk` bytes each (default 1 MiB).
+   */
+  async sendData(
+    id: number,
+    data: Uint8Array,
+    options: { from?: number; chunk?: number } = {},
+  ): Promise<void> {
+    const chunk = options.chunk ?? 1024 * 1024;
+    for (
+      let offset = options.from ?? 0;
+      offset < data.byteLength;
+      offset += chunk
+    ) {
+      await this.send({
+        type: "data",
+        id,
+        offset,
+        bytes: data.subarray(offset, offset + chunk),
+        zstd: false,
+      });
+    }
+  }
+
   async put(
     name: string,
     data: Uint8Array,
     options: RawPutOptions = {},
   ): Promise<MessageOf<"put_done"> | MessageOf<"error">> {
     const id = this.id();
-    const chunk = options.chunk ?? 1024 * 1024;
     await this.send({
       type: "put",
       id,
@@ -198,15 +254,7 @@ export class RawClient implements AsyncDisposable {
         throw new Error(`Unexpected reply ${JSON.stringify(ready)}`);
       }
     }
-    for (let offset = 0; offset < data.byteLength; offset += chunk) {
-      await this.send({
-        type: "data",
-        id,
-        offset,
-        bytes: data.subarray(offset, offset + chunk),
-        zstd: false,
-      });
-    }
+    await this.sendData(id, data, { chunk: options.chunk ?? 1024 * 1024 });
     await this.send({
       type: "put_end",
       id,
@@ -310,15 +358,5 @@ export function pseudoRandomBytes(size: number, seed = 1): Uint8Array {
     words[i] = x >>> 0;
   }
   for (let i = words.length * 4; i < size; i++) out[i] = (i * 31 + seed) & 0xff;
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
   return out;
 }

@@ -18,6 +18,7 @@ import { openSession } from "../../client/session.ts";
 import { generateIdentity } from "../../client/vault/identity.ts";
 import { type ServerOptions, startServer } from "../../server/server.ts";
 import { Buffer } from "./client_io.ts";
+import { freshShellState } from "./client_shell_state.ts";
 
 /** Options of {@linkcode startVaultWorld}. */
 export interface VaultWorldOptions {
@@ -87,11 +88,7 @@ export async function startVaultWorld(
     const prompts: string[] = [];
     const answers = [...(options.answers ?? [])];
     const state: ShellState = {
-      session,
-      localDir: local,
-      remoteDir: "",
-      remoteListing: null,
-      localListing: null,
+      ...freshShellState(session, local),
       vault: {
         env: (name) => env[name],
         askSecret: (prompt) => {

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connectCommand } from "../../client/cli.ts";
-import { startFakeServer } from "../_helpers/client_fake_server.ts";
+import {
+  goingAwayOnMkdir,
+  startFakeServer,
+} from "../_helpers/client_fake_server.ts";
+import { tempDir } from "../_helpers/temp_dir.ts";
 import { fakeIo, type FakeIoOptions } from "../_helpers/client_io.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -32,12 +36,8 @@ async function connectPlain(args: string[], options: FakeIoOptions = {}) {
 }
 
 async function withDir(run: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await run(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  await run(dir.path);
 }
 
 Deno.test("connectCommand() --help prints the usage and exits 0", async () => {
@@ -190,17 +190,7 @@ Deno.test("connectCommand() --batch - reads standard input; a bad line exits 2",
 
 Deno.test("connectCommand() prints the server's going-away notice", async () => {
   await using server = startFakeServer({
-    handle: async (ctx, m) => {
-      if (m.type !== "mkdir") return false;
-      await ctx.send({
-        type: "going_away",
-        id: 0,
-        graceMs: 30_000,
-        reason: "Server\x1b[2J stops",
-      });
-      await ctx.send({ type: "ok", id: m.id });
-      return true;
-    },
+    handle: goingAwayOnMkdir("Server\x1b[2J stops"),
   });
   const { status, stderr } = await connectPlain([
     `127.0.0.1:${server.port}`,

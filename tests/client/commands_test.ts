@@ -12,6 +12,7 @@ import {
   startFakeServer,
 } from "../_helpers/client_fake_server.ts";
 import { Buffer } from "../_helpers/client_io.ts";
+import { freshShellState } from "../_helpers/client_shell_state.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -43,13 +44,7 @@ async function fixture(
     columns: 80,
     clock,
   };
-  const state: ShellState = {
-    session,
-    localDir: dir,
-    remoteDir: "",
-    remoteListing: null,
-    localListing: null,
-  };
+  const state = freshShellState(session, dir);
   return {
     server,
     state,

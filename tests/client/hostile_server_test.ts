@@ -6,9 +6,11 @@ import { FtsError } from "../../protocol/errors.ts";
 import { encodeMessage, type Message } from "../../protocol/messages.ts";
 import {
   type FakeContext,
+  putDoneOnPutEnd,
   sha256Hex,
   startFakeServer,
 } from "../_helpers/client_fake_server.ts";
+import { tempDir } from "../_helpers/temp_dir.ts";
 
 const GOOD = new TextEncoder().encode("the real content");
 
@@ -34,24 +36,21 @@ async function assertGetFailsCleanly(
     },
   });
   await using session = await openSession(`127.0.0.1:${server.port}`, options);
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(dir, "a.txt"), "mine");
-    await assert.rejects(
-      session.get("a.txt", dir, { overwrite: true }),
-      (error: unknown) => {
-        assert.ok(error instanceof FtsError);
-        assert.match(error.message, expected);
-        return true;
-      },
-    );
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-    assert.deepEqual(names, ["a.txt"]);
-    assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "mine");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await Deno.writeTextFile(join(dir, "a.txt"), "mine");
+  await assert.rejects(
+    session.get("a.txt", dir, { overwrite: true }),
+    (error: unknown) => {
+      assert.ok(error instanceof FtsError);
+      assert.match(error.message, expected);
+      return true;
+    },
+  );
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  assert.deepEqual(names, ["a.txt"]);
+  assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "mine");
 }
 
 function ready(ctx: FakeContext, id: number, size: number) {
@@ -205,29 +204,20 @@ Deno.test("An error message with terminal escapes reaches the user escaped", asy
 
 Deno.test("put() refuses a PUT_DONE that names a path outside the folder", async () => {
   await using server = startFakeServer({
-    handle: async (ctx, m) => {
-      if (m.type !== "put_end") return false;
-      await ctx.send({
-        type: "put_done",
-        id: m.id,
-        name: "../../x",
-        size: 3,
-        sha256: m.sha256,
-      });
-      return true;
-    },
+    handle: putDoneOnPutEnd((end) => ({
+      name: "../../x",
+      size: 3,
+      sha256: end.sha256,
+    })),
   });
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(dir, "a.txt"), "abc");
-    await assert.rejects(session.put(join(dir, "a.txt"), "a.txt"), {
-      message:
-        'Cannot put "a.txt": the server broke the protocol (the server confirmed the upload under an invalid name)',
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await Deno.writeTextFile(join(dir, "a.txt"), "abc");
+  await assert.rejects(session.put(join(dir, "a.txt"), "a.txt"), {
+    message:
+      'Cannot put "a.txt": the server broke the protocol (the server confirmed the upload under an invalid name)',
+  });
 });
 
 Deno.test("A protocol error fails every request in flight, not just one", async () => {

@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { openSession } from "../../client/session.ts";
 import { SMALL_FILE } from "../../client/upload.ts";
 import { FtsError } from "../../protocol/errors.ts";
-import { sha256Hex, startFakeServer } from "../_helpers/client_fake_server.ts";
+import {
+  answerCancel,
+  goingAwayOnMkdir,
+  putDoneOnPutEnd,
+  sendStalledGet,
+  sha256Hex,
+  startFakeServer,
+} from "../_helpers/client_fake_server.ts";
+import { tempDir } from "../_helpers/temp_dir.ts";
 
 function bytesOf(n: number, seed = 1): Uint8Array {
   const out = new Uint8Array(n);
@@ -159,84 +167,75 @@ for (const size of [0, 1, SMALL_FILE, SMALL_FILE + 1, 3 * 1024 * 1024 + 5]) {
   Deno.test(`ClientSession.put() and get() round-trip ${size} bytes exactly`, async () => {
     await using server = startFakeServer();
     await using session = await openSession(`127.0.0.1:${server.port}`);
-    const dir = await Deno.makeTempDir();
-    try {
-      const data = bytesOf(size, size);
-      await Deno.writeFile(join(dir, "in.bin"), data);
-      const seen: number[] = [];
-      const put = await session.put(join(dir, "in.bin"), "up/file.bin", {
-        onProgress: (p) => seen.push(p.bytes),
-      });
-      assert.deepEqual(put, {
-        name: "up/file.bin",
-        size,
-        sha256: sha256Hex(data),
-      });
-      assert.deepEqual(server.files.get("up/file.bin")?.bytes, data);
-      assert.equal(seen.at(-1), size);
-      const got = await session.get("up/file.bin", dir, {
-        localName: "out.bin",
-      });
-      assert.equal(got.path, join(await Deno.realPath(dir), "out.bin"));
-      assert.deepEqual(await Deno.readFile(got.path), data);
-      assert.equal(got.sha256, sha256Hex(data));
-      assert.equal(
-        (await Deno.stat(got.path)).mtime?.getTime(),
-        server.files.get("up/file.bin")?.mtime,
-      );
-      assert.deepEqual(await listDir(dir), ["in.bin", "out.bin"]);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    await using tmp = await tempDir();
+    const dir = tmp.path;
+    const data = bytesOf(size, size);
+    await Deno.writeFile(join(dir, "in.bin"), data);
+    const seen: number[] = [];
+    const put = await session.put(join(dir, "in.bin"), "up/file.bin", {
+      onProgress: (p) => seen.push(p.bytes),
+    });
+    assert.deepEqual(put, {
+      name: "up/file.bin",
+      size,
+      sha256: sha256Hex(data),
+    });
+    assert.deepEqual(server.files.get("up/file.bin")?.bytes, data);
+    assert.equal(seen.at(-1), size);
+    const got = await session.get("up/file.bin", dir, {
+      localName: "out.bin",
+    });
+    assert.equal(got.path, join(await Deno.realPath(dir), "out.bin"));
+    assert.deepEqual(await Deno.readFile(got.path), data);
+    assert.equal(got.sha256, sha256Hex(data));
+    assert.equal(
+      (await Deno.stat(got.path)).mtime?.getTime(),
+      server.files.get("up/file.bin")?.mtime,
+    );
+    assert.deepEqual(await listDir(dir), ["in.bin", "out.bin"]);
   });
 }
 
 Deno.test("ClientSession.put() reports the server's collision name", async () => {
   await using server = startFakeServer({ files: { "a.txt": bytesOf(3) } });
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(dir, "a.txt"), "new");
-    const result = await session.put(join(dir, "a.txt"), "a.txt");
-    assert.equal(result.name, "(1) a.txt");
-    assert.deepEqual(server.files.get("a.txt")?.bytes, bytesOf(3));
-    const replaced = await session.put(join(dir, "a.txt"), "a.txt", {
-      overwrite: true,
-    });
-    assert.equal(replaced.name, "a.txt");
-    assert.equal(
-      new TextDecoder().decode(server.files.get("a.txt")?.bytes),
-      "new",
-    );
-    assert.deepEqual(
-      server.received.filter((m) => m.type === "put").map((m) =>
-        m.type === "put" && m.overwrite
-      ),
-      [false, true],
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await Deno.writeTextFile(join(dir, "a.txt"), "new");
+  const result = await session.put(join(dir, "a.txt"), "a.txt");
+  assert.equal(result.name, "(1) a.txt");
+  assert.deepEqual(server.files.get("a.txt")?.bytes, bytesOf(3));
+  const replaced = await session.put(join(dir, "a.txt"), "a.txt", {
+    overwrite: true,
+  });
+  assert.equal(replaced.name, "a.txt");
+  assert.equal(
+    new TextDecoder().decode(server.files.get("a.txt")?.bytes),
+    "new",
+  );
+  assert.deepEqual(
+    server.received.filter((m) => m.type === "put").map((m) =>
+      m.type === "put" && m.overwrite
+    ),
+    [false, true],
+  );
 });
 
 Deno.test("ClientSession.put() refuses a local file that changed since it was listed", async () => {
   await using server = startFakeServer();
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = join(dir, "a.txt");
-    await Deno.writeTextFile(path, "one");
-    const info = await Deno.stat(path);
-    const expectLocal = { size: info.size, mtime: info.mtime!.getTime() };
-    await Deno.writeTextFile(path, "four");
-    await assert.rejects(session.put(path, "a.txt", { expectLocal }), {
-      message: 'Cannot put "a.txt": the local file changed since it was listed',
-    });
-    assert.equal(server.files.size, 0);
-    assert.equal(server.received.length, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const path = join(dir, "a.txt");
+  await Deno.writeTextFile(path, "one");
+  const info = await Deno.stat(path);
+  const expectLocal = { size: info.size, mtime: info.mtime!.getTime() };
+  await Deno.writeTextFile(path, "four");
+  await assert.rejects(session.put(path, "a.txt", { expectLocal }), {
+    message: 'Cannot put "a.txt": the local file changed since it was listed',
+  });
+  assert.equal(server.files.size, 0);
+  assert.equal(server.received.length, 0);
 });
 
 Deno.test("ClientSession.put() of a missing local file names it and the reason", async () => {
@@ -261,44 +260,32 @@ Deno.test("ClientSession.put() stops sending when the server refuses", async () 
     },
   });
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeFile(join(dir, "big.bin"), bytesOf(2 * 1024 * 1024));
-    await assert.rejects(session.put(join(dir, "big.bin"), "big.bin"), {
-      message: 'Cannot put "big.bin": quota of 10 MiB exceeded',
-    });
-    // A large file waits for PUT_READY: no DATA went out.
-    assert.deepEqual(server.received.map((m) => m.type), ["put"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await Deno.writeFile(join(dir, "big.bin"), bytesOf(2 * 1024 * 1024));
+  await assert.rejects(session.put(join(dir, "big.bin"), "big.bin"), {
+    message: 'Cannot put "big.bin": quota of 10 MiB exceeded',
+  });
+  // A large file waits for PUT_READY: no DATA went out.
+  assert.deepEqual(server.received.map((m) => m.type), ["put"]);
 });
 
 Deno.test("ClientSession.put() fails when PUT_DONE disagrees with what was sent", async () => {
   await using server = startFakeServer({
-    handle: async (ctx, m) => {
-      if (m.type !== "put_end") return false;
-      await ctx.send({
-        type: "put_done",
-        id: m.id,
-        name: "a.txt",
-        size: 3,
-        sha256: "0".repeat(64),
-      });
-      return true;
-    },
+    handle: putDoneOnPutEnd(() => ({
+      name: "a.txt",
+      size: 3,
+      sha256: "0".repeat(64),
+    })),
   });
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(dir, "a.txt"), "abc");
-    await assert.rejects(session.put(join(dir, "a.txt"), "a.txt"), {
-      message:
-        'Cannot put "a.txt": the server reports a different size or SHA-256 than was sent',
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await Deno.writeTextFile(join(dir, "a.txt"), "abc");
+  await assert.rejects(session.put(join(dir, "a.txt"), "a.txt"), {
+    message:
+      'Cannot put "a.txt": the server reports a different size or SHA-256 than was sent',
+  });
 });
 
 Deno.test("ClientSession.put() with zstd sends compressible chunks compressed", async () => {
@@ -306,94 +293,78 @@ Deno.test("ClientSession.put() with zstd sends compressible chunks compressed", 
   await using session = await openSession(`127.0.0.1:${server.port}`, {
     compress: true,
   });
-  const dir = await Deno.makeTempDir();
-  try {
-    const text = new TextEncoder().encode(
-      "fts compresses text well. ".repeat(150_000),
-    );
-    await Deno.writeFile(join(dir, "t.txt"), text);
-    await session.put(join(dir, "t.txt"), "t.txt");
-    assert.deepEqual(server.files.get("t.txt")?.bytes, text);
-    const data = server.received.filter((m) => m.type === "data");
-    assert.ok(data.length >= 3);
-    assert.ok(data.every((m) => m.type === "data" && m.zstd));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const text = new TextEncoder().encode(
+    "fts compresses text well. ".repeat(150_000),
+  );
+  await Deno.writeFile(join(dir, "t.txt"), text);
+  await session.put(join(dir, "t.txt"), "t.txt");
+  assert.deepEqual(server.files.get("t.txt")?.bytes, text);
+  const data = server.received.filter((m) => m.type === "data");
+  assert.ok(data.length >= 3);
+  assert.ok(data.every((m) => m.type === "data" && m.zstd));
 });
 
 Deno.test("ClientSession.get() keeps an existing local file and saves as (1) name", async () => {
   await using server = startFakeServer({ files: { "a.txt": bytesOf(10) } });
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(dir, "a.txt"), "mine");
-    const first = await session.get("a.txt", dir);
-    assert.equal(first.path, join(await Deno.realPath(dir), "(1) a.txt"));
-    const second = await session.get("a.txt", dir);
-    assert.equal(second.path, join(await Deno.realPath(dir), "(2) a.txt"));
-    assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "mine");
-    const replaced = await session.get("a.txt", dir, { overwrite: true });
-    assert.equal(replaced.path, join(await Deno.realPath(dir), "a.txt"));
-    assert.deepEqual(await Deno.readFile(join(dir, "a.txt")), bytesOf(10));
-    assert.deepEqual(await listDir(dir), ["(1) a.txt", "(2) a.txt", "a.txt"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await Deno.writeTextFile(join(dir, "a.txt"), "mine");
+  const first = await session.get("a.txt", dir);
+  assert.equal(first.path, join(await Deno.realPath(dir), "(1) a.txt"));
+  const second = await session.get("a.txt", dir);
+  assert.equal(second.path, join(await Deno.realPath(dir), "(2) a.txt"));
+  assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "mine");
+  const replaced = await session.get("a.txt", dir, { overwrite: true });
+  assert.equal(replaced.path, join(await Deno.realPath(dir), "a.txt"));
+  assert.deepEqual(await Deno.readFile(join(dir, "a.txt")), bytesOf(10));
+  assert.deepEqual(await listDir(dir), ["(1) a.txt", "(2) a.txt", "a.txt"]);
 });
 
 Deno.test("ClientSession.get() of a missing file says so", async () => {
   await using server = startFakeServer();
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    await assert.rejects(session.get("x.txt", dir), (error: unknown) => {
-      assert.ok(error instanceof FtsError);
-      assert.equal(error.code, "not_found");
-      assert.equal(
-        error.message,
-        'Cannot get "x.txt": no such file on the server',
-      );
-      return true;
-    });
-    assert.deepEqual(await listDir(dir), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await assert.rejects(session.get("x.txt", dir), (error: unknown) => {
+    assert.ok(error instanceof FtsError);
+    assert.equal(error.code, "not_found");
+    assert.equal(
+      error.message,
+      'Cannot get "x.txt": no such file on the server',
+    );
+    return true;
+  });
+  assert.deepEqual(await listDir(dir), []);
 });
 
 Deno.test("ClientSession.get() with a stale expect is refused, not applied", async () => {
   await using server = startFakeServer({ files: { "a.txt": bytesOf(10) } });
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    await assert.rejects(
-      session.get("a.txt", dir, { expect: { size: 9, mtime: 1 } }),
-      {
-        message:
-          'Cannot get "a.txt": it changed or vanished since it was listed',
-      },
-    );
-    assert.deepEqual(await listDir(dir), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await assert.rejects(
+    session.get("a.txt", dir, { expect: { size: 9, mtime: 1 } }),
+    {
+      message: 'Cannot get "a.txt": it changed or vanished since it was listed',
+    },
+  );
+  assert.deepEqual(await listDir(dir), []);
 });
 
 Deno.test("ClientSession.get() creates subfolders for a nested name inside the folder", async () => {
   await using server = startFakeServer({ files: { "a/b/c.txt": bytesOf(4) } });
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    const result = await session.get("a/b/c.txt", dir);
-    assert.equal(
-      result.path,
-      join(await Deno.realPath(dir), "a", "b", "c.txt"),
-    );
-    assert.deepEqual(await Deno.readFile(result.path), bytesOf(4));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const result = await session.get("a/b/c.txt", dir);
+  assert.equal(
+    result.path,
+    join(await Deno.realPath(dir), "a", "b", "c.txt"),
+  );
+  assert.deepEqual(await Deno.readFile(result.path), bytesOf(4));
 });
 
 Deno.test("ClientSession.get() refuses a subfolder that is a symlink out of the folder", async () => {
@@ -417,30 +388,27 @@ Deno.test("ClientSession.get() refuses a subfolder that is a symlink out of the 
 Deno.test("ClientSession.get() refuses hostile names before sending anything", async () => {
   await using server = startFakeServer();
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    for (
-      const name of [
-        "../../etc/passwd",
-        "/etc/passwd",
-        "a/../../b",
-        "..\\x",
-        "a\x1b[2J",
-      ]
-    ) {
-      await assert.rejects(session.get(name, dir), (error: unknown) => {
-        assert.ok(error instanceof FtsError);
-        assert.equal(error.code, "invalid_name");
-        // deno-lint-ignore no-control-regex -- the test looks for raw escapes
-        assert.doesNotMatch(error.message, /\x1b/);
-        return true;
-      });
-    }
-    assert.equal(server.received.length, 0);
-    assert.deepEqual(await listDir(dir), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  for (
+    const name of [
+      "../../etc/passwd",
+      "/etc/passwd",
+      "a/../../b",
+      "..\\x",
+      "a\x1b[2J",
+    ]
+  ) {
+    await assert.rejects(session.get(name, dir), (error: unknown) => {
+      assert.ok(error instanceof FtsError);
+      assert.equal(error.code, "invalid_name");
+      // deno-lint-ignore no-control-regex -- the test looks for raw escapes
+      assert.doesNotMatch(error.message, /\x1b/);
+      return true;
+    });
   }
+  assert.equal(server.received.length, 0);
+  assert.deepEqual(await listDir(dir), []);
 });
 
 Deno.test("ClientSession.remove(), rename() and mkdir() do what they say", async () => {
@@ -473,17 +441,7 @@ Deno.test("ClientSession.remove(), rename() and mkdir() do what they say", async
 
 Deno.test("ClientSession reports GOING_AWAY through onGoingAway", async () => {
   await using server = startFakeServer({
-    handle: async (ctx, m) => {
-      if (m.type !== "mkdir") return false;
-      await ctx.send({
-        type: "going_away",
-        id: 0,
-        graceMs: 30_000,
-        reason: "Server is shutting down",
-      });
-      await ctx.send({ type: "ok", id: m.id });
-      return true;
-    },
+    handle: goingAwayOnMkdir("Server is shutting down"),
   });
   const notices: unknown[] = [];
   await using session = await openSession(`127.0.0.1:${server.port}`, {
@@ -526,51 +484,45 @@ Deno.test("ClientSession.putMany() pipelines small files without a round trip ea
     },
   });
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    const items = [];
-    for (let i = 0; i < 20; i++) {
-      await Deno.writeFile(join(dir, `f${i}`), bytesOf(100 + i, i));
-      items.push({ localPath: join(dir, `f${i}`), remoteName: `f${i}` });
-    }
-    const progress: number[] = [];
-    const results = await session.putMany(items, {
-      signal: AbortSignal.timeout(10_000),
-      onProgress: (p) => progress.push(p.total),
-    });
-    assert.equal(results.length, 20);
-    assert.ok(results.every((r) => r.ok));
-    assert.equal(progress.at(-1), items.reduce((n, _, i) => n + 100 + i, 0));
-    assert.deepEqual(
-      results.map((r) => r.ok && r.value.name),
-      items.map((i) => i.remoteName),
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const items = [];
+  for (let i = 0; i < 20; i++) {
+    await Deno.writeFile(join(dir, `f${i}`), bytesOf(100 + i, i));
+    items.push({ localPath: join(dir, `f${i}`), remoteName: `f${i}` });
   }
+  const progress: number[] = [];
+  const results = await session.putMany(items, {
+    signal: AbortSignal.timeout(10_000),
+    onProgress: (p) => progress.push(p.total),
+  });
+  assert.equal(results.length, 20);
+  assert.ok(results.every((r) => r.ok));
+  assert.equal(progress.at(-1), items.reduce((n, _, i) => n + 100 + i, 0));
+  assert.deepEqual(
+    results.map((r) => r.ok && r.value.name),
+    items.map((i) => i.remoteName),
+  );
 });
 
 Deno.test("ClientSession.putMany() reports each file's failure and goes on", async () => {
   await using server = startFakeServer();
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(dir, "a"), "a");
-    await Deno.writeTextFile(join(dir, "c"), "c");
-    const results = await session.putMany([
-      { localPath: join(dir, "a"), remoteName: "a" },
-      { localPath: join(dir, "missing"), remoteName: "b" },
-      { localPath: join(dir, "c"), remoteName: "../c" },
-      { localPath: join(dir, "c"), remoteName: "c" },
-    ]);
-    assert.deepEqual(results.map((r) => r.ok), [true, false, false, true]);
-    const errors = results.map((r) => r.ok ? "" : (r.error as Error).message);
-    assert.equal(errors[1], 'Cannot put "b": no such local file or folder');
-    assert.match(errors[2]!, /^Cannot put "\.\.\/c": name .* contains "\.\."$/);
-    assert.deepEqual([...server.files.keys()].sort(), ["a", "c"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await Deno.writeTextFile(join(dir, "a"), "a");
+  await Deno.writeTextFile(join(dir, "c"), "c");
+  const results = await session.putMany([
+    { localPath: join(dir, "a"), remoteName: "a" },
+    { localPath: join(dir, "missing"), remoteName: "b" },
+    { localPath: join(dir, "c"), remoteName: "../c" },
+    { localPath: join(dir, "c"), remoteName: "c" },
+  ]);
+  assert.deepEqual(results.map((r) => r.ok), [true, false, false, true]);
+  const errors = results.map((r) => r.ok ? "" : (r.error as Error).message);
+  assert.equal(errors[1], 'Cannot put "b": no such local file or folder');
+  assert.match(errors[2]!, /^Cannot put "\.\.\/c": name .* contains "\.\."$/);
+  assert.deepEqual([...server.files.keys()].sort(), ["a", "c"]);
 });
 
 Deno.test("ClientSession.getMany() downloads many files with replies in flight", async () => {
@@ -578,76 +530,52 @@ Deno.test("ClientSession.getMany() downloads many files with replies in flight",
   for (let i = 0; i < 150; i++) files[`d/f${i}.bin`] = bytesOf(i * 7, i);
   await using server = startFakeServer({ files });
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    const names = Object.keys(files);
-    const results = await session.getMany(
-      names.map((remoteName) => ({
-        remoteName,
-        size: files[remoteName]!.byteLength,
-      })),
-      dir,
-    );
-    assert.ok(results.every((r) => r.ok));
-    for (const name of names) {
-      assert.deepEqual(await Deno.readFile(join(dir, name)), files[name]);
-    }
-    assert.equal((await listDir(join(dir, "d"))).length, 150);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const names = Object.keys(files);
+  const results = await session.getMany(
+    names.map((remoteName) => ({
+      remoteName,
+      size: files[remoteName]!.byteLength,
+    })),
+    dir,
+  );
+  assert.ok(results.every((r) => r.ok));
+  for (const name of names) {
+    assert.deepEqual(await Deno.readFile(join(dir, name)), files[name]);
   }
+  assert.equal((await listDir(join(dir, "d"))).length, 150);
 });
 
 Deno.test("ClientSession.get() aborted midway leaves nothing and cancels on the server", async () => {
   const controller = new AbortController();
   await using server = startFakeServer({
     handle: async (ctx, m) => {
-      if (m.type === "cancel") {
-        await ctx.send({
-          type: "error",
-          id: m.id,
-          code: "cancelled",
-          message: "Cancelled",
-        });
-        return true;
-      }
+      if (await answerCancel(ctx, m)) return true;
       if (m.type !== "get") return false;
-      await ctx.send({
-        type: "get_ready",
-        id: m.id,
-        name: m.name,
+      await sendStalledGet(ctx, m, {
         size: 10_000_000,
-        mtime: 1,
-      });
-      await ctx.send({
-        type: "data",
-        id: m.id,
-        offset: 0,
-        bytes: bytesOf(1000),
-        zstd: false,
+        first: bytesOf(1000),
       });
       return true;
     },
   });
   await using session = await openSession(`127.0.0.1:${server.port}`);
-  const dir = await Deno.makeTempDir();
-  try {
-    await assert.rejects(
-      session.get("big.bin", dir, {
-        signal: controller.signal,
-        onProgress: (p) => {
-          if (p.bytes > 0) controller.abort();
-        },
-      }),
-      { message: 'Cannot get "big.bin": cancelled' },
-    );
-    assert.deepEqual(await listDir(dir), []);
-    // The session still works, and the server was told to cancel.
-    await session.mkdir("after");
-    assert.ok(server.received.some((m) => m.type === "cancel"));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await assert.rejects(
+    session.get("big.bin", dir, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.bytes > 0) controller.abort();
+      },
+    }),
+    { message: 'Cannot get "big.bin": cancelled' },
+  );
+  assert.deepEqual(await listDir(dir), []);
+  // The session still works, and the server was told to cancel.
+  await session.mkdir("after");
+  assert.ok(server.received.some((m) => m.type === "cancel"));
 });
 
 Deno.test("ClientSession.close() is idempotent and later calls fail cleanly", async () => {

@@ -9,10 +9,12 @@ import {
 import { openSession } from "../../client/session.ts";
 import { type InterruptSource, runShell } from "../../client/shell.ts";
 import {
+  answerCancel,
   type FakeServer,
   startFakeServer,
 } from "../_helpers/client_fake_server.ts";
 import { Buffer, fakeIo } from "../_helpers/client_io.ts";
+import { freshShellState } from "../_helpers/client_shell_state.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -30,13 +32,7 @@ async function withShell(
   const dir = await Deno.realPath(await Deno.makeTempDir());
   const out = new Buffer();
   const err = new Buffer();
-  const state: ShellState = {
-    session,
-    localDir: dir,
-    remoteDir: "",
-    remoteListing: null,
-    localListing: null,
-  };
+  const state = freshShellState(session, dir);
   const output: CommandOutput = {
     out,
     err,
@@ -167,15 +163,7 @@ Deno.test("runShell() cancels only the running command on Ctrl-C", async () => {
   await using server = startFakeServer({
     files: { "small.txt": enc("s") },
     handle: async (ctx, m) => {
-      if (m.type === "cancel") {
-        await ctx.send({
-          type: "error",
-          id: m.id,
-          code: "cancelled",
-          message: "Cancelled",
-        });
-        return true;
-      }
+      if (await answerCancel(ctx, m)) return true;
       if (m.type !== "get" || m.name !== "slow.bin") return false;
       await ctx.send({
         type: "get_ready",

@@ -12,9 +12,17 @@ import {
   loadOrCreateIdentity,
   type TlsIdentity,
 } from "../../server/tls_identity.ts";
-import { startFakeServer } from "../_helpers/client_fake_server.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+import {
+  answerCancel,
+  sendStalledGet,
+  startFakeServer,
+} from "../_helpers/client_fake_server.ts";
+import {
+  runFts,
+  type RunOptions,
+  type RunResult,
+  spawnFts,
+} from "../_helpers/fts_process.ts";
 
 interface FtsOptions {
   cwd?: string;
@@ -23,15 +31,17 @@ interface FtsOptions {
   config: string;
 }
 
-function spawnFts(args: string[], options: FtsOptions) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "connect", ...args],
+/** `fts connect ARGS…` as a subprocess with its own config folder. */
+function spawnConnect(args: string[], options: FtsOptions) {
+  return spawnFts(["connect", ...args], runOptions(options));
+}
+
+function runOptions(options: FtsOptions): RunOptions {
+  return {
     ...(options.cwd ? { cwd: options.cwd } : {}),
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", FTS_CONFIG_DIR: options.config },
-  }).spawn();
+    ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+    env: { FTS_CONFIG_DIR: options.config },
+  };
 }
 
 /** One server identity for the whole file, made by the first test that asks. */
@@ -57,19 +67,8 @@ async function withConfig(run: (config: string) => Promise<void>) {
   }
 }
 
-async function fts(
-  args: string[],
-  options: FtsOptions,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawnFts(args, options);
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+function fts(args: string[], options: FtsOptions): Promise<RunResult> {
+  return runFts(["connect", ...args], runOptions(options));
 }
 
 async function withServer(
@@ -198,29 +197,11 @@ Deno.test("fts connect: Ctrl-C during a download cancels it and leaves no file",
   const arrived = new Promise<void>((resolve) => getArrived = resolve);
   await using server = startFakeServer({
     handle: async (ctx, m) => {
-      if (m.type === "cancel") {
-        await ctx.send({
-          type: "error",
-          id: m.id,
-          code: "cancelled",
-          message: "Cancelled",
-        });
-        return true;
-      }
+      if (await answerCancel(ctx, m)) return true;
       if (m.type !== "get") return false;
-      await ctx.send({
-        type: "get_ready",
-        id: m.id,
-        name: m.name,
+      await sendStalledGet(ctx, m, {
         size: 1 << 30,
-        mtime: 1,
-      });
-      await ctx.send({
-        type: "data",
-        id: m.id,
-        offset: 0,
-        bytes: new Uint8Array(4096),
-        zstd: false,
+        first: new Uint8Array(4096),
       });
       getArrived(); // then nothing more: a stalled transfer
       return true;
@@ -229,7 +210,7 @@ Deno.test("fts connect: Ctrl-C during a download cancels it and leaves no file",
   const local = await Deno.makeTempDir();
   try {
     // The fake server speaks plain TCP.
-    const child = spawnFts(
+    const child = spawnConnect(
       ["--no-tls", `127.0.0.1:${server.port}`, "get", "slow.bin"],
       { cwd: local, config: local },
     );

@@ -7,10 +7,12 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { splitWords } from "../../client/command_parse.ts";
-import { runWords, type ShellState } from "../../client/commands.ts";
+import { runWords } from "../../client/commands.ts";
 import { type ClientSession, openSession } from "../../client/session.ts";
 import { startServer } from "../../server/server.ts";
 import { Buffer } from "../_helpers/client_io.ts";
+import { withServedFolders } from "../_helpers/e2e_served_folders.ts";
+import { freshShellState } from "../_helpers/client_shell_state.ts";
 
 interface World {
   session: ClientSession;
@@ -21,24 +23,11 @@ interface World {
   port: number;
 }
 
-async function withWorld(run: (world: World) => Promise<void>): Promise<void> {
-  const root = await Deno.realPath(await Deno.makeTempDir());
-  const local = await Deno.realPath(await Deno.makeTempDir());
-  try {
-    await using server = await startServer({
-      root,
-      host: "127.0.0.1",
-      port: 0,
-    });
-    await using session = await openSession({
-      hostname: "127.0.0.1",
-      port: server.addr.port,
-    });
-    await run({ session, root, local, port: server.addr.port });
-  } finally {
-    await Deno.remove(root, { recursive: true });
-    await Deno.remove(local, { recursive: true });
-  }
+function withWorld(run: (world: World) => Promise<void>): Promise<void> {
+  return withServedFolders(async ({ root, local, port }) => {
+    await using session = await openSession({ hostname: "127.0.0.1", port });
+    await run({ session, root, local, port });
+  });
 }
 
 /** Writes `size` pseudo-random bytes to `path` in 1 MiB pieces; returns the SHA-256. */
@@ -230,13 +219,7 @@ Deno.test("e2e: a listing number whose file changed is refused by the real serve
     await session.put(join(local, "t.txt"), "t.txt");
     const out = new Buffer();
     const err = new Buffer();
-    const state: ShellState = {
-      session,
-      localDir: local,
-      remoteDir: "",
-      remoteListing: null,
-      localListing: null,
-    };
+    const state = freshShellState(session, local);
     const run = async (line: string) => {
       const r = await runWords(splitWords(line), {
         state,
@@ -267,13 +250,7 @@ Deno.test("e2e: mput and mget shell commands over the real server", async () => 
       await Deno.writeTextFile(join(local, `${n}.md`), n);
     }
     const out = new Buffer();
-    const state: ShellState = {
-      session,
-      localDir: local,
-      remoteDir: "",
-      remoteListing: null,
-      localListing: null,
-    };
+    const state = freshShellState(session, local);
     const output = {
       out,
       err: new Buffer(),
@@ -358,16 +335,9 @@ Deno.test("e2e: an upload running when the server shuts down finishes within the
 });
 
 Deno.test("e2e: with --compress a compressible file round-trips with zstd negotiated", async () => {
-  const root = await Deno.realPath(await Deno.makeTempDir());
-  const local = await Deno.realPath(await Deno.makeTempDir());
-  try {
-    await using server = await startServer({
-      root,
-      host: "127.0.0.1",
-      port: 0,
-    });
+  await withServedFolders(async ({ root, local, port }) => {
     await using session = await openSession(
-      { hostname: "127.0.0.1", port: server.addr.port },
+      { hostname: "127.0.0.1", port },
       { compress: true },
     );
     assert.deepEqual(session.features, ["zstd"]);
@@ -377,8 +347,5 @@ Deno.test("e2e: with --compress a compressible file round-trips with zstd negoti
     assert.equal(await Deno.readTextFile(join(root, "t.txt")), text);
     const got = await session.get("t.txt", local, { localName: "back.txt" });
     assert.equal(await Deno.readTextFile(got.path), text);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-    await Deno.remove(local, { recursive: true });
-  }
+  });
 });

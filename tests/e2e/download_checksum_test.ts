@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { FtsError } from "../../protocol/errors.ts";
 import { openSession } from "../../client/session.ts";
-import { startServer } from "../../server/server.ts";
+import { withServedFolders } from "../_helpers/e2e_served_folders.ts";
 
 const MIB = 1024 * 1024;
 const HOUR = 60 * 60 * 1000;
@@ -31,20 +31,10 @@ interface World {
   port: number;
 }
 
-async function withWorld(run: (w: World) => Promise<void>): Promise<void> {
-  const root = await Deno.realPath(await Deno.makeTempDir());
-  const local = await Deno.realPath(await Deno.makeTempDir());
-  try {
-    await using server = await startServer({
-      root,
-      host: "127.0.0.1",
-      port: 0,
-    });
-    await run({ root, local, port: server.addr.port });
-  } finally {
-    await Deno.remove(root, { recursive: true });
-    await Deno.remove(local, { recursive: true });
-  }
+function withWorld(run: (w: World) => Promise<void>): Promise<void> {
+  return withServedFolders(({ root, local, port }) =>
+    run({ root, local, port })
+  );
 }
 
 /** The only entry file in `<root>/.fts/sums`. */

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { CliIo } from "../../io/cli_io.ts";
 import { serveCommand } from "../../server/cli.ts";
+import { FtsProcess } from "../_helpers/fts_process.ts";
+import { tempDir } from "../_helpers/temp_dir.ts";
 import {
   pseudoRandomBytes,
   RawClient,
@@ -9,98 +11,22 @@ import {
 } from "../_helpers/server_raw_client.ts";
 
 const MIB = 1024 * 1024;
-/** The program under test; FTS_MAIN lets a work-in-progress tree point elsewhere. */
-const MAIN = Deno.env.get("FTS_MAIN") ??
-  new URL("../../main.ts", import.meta.url).pathname;
-
-/** `fts serve` as a subprocess, with its output collected line by line. */
-class ServeProcess implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  readonly lines: string[] = [];
-  readonly stderr: Promise<string>;
-  readonly #stdoutDone: Promise<void>;
-  #waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
-
-  constructor(args: string[]) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "serve", ...args],
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    }).spawn();
-    this.stderr = new Response(this.child.stderr).text();
-    this.#stdoutDone = this.#collect();
-  }
-
-  /** Resolves with the first stdout line matching `pattern`. */
-  line(pattern: RegExp): Promise<string> {
-    const seen = this.lines.find((l) => pattern.test(l));
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve) => this.#waiters.push({ pattern, resolve }));
-  }
-
-  /** The port from the `listening on HOST:PORT` line, which must come first. */
-  async port(): Promise<number> {
-    const line = await this.line(/./);
-    const match = /^listening on 127\.0\.0\.1:(\d+)$/.exec(line);
-    assert.ok(match, `first line was ${JSON.stringify(line)}`);
-    return Number(match[1]);
-  }
-
-  async exit(): Promise<{ code: number; stderr: string }> {
-    const status = await this.child.status;
-    await this.#stdoutDone;
-    return { code: status.code, stderr: await this.stderr };
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-    await this.exit();
-  }
-
-  async #collect(): Promise<void> {
-    let buffered = "";
-    for await (
-      const text of this.child.stdout.pipeThrough(new TextDecoderStream())
-    ) {
-      buffered += text;
-      let nl;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        this.lines.push(line);
-        for (const w of [...this.#waiters]) {
-          if (w.pattern.test(line)) {
-            this.#waiters.splice(this.#waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-        }
-      }
-    }
-  }
-}
-
-async function tempRoot(): Promise<AsyncDisposable & { path: string }> {
-  const path = await Deno.makeTempDir({ prefix: "fts_cli_test_" });
-  return {
-    path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
-  };
-}
-
-Deno.test("fts serve prints its address first and exits 0 on SIGTERM with an idle client", async () => {
-  await using root = await tempRoot();
-  await using serve = new ServeProcess([
+/** `fts serve --no-tls --port 0 --root ROOT EXTRA…` as a subprocess. */
+function serveProcess(root: string, extra: string[] = []): FtsProcess {
+  return new FtsProcess([
+    "serve",
     "--no-tls",
     "--port",
     "0",
     "--root",
-    root.path,
+    root,
+    ...extra,
   ]);
+}
+
+Deno.test("fts serve prints its address first and exits 0 on SIGTERM with an idle client", async () => {
+  await using root = await tempDir();
+  await using serve = serveProcess(root.path);
   const port = await serve.port();
   await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
   assert.deepEqual(await c.request({ type: "ping", id: 0 }), {
@@ -116,43 +42,19 @@ Deno.test("fts serve prints its address first and exits 0 on SIGTERM with an idl
 });
 
 Deno.test("fts serve lets a transfer finish after SIGTERM", async () => {
-  await using root = await tempRoot();
-  await using serve = new ServeProcess([
-    "--no-tls",
-    "--port",
-    "0",
-    "--root",
-    root.path,
-  ]);
+  await using root = await tempDir();
+  await using serve = serveProcess(root.path);
   const port = await serve.port();
   await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
   const data = pseudoRandomBytes(4 * MIB, 3);
-  await c.send({
-    type: "put",
-    id: 1,
-    name: "t.bin",
+  await c.beginPut(1, "t.bin", {
     size: data.byteLength,
-    overwrite: false,
-  });
-  await c.send({
-    type: "data",
-    id: 1,
-    offset: 0,
-    bytes: data.subarray(0, MIB),
-    zstd: false,
+    first: data.subarray(0, MIB),
   });
   assert.equal((await c.reply(1))?.type, "put_ready");
   serve.child.kill("SIGTERM");
   assert.equal((await c.reply(0))?.type, "going_away");
-  for (let offset = MIB; offset < data.byteLength; offset += MIB) {
-    await c.send({
-      type: "data",
-      id: 1,
-      offset,
-      bytes: data.subarray(offset, offset + MIB),
-      zstd: false,
-    });
-  }
+  await c.sendData(1, data, { from: MIB });
   await c.send({ type: "put_end", id: 1, sha256: sha256(data) });
   const done = await c.reply(1);
   assert.ok(done?.type === "put_done", JSON.stringify(done));
@@ -168,16 +70,8 @@ Deno.test("fts serve lets a transfer finish after SIGTERM", async () => {
 });
 
 Deno.test("fts serve stops at once on a second signal and leaves no partial file", async () => {
-  await using root = await tempRoot();
-  await using serve = new ServeProcess([
-    "--no-tls",
-    "--port",
-    "0",
-    "--root",
-    root.path,
-    "--grace",
-    "600",
-  ]);
+  await using root = await tempDir();
+  await using serve = serveProcess(root.path, ["--grace", "600"]);
   const port = await serve.port();
   await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
   await c.send({
@@ -293,7 +187,7 @@ Deno.test("serveCommand() --help prints usage and exits 0", async () => {
 
 Deno.test("serveCommand() exits 1 with one line when the port is taken", async () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  await using root = await tempRoot();
+  await using root = await tempDir();
   const fake = fakeIo();
   const code = await serveCommand(
     ["--port", String(taken.addr.port), "--root", root.path],
@@ -307,7 +201,7 @@ Deno.test("serveCommand() exits 1 with one line when the port is taken", async (
 });
 
 Deno.test("serveCommand() shuts down when its io signal aborts and removes its listeners", async () => {
-  await using root = await tempRoot();
+  await using root = await tempDir();
   const controller = new AbortController();
   const fake = fakeIo(controller.signal);
   const running = serveCommand(

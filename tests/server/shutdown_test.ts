@@ -11,19 +11,9 @@ Deno.test("FtsServer.shutdown() lets an upload in flight finish and refuses new 
   await using t = await startTestServer({ clock });
   await using c = await t.connect();
   const data = pseudoRandomBytes(3 * MIB, 21);
-  await c.send({
-    type: "put",
-    id: 1,
-    name: "up.bin",
+  await c.beginPut(1, "up.bin", {
     size: data.byteLength,
-    overwrite: false,
-  });
-  await c.send({
-    type: "data",
-    id: 1,
-    offset: 0,
-    bytes: data.subarray(0, MIB),
-    zstd: false,
+    first: data.subarray(0, MIB),
   });
   assert.equal((await c.reply(1))?.type, "put_ready");
 
@@ -34,15 +24,7 @@ Deno.test("FtsServer.shutdown() lets an upload in flight finish and refuses new 
   const refused = await c.request({ type: "list", id: 2, path: "" });
   assert.ok(refused?.type === "error" && refused.code === "shutting_down");
 
-  for (const offset of [MIB, 2 * MIB]) {
-    await c.send({
-      type: "data",
-      id: 1,
-      offset,
-      bytes: data.subarray(offset, offset + MIB),
-      zstd: false,
-    });
-  }
+  await c.sendData(1, data, { from: MIB });
   await c.send({ type: "put_end", id: 1, sha256: sha256(data) });
   const done = await c.reply(1);
   assert.ok(done?.type === "put_done", JSON.stringify(done));
@@ -96,19 +78,10 @@ Deno.test("FtsServer.shutdown() aborts a stuck upload when the grace runs out", 
   await using t = await startTestServer({ clock });
   await Deno.writeTextFile(join(t.root, "keep.txt"), "original");
   await using c = await t.connect();
-  await c.send({
-    type: "put",
-    id: 1,
-    name: "keep.txt",
+  await c.beginPut(1, "keep.txt", {
     size: 10 * MIB,
+    first: new Uint8Array(MIB),
     overwrite: true,
-  });
-  await c.send({
-    type: "data",
-    id: 1,
-    offset: 0,
-    bytes: new Uint8Array(MIB),
-    zstd: false,
   });
   assert.equal((await c.reply(1))?.type, "put_ready");
   const finished = t.server.shutdown(5_000);
@@ -132,20 +105,7 @@ Deno.test("FtsServer.shutdown(0) after a graceful start stops at once (second si
   const clock = new ManualClock();
   await using t = await startTestServer({ clock });
   await using c = await t.connect();
-  await c.send({
-    type: "put",
-    id: 1,
-    name: "half",
-    size: 2 * MIB,
-    overwrite: false,
-  });
-  await c.send({
-    type: "data",
-    id: 1,
-    offset: 0,
-    bytes: new Uint8Array(MIB),
-    zstd: false,
-  });
+  await c.beginPut(1, "half", { size: 2 * MIB, first: new Uint8Array(MIB) });
   assert.equal((await c.reply(1))?.type, "put_ready");
   void t.server.shutdown(30_000);
   assert.equal((await c.reply(0))?.type, "going_away");
