@@ -20,6 +20,7 @@ import { constants, zstdCompressSync } from "node:zlib";
 import { FtsError } from "../protocol/errors.ts";
 import {
   DATA_PREFIX,
+  encodeMessage,
   type Expect,
   type MessageOf,
   writeDataPrefix,
@@ -60,13 +61,17 @@ export async function sendFile(
     );
   }
   signal.throwIfAborted();
-  await ctx.conn.send({
+  const ready: MessageOf<"get_ready"> = {
     type: "get_ready",
     id: get.id,
     name: get.name,
     size,
     mtime: reader.mtime,
-  });
+  };
+  if (get.offset === 0 && size <= ctx.chunkSize) {
+    return await sendWhole(ctx, ready, reader);
+  }
+  await ctx.conn.send(ready);
   const chunkSize = Math.max(1, Math.min(ctx.chunkSize, size));
   const buffers = [new Uint8Array(DATA_PREFIX + chunkSize)];
   if (size > chunkSize) buffers.push(new Uint8Array(DATA_PREFIX + chunkSize));
@@ -95,8 +100,8 @@ export async function sendFile(
     if (skipCompression > 0) {
       skipCompression--;
     } else {
-      const packed = zstdCompressSync(chunk, ZSTD_OPTIONS);
-      if (packed.byteLength <= n - (n >> MIN_SAVING_SHIFT)) {
+      const packed = compressed(chunk);
+      if (packed) {
         buf.set(packed, DATA_PREFIX);
         length = packed.byteLength;
         zstd = true;
@@ -117,6 +122,50 @@ export async function sendFile(
   await ctx.conn.send({ type: "get_end", id: get.id, sha256 });
   if (known === undefined) await reader.rememberSha256?.(sha256);
   return { bytes: size - get.offset };
+}
+
+/**
+ * Sends a file that fits in one chunk as GET_READY, DATA and GET_END in a
+ * single write. Over TLS the server cannot turn Nagle's algorithm off, and
+ * three small writes would each wait for the client's delayed ACK.
+ */
+async function sendWhole(
+  ctx: HandlerContext,
+  ready: MessageOf<"get_ready">,
+  reader: FileReader,
+): Promise<OpResult> {
+  const head = encodeMessage(ready);
+  const data = new Uint8Array(DATA_PREFIX + ready.size);
+  const chunk = data.subarray(DATA_PREFIX);
+  await readFull(reader, chunk, ready.name);
+  const known = reader.sha256;
+  const sha256 = known ?? createHash("sha256").update(chunk).digest("hex");
+  const packed = ctx.zstd ? compressed(chunk) : null;
+  if (packed) data.set(packed, DATA_PREFIX);
+  const length = packed?.byteLength ?? ready.size;
+  writeDataPrefix(data, ready.id, 0, length, { zstd: packed !== null });
+  const end = encodeMessage({ type: "get_end", id: ready.id, sha256 });
+  // An empty file has no DATA frame, as in the streaming path.
+  const middle = ready.size === 0
+    ? new Uint8Array(0)
+    : data.subarray(0, DATA_PREFIX + length);
+  const frames = new Uint8Array(
+    head.byteLength + middle.byteLength + end.byteLength,
+  );
+  frames.set(head);
+  frames.set(middle, head.byteLength);
+  frames.set(end, head.byteLength + middle.byteLength);
+  await ctx.conn.writeAll(frames);
+  ctx.touch();
+  if (known === undefined) await reader.rememberSha256?.(sha256);
+  return { bytes: ready.size };
+}
+
+/** `chunk` compressed with zstd, or null when that saves under 1/16. */
+function compressed(chunk: Uint8Array): Uint8Array | null {
+  const packed = zstdCompressSync(chunk, ZSTD_OPTIONS);
+  const n = chunk.byteLength;
+  return packed.byteLength <= n - (n >> MIN_SAVING_SHIFT) ? packed : null;
 }
 
 /**
