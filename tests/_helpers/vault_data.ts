@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concat } from "./bytes.ts";
 import type { AgeDecryptor } from "../../client/vault/decryptor.ts";
 import type { AgeEncryptor } from "../../client/vault/encryptor.ts";
 
@@ -29,17 +30,9 @@ export function pattern(size: number, seed = 1): Uint8Array {
   return out;
 }
 
-/** Joins arrays into one. */
+/** Joins arrays into one (always a new array). */
 export function join(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concat([...parts]);
 }
 
 /** Cuts `bytes` into pieces whose lengths cycle through `sizes`. */

@@ -147,3 +147,15 @@ export function formatHexBlock(frame: Uint8Array): string {
   return lines.map((line) => toHex(line).replace(/(..)(?!$)/g, "$1 "))
     .join("\n");
 }
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

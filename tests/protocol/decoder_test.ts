@@ -9,22 +9,10 @@ import {
   writeHeader,
 } from "../../protocol/frame.ts";
 import { decodeMessage, encodeMessage } from "../../protocol/messages.ts";
-import { EXAMPLE_LIST } from "./_examples.ts";
+import { EXAMPLE_LIST, seeded } from "./_examples.ts";
 
 const MAX_FRAME = HEADER_SIZE + MAX_PAYLOAD;
 const INITIAL_CAPACITY = new FrameDecoder().capacity;
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));

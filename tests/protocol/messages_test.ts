@@ -24,7 +24,7 @@ import {
   typeOfTag,
   writeDataPrefix,
 } from "../../protocol/messages.ts";
-import { EXAMPLE_LIST, EXAMPLE_SHA256, EXAMPLES } from "./_examples.ts";
+import { EXAMPLE_LIST, EXAMPLE_SHA256, EXAMPLES, seeded } from "./_examples.ts";
 
 const utf8 = new TextEncoder();
 
@@ -57,18 +57,6 @@ function assertRefused(frame: Frame, label: string): void {
     assert.equal(error.code, "protocol");
     return true;
   }, label);
-}
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 Deno.test("message constants are the ones PROTOCOL.md describes", () => {
