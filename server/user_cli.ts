@@ -38,8 +38,10 @@ Options:
   --perm LIST           Permissions, from read,write,delete,admin
                         (add defaults to ${DEFAULT_USER_PERMISSIONS.join(",")})
   --password-file FILE  Read the password from the first line of FILE
-  --root DIR            Server data folder (default ${DEFAULT_ROOT})
-  --state DIR           State folder (default ROOT/${STATE_DIR_NAME})
+  --root DIR            Server data folder (default ${DEFAULT_ROOT}); it must
+                        exist: run this where the server's root is, or name it
+  --state DIR           State folder (default ROOT/${STATE_DIR_NAME}); only "add"
+                        creates it
   -h, --help            Show this help
 
 The password may also come from the ${PASSWORD_ENV} environment variable.
@@ -60,6 +62,8 @@ interface Parsed {
   perms: Permission[] | undefined;
   passwordFile: string | undefined;
   stateDir: string;
+  /** The server root that must exist; null when `--state` names the folder. */
+  root: string | null;
 }
 
 class UsageError extends Error {}
@@ -94,6 +98,7 @@ export async function userCommand(
     return 0;
   }
   try {
+    await checkWhere(parsed);
     const accounts = await loadAccounts(
       parsed.stateDir,
       options.hasher ? { hasher: options.hasher } : {},
@@ -176,6 +181,59 @@ async function run(p: Parsed, accounts: Accounts, io: CliIo): Promise<void> {
       );
       return;
     }
+  }
+}
+
+/**
+ * Refuses to work where no server lives: the root (`--root`, or the default
+ * `./dados`) must be an existing folder, so a mistyped `--root` or a command
+ * run from the wrong folder never creates a stray state folder, and `list`
+ * never reports "no users" for a server that is not there. With `--state`,
+ * `add` may create that folder; the other commands need it to exist.
+ */
+async function checkWhere(p: Parsed): Promise<void> {
+  const action = describeCommand(p);
+  const [dir, what] = p.root === null
+    ? [p.stateDir, "state folder"]
+    : [p.root, "server root"];
+  if (p.root === null && p.command === "add") return;
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw new FtsError("io", `Cannot ${action}: cannot read "${dir}"`, {
+        cause: error,
+      });
+    }
+    throw new FtsError(
+      "not_found",
+      p.root === null
+        ? `Cannot ${action}: the state folder "${dir}" does not exist`
+        : `Cannot ${action}: the server root "${dir}" does not exist; give the folder the server serves with --root DIR`,
+    );
+  }
+  if (!info.isDirectory) {
+    throw new FtsError(
+      "not_directory",
+      `Cannot ${action}: the ${what} "${dir}" is not a folder`,
+    );
+  }
+}
+
+function describeCommand(p: Parsed): string {
+  const quoted = `"${p.name}"`;
+  switch (p.command) {
+    case "add":
+      return `add user ${quoted}`;
+    case "del":
+      return `remove user ${quoted}`;
+    case "list":
+      return "list users";
+    case "passwd":
+      return `change the password of user ${quoted}`;
+    case "perm":
+      return `change the permissions of user ${quoted}`;
   }
 }
 
@@ -276,6 +334,7 @@ function parse(args: string[]): Parsed | "help" {
     perms,
     passwordFile: values["password-file"],
     stateDir: values.state ?? join(root, STATE_DIR_NAME),
+    root: values.state === undefined ? root : null,
   };
 }
 

@@ -4,6 +4,7 @@ import { loadAccounts, USERS_FILE } from "../../server/accounts.ts";
 import type { CliIo } from "../../io/cli_io.ts";
 import { ScryptHasher } from "../../server/password_hash.ts";
 import { userCommand } from "../../server/user_cli.ts";
+import { runFts } from "../_helpers/fts_process.ts";
 
 const hasher = new ScryptHasher({ params: { logN: 10, r: 8, p: 1 } });
 const encoder = new TextEncoder();
@@ -405,5 +406,76 @@ Deno.test("userCommand() never prints a password or a hash", async () => {
         `output contains ${secret.length} secret chars`,
       );
     }
+  });
+});
+
+Deno.test("userCommand() refuses to create a state folder where no server root is", async () => {
+  await withRoot(async (dir) => {
+    const missing = join(dir, "no-such-root");
+    const fake = fakeIo({ env: { FTS_PASSWORD: "pw-1234" } });
+    assert.equal(await run(["add", "ana", "--root", missing], fake), 1);
+    assert.equal(
+      fake.stderr(),
+      `fts: Cannot add user "ana": the server root "${missing}" does not exist; give the folder the server serves with --root DIR\n`,
+    );
+    await assert.rejects(Deno.stat(missing), Deno.errors.NotFound);
+    for (const args of [["del", "ana"], ["perm", "ana", "--perm", "read"]]) {
+      const other = fakeIo();
+      assert.equal(await run([...args, "--root", missing], other), 1);
+      assert.match(other.stderr(), /the server root ".*" does not exist/);
+    }
+    await assert.rejects(Deno.stat(missing), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("userCommand() list on a missing root is an error, on an existing root without users it is empty", async () => {
+  await withRoot(async (dir) => {
+    const missing = join(dir, "no-such-root");
+    let fake = fakeIo();
+    assert.equal(await run(["list", "--root", missing], fake), 1);
+    assert.equal(
+      fake.stderr(),
+      `fts: Cannot list users: the server root "${missing}" does not exist; give the folder the server serves with --root DIR\n`,
+    );
+    assert.equal(fake.stdout(), "");
+    fake = fakeIo();
+    assert.equal(await run(["list", "--root", dir], fake), 0);
+    assert.equal(fake.stderr(), "");
+    const file = join(dir, "file");
+    await Deno.writeTextFile(file, "");
+    fake = fakeIo();
+    assert.equal(await run(["list", "--root", file], fake), 1);
+    assert.match(fake.stderr(), /the server root ".*" is not a folder/);
+  });
+});
+
+Deno.test("userCommand() with --state: add creates the folder, the other commands need it", async () => {
+  await withRoot(async (dir) => {
+    const state = join(dir, "state");
+    let fake = fakeIo();
+    assert.equal(await run(["list", "--state", state], fake), 1);
+    assert.match(fake.stderr(), /the state folder ".*" does not exist/);
+    fake = fakeIo({ env: { FTS_PASSWORD: "pw-1234" } });
+    assert.equal(await run(["add", "ana", "--state", state], fake), 0);
+    fake = fakeIo();
+    assert.equal(await run(["list", "--state", state], fake), 0);
+    assert.equal(fake.stdout(), "ana  read,write,delete\n");
+  });
+});
+
+Deno.test("fts user add without --root works only where a dados/ folder exists", async () => {
+  await withRoot(async (dir) => {
+    const env = { FTS_PASSWORD: "pw-1234" };
+    const stray = await runFts(["user", "add", "ana"], { env, cwd: dir });
+    assert.equal(stray.code, 1);
+    assert.equal(
+      stray.stderr,
+      'fts: Cannot add user "ana": the server root "./dados" does not exist; give the folder the server serves with --root DIR\n',
+    );
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), []);
+    await Deno.mkdir(join(dir, "dados"));
+    const added = await runFts(["user", "add", "ana"], { env, cwd: dir });
+    assert.equal(added.code, 0, added.stderr);
+    assert.ok(await verify(join(dir, "dados"), "ana", "pw-1234"));
   });
 });
