@@ -53,6 +53,32 @@ export interface AccountsOptions {
   clock?: { now(): number };
 }
 
+/**
+ * What a successful login was checked against; a session keeps it so
+ * {@linkcode Accounts.standing} can tell when the password changed. Opaque:
+ * it never leaves the server and is never logged.
+ */
+export class LoginCredential {
+  readonly #hash: string;
+  constructor(hash: string) {
+    this.#hash = hash;
+  }
+  /** The password hash the login matched. */
+  get hash(): string {
+    return this.#hash;
+  }
+  /** Keeps the hash out of `console.log` and `Deno.inspect`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return "LoginCredential {}";
+  }
+}
+
+/** A successful {@linkcode Accounts.login}. */
+export interface LoginResult {
+  readonly perms: readonly Permission[];
+  readonly credential: LoginCredential;
+}
+
 interface UserRecord {
   perms: Permission[];
   hash: string;
@@ -150,15 +176,52 @@ export class Accounts {
       if (!(error instanceof Deno.errors.NotFound)) {
         throw ioError(`Cannot read users from "${this.path}"`, error);
       }
-      this.#users = new Map();
-      this.#stamp = "";
+      this.#forget();
       return;
     }
-    const stamp =
-      `${stat.ino}:${stat.size}:${stat.mtime?.getTime()}:${stat.ctime?.getTime()}`;
+    const stamp = stampOf(stat);
     if (stamp === this.#stamp) return;
     this.#users = await this.#read();
     this.#stamp = stamp;
+  }
+
+  /**
+   * {@linkcode refresh} with synchronous calls, for the check before each
+   * request: one `stat` (a few µs) while the file is unchanged, a read only
+   * when it changed.
+   *
+   * @throws {FtsError} code `io`, as {@linkcode loadAccounts}; the users
+   * read last stay in effect.
+   */
+  refreshSync(): void {
+    let stat: Deno.FileInfo;
+    try {
+      stat = Deno.statSync(this.path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) {
+        throw ioError(`Cannot read users from "${this.path}"`, error);
+      }
+      this.#forget();
+      return;
+    }
+    const stamp = stampOf(stat);
+    if (stamp === this.#stamp) return;
+    this.#users = this.#parse(this.#readBytesSync());
+    this.#stamp = stamp;
+  }
+
+  /**
+   * What a session logged in as `name` with `credential` (from
+   * {@linkcode login}) may do now: the user's current permissions, or null
+   * when the user was removed or its password changed since. Uses the users
+   * as last read; call {@linkcode refreshSync} first.
+   */
+  standing(
+    name: string,
+    credential: LoginCredential,
+  ): readonly Permission[] | null {
+    const user = this.#users.get(name);
+    return user && user.hash === credential.hash ? [...user.perms] : null;
   }
 
   /**
@@ -256,13 +319,24 @@ export class Accounts {
     name: string,
     password: string,
   ): Promise<readonly Permission[] | null> {
+    return (await this.login(name, password))?.perms ?? null;
+  }
+
+  /**
+   * {@linkcode verify}, also returning the credential a session keeps to
+   * ask {@linkcode standing} whether its login still holds.
+   *
+   * @throws {FtsError} code `io` if the changed file cannot be read.
+   */
+  async login(name: string, password: string): Promise<LoginResult | null> {
     await this.refresh();
     const user = isValidUserName(name) ? this.#users.get(name) : undefined;
     const acceptable = encoder.encode(password).byteLength <=
       MAX_PASSWORD_BYTES;
     const stored = user && acceptable ? user.hash : this.#hasher.dummy();
     const ok = await this.#hasher.verify(password, stored);
-    return ok && user && acceptable ? [...user.perms] : null;
+    if (!ok || !user || !acceptable) return null;
+    return { perms: [...user.perms], credential: new LoginCredential(stored) };
   }
 
   /** Re-reads the file, applies `edit` and writes the result atomically. */
@@ -276,6 +350,43 @@ export class Accounts {
     await this.#write(users);
     this.#users = users;
     this.#stamp = "";
+  }
+
+  #forget(): void {
+    this.#users = new Map();
+    this.#stamp = "";
+  }
+
+  #readBytesSync(): Uint8Array {
+    const where = `Cannot read users from "${this.path}"`;
+    try {
+      using file = Deno.openSync(this.path, { read: true });
+      const { size } = file.statSync();
+      if (size > MAX_FILE_BYTES) throw ioError(`${where}: file is too large`);
+      const bytes = new Uint8Array(size);
+      let n = 0;
+      while (n < size) {
+        const r = file.readSync(bytes.subarray(n));
+        if (r === null) break;
+        n += r;
+      }
+      return bytes.subarray(0, n);
+    } catch (error) {
+      if (error instanceof FtsError) throw error;
+      throw ioError(where, error);
+    }
+  }
+
+  #parse(bytes: Uint8Array): Map<string, UserRecord> {
+    const where = `Cannot read users from "${this.path}"`;
+    let data: unknown;
+    try {
+      data = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      // No cause: a JSON.parse message quotes the file, hashes included.
+      throw ioError(`${where}: not valid JSON`);
+    }
+    return parseUsers(data, where);
   }
 
   async #read(): Promise<Map<string, UserRecord>> {
@@ -297,14 +408,7 @@ export class Accounts {
       if (error instanceof FtsError) throw error;
       throw ioError(where, error);
     }
-    let data: unknown;
-    try {
-      data = JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      // No cause: a JSON.parse message quotes the file, hashes included.
-      throw ioError(`${where}: not valid JSON`);
-    }
-    return parseUsers(data, where);
+    return this.#parse(bytes);
   }
 
   async #write(users: Map<string, UserRecord>): Promise<void> {
@@ -332,6 +436,10 @@ export class Accounts {
       throw ioError(where, error);
     }
   }
+}
+
+function stampOf(stat: Deno.FileInfo): string {
+  return `${stat.ino}:${stat.size}:${stat.mtime?.getTime()}:${stat.ctime?.getTime()}`;
 }
 
 function parseUsers(data: unknown, where: string): Map<string, UserRecord> {

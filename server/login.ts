@@ -2,7 +2,7 @@
  * The login check a session runs for AUTH: the per-address throttle, then
  * the password. An unknown user and a wrong password get the same answer,
  * after the same work (one password hash) and the same growing delay.
- * Passwords go no further than {@linkcode Accounts.verify}: nothing here
+ * Passwords go no further than {@linkcode Accounts.login}: nothing here
  * logs, stores or quotes them.
  *
  * @module
@@ -10,7 +10,12 @@
 
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName } from "../protocol/names.ts";
-import { type Accounts, isValidUserName } from "./accounts.ts";
+import {
+  type Accounts,
+  isValidUserName,
+  type LoginCredential,
+  type LoginResult,
+} from "./accounts.ts";
 import { LoginBannedError, type LoginThrottle } from "./login_throttle.ts";
 import type { Permission } from "./permissions.ts";
 
@@ -23,6 +28,8 @@ export type LoginOutcome =
     readonly ok: true;
     readonly user: string;
     readonly perms: readonly Permission[];
+    /** What the login matched; see {@linkcode Accounts.standing}. */
+    readonly credential: LoginCredential;
   }
   | {
     readonly ok: false;
@@ -73,9 +80,9 @@ export class LoginGate {
         } s after repeated failures`,
       };
     }
-    let perms: readonly Permission[] | null;
+    let result: LoginResult | null;
     try {
-      perms = await this.#accounts.verify(user, password);
+      result = await this.#accounts.login(user, password);
     } catch (error) {
       if (!(error instanceof FtsError)) throw error;
       return {
@@ -88,7 +95,7 @@ export class LoginGate {
         log: `login as ${who} failed: ${error.message}`,
       };
     }
-    if (perms === null) {
+    if (result === null) {
       const delayMs = this.#throttle.failed(address);
       const banned = this.#throttle.bannedFor(address) > 0;
       return {
@@ -101,6 +108,6 @@ export class LoginGate {
       };
     }
     this.#throttle.succeeded(address);
-    return { ok: true, user, perms };
+    return { ok: true, user, ...result };
   }
 }

@@ -20,6 +20,7 @@ import {
   decideAccess,
 } from "./permissions.ts";
 import { Session, type SessionConn } from "./session.ts";
+import { standingOf } from "./session_access.ts";
 import type { Storage } from "./storage.ts";
 import { listenTls, type TlsIdentity } from "./tls_identity.ts";
 
@@ -330,6 +331,12 @@ class Server implements FtsServer {
       tls: settings.tls,
       access: () => this.#accessFor(),
       loginGate: settings.loginGate,
+      recheck: (login) =>
+        standingOf(login, {
+          accounts: settings.accounts,
+          host: this.addr.hostname,
+          anonymous: settings.anonymous,
+        }),
       address: conn.remoteAddr.hostname,
       loginTimeoutMs: settings.loginTimeoutMs,
       shutdownServer: (graceMs) => void this.shutdown(graceMs),

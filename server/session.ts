@@ -29,7 +29,11 @@ import { negotiate } from "./handshake.ts";
 import type { LoginGate } from "./login.ts";
 import { type AccessPolicy, formatPermissions } from "./permissions.ts";
 import { RequestRunner, type SessionState } from "./request_runner.ts";
-import { SessionAccess } from "./session_access.ts";
+import {
+  SessionAccess,
+  type SessionLogin,
+  type Standing,
+} from "./session_access.ts";
 import {
   classifyConnectionError,
   ClientSpeaksTls,
@@ -83,6 +87,11 @@ export interface SessionOptions {
   readonly access: () => Promise<AccessPolicy>;
   /** Checks AUTH; null when the server has no accounts at all. */
   readonly loginGate: LoginGate | null;
+  /**
+   * What the client may do now, asked before each request; a standing
+   * other than "ok" ends the session (see `standingOf`).
+   */
+  readonly recheck: (login: SessionLogin | null) => Standing;
   /** The client's IP address, without the port: what the login throttle counts. */
   readonly address: string;
   /** A client that must log in has this long after WELCOME to succeed. */
@@ -146,6 +155,8 @@ export class Session {
       loginGate: options.loginGate,
       address: options.address,
       log,
+      recheck: options.recheck,
+      revoke: (reason) => this.#terminate(reason),
     });
     this.#requests = new RequestRunner({
       conn: this.#conn,

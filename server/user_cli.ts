@@ -46,6 +46,11 @@ Options:
 
 The password may also come from the ${PASSWORD_ENV} environment variable.
 It is never accepted on the command line.
+
+A running server applies each change to open connections at their next
+request: new permissions count at once; a removed user, or one whose
+password changed, is disconnected; anonymous connections end when the
+first user is added.
 `;
 
 /** Options of {@linkcode userCommand}, for tests. */
