@@ -33,35 +33,44 @@ export class AgeSniffer {
   }
 
   /**
-   * Whether the regular file at `path`, whose `lstat` is `info`, starts with
-   * the age version line. Never throws: a file that cannot be read, or that
-   * is no longer the file `info` describes (swapped for a link or another
-   * file since), counts as not encrypted.
+   * Whether the regular file whose `lstat` is `info` starts with the age
+   * version line; `open` opens it for reading (null when something other
+   * than a regular file is there now). Never throws: a file that cannot be
+   * read, or that is no longer the file `info` describes (swapped for
+   * another since), counts as not encrypted.
    */
-  async isAgeFile(path: string, info: Deno.FileInfo): Promise<boolean> {
+  async isAgeFile(
+    info: Deno.FileInfo,
+    open: () => { file: Deno.FsFile } | null,
+  ): Promise<boolean> {
     if (!info.isFile || info.size < AGE_MAGIC.length) return false;
     const key = `${info.dev}:${info.ino}:${info.size}:${
       info.mtime?.getTime() ?? 0
     }`;
     const known = this.#cache.get(key);
     if (known !== undefined) return known;
-    const age = await readsAsAge(path, info);
+    const age = await readsAsAge(info, open);
     if (this.#cache.size >= this.#maxCached) this.#cache.clear();
     this.#cache.set(key, age);
     return age;
   }
 }
 
-async function readsAsAge(path: string, info: Deno.FileInfo): Promise<boolean> {
+async function readsAsAge(
+  info: Deno.FileInfo,
+  open: () => { file: Deno.FsFile } | null,
+): Promise<boolean> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    const opened = open();
+    if (opened === null) return false;
+    file = opened.file;
   } catch {
     return false;
   }
   try {
-    // The path was checked with lstat; make sure the open file is that one
-    // and not something a link put there in between.
+    // Make sure the open file is the one `info` describes, not another
+    // one put there since.
     const opened = await file.stat();
     if (opened.ino !== info.ino || opened.dev !== info.dev || !opened.isFile) {
       return false;

@@ -4,13 +4,15 @@
  * Layout of the root folder:
  * - the user's files and folders, served by name;
  * - `.fts/` (mode 0700), the server's state, never listed or served;
+ * - `.fts/lock`, locked while a server uses the root: a second server on the
+ *   same root is refused, so every partial file that no upload of this
+ *   server owns is an orphan;
  * - `.fts/partial/<random>.part`, uploads in progress. A partial file becomes
  *   visible only when complete, verified and fsynced, by a rename (overwrite)
  *   or a link under the first free name. Partials left by a crash are never
- *   listed; those older than {@linkcode LocalStorageOptions.stalePartialMs}
- *   (a day by default) are deleted when the storage opens. Younger ones are
- *   kept because another server may still be writing them (resume, a later
- *   feature, will pick them up instead).
+ *   listed, and no resume can use them (uploads always start at offset 0):
+ *   they are deleted when the storage opens, and again at the first upload
+ *   after every {@linkcode LocalStorageOptions.sweepEveryMs};
  * - `.fts/sums/`, the SHA-256 of stored files (see checksum_cache.ts), so
  *   downloads need not hash them;
  * - `.fts/trash/`, files an overwriting upload replaced, deleted after its
@@ -19,12 +21,19 @@
  * Uploaded files keep the partial file's mode, 0600: only the server's user
  * can read them on the disk; clients reach them through the server.
  *
- * Symbolic links are never followed: see rooted_paths.ts.
+ * Symbolic links are never followed, and every request is resolved from
+ * held folder descriptors: see rooted_paths.ts.
+ *
+ * Free space: an upload declares its size, and {@linkcode
+ * LocalStorage.beginUpload} refuses it with `no_space` unless it fits in the
+ * disk's free space (`statfs`, which counts every partial file already on
+ * the disk as used) less what the uploads in flight have declared but not
+ * written yet. The reservation ends when the upload commits or aborts.
  *
  * @module
  */
 
-import { join } from "node:path";
+import * as fs from "node:fs";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName, validateName } from "../protocol/names.ts";
 import { AgeSniffer } from "./age_sniff.ts";
@@ -37,7 +46,13 @@ import {
 import { type Clock, systemClock } from "./clock.ts";
 import { fsError } from "./fs_errors.ts";
 import { LocalUpload, removeQuietly } from "./local_upload.ts";
-import { mtimeMs, RootedPaths } from "./rooted_paths.ts";
+import {
+  type Folder,
+  lstatOrNull,
+  mtimeMs,
+  openFileAt,
+  RootedPaths,
+} from "./rooted_paths.ts";
 import {
   type Entry,
   type FileReader,
@@ -49,75 +64,107 @@ import {
 
 /** Options of {@linkcode LocalStorage.open}. */
 export interface LocalStorageOptions {
-  /** Clock for the age of stale partial files. Default: the system clock. */
+  /** Clock for partial sweeps and checksums. Default: the system clock. */
   clock?: Clock;
-  /** Partial uploads older than this are deleted on open. Default: one day. */
-  stalePartialMs?: number;
+  /**
+   * Partial files no upload owns are deleted on open and at the first
+   * upload after every `sweepEveryMs`. Default: one hour.
+   */
+  sweepEveryMs?: number;
   /** Create the root folder (and its parents) when missing. Default: true. */
   create?: boolean;
+  /**
+   * Bytes free on the root's disk for this server. Default: `statfs`'s
+   * blocks available to unprivileged users times the block size.
+   */
+  freeSpace?: (root: Folder) => number;
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const STAT_BATCH = 64;
+const HOUR_MS = 60 * 60 * 1000;
+const PART_SUFFIX = ".part";
+/** Files sniffed for the age header at once while listing. */
+const SNIFF_BATCH = 64;
+
+/** What an upload in flight holds of the free space. */
+interface Reservation {
+  /** Declared size. */
+  readonly size: number;
+  /** Bytes on the disk already (counted by `statfs`). */
+  readonly written: number;
+}
 
 /** Files in a folder on the local disk. Create with {@linkcode LocalStorage.open}. */
 export class LocalStorage implements Storage {
   readonly #paths: RootedPaths;
-  readonly #partialDir: string;
+  readonly #state: StateFolders;
   /** SHA-256 of stored files, so downloads need not hash them. */
   readonly #sums: ChecksumCache;
   /** Marks age files `encrypted` in listings. */
   readonly #sniffer = new AgeSniffer();
+  readonly #clock: Clock;
+  readonly #sweepEveryMs: number;
+  readonly #freeSpace: (root: Folder) => number;
+  /** Uploads in flight, by partial file name. */
+  readonly #uploads = new Map<string, Reservation>();
+  #lastSweep: number;
+  #closed = false;
 
-  private constructor(root: string, sums: ChecksumCache) {
-    this.#paths = new RootedPaths(root);
-    this.#partialDir = join(root, STATE_DIR, "partial");
+  private constructor(
+    paths: RootedPaths,
+    state: StateFolders,
+    sums: ChecksumCache,
+    options: LocalStorageOptions,
+  ) {
+    this.#paths = paths;
+    this.#state = state;
     this.#sums = sums;
+    this.#clock = options.clock ?? systemClock;
+    this.#sweepEveryMs = options.sweepEveryMs ?? HOUR_MS;
+    this.#freeSpace = options.freeSpace ?? statfsFree;
+    this.#lastSweep = this.#clock.now();
   }
 
   /**
-   * Opens (and by default creates) the root folder, prepares `.fts/` and
-   * deletes stale partial uploads.
+   * Opens (and by default creates) the root folder, prepares `.fts/`, locks
+   * it and deletes the partial files a previous run left.
    *
-   * @throws {FtsError} when the root is not a usable folder or `.fts` is not
-   * a real folder.
+   * @throws {FtsError} when the root is not a usable folder, `.fts` is not
+   * a real folder, or another server uses the root (`busy`).
    */
   static async open(
     root: string,
     options: LocalStorageOptions = {},
   ): Promise<LocalStorage> {
-    let real: string;
-    let sums: ChecksumCache;
+    let paths: RootedPaths;
     try {
       if (options.create ?? true) await Deno.mkdir(root, { recursive: true });
-      real = await Deno.realPath(root);
-      if (!(await Deno.stat(real)).isDirectory) {
-        throw new Deno.errors.NotADirectory(`${root} is not a folder`);
+      paths = RootedPaths.open(await Deno.realPath(root));
+    } catch (error) {
+      throw openError(root, error);
+    }
+    let state: StateFolders | undefined;
+    try {
+      state = openStateFolders(paths.folder);
+      if (!state.lock.tryLockSync(true)) {
+        throw new FtsError(
+          "busy",
+          `Cannot open the data folder ${
+            quoteName(root)
+          }: another fts server is using it`,
+        );
       }
-      await ensurePrivateDir(join(real, STATE_DIR));
-      await ensurePrivateDir(join(real, STATE_DIR, "partial"));
-      await ensurePrivateDir(join(real, STATE_DIR, "sums"));
-      await ensurePrivateDir(join(real, STATE_DIR, "trash"));
-      sums = await ChecksumCache.open(join(real, STATE_DIR, "sums"), {
+      const sums = await ChecksumCache.open(state.sums.path, {
         ...(options.clock ? { clock: options.clock } : {}),
       });
+      const storage = new LocalStorage(paths, state, sums, options);
+      storage.#sweepPartials();
+      storage.#emptyTrash();
+      return storage;
     } catch (error) {
-      if (error instanceof FtsError) throw error;
-      throw new FtsError(
-        "io",
-        `Cannot open the data folder ${quoteName(root)}: ${
-          (error as Error).message
-        }`,
-        { cause: error },
-      );
+      if (state) closeStateFolders(state);
+      paths[Symbol.dispose]();
+      throw openError(root, error);
     }
-    const storage = new LocalStorage(real, sums);
-    await storage.#sweepPartials(
-      (options.clock ?? systemClock).now(),
-      options.stalePartialMs ?? DAY_MS,
-    );
-    await storage.#emptyTrash();
-    return storage;
   }
 
   /** The absolute, link-free root folder. */
@@ -125,23 +172,32 @@ export class LocalStorage implements Storage {
     return this.#paths.root;
   }
 
-  async list(path: string): Promise<Entry[]> {
-    const at = await this.#paths.inspect(path, "list", true);
-    if (at.info === null) {
-      throw new FtsError(
-        "not_found",
-        `Cannot list ${quoteName(at.name)}: no such folder`,
-      );
-    }
-    if (!at.info.isDirectory) {
-      throw new FtsError(
-        "not_directory",
-        `Cannot list ${quoteName(at.name)}: it is not a folder`,
-      );
-    }
-    const names: string[] = [];
+  /**
+   * Bytes an upload may still declare: the disk's free space less what the
+   * uploads in flight have declared but not written yet.
+   *
+   * @throws {FtsError} `io` when the free space cannot be read.
+   */
+  available(): number {
+    let free: number;
     try {
-      for await (const e of Deno.readDir(at.path)) {
+      free = this.#freeSpace(this.#paths.folder);
+    } catch (error) {
+      throw fsError(error, "check the free space of", "");
+    }
+    for (const upload of this.#uploads.values()) {
+      free -= Math.max(0, upload.size - upload.written);
+    }
+    return Math.max(0, free);
+  }
+
+  async list(path: string): Promise<Entry[]> {
+    using at = this.#paths.openFolder(path, "list");
+    const { folder } = at;
+    let names: string[];
+    try {
+      names = [];
+      for (const e of Deno.readDirSync(folder.path)) {
         if (e.isSymlink || !(e.isFile || e.isDirectory)) continue;
         if (at.name === "" && e.name === STATE_DIR) continue;
         if (!isCanonicalComponent(e.name)) continue;
@@ -151,40 +207,61 @@ export class LocalStorage implements Storage {
       throw fsError(error, "list", at.name);
     }
     names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const found: { entry: Entry; info: Deno.FileInfo }[] = [];
+    for (const n of names) {
+      let info: Deno.FileInfo | null;
+      try {
+        info = lstatOrNull(folder.at(n));
+      } catch {
+        continue; // Not readable: left out like a special file.
+      }
+      const entry = info && toEntry(n, info);
+      if (info && entry) found.push({ entry, info });
+    }
     const entries: Entry[] = [];
-    for (let i = 0; i < names.length; i += STAT_BATCH) {
+    for (let i = 0; i < found.length; i += SNIFF_BATCH) {
       const batch = await Promise.all(
-        names.slice(i, i + STAT_BATCH).map((n) =>
-          entryOf(join(at.path, n), n, this.#sniffer)
+        found.slice(i, i + SNIFF_BATCH).map(async ({ entry, info }) =>
+          entry.type === "file" &&
+            await this.#sniffer.isAgeFile(
+              info,
+              () => openFileAt(folder.at(entry.name)),
+            )
+            ? { ...entry, encrypted: true }
+            : entry
         ),
       );
-      for (const e of batch) if (e) entries.push(e);
+      entries.push(...batch);
     }
     return entries;
   }
 
-  async stat(name: string): Promise<Entry> {
-    const at = await this.#paths.inspect(name, "stat");
-    if (at.info === null) {
-      throw new FtsError(
-        "not_found",
-        `Cannot stat ${quoteName(at.name)}: no such file or folder`,
-      );
-    }
-    const entry = toEntry(at.name, at.info);
-    if (!entry) {
-      throw new FtsError(
-        "permission_denied",
-        `Cannot stat ${quoteName(at.name)}: it is not a regular file or folder`,
-      );
-    }
-    return entry;
+  stat(name: string): Promise<Entry> {
+    return settle(() => {
+      using at = this.#paths.inspect(name, "stat");
+      if (at.info === null) {
+        throw new FtsError(
+          "not_found",
+          `Cannot stat ${quoteName(at.name)}: no such file or folder`,
+        );
+      }
+      const entry = toEntry(at.name, at.info);
+      if (!entry) {
+        throw new FtsError(
+          "permission_denied",
+          `Cannot stat ${
+            quoteName(at.name)
+          }: it is not a regular file or folder`,
+        );
+      }
+      return entry;
+    });
   }
 
   async openRead(name: string): Promise<FileReader> {
     // Taken before the file is looked at: see ChecksumCache.record().
     const observedAt = this.#sums.now();
-    const { name: nfc, file, info } = await this.#paths.openFile(name, "read");
+    const { name: nfc, file, info } = this.#paths.openFile(name, "read");
     const stamp = stampOf(info);
     const sha256 = stamp ? await this.#sums.lookup(stamp) : null;
     return new LocalReader(nfc, file, info, {
@@ -199,22 +276,53 @@ export class LocalStorage implements Storage {
     if (!Number.isSafeInteger(size) || size < 0) {
       throw new RangeError(`Upload size ${size} is not a valid size`);
     }
-    const at = await this.#paths.inspect(name, "upload");
-    if (at.info?.isDirectory) {
+    const nfc = (() => {
+      using at = this.#paths.inspect(name, "upload");
+      if (at.info?.isDirectory) {
+        throw new FtsError(
+          "is_directory",
+          `Cannot upload ${quoteName(at.name)}: a folder has that name`,
+        );
+      }
+      return at.name;
+    })();
+    this.#sweepIfDue();
+    // Checked and reserved with no await in between, so two uploads can
+    // never both count the same free bytes.
+    const available = this.available();
+    if (size > available) {
       throw new FtsError(
-        "is_directory",
-        `Cannot upload ${quoteName(at.name)}: a folder has that name`,
+        "no_space",
+        `Cannot upload ${
+          quoteName(nfc)
+        }: ${size} bytes do not fit in the ${available} bytes free on the server`,
       );
     }
-    const part = join(this.#partialDir, `${crypto.randomUUID()}.part`);
-    return await LocalUpload.create(this.#paths, at.name, size, part, {
-      sums: this.#sums,
-      trashDir: join(this.root, STATE_DIR, "trash"),
-    });
+    const part = `${crypto.randomUUID()}${PART_SUFFIX}`;
+    const reservation = { size, written: 0 };
+    this.#uploads.set(part, reservation);
+    try {
+      const upload = await LocalUpload.create(
+        this.#paths,
+        nfc,
+        size,
+        this.#state.partial.at(part),
+        {
+          sums: this.#sums,
+          trash: this.#state.trash,
+          onEnd: () => this.#uploads.delete(part),
+        },
+      );
+      this.#uploads.set(part, upload);
+      return upload;
+    } catch (error) {
+      this.#uploads.delete(part);
+      throw error;
+    }
   }
 
   async remove(name: string): Promise<void> {
-    const at = await this.#paths.inspect(name, "delete");
+    using at = this.#paths.inspect(name, "delete");
     if (at.info === null) {
       throw new FtsError(
         "not_found",
@@ -230,7 +338,10 @@ export class LocalStorage implements Storage {
       );
     }
     try {
-      await Deno.remove(at.path);
+      // Through the held parent: a link swapped in is removed itself, a
+      // folder swapped for a link fails (rmdir of a non-folder).
+      if (at.info.isDirectory) fs.rmdirSync(at.path);
+      else fs.unlinkSync(at.path);
     } catch (error) {
       throw fsError(error, "delete", at.name);
     }
@@ -242,8 +353,8 @@ export class LocalStorage implements Storage {
     to: string,
     options: RenameOptions,
   ): Promise<void> {
-    const src = await this.#paths.inspect(from, "rename");
-    const dst = await this.#paths.inspect(to, "rename");
+    using src = this.#paths.inspect(from, "rename");
+    using dst = this.#paths.inspect(to, "rename");
     const action = `rename ${quoteName(src.name)} to`;
     if (src.info === null) {
       throw new FtsError(
@@ -277,15 +388,15 @@ export class LocalStorage implements Storage {
       if (options.overwrite || src.info.isDirectory) {
         // Folders cannot be hard-linked; the lstat above is the no-replace
         // check, and rename() refuses a non-empty folder as target anyway.
-        await Deno.rename(src.path, dst.path);
+        Deno.renameSync(src.path, dst.path);
       } else {
         // link() fails if the target exists: a no-replace rename that
         // cannot race with another writer.
-        await Deno.link(src.path, dst.path);
+        Deno.linkSync(src.path, dst.path);
         try {
-          await Deno.remove(src.path);
+          fs.unlinkSync(src.path);
         } catch (error) {
-          await removeQuietly(dst.path);
+          removeQuietly(dst.path);
           throw error;
         }
       }
@@ -297,31 +408,56 @@ export class LocalStorage implements Storage {
     if (before) await this.#sums.carry(before, dst.path);
   }
 
-  async mkdir(name: string): Promise<void> {
-    const at = await this.#paths.inspect(name, "create folder");
-    if (at.info !== null) {
-      throw new FtsError(
-        "exists",
-        `Cannot create folder ${quoteName(at.name)}: it already exists`,
-      );
+  mkdir(name: string): Promise<void> {
+    return settle(() => {
+      using at = this.#paths.inspect(name, "create folder");
+      if (at.info !== null) {
+        throw new FtsError(
+          "exists",
+          `Cannot create folder ${quoteName(at.name)}: it already exists`,
+        );
+      }
+      try {
+        Deno.mkdirSync(at.path);
+      } catch (error) {
+        throw fsError(error, "create folder", at.name);
+      }
+    });
+  }
+
+  /**
+   * Releases the root, the state folders and the lock. Uploads still in
+   * flight keep their partial files until the next open.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      closeStateFolders(this.#state);
+      this.#paths[Symbol.dispose]();
     }
+    return Promise.resolve();
+  }
+
+  #sweepIfDue(): void {
+    const now = this.#clock.now();
+    if (now - this.#lastSweep < this.#sweepEveryMs) return;
+    this.#lastSweep = now;
     try {
-      await Deno.mkdir(at.path);
-    } catch (error) {
-      throw fsError(error, "create folder", at.name);
+      this.#sweepPartials();
+    } catch {
+      // The upload itself does not depend on it; the next sweep retries.
     }
   }
 
-  /** Nothing to release: every handle belongs to a reader or an upload. */
-  async [Symbol.asyncDispose](): Promise<void> {}
-
-  async #sweepPartials(now: number, maxAgeMs: number): Promise<void> {
+  /** Deletes every partial file that no upload in flight owns. */
+  #sweepPartials(): void {
+    const { partial } = this.#state;
     try {
-      for await (const e of Deno.readDir(this.#partialDir)) {
-        if (!e.isFile || !e.name.endsWith(".part")) continue;
-        const path = join(this.#partialDir, e.name);
-        const info = await Deno.lstat(path);
-        if (now - mtimeMs(info) > maxAgeMs) await removeQuietly(path);
+      for (const e of Deno.readDirSync(partial.path)) {
+        if (!e.name.endsWith(PART_SUFFIX) || this.#uploads.has(e.name)) {
+          continue;
+        }
+        removeQuietly(partial.at(e.name));
       }
     } catch (error) {
       throw fsError(error, "clean up", `${STATE_DIR}/partial`);
@@ -329,11 +465,11 @@ export class LocalStorage implements Storage {
   }
 
   /** Deletes files that overwrites replaced but a crash left in the trash. */
-  async #emptyTrash(): Promise<void> {
-    const trash = join(this.root, STATE_DIR, "trash");
+  #emptyTrash(): void {
+    const { trash } = this.#state;
     try {
-      for await (const e of Deno.readDir(trash)) {
-        if (e.isFile) await removeQuietly(join(trash, e.name));
+      for (const e of Deno.readDirSync(trash.path)) {
+        if (e.isFile) removeQuietly(trash.at(e.name));
       }
     } catch (error) {
       throw fsError(error, "clean up", `${STATE_DIR}/trash`);
@@ -410,21 +546,101 @@ class LocalReader implements FileReader {
   }
 }
 
-/** Creates `path` as a private folder, refusing a link or a file there. */
-async function ensurePrivateDir(path: string): Promise<void> {
+/** The open folders and the lock file under `.fts`. */
+interface StateFolders {
+  readonly partial: Folder;
+  readonly sums: Folder;
+  readonly trash: Folder;
+  readonly lock: Deno.FsFile;
+}
+
+/**
+ * Opens `.fts` and its sub-folders under `root` (creating them private),
+ * and the lock file; never through a link.
+ */
+function openStateFolders(root: Folder): StateFolders {
+  using state = openPrivateFolder(root, STATE_DIR);
+  const opened: Folder[] = [];
   try {
-    await Deno.mkdir(path, { mode: 0o700 });
+    for (const name of ["partial", "sums", "trash"]) {
+      opened.push(openPrivateFolder(state, name));
+    }
+    // `.fts` is private and held open: nobody else can put a link here.
+    const lock = Deno.openSync(state.at("lock"), {
+      read: true,
+      write: true,
+      create: true,
+      mode: 0o600,
+    });
+    return {
+      partial: opened[0]!,
+      sums: opened[1]!,
+      trash: opened[2]!,
+      lock,
+    };
+  } catch (error) {
+    for (const folder of opened) folder[Symbol.dispose]();
+    throw error;
+  }
+}
+
+function closeStateFolders(state: StateFolders): void {
+  state.partial[Symbol.dispose]();
+  state.sums[Symbol.dispose]();
+  state.trash[Symbol.dispose]();
+  state.lock.close();
+}
+
+/** Opens (creating it if needed) the private folder `name` in `parent`. */
+function openPrivateFolder(parent: Folder, name: string): Folder {
+  try {
+    Deno.mkdirSync(parent.at(name), { mode: 0o700 });
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
   }
-  const info = await Deno.lstat(path);
-  if (info.isSymlink || !info.isDirectory) {
+  let folder: Folder;
+  try {
+    folder = parent.openFolder(name);
+  } catch (error) {
     throw new FtsError(
       "permission_denied",
-      `The server's state folder ${path} is not a real folder`,
+      `The server's state folder ${quoteName(name)} is not a real folder`,
+      { cause: error },
     );
   }
-  if (Deno.build.os !== "windows") await Deno.chmod(path, 0o700);
+  try {
+    if (Deno.build.os !== "windows") fs.chmodSync(folder.path, 0o700);
+    return folder;
+  } catch (error) {
+    folder[Symbol.dispose]();
+    throw error;
+  }
+}
+
+/** Free bytes for unprivileged users on the disk of `root`. */
+function statfsFree(root: Folder): number {
+  const s = fs.statfsSync(root.path);
+  return s.bavail * s.bsize;
+}
+
+/** `fn()` as a promise: a throw becomes a rejection. */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function openError(root: string, error: unknown): FtsError {
+  if (error instanceof FtsError) return error;
+  return new FtsError(
+    "io",
+    `Cannot open the data folder ${quoteName(root)}: ${
+      (error as Error).message
+    }`,
+    { cause: error },
+  );
 }
 
 /** True for a base name that is itself a valid, NFC protocol name. */
@@ -434,24 +650,6 @@ function isCanonicalComponent(name: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function entryOf(
-  path: string,
-  name: string,
-  sniffer: AgeSniffer,
-): Promise<Entry | null> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch {
-    return null; // Removed since the folder was read.
-  }
-  const entry = toEntry(name, info);
-  if (entry?.type !== "file" || !await sniffer.isAgeFile(path, info)) {
-    return entry;
-  }
-  return { ...entry, encrypted: true };
 }
 
 function toEntry(name: string, info: Deno.FileInfo): Entry | null {

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
 import { FtsError } from "../protocol/errors.ts";
 import {
   collisionName,
@@ -20,7 +19,7 @@ import {
   stampOf,
 } from "./checksum_cache.ts";
 import { fsError } from "./fs_errors.ts";
-import type { RootedPaths } from "./rooted_paths.ts";
+import type { Folder, RootedPaths } from "./rooted_paths.ts";
 import type { CommitOptions, Upload } from "./storage.ts";
 
 /** Highest `(n) name` tried before an upload gives up with `exists`. */
@@ -33,13 +32,18 @@ export interface LocalUploadOptions {
   /** Where the verified SHA-256 of a committed file is kept, if anywhere. */
   sums?: ChecksumCache;
   /**
-   * A private folder on the same file system for files an overwrite
+   * The open private folder on the same file system for files an overwrite
    * replaced: they are moved there by a hard link and deleted only when the
    * upload is disposed, after its reply went out, because deleting a large
    * file takes time (0.2 s per GiB here). Without it they are deleted by
    * the rename itself.
    */
-  trashDir?: string;
+  trash?: Folder;
+  /**
+   * Called once, when the partial file is gone: renamed or linked into
+   * place and removed, or removed by an abort.
+   */
+  onEnd?: () => void;
 }
 
 /** See the module comment. Create with {@linkcode LocalUpload.create}. */
@@ -50,7 +54,8 @@ export class LocalUpload implements Upload {
   readonly #partPath: string;
   readonly #file: Deno.FsFile;
   readonly #sums: ChecksumCache | undefined;
-  readonly #trashDir: string | undefined;
+  readonly #trashDir: Folder | undefined;
+  readonly #onEnd: (() => void) | undefined;
   /** The replaced file's last link, deleted on disposal. */
   #trash: string | null = null;
   /** Bytes on disk. */
@@ -62,6 +67,7 @@ export class LocalUpload implements Upload {
   #state: State = "open";
   #busy: Promise<unknown> = Promise.resolve();
   #fileClosed = false;
+  #endedOnce = false;
 
   private constructor(
     paths: RootedPaths,
@@ -77,10 +83,15 @@ export class LocalUpload implements Upload {
     this.#partPath = partPath;
     this.#file = file;
     this.#sums = options.sums;
-    this.#trashDir = options.trashDir;
+    this.#trashDir = options.trash;
+    this.#onEnd = options.onEnd;
   }
 
-  /** Creates the partial file `partPath` (which must not exist yet). */
+  /**
+   * Creates the partial file `partPath` (which must not exist yet; a path
+   * through a held folder, see rooted_paths.ts). On failure `onEnd` is
+   * not called: the caller still owns what it set up.
+   */
   static async create(
     paths: RootedPaths,
     name: string,
@@ -99,6 +110,11 @@ export class LocalUpload implements Upload {
       throw fsError(error, "upload", name);
     }
     return new LocalUpload(paths, name, size, partPath, file, options);
+  }
+
+  /** The declared size. */
+  get size(): number {
+    return this.#size;
   }
 
   get written(): number {
@@ -167,10 +183,11 @@ export class LocalUpload implements Upload {
         throw fsError(error, "upload", this.#name);
       }
       this.#closeFile();
-      const final = options.overwrite
+      using final = options.overwrite
         ? await this.#replace()
         : await this.#linkFree();
       this.#state = "committed";
+      this.#ended();
       if (stamp && options.sha256 !== undefined) {
         await this.#sums?.recordAt(final.path, stamp, options.sha256);
       }
@@ -182,32 +199,40 @@ export class LocalUpload implements Upload {
     }
   }
 
-  /** Atomically replaces whatever file has the name. */
+  /**
+   * Atomically replaces whatever file has the name; the result holds the
+   * folder open until disposed.
+   */
   async #replace(): Promise<Placed> {
-    const target = await this.#paths.inspect(this.#name, "upload");
-    if (target.info?.isDirectory) {
-      throw new FtsError(
-        "is_directory",
-        `Cannot upload ${quoteName(target.name)}: a folder has that name`,
-      );
-    }
-    if (target.info?.isFile && this.#trashDir !== undefined) {
-      const trash = join(this.#trashDir, `${crypto.randomUUID()}.old`);
-      try {
-        await Deno.link(target.path, trash);
-        this.#trash = trash;
-      } catch {
-        // Replaced already, or not linkable: the rename deletes it instead.
-      }
-    }
+    const target = this.#paths.inspect(this.#name, "upload");
     try {
-      await Deno.rename(this.#partPath, target.path);
+      if (target.info?.isDirectory) {
+        throw new FtsError(
+          "is_directory",
+          `Cannot upload ${quoteName(target.name)}: a folder has that name`,
+        );
+      }
+      if (target.info?.isFile && this.#trashDir !== undefined) {
+        const trash = this.#trashDir.at(`${crypto.randomUUID()}.old`);
+        try {
+          Deno.linkSync(target.path, trash);
+          this.#trash = trash;
+        } catch {
+          // Replaced already, or not linkable: the rename deletes it instead.
+        }
+      }
+      try {
+        Deno.renameSync(this.#partPath, target.path);
+      } catch (error) {
+        throw fsError(error, "upload", target.name);
+      }
+      await syncFolder(target.folder);
+      if (target.info?.isFile) await this.#sums?.forget(target.info);
+      return target;
     } catch (error) {
-      throw fsError(error, "upload", target.name);
+      target[Symbol.dispose]();
+      throw error;
     }
-    await syncFolder(dirname(target.path));
-    if (target.info?.isFile) await this.#sums?.forget(target.info);
-    return { name: target.name, path: target.path };
   }
 
   /**
@@ -216,22 +241,32 @@ export class LocalUpload implements Upload {
    * same name, whatever the timing.
    */
   async #linkFree(): Promise<Placed> {
-    const first = await this.#paths.inspect(this.#name, "upload");
-    const folder = dirname(first.path);
-    for (let n = 0; n <= MAX_COLLISIONS; n++) {
-      const candidate = n === 0 ? first.name : collisionName(first.name, n);
-      if (!isValidName(candidate)) break;
-      const path = join(folder, splitName(candidate).base);
-      try {
-        await Deno.link(this.#partPath, path);
-      } catch (error) {
-        if (error instanceof Deno.errors.AlreadyExists) continue;
-        throw fsError(error, "upload", candidate);
+    const first = this.#paths.inspect(this.#name, "upload");
+    const { folder } = first;
+    try {
+      for (let n = 0; n <= MAX_COLLISIONS; n++) {
+        const candidate = n === 0 ? first.name : collisionName(first.name, n);
+        if (!isValidName(candidate)) break;
+        const path = folder.at(splitName(candidate).base);
+        try {
+          Deno.linkSync(this.#partPath, path);
+        } catch (error) {
+          if (error instanceof Deno.errors.AlreadyExists) continue;
+          throw fsError(error, "upload", candidate);
+        }
+        removeQuietly(this.#partPath);
+        await syncFolder(folder);
+        return {
+          name: candidate,
+          path,
+          [Symbol.dispose]: () => folder[Symbol.dispose](),
+        };
       }
-      await removeQuietly(this.#partPath);
-      await syncFolder(folder);
-      return { name: candidate, path };
+    } catch (error) {
+      folder[Symbol.dispose]();
+      throw error;
     }
+    folder[Symbol.dispose]();
     throw new FtsError(
       "exists",
       `Cannot upload ${quoteName(this.#name)}: no free name for a copy`,
@@ -244,19 +279,28 @@ export class LocalUpload implements Upload {
     this.#state = "aborted";
     await this.#busy;
     this.#closeFile();
-    await removeQuietly(this.#partPath);
-    await this.#emptyTrash();
+    removeQuietly(this.#partPath);
+    this.#ended();
+    this.#emptyTrash();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.abort();
-    await this.#emptyTrash();
+    this.#emptyTrash();
   }
 
-  async #emptyTrash(): Promise<void> {
+  #emptyTrash(): void {
     const trash = this.#trash;
     this.#trash = null;
-    if (trash !== null) await removeQuietly(trash);
+    if (trash !== null) removeQuietly(trash);
+  }
+
+  /** Tells the owner, once, that the partial file is gone. */
+  #ended(): void {
+    const onEnd = this.#onEnd;
+    if (onEnd === undefined || this.#endedOnce) return;
+    this.#endedOnce = true;
+    onEnd();
   }
 
   #closeFile(): void {
@@ -279,25 +323,26 @@ export class LocalUpload implements Upload {
   }
 }
 
-/** Where a committed upload ended up. */
-interface Placed {
+/** Where a committed upload ended up; disposal closes its folder. */
+interface Placed extends Disposable {
   readonly name: string;
+  /** A path through the held folder. */
   readonly path: string;
 }
 
 /** Removes a file, ignoring "not found" and reporting nothing else. */
-export async function removeQuietly(path: string): Promise<void> {
+export function removeQuietly(path: string): void {
   try {
-    await Deno.remove(path);
+    Deno.removeSync(path);
   } catch {
-    // Missing already, or not removable: the stale-partial sweep retries.
+    // Missing already, or not removable: the partial sweep retries.
   }
 }
 
 /** fsyncs a folder so a rename or link in it survives a crash (best effort). */
-async function syncFolder(path: string): Promise<void> {
+async function syncFolder(folder: Folder): Promise<void> {
   try {
-    using dir = await Deno.open(path, { read: true });
+    using dir = await Deno.open(folder.path, { read: true });
     await dir.sync();
   } catch {
     // Some file systems refuse to fsync folders; the data itself is synced.

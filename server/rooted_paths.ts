@@ -1,54 +1,167 @@
 /**
- * Maps protocol names to paths under the local backend's root without ever
- * following a symbolic link: every component is checked with `lstat`, and
- * files are opened only after such a check and verified after opening.
+ * Maps protocol names to files under the local backend's root so that no
+ * request can reach outside it, even while a local user who can write
+ * inside the root swaps folders for symbolic links.
  *
- * Deno has no `openat`/`O_NOFOLLOW`, so a local user who can write inside
- * the root could still swap a checked folder for a link between the check
- * and the use; {@linkcode RootedPaths.openFile} closes most of that window by
- * re-checking after opening. Clients cannot create links through the
- * protocol at all.
+ * The root is opened once and its descriptor held. A name is resolved one
+ * component at a time, each folder opened with `O_DIRECTORY | O_NOFOLLOW`
+ * relative to its parent's descriptor (through `/proc/self/fd/N/name`,
+ * Linux's way to reach a held descriptor by path). The last component is
+ * then used through its parent's descriptor: lstat, rename, link, unlink
+ * and mkdir never follow a link there, and files are opened with
+ * `O_NOFOLLOW`. A swap can make a request fail, never escape: a swapped-in
+ * link is refused, and a folder already opened stays the one it was.
+ *
+ * Deno grants paths under `/proc/self/fd` only to a process run with
+ * `--allow-all`, so the server needs it.
  *
  * @module
  */
 
-import { join } from "node:path";
+import * as fs from "node:fs";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName, validateName } from "../protocol/names.ts";
 import { fsError } from "./fs_errors.ts";
 import { STATE_DIR } from "./storage.ts";
 
-/** A checked name: its NFC form, its path, and what is there now. */
-export interface Inspected {
-  /** The validated (NFC) name; "" for the root. */
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+/** A folder, never through a link. */
+const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+/** A file, never through a link, never waiting on a FIFO. */
+const FILE_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+
+/**
+ * An open folder. Paths built by {@linkcode Folder.at} go through its
+ * descriptor, so they name entries of this very folder wherever it is.
+ */
+export class Folder implements Disposable {
+  readonly #fd: number;
+  readonly #owned: boolean;
+  #closed = false;
+
+  /** Wraps descriptor `fd`; `owned` ones are closed on disposal. */
+  constructor(fd: number, owned: boolean) {
+    this.#fd = fd;
+    this.#owned = owned;
+  }
+
+  /** A path naming this folder itself. */
+  get path(): string {
+    return `/proc/self/fd/${this.#fd}`;
+  }
+
+  /** A path naming the entry `base` (one component) of this folder. */
+  at(base: string): string {
+    return `/proc/self/fd/${this.#fd}/${base}`;
+  }
+
+  /** The same folder, under a handle whose disposal does not close it. */
+  borrow(): Folder {
+    return new Folder(this.#fd, false);
+  }
+
+  /** Opens the sub-folder `base`, never through a link. */
+  openFolder(base: string): Folder {
+    return new Folder(fs.openSync(this.at(base), DIR_FLAGS), true);
+  }
+
+  /** Closes the descriptor (if owned). Idempotent. */
+  [Symbol.dispose](): void {
+    if (this.#closed || !this.#owned) return;
+    this.#closed = true;
+    fs.closeSync(this.#fd);
+  }
+}
+
+/**
+ * A checked name: its NFC form, its parent folder (open) and what is there
+ * now. Dispose it to close the parent.
+ */
+export interface Inspected extends Disposable {
+  /** The validated (NFC) name. */
   readonly name: string;
-  /** Absolute path under the root. */
+  /** The open parent folder. */
+  readonly folder: Folder;
+  /** The last component. */
+  readonly base: string;
+  /** A path naming the entry through the parent's descriptor. */
   readonly path: string;
-  /** The final component's lstat, or null if nothing is there. */
+  /** The entry's lstat, or null if nothing is there. */
   readonly info: Deno.FileInfo | null;
 }
 
-/** Root-confined path resolution for {@linkcode LocalStorage}. */
-export class RootedPaths {
-  readonly #root: string;
+/** A folder opened by name; dispose it to close the folder. */
+export interface OpenedFolder extends Disposable {
+  /** The validated (NFC) name; "" for the root. */
+  readonly name: string;
+  readonly folder: Folder;
+}
 
-  /** `root` must be an absolute, symlink-free path (use `Deno.realPath`). */
-  constructor(root: string) {
+/** Root-confined path resolution for the local backend. */
+export class RootedPaths implements Disposable {
+  readonly #root: string;
+  readonly #folder: Folder;
+
+  private constructor(root: string, folder: Folder) {
     this.#root = root;
+    this.#folder = folder;
   }
 
-  /** The root folder. */
+  /**
+   * Opens `root`, an absolute folder path without links (use
+   * `Deno.realPath`), and holds it open until disposal.
+   *
+   * @throws {FtsError} `not_directory`, `permission_denied` (a link),
+   * `io` (also when the system has no `/proc/self/fd`).
+   */
+  static open(root: string): RootedPaths {
+    if (Deno.build.os !== "linux") {
+      throw new FtsError(
+        "io",
+        `Cannot open the data folder ${
+          quoteName(root)
+        }: the server needs Linux's /proc/self/fd`,
+      );
+    }
+    let folder: Folder;
+    try {
+      folder = new Folder(fs.openSync(root, DIR_FLAGS), true);
+    } catch (error) {
+      throw fsError(error, "open the data folder", root);
+    }
+    try {
+      if (Deno.realPathSync(folder.path) !== root) {
+        throw new Error(`${folder.path} does not name ${root}`);
+      }
+    } catch (error) {
+      folder[Symbol.dispose]();
+      throw new FtsError(
+        "io",
+        `Cannot open the data folder ${
+          quoteName(root)
+        }: the server needs Linux's /proc/self/fd (and Deno's --allow-all)`,
+        { cause: error },
+      );
+    }
+    return new RootedPaths(root, folder);
+  }
+
+  /** The root folder's path (for messages; requests use {@linkcode folder}). */
   get root(): string {
     return this.#root;
   }
 
+  /** The root folder, open for as long as this object. */
+  get folder(): Folder {
+    return this.#folder;
+  }
+
   /**
-   * Validates `name` (refusing the state folder) and returns its NFC form
-   * and absolute path, without touching the disk.
+   * Validates `name`, refusing the state folder, and returns its NFC form.
    *
-   * @throws {NameError} for an invalid or reserved name.
+   * @throws {FtsError} `invalid_name` for an invalid or reserved name.
    */
-  resolve(name: string, action: string): { name: string; path: string } {
+  resolve(name: string, action: string): string {
     const nfc = validateName(name);
     const first = nfc.split("/", 1)[0];
     if (first === STATE_DIR) {
@@ -59,110 +172,144 @@ export class RootedPaths {
         } is reserved for the server`,
       );
     }
-    return { name: nfc, path: join(this.#root, ...nfc.split("/")) };
+    return nfc;
   }
 
   /**
-   * Resolves `name` ("" means the root when `allowRoot`) and lstats each
-   * component. Every parent must be a real folder; the last component may
-   * be missing (info null) but never a symbolic link.
+   * Opens the parent folder of `name` and lstats its last component, which
+   * may be missing (info null) but never a symbolic link.
    *
    * @throws {FtsError} `invalid_name`, `not_found` (a parent is missing),
    * `not_directory`, `permission_denied` (a symbolic link), `io`.
    */
-  async inspect(
-    name: string,
-    action: string,
-    allowRoot = false,
-  ): Promise<Inspected> {
-    if (name === "" && allowRoot) {
-      return { name: "", path: this.#root, info: await lstat(this.#root) };
+  inspect(name: string, action: string): Inspected {
+    const nfc = this.resolve(name, action);
+    const parts = nfc.split("/");
+    const base = parts.pop()!;
+    const folder = this.#walk(nfc, parts, action);
+    const path = folder.at(base);
+    let info: Deno.FileInfo | null;
+    try {
+      info = lstatOrNull(path);
+    } catch (error) {
+      folder[Symbol.dispose]();
+      throw fsError(error, action, nfc);
     }
-    const resolved = this.resolve(name, action);
-    const parts = resolved.name.split("/");
-    let path = this.#root;
-    let info: Deno.FileInfo | null = null;
-    for (let i = 0; i < parts.length; i++) {
-      path = join(path, parts[i]!);
-      try {
-        info = await lstat(path);
-      } catch (error) {
-        throw fsError(error, action, resolved.name);
-      }
-      const last = i === parts.length - 1;
-      if (info?.isSymlink) {
-        throw new FtsError(
-          "permission_denied",
-          `Cannot ${action} ${quoteName(resolved.name)}: ${
-            quoteName(parts.slice(0, i + 1).join("/"))
-          } is a symbolic link`,
-        );
-      }
-      if (last) break;
-      if (info === null) {
-        throw new FtsError(
-          "not_found",
-          `Cannot ${action} ${quoteName(resolved.name)}: no folder ${
-            quoteName(parts.slice(0, i + 1).join("/"))
-          }`,
-        );
-      }
-      if (!info.isDirectory) {
-        throw new FtsError(
-          "not_directory",
-          `Cannot ${action} ${quoteName(resolved.name)}: ${
-            quoteName(parts.slice(0, i + 1).join("/"))
-          } is not a folder`,
-        );
-      }
+    if (info?.isSymlink) {
+      folder[Symbol.dispose]();
+      throw linkError(action, nfc, nfc);
     }
-    return { name: resolved.name, path, info };
+    return {
+      name: nfc,
+      folder,
+      base,
+      path,
+      info,
+      [Symbol.dispose]: () => folder[Symbol.dispose](),
+    };
   }
 
   /**
-   * Opens an existing regular file for reading, refusing links, folders and
-   * special files, and verifies after opening that the open file is the one
-   * that was checked (same device and inode, path still link-free).
+   * Opens the folder `name` itself ("" is the root).
    *
-   * @throws {FtsError} `not_found`, `is_directory`, `permission_denied`, `io`.
+   * @throws {FtsError} `invalid_name`, `not_found`, `not_directory`,
+   * `permission_denied` (a symbolic link), `io`.
    */
-  async openFile(
+  openFolder(name: string, action: string): OpenedFolder {
+    const nfc = name === "" ? "" : this.resolve(name, action);
+    const folder = nfc === ""
+      ? this.#folder.borrow()
+      : this.#walk(nfc, nfc.split("/"), action);
+    return {
+      name: nfc,
+      folder,
+      [Symbol.dispose]: () => folder[Symbol.dispose](),
+    };
+  }
+
+  /**
+   * Opens an existing regular file for reading, never through a link, and
+   * refusing folders and special files.
+   *
+   * @throws {FtsError} `not_found`, `is_directory`, `permission_denied`,
+   * `io`.
+   */
+  openFile(
     name: string,
     action: string,
-  ): Promise<{ name: string; file: Deno.FsFile; info: Deno.FileInfo }> {
-    const before = await this.inspect(name, action);
-    const info = requireFile(before, action);
-    let file: Deno.FsFile;
+  ): { name: string; file: Deno.FsFile; info: Deno.FileInfo } {
+    using at = this.inspect(name, action);
+    requireFile(at, action);
+    let opened: ReturnType<typeof openFileAt>;
     try {
-      file = await Deno.open(before.path, { read: true });
+      opened = openFileAt(at.path);
     } catch (error) {
-      throw fsError(error, action, before.name);
+      throw fsError(error, action, at.name);
     }
-    try {
-      const opened = await file.stat();
-      const after = await this.inspect(name, action);
-      if (
-        !sameFile(opened, info) || after.info === null ||
-        !sameFile(after.info, info)
-      ) {
-        throw new FtsError(
-          "permission_denied",
-          `Cannot ${action} ${
-            quoteName(before.name)
-          }: it changed while being opened`,
-        );
+    if (opened === null) {
+      throw new FtsError(
+        "permission_denied",
+        `Cannot ${action} ${quoteName(at.name)}: it changed while being opened`,
+      );
+    }
+    return { name: at.name, ...opened };
+  }
+
+  /** Closes the root. */
+  [Symbol.dispose](): void {
+    this.#folder[Symbol.dispose]();
+  }
+
+  /** Opens the folders `parts` in turn from the root, never through a link. */
+  #walk(name: string, parts: readonly string[], action: string): Folder {
+    let folder = this.#folder.borrow();
+    for (let i = 0; i < parts.length; i++) {
+      let next: Folder;
+      try {
+        next = folder.openFolder(parts[i]!);
+      } catch (error) {
+        const failed = componentError(error, folder, parts, i, name, action);
+        folder[Symbol.dispose]();
+        throw failed;
       }
-      return { name: before.name, file, info: opened };
-    } catch (error) {
-      file.close();
-      throw fsError(error, action, before.name);
+      folder[Symbol.dispose]();
+      folder = next;
     }
+    return folder;
+  }
+}
+
+/**
+ * Opens the regular file at `path` (through a held folder) for reading, or
+ * returns null when a link, a folder or a special file is there now.
+ *
+ * @throws what opening throws, other than for a link.
+ */
+export function openFileAt(
+  path: string,
+): { file: Deno.FsFile; info: Deno.FileInfo } | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, FILE_FLAGS);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ELOOP") return null;
+    throw error;
+  }
+  try {
+    const self = `/proc/self/fd/${fd}`;
+    const info = Deno.statSync(self);
+    if (!info.isFile) return null;
+    // A second open of the same file, as a Deno file (no blocking: it is
+    // a regular file, checked on the descriptor itself).
+    return { file: Deno.openSync(self, { read: true }), info };
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
 /** The file's info, or the right error when `inspected` is not a regular file. */
 export function requireFile(
-  inspected: Inspected,
+  inspected: { readonly name: string; readonly info: Deno.FileInfo | null },
   action: string,
 ): Deno.FileInfo {
   const { info, name } = inspected;
@@ -192,15 +339,61 @@ export function mtimeMs(info: Deno.FileInfo): number {
   return Math.floor(info.mtime?.getTime() ?? 0);
 }
 
-function sameFile(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
-  return a.ino === b.ino && a.dev === b.dev;
-}
-
-async function lstat(path: string): Promise<Deno.FileInfo | null> {
+/** lstat that answers null for a missing entry. */
+export function lstatOrNull(path: string): Deno.FileInfo | null {
   try {
-    return await Deno.lstat(path);
+    return Deno.lstatSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;
   }
+}
+
+/** The error for failing to open folder `parts[i]` inside `parent`. */
+function componentError(
+  error: unknown,
+  parent: Folder,
+  parts: readonly string[],
+  i: number,
+  name: string,
+  action: string,
+): FtsError {
+  const code = (error as { code?: unknown }).code;
+  const sofar = parts.slice(0, i + 1).join("/");
+  if (code === "ENOENT") {
+    return new FtsError(
+      "not_found",
+      `Cannot ${action} ${quoteName(name)}: no folder ${quoteName(sofar)}`,
+      { cause: error },
+    );
+  }
+  if (code === "ENOTDIR" || code === "ELOOP") {
+    let info: Deno.FileInfo | null = null;
+    try {
+      info = lstatOrNull(parent.at(parts[i]!));
+    } catch {
+      // Only the wording depends on it.
+    }
+    // A folder now means a link that was swapped back since.
+    if (info?.isSymlink || info?.isDirectory) {
+      return linkError(action, name, sofar);
+    }
+    return new FtsError(
+      "not_directory",
+      `Cannot ${action} ${quoteName(name)}: ${
+        quoteName(sofar)
+      } is not a folder`,
+      { cause: error },
+    );
+  }
+  return fsError(error, action, name);
+}
+
+function linkError(action: string, name: string, link: string): FtsError {
+  return new FtsError(
+    "permission_denied",
+    `Cannot ${action} ${quoteName(name)}: ${
+      quoteName(link)
+    } is a symbolic link`,
+  );
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AGE_MAGIC, AgeSniffer } from "../../server/age_sniff.ts";
+import { openFileAt } from "../../server/rooted_paths.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "fts_age_sniff_" });
@@ -39,7 +40,10 @@ Deno.test("AgeSniffer.isAgeFile() is true only for files that start with the age
     for (const [name, content] of Object.entries(files)) {
       const path = join(dir, name);
       await Deno.writeFile(path, content);
-      answers[name] = await sniffer.isAgeFile(path, await Deno.lstat(path));
+      answers[name] = await sniffer.isAgeFile(
+        await Deno.lstat(path),
+        () => openFileAt(path),
+      );
     }
     assert.deepEqual(answers, {
       "age": true,
@@ -61,8 +65,11 @@ Deno.test("AgeSniffer.isAgeFile() refuses a file swapped for another since its l
     await Deno.writeFile(join(dir, "new"), bytes(AGE_MAGIC, "rest"));
     await Deno.rename(join(dir, "new"), path);
     const sniffer = new AgeSniffer();
-    assert.equal(await sniffer.isAgeFile(path, old), false);
-    assert.equal(await sniffer.isAgeFile(path, await Deno.lstat(path)), true);
+    assert.equal(await sniffer.isAgeFile(old, () => openFileAt(path)), false);
+    assert.equal(
+      await sniffer.isAgeFile(await Deno.lstat(path), () => openFileAt(path)),
+      true,
+    );
   });
 });
 
@@ -73,7 +80,10 @@ Deno.test("AgeSniffer.isAgeFile() never follows or reads a symbolic link", async
     const link = join(dir, "link");
     await Deno.symlink(target, link);
     const sniffer = new AgeSniffer();
-    assert.equal(await sniffer.isAgeFile(link, await Deno.lstat(link)), false);
+    assert.equal(
+      await sniffer.isAgeFile(await Deno.lstat(link), () => openFileAt(link)),
+      false,
+    );
   });
 });
 
@@ -84,7 +94,7 @@ Deno.test("AgeSniffer caches by inode, size and mtime, and re-reads a changed fi
     await Deno.writeFile(path, age);
     const sniffer = new AgeSniffer();
     const info = await Deno.lstat(path);
-    assert.equal(await sniffer.isAgeFile(path, info), true);
+    assert.equal(await sniffer.isAgeFile(info, () => openFileAt(path)), true);
     // Rewritten in place with the same size and mtime: answered from the
     // cache, so not read again.
     await Deno.writeFile(path, new Uint8Array(age.length).fill(0x41));
@@ -92,10 +102,16 @@ Deno.test("AgeSniffer caches by inode, size and mtime, and re-reads a changed fi
     const same = await Deno.lstat(path);
     assert.equal(same.size, info.size);
     assert.equal(same.mtime?.getTime(), info.mtime?.getTime());
-    assert.equal(await sniffer.isAgeFile(path, same), true);
-    assert.equal(await new AgeSniffer().isAgeFile(path, same), false);
+    assert.equal(await sniffer.isAgeFile(same, () => openFileAt(path)), true);
+    assert.equal(
+      await new AgeSniffer().isAgeFile(same, () => openFileAt(path)),
+      false,
+    );
     // Another size: read again.
     await Deno.writeTextFile(path, "now a plain file of another size");
-    assert.equal(await sniffer.isAgeFile(path, await Deno.lstat(path)), false);
+    assert.equal(
+      await sniffer.isAgeFile(await Deno.lstat(path), () => openFileAt(path)),
+      false,
+    );
   });
 });

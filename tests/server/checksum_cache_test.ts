@@ -311,6 +311,7 @@ Deno.test("LocalStorage overwrite moves the replaced file to the trash and empti
 Deno.test("LocalStorage.open() empties a trash a crash left behind", async () => {
   await using t = await storage();
   await Deno.writeFile(join(t.root, ".fts", "trash", "left.old"), bytes(10, 1));
+  await t.s[Symbol.asyncDispose](); // One server per root at a time.
   await using again = await LocalStorage.open(t.root);
   assert.deepEqual(await names(join(t.root, ".fts", "trash")), []);
   assert.ok(again.root.length > 0);

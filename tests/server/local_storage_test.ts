@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { LocalStorage } from "../../server/local_storage.ts";
 import type { Clock } from "../../server/clock.ts";
 import { put, read, rejects, storageContract } from "./storage_contract.ts";
+import { raceSymlinkSwap } from "../_helpers/symlink_race.ts";
 
 storageContract("LocalStorage", async () => {
   const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
@@ -30,7 +31,7 @@ async function withEscapeSetup(
     await Deno.mkdir(outside);
     const secret = join(outside, "secret.txt");
     await Deno.writeTextFile(secret, "top secret");
-    const s = await LocalStorage.open(root);
+    await using s = await LocalStorage.open(root);
     await Deno.symlink(secret, join(root, "link_file"));
     await Deno.symlink(outside, join(root, "link_dir"));
     await Deno.symlink("/etc", join(root, "etc"));
@@ -150,7 +151,7 @@ Deno.test("LocalStorage.remove(), rename() and mkdir() refuse links", async () =
 Deno.test("LocalStorage.open() makes .fts private and hides it", async () => {
   const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
   try {
-    const s = await LocalStorage.open(root);
+    await using s = await LocalStorage.open(root);
     const info = await Deno.stat(join(root, ".fts"));
     assert.ok(info.isDirectory);
     assert.equal(info.mode! & 0o777, 0o700);
@@ -172,36 +173,10 @@ Deno.test("LocalStorage.open() refuses a state folder that is a link", async () 
   }
 });
 
-Deno.test("LocalStorage.open() deletes partial uploads older than a day only", async () => {
-  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
-  try {
-    await LocalStorage.open(root);
-    const dir = join(root, ".fts", "partial");
-    const now = Date.UTC(2030, 5, 1);
-    const hour = 3600_000;
-    for (const [name, ageHours] of [["old", 25], ["young", 23]] as const) {
-      const path = join(dir, `${name}.part`);
-      await Deno.writeTextFile(path, name);
-      const when = new Date(now - ageHours * hour);
-      await Deno.utime(path, when, when);
-    }
-    const clock: Clock = {
-      now: () => now,
-      setTimeout: () => 0,
-      clearTimeout: () => {},
-    };
-    const s = await LocalStorage.open(root, { clock });
-    assert.deepEqual(await partials(root), ["young.part"]);
-    assert.deepEqual(await s.list(""), []);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
-
 Deno.test("LocalStorage uploads leave no partial file after commit or abort", async () => {
   const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
   try {
-    const s = await LocalStorage.open(root);
+    await using s = await LocalStorage.open(root);
     const up = await s.beginUpload("a", 1);
     assert.equal((await partials(root)).length, 1);
     await up.write(new Uint8Array([1]));
@@ -220,7 +195,7 @@ Deno.test("LocalStorage uploads leave no partial file after commit or abort", as
 Deno.test("LocalStorage.list() skips names that are not valid protocol names", async () => {
   const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
   try {
-    const s = await LocalStorage.open(root);
+    await using s = await LocalStorage.open(root);
     await Deno.writeTextFile(join(root, "line\nbreak"), "x");
     await Deno.writeTextFile(join(root, "cafe\u0301"), "x"); // NFD on disk
     await Deno.writeTextFile(join(root, "fine"), "x");
@@ -241,3 +216,134 @@ async function partials(root: string): Promise<string[]> {
   }
   return names.sort();
 }
+
+Deno.test("LocalStorage never reads or writes outside the root while a folder is swapped with a link", async () => {
+  // The 30 s version is tests/stress/symlink_race_test.ts.
+  const report = await raceSymlinkSwap((root) => LocalStorage.open(root), 1500);
+  assert.ok(report.swaps > 1000, `only ${report.swaps} swaps`);
+  assert.equal(report.outsideReads, 0);
+  assert.deepEqual(report.outsideChanges, []);
+  assert.deepEqual(report.unexpected, []);
+  for (const kind of ["read", "list", "upload"]) {
+    assert.ok((report.done[kind] ?? 0) > 0, `no ${kind} succeeded`);
+  }
+});
+
+const MIB = 1024 * 1024;
+
+Deno.test("LocalStorage.beginUpload() refuses a declared size beyond the free space before creating anything", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    await using s = await LocalStorage.open(root, {
+      freeSpace: () => 3 * MIB,
+    });
+    for (const size of [1e12, Number.MAX_SAFE_INTEGER, 3 * MIB + 1]) {
+      await rejects(s.beginUpload("big.bin", size), "no_space", "big.bin");
+    }
+    assert.deepEqual(await partials(root), []);
+    await using _fits = await s.beginUpload("fits.bin", 3 * MIB);
+    assert.equal((await partials(root)).length, 1);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("LocalStorage reserves a declared size until the upload ends, so two cannot share free bytes", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    // The disk's own figure: what is written is counted by the disk itself.
+    let onDisk = 0;
+    await using s = await LocalStorage.open(root, {
+      freeSpace: () => 5 * MIB - onDisk,
+    });
+    const first = await s.beginUpload("a", 3 * MIB);
+    assert.equal(s.available(), 2 * MIB);
+    await rejects(s.beginUpload("b", 3 * MIB), "no_space", "b");
+    await first.write(new Uint8Array(MIB));
+    onDisk = MIB;
+    assert.equal(s.available(), 2 * MIB, "written bytes are not counted twice");
+    await first.abort();
+    onDisk = 0;
+    assert.equal(s.available(), 5 * MIB);
+    const second = await s.beginUpload("b", 3 * MIB);
+    await second.write(new Uint8Array(3 * MIB));
+    assert.equal(await second.commit({ overwrite: false }), "b");
+    assert.equal(s.available(), 5 * MIB, "released after commit");
+    // Concurrent starts: only what fits is accepted.
+    const sizes = [2 * MIB, 2 * MIB, 2 * MIB];
+    const started = await Promise.allSettled(
+      sizes.map((size, i) => s.beginUpload(`c${i}`, size)),
+    );
+    assert.deepEqual(started.map((r) => r.status), [
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+    ]);
+    for (const r of started) {
+      if (r.status === "fulfilled") await r.value.abort();
+    }
+    assert.deepEqual(await partials(root), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("LocalStorage.open() deletes every partial upload a previous run left, whatever its age", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    await (await LocalStorage.open(root))[Symbol.asyncDispose]();
+    // What a server killed mid-upload leaves: young partial files.
+    for (const name of ["a.part", "b.part"]) {
+      await Deno.writeTextFile(join(root, ".fts", "partial", name), "cut");
+    }
+    await using s = await LocalStorage.open(root);
+    assert.deepEqual(await partials(root), []);
+    assert.deepEqual(await s.list(""), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("LocalStorage sweeps orphan partials from time to time and keeps those of running uploads", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    let now = Date.UTC(2030, 5, 1);
+    const clock: Clock = {
+      now: () => now,
+      setTimeout: () => 0,
+      clearTimeout: () => {},
+    };
+    await using s = await LocalStorage.open(root, {
+      clock,
+      sweepEveryMs: 60_000,
+    });
+    await using running = await s.beginUpload("running.bin", 10);
+    const orphan = join(root, ".fts", "partial", "orphan.part");
+    await Deno.writeTextFile(orphan, "left by a failed clean-up");
+    now += 30_000;
+    await (await s.beginUpload("early.bin", 1)).abort();
+    assert.equal((await partials(root)).length, 2, "not due yet");
+    now += 31_000;
+    await using _late = await s.beginUpload("late.bin", 1);
+    const left = await partials(root);
+    assert.equal(left.length, 2);
+    assert.ok(!left.includes("orphan.part"));
+    await running.write(new Uint8Array(10));
+    assert.equal(await running.commit({ overwrite: false }), "running.bin");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("LocalStorage.open() refuses a root another server is using", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    const first = await LocalStorage.open(root);
+    await rejects(LocalStorage.open(root), "busy");
+    await first[Symbol.asyncDispose]();
+    await using again = await LocalStorage.open(root);
+    assert.deepEqual(await again.list(""), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

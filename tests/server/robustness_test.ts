@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { statfsSync } from "node:fs";
 import { join } from "node:path";
 import { HEADER_SIZE, MAX_PAYLOAD, writeHeader } from "../../protocol/frame.ts";
 import { MSG } from "../../protocol/messages.ts";
@@ -286,4 +287,32 @@ Deno.test("Server answers ERROR busy beyond 1024 requests in flight on one conne
     assert.ok(m?.type === "error" && m.code === "cancelled");
   }
   assert.deepEqual(await t.partials(), []);
+});
+
+Deno.test("Server refuses a PUT whose declared size exceeds the free space, before any data", async () => {
+  await using t = await startTestServer();
+  await using c = await t.connect();
+  const s = statfsSync(t.root);
+  const free = s.bavail * s.bsize;
+  const sizes = [Number.MAX_SAFE_INTEGER, free < 1e12 ? 1e12 : free * 2];
+  for (const size of sizes) {
+    const id = c.id();
+    await c.send({ type: "put", id, name: `big${id}`, size, overwrite: false });
+    // Pipelined data, as a client may send before PUT_READY: ignored.
+    await c.send({
+      type: "data",
+      id,
+      offset: 0,
+      bytes: new Uint8Array(64 * KIB),
+      zstd: false,
+    });
+    const reply = await c.reply(id);
+    assert.equal(reply?.type, "error");
+    assert.equal(reply?.type === "error" && reply.code, "no_space");
+  }
+  assert.deepEqual(await t.partials(), []);
+  assert.deepEqual(await t.visible(), []);
+  const data = pseudoRandomBytes(100 * KIB);
+  const done = await c.put("fits", data);
+  assert.equal(done.type, "put_done");
 });
