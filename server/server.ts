@@ -73,7 +73,7 @@ export interface ServerOptions {
    * any other (see `decideAccess`). Never `admin`.
    */
   anonymous?: AnonymousMode | undefined;
-  /** Tuning of the per-address login throttle; its clock defaults to `clock`. */
+  /** Tuning of the login throttle (per address and account); its clock defaults to `clock`. */
   loginThrottle?: LoginThrottleOptions;
   /** A client that must log in has this long after WELCOME. Default 120,000 ms. */
   loginTimeoutMs?: number;

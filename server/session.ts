@@ -130,6 +130,8 @@ export class Session {
   #lastActivity: number;
   #closeScheduled = false;
   readonly #connClosed = Promise.withResolvers<void>();
+  /** Aborted when the connection closes, for waits that are not timers. */
+  readonly #closedSignal = new AbortController();
 
   constructor(conn: SessionConn, options: SessionOptions) {
     this.#options = options;
@@ -372,6 +374,7 @@ export class Session {
       ending: () => this.#ending,
       send: (message) => this.#conn.send(message),
       pause: (ms) => this.#pause(ms),
+      signal: this.#closedSignal.signal,
       terminate: (reason) => this.#terminate(reason),
     });
   }
@@ -418,6 +421,7 @@ export class Session {
   #close(): void {
     this.#conn.close();
     this.#connClosed.resolve();
+    this.#closedSignal.abort(new ConnectionClosed());
   }
 
   #armIdle(ms: number): void {

@@ -121,6 +121,8 @@ export interface LoginHost {
   send(message: Message): Promise<void>;
   /** Waits `ms`, or less if the connection closes. */
   pause(ms: number): Promise<void>;
+  /** Aborted once the connection closes. */
+  readonly signal: AbortSignal;
   /** Ends the session with `reason`, telling the client. */
   terminate(reason: FtsError): void;
 }
@@ -252,9 +254,9 @@ export class SessionAccess {
   }
 
   /**
-   * AUTH: checks the login through the gate. A success sets the
-   * permissions; a failure is answered after the throttle's delay and ends
-   * the connection (one guess per connection). The password is never
+   * AUTH: checks the login through the gate (which waits the throttle's
+   * delay first). A success sets the permissions; a failure ends the
+   * connection (one guess per connection). The password is never
    * logged or kept.
    */
   async login(auth: MessageOf<"auth">, host: LoginHost): Promise<void> {
@@ -272,7 +274,13 @@ export class SessionAccess {
     }
     this.#loggingIn = true;
     try {
-      const outcome = await gate.check(auth, this.#options.address);
+      const outcome = await gate.check(auth, this.#options.address, {
+        pause: (ms) => host.pause(ms),
+        signal: host.signal,
+      });
+      if (!outcome.ok && outcome.error !== null) {
+        this.#options.log(outcome.log);
+      }
       if (host.ending()) return;
       if (outcome.ok) {
         this.#perms = outcome.perms;
@@ -281,10 +289,7 @@ export class SessionAccess {
         await host.send({ type: "ok", id: 0, perms: [...outcome.perms] });
         return;
       }
-      await host.pause(outcome.delayMs);
-      this.#options.log(outcome.log);
-      if (host.ending()) return;
-      host.terminate(outcome.error);
+      if (outcome.error !== null) host.terminate(outcome.error);
     } finally {
       this.#loggingIn = false;
     }

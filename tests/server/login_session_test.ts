@@ -78,7 +78,31 @@ Deno.test("Session: a wrong password and an unknown user get the same answer, an
   });
 });
 
-Deno.test("Session: each failed login is answered after a growing delay on the server's clock", async () => {
+/**
+ * Starts a login on a new connection and tells whether it is answered
+ * before the server's clock has a pause of `delayMs` pending.
+ */
+async function loginWaits(
+  t: Awaited<ReturnType<typeof startTestServer>>,
+  clock: ManualClock,
+  user: string,
+  password: string,
+  delayMs: number,
+) {
+  const c = await t.connect();
+  let answered = false;
+  const answer = login(c, user, password).finally(() => answered = true);
+  await Promise.race([clock.timerSet(delayMs), answer]);
+  const waitedBeforeCheck = !answered;
+  clock.advance(delayMs - 1);
+  const early = answered;
+  clock.advance(1);
+  const reply = await answer;
+  c.close();
+  return { waitedBeforeCheck: waitedBeforeCheck && !early, reply };
+}
+
+Deno.test("Session: while failures count, every login waits a growing delay before its password is checked", async () => {
   await withAccounts(async (accounts) => {
     const clock = new ManualClock();
     await using t = await startTestServer({
@@ -86,16 +110,95 @@ Deno.test("Session: each failed login is answered after a growing delay on the s
       clock,
       loginThrottle: { baseDelayMs: 700, maxDelayMs: 5_000 },
     });
-    for (const delay of [700, 1_400, 2_800]) {
+    {
       await using c = await t.connect();
-      let answered = false;
-      const answer = login(c, "ana", "wrong").finally(() => answered = true);
-      await clock.timerSet(delay);
-      clock.advance(delay - 1);
-      assert.equal(answered, false, `answered before ${delay} ms`);
-      clock.advance(1);
-      const reply = await answer;
+      const first = await login(c, "ana", "wrong");
+      assert.equal(first?.type === "error" && first.code, "auth_failed");
+    }
+    for (const delay of [700, 1_400, 2_800]) {
+      const { waitedBeforeCheck, reply } = await loginWaits(
+        t,
+        clock,
+        "ana",
+        "wrong",
+        delay,
+      );
+      assert.ok(waitedBeforeCheck, `answered before ${delay} ms`);
       assert.equal(reply?.type === "error" && reply.code, "auth_failed");
+    }
+  });
+});
+
+Deno.test("Session: during a delay a right password waits as long as a wrong one", async () => {
+  await withAccounts(async (accounts) => {
+    const clock = new ManualClock();
+    await using t = await startTestServer({
+      accounts,
+      clock,
+      loginThrottle: { baseDelayMs: 500 },
+    });
+    {
+      // Answered at once; a server that delays the answer instead gets its
+      // clock moved, so that this test fails below rather than hangs here.
+      await using c = await t.connect();
+      const answer = login(c, "root", "guess");
+      await Promise.race([answer, clock.timerSet(500)]);
+      clock.advance(500);
+      assert.equal((await answer)?.type, "error");
+    }
+    const right = await loginWaits(t, clock, "ana", "correct horse", 500);
+    assert.equal(right.reply?.type, "ok");
+    assert.ok(right.waitedBeforeCheck, "a right password was answered at once");
+    const wrong = await loginWaits(t, clock, "ana", "wrong", 500);
+    assert.equal(wrong.reply?.type, "error");
+    assert.ok(wrong.waitedBeforeCheck);
+  });
+});
+
+Deno.test("Session: logging into one's own account between guesses at another does not lift the count", async () => {
+  await withAccounts(async (accounts) => {
+    await using t = await startTestServer({
+      accounts,
+      loginThrottle: { baseDelayMs: 0 },
+    });
+    let guesses = 0;
+    let banned: unknown = null;
+    for (let round = 0; round < 40 && banned === null; round++) {
+      {
+        await using c = await t.connect();
+        const guess = await login(c, "root", `guess ${round}`);
+        assert.equal(guess?.type === "error" && guess.code, "auth_failed");
+        if (guess?.type === "error" && guess.message !== LOGIN_FAILED_MESSAGE) {
+          banned = guess.message;
+          break;
+        }
+        guesses++;
+      }
+      await using own = await t.connect();
+      const mine = await login(own, "ana", "correct horse");
+      if (mine?.type === "error") banned = mine.message;
+    }
+    assert.equal(guesses, 5);
+    assert.equal(
+      banned,
+      "Too many failed logins from this address: try again in 10 minutes",
+    );
+  });
+});
+
+Deno.test("Session: parallel right logins from one address all get in", async () => {
+  await withAccounts(async (accounts) => {
+    await using t = await startTestServer({ accounts });
+    const clients = await Promise.all(
+      Array.from({ length: 8 }, () => t.connect()),
+    );
+    try {
+      const replies = await Promise.all(
+        clients.map((c) => login(c, "ana", "correct horse")),
+      );
+      assert.deepEqual(replies.map((r) => r?.type), Array(8).fill("ok"));
+    } finally {
+      for (const c of clients) c.close();
     }
   });
 });
