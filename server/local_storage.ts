@@ -91,6 +91,8 @@ interface Reservation {
   readonly size: number;
   /** Bytes on the disk already (counted by `statfs`). */
   readonly written: number;
+  /** Discards the upload (absent while its partial file is being made). */
+  abort?(): Promise<void>;
 }
 
 /** Files in a folder on the local disk. Create with {@linkcode LocalStorage.open}. */
@@ -183,7 +185,11 @@ export class LocalStorage implements Storage {
     try {
       free = this.#freeSpace(this.#paths.folder);
     } catch (error) {
-      throw fsError(error, "check the free space of", "");
+      throw new FtsError(
+        "io",
+        "Cannot read the free space of the server's disk",
+        { cause: error },
+      );
     }
     for (const upload of this.#uploads.values()) {
       free -= Math.max(0, upload.size - upload.written);
@@ -306,7 +312,7 @@ export class LocalStorage implements Storage {
         this.#paths,
         nfc,
         size,
-        this.#state.partial.at(part),
+        { folder: this.#state.partial, base: part },
         {
           sums: this.#sums,
           trash: this.#state.trash,
@@ -426,16 +432,17 @@ export class LocalStorage implements Storage {
   }
 
   /**
-   * Releases the root, the state folders and the lock. Uploads still in
-   * flight keep their partial files until the next open.
+   * Aborts the uploads still in flight, then releases the root, the state
+   * folders and the lock: nothing touches the disk after this resolves.
    */
-  [Symbol.asyncDispose](): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      closeStateFolders(this.#state);
-      this.#paths[Symbol.dispose]();
-    }
-    return Promise.resolve();
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(
+      [...this.#uploads.values()].map((upload) => upload.abort?.()),
+    );
+    closeStateFolders(this.#state);
+    this.#paths[Symbol.dispose]();
   }
 
   #sweepIfDue(): void {

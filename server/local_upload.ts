@@ -51,7 +51,7 @@ export class LocalUpload implements Upload {
   readonly #paths: RootedPaths;
   readonly #name: string;
   readonly #size: number;
-  readonly #partPath: string;
+  readonly #part: PartFile;
   readonly #file: Deno.FsFile;
   readonly #sums: ChecksumCache | undefined;
   readonly #trashDir: Folder | undefined;
@@ -73,14 +73,14 @@ export class LocalUpload implements Upload {
     paths: RootedPaths,
     name: string,
     size: number,
-    partPath: string,
+    part: PartFile,
     file: Deno.FsFile,
     options: LocalUploadOptions,
   ) {
     this.#paths = paths;
     this.#name = name;
     this.#size = size;
-    this.#partPath = partPath;
+    this.#part = part;
     this.#file = file;
     this.#sums = options.sums;
     this.#trashDir = options.trash;
@@ -88,20 +88,19 @@ export class LocalUpload implements Upload {
   }
 
   /**
-   * Creates the partial file `partPath` (which must not exist yet; a path
-   * through a held folder, see rooted_paths.ts). On failure `onEnd` is
+   * Creates the partial file `part` (which must not exist yet). On failure `onEnd` is
    * not called: the caller still owns what it set up.
    */
   static async create(
     paths: RootedPaths,
     name: string,
     size: number,
-    partPath: string,
+    part: PartFile,
     options: LocalUploadOptions = {},
   ): Promise<LocalUpload> {
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(partPath, {
+      file = await Deno.open(part.folder.at(part.base), {
         write: true,
         createNew: true,
         mode: 0o600,
@@ -109,12 +108,17 @@ export class LocalUpload implements Upload {
     } catch (error) {
       throw fsError(error, "upload", name);
     }
-    return new LocalUpload(paths, name, size, partPath, file, options);
+    return new LocalUpload(paths, name, size, part, file, options);
   }
 
   /** The declared size. */
   get size(): number {
     return this.#size;
+  }
+
+  /** The partial file's path (through its held folder, while open). */
+  #partPath(): string {
+    return this.#part.folder.at(this.#part.base);
   }
 
   get written(): number {
@@ -222,7 +226,7 @@ export class LocalUpload implements Upload {
         }
       }
       try {
-        Deno.renameSync(this.#partPath, target.path);
+        Deno.renameSync(this.#partPath(), target.path);
       } catch (error) {
         throw fsError(error, "upload", target.name);
       }
@@ -249,12 +253,12 @@ export class LocalUpload implements Upload {
         if (!isValidName(candidate)) break;
         const path = folder.at(splitName(candidate).base);
         try {
-          Deno.linkSync(this.#partPath, path);
+          Deno.linkSync(this.#partPath(), path);
         } catch (error) {
           if (error instanceof Deno.errors.AlreadyExists) continue;
           throw fsError(error, "upload", candidate);
         }
-        removeQuietly(this.#partPath);
+        removeQuietly(this.#partPath());
         await syncFolder(folder);
         return {
           name: candidate,
@@ -279,7 +283,11 @@ export class LocalUpload implements Upload {
     this.#state = "aborted";
     await this.#busy;
     this.#closeFile();
-    removeQuietly(this.#partPath);
+    try {
+      removeQuietly(this.#partPath());
+    } catch {
+      // The storage is closed: its next open sweeps the partial file.
+    }
     this.#ended();
     this.#emptyTrash();
   }
@@ -321,6 +329,12 @@ export class LocalUpload implements Upload {
       }`,
     );
   }
+}
+
+/** A partial file: its name in the held partial folder. */
+export interface PartFile {
+  readonly folder: Folder;
+  readonly base: string;
 }
 
 /** Where a committed upload ended up; disposal closes its folder. */

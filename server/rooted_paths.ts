@@ -36,40 +36,56 @@ const FILE_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
  */
 export class Folder implements Disposable {
   readonly #fd: number;
-  readonly #owned: boolean;
+  /** The handle that closes the descriptor: this one, or its lender. */
+  readonly #owner: Folder;
   #closed = false;
 
-  /** Wraps descriptor `fd`; `owned` ones are closed on disposal. */
-  constructor(fd: number, owned: boolean) {
+  /**
+   * Wraps descriptor `fd`, closed when this handle is disposed; with
+   * `owner`, a borrowed view that `owner` closes instead.
+   */
+  constructor(fd: number, owner?: Folder) {
     this.#fd = fd;
-    this.#owned = owned;
+    this.#owner = owner ?? this;
   }
 
   /** A path naming this folder itself. */
   get path(): string {
-    return `/proc/self/fd/${this.#fd}`;
+    return `/proc/self/fd/${this.#open()}`;
   }
 
-  /** A path naming the entry `base` (one component) of this folder. */
+  /**
+   * A path naming the entry `base` (one component) of this folder.
+   *
+   * @throws {FtsError} `io` once the folder is closed (its number may
+   * name another file by then).
+   */
   at(base: string): string {
-    return `/proc/self/fd/${this.#fd}/${base}`;
+    return `/proc/self/fd/${this.#open()}/${base}`;
   }
 
   /** The same folder, under a handle whose disposal does not close it. */
   borrow(): Folder {
-    return new Folder(this.#fd, false);
+    return new Folder(this.#open(), this.#owner);
   }
 
   /** Opens the sub-folder `base`, never through a link. */
   openFolder(base: string): Folder {
-    return new Folder(fs.openSync(this.at(base), DIR_FLAGS), true);
+    return new Folder(fs.openSync(this.at(base), DIR_FLAGS));
   }
 
-  /** Closes the descriptor (if owned). Idempotent. */
+  /** Closes the descriptor (unless borrowed). Idempotent. */
   [Symbol.dispose](): void {
-    if (this.#closed || !this.#owned) return;
+    if (this.#owner !== this || this.#closed) return;
     this.#closed = true;
     fs.closeSync(this.#fd);
+  }
+
+  #open(): number {
+    if (this.#owner.#closed) {
+      throw new FtsError("io", "The server's data folder is closed");
+    }
+    return this.#fd;
   }
 }
 
@@ -125,7 +141,7 @@ export class RootedPaths implements Disposable {
     }
     let folder: Folder;
     try {
-      folder = new Folder(fs.openSync(root, DIR_FLAGS), true);
+      folder = new Folder(fs.openSync(root, DIR_FLAGS));
     } catch (error) {
       throw fsError(error, "open the data folder", root);
     }

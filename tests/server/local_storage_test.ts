@@ -347,3 +347,20 @@ Deno.test("LocalStorage.open() refuses a root another server is using", async ()
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("LocalStorage disposal aborts uploads in flight and refuses later requests", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    const s = await LocalStorage.open(root);
+    const up = await s.beginUpload("a", 4);
+    await up.write(new Uint8Array(4));
+    await s[Symbol.asyncDispose]();
+    assert.deepEqual(await partials(root), []);
+    await rejects(up.commit({ overwrite: false }), "cancelled");
+    await rejects(s.stat("a"), "io");
+    await rejects(s.list(""), "io");
+    await rejects(s.beginUpload("b", 1), "io");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
