@@ -38,7 +38,7 @@ export interface RaceReport {
 }
 
 const VICTIMS = 200;
-const SWAPPER = new URL("./symlink_swapper.py", import.meta.url).pathname;
+const SWAPPER = new URL("./symlink_swapper.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -77,8 +77,16 @@ export async function raceSymlinkSwap(
     failed: {},
     unexpected: [],
   };
-  const swapper = new Deno.Command("python3", {
-    args: [SWAPPER, join(root, "d"), join(root, "l"), String(ms / 1000 + 5)],
+  const swapper = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-check",
+      SWAPPER,
+      join(root, "d"),
+      join(root, "l"),
+      String(ms / 1000 + 5),
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -86,7 +94,7 @@ export async function raceSymlinkSwap(
   const lines = swapper.stdout.pipeThrough(new TextDecoderStream())
     .getReader();
   const first = await lines.read();
-  if (first.value?.trim() !== "ready") {
+  if (!first.value?.startsWith("ready")) {
     await swapper.stdin.close();
     await swapper.status;
     throw new Error(`the swapper did not start: ${first.value}`);
