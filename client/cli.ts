@@ -12,6 +12,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { CliIo } from "../io/cli_io.ts";
+import { SignalPresses } from "../io/interrupts.ts";
 import { PASSWORD_ENV } from "../io/secret_input.ts";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName } from "../protocol/names.ts";
@@ -30,6 +31,7 @@ import {
   PlainLineSource,
   TerminalLineSource,
 } from "./line_input.ts";
+import { reclaimPartFiles } from "./local_files.ts";
 import { writeText } from "./progress.ts";
 import { type ClientSession, type GoingAway, openSession } from "./session.ts";
 import { type InterruptSource, runShell } from "./shell.ts";
@@ -137,6 +139,8 @@ export async function connectCommand(
       2,
     );
   }
+  // Temporary files of a client killed mid-download (none still in use).
+  reclaimPartFiles(localDir);
 
   let connector: Connector;
   try {
@@ -189,6 +193,7 @@ export async function connectCommand(
   } catch (error) {
     unlisten?.();
     io.signal?.removeEventListener("abort", onOuterAbort);
+    await interrupts?.close();
     if (!(error instanceof FtsError)) throw error;
     return fail(connector.explain(error), 1);
   }
@@ -255,6 +260,7 @@ export async function connectCommand(
     unlisten?.();
     io.signal?.removeEventListener("abort", onOuterAbort);
     await state.session.close();
+    await interrupts?.close();
   }
 }
 
@@ -349,29 +355,32 @@ function terminalColumns(io: CliIo): number {
 }
 
 /**
- * Ctrl-C as an interrupt source: each SIGINT goes to the current listener;
- * a second one while the first is still being handled ends the process as
- * SIGINT would.
+ * Ctrl-C as an interrupt source: each press goes once to every current
+ * listener; a press that finds no listener it has not reached yet (a
+ * second press while a cancelled command is still ending, or a press
+ * outside any command) ends the process as SIGINT would. A launcher's
+ * forwarded copy of a press is not a second press (io/interrupts.ts).
  */
-function signalInterrupts(): InterruptSource {
+function signalInterrupts(): InterruptSource & { close(): Promise<void> } {
+  const listeners = new Map<() => void, { fired: boolean }>();
+  const presses = new SignalPresses(["SIGINT"], () => {
+    const pending = [...listeners].filter(([, state]) => !state.fired);
+    if (pending.length === 0) {
+      presses.release();
+      Deno.kill(Deno.pid, "SIGINT");
+      return;
+    }
+    for (const [listener, state] of pending) {
+      state.fired = true;
+      listener();
+    }
+  });
   return {
     listen(listener) {
-      let fired = false;
-      const handler = () => {
-        if (fired) {
-          Deno.removeSignalListener("SIGINT", handler);
-          Deno.kill(Deno.pid, "SIGINT");
-          return;
-        }
-        fired = true;
-        listener();
-      };
-      try {
-        Deno.addSignalListener("SIGINT", handler);
-      } catch {
-        return () => {}; // no signals here (e.g. Windows without a console)
-      }
-      return () => Deno.removeSignalListener("SIGINT", handler);
+      if (!presses.listening) return () => {};
+      listeners.set(listener, { fired: false });
+      return () => listeners.delete(listener);
     },
+    close: () => presses.close(),
   };
 }

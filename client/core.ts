@@ -27,6 +27,11 @@ export interface SessionCore {
   readonly buffers: BufferPool;
   /** Held while a large file streams, so large files go one at a time. */
   readonly streamLock: Mutex;
+  /**
+   * Local folders already cleared of left-over temporary files in this
+   * session (see `reclaimPartFiles`), so each is scanned once.
+   */
+  readonly reclaimed: Set<string>;
 }
 
 /**

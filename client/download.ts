@@ -3,7 +3,9 @@
  * written to a hidden temporary file in the target folder while the SHA-256
  * is computed; the file is fsynced and renamed into place only when length
  * and hash match. Whatever fails, the temporary file is removed and an
- * existing file of the same name is untouched.
+ * existing file of the same name is untouched; the temporary files of
+ * clients killed mid-download are removed the first time a session
+ * downloads into their folder.
  *
  * With `decrypt`, a file whose first bytes are the age version line is
  * decrypted on the way (the bytes decide, not the name or the listing): the
@@ -24,6 +26,7 @@ import {
   BackgroundWriter,
   commitFile,
   createTempFile,
+  reclaimPartFiles,
   removeQuietly,
   resolveLocalTarget,
   writeFull,
@@ -107,6 +110,10 @@ export async function download(
   const localName = validateName(options.localName ?? name);
   options.signal?.throwIfAborted();
   const target = await resolveLocalTarget(localDir, localName);
+  if (!core.reclaimed.has(target.dir)) {
+    core.reclaimed.add(target.dir);
+    reclaimPartFiles(target.dir);
+  }
   const temp = await createTempFile(target.dir);
   let open = true;
   try {

@@ -109,7 +109,11 @@ export interface TempFile {
   readonly file: Deno.FsFile;
 }
 
-/** Creates a new hidden temporary file in `dir`. */
+/**
+ * Creates a new hidden temporary file in `dir`, holding an exclusive
+ * advisory lock on it for as long as it stays open: the lock tells
+ * {@linkcode reclaimPartFiles} in any fts process that the file is in use.
+ */
 export async function createTempFile(dir: string): Promise<TempFile> {
   for (let attempt = 0;; attempt++) {
     const random = crypto.getRandomValues(new Uint8Array(8));
@@ -117,14 +121,73 @@ export async function createTempFile(dir: string): Promise<TempFile> {
       "",
     );
     const path = join(dir, `${TEMP_PREFIX}${hex}${TEMP_SUFFIX}`);
+    let file: Deno.FsFile;
     try {
-      const file = await Deno.open(path, { write: true, createNew: true });
-      return { path, file };
+      file = await Deno.open(path, { write: true, createNew: true });
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists) || attempt > 5) {
         throw error;
       }
+      continue;
     }
+    // Between the creation and the lock another process may have taken the
+    // file for a left-over one: then it holds the lock or has removed it.
+    if (file.tryLockSync(true) && namesFile(path, file)) return { path, file };
+    file.close();
+    if (attempt > 5) {
+      throw new ReasonError("io", "cannot create a local temporary file");
+    }
+  }
+}
+
+/** The exact names {@linkcode createTempFile} gives. */
+const PART_FILE = /^\.fts-[0-9a-f]{16}\.part$/;
+
+/**
+ * Removes the temporary files that fts clients killed mid-download left in
+ * `dir` (not in its subfolders): regular files named exactly like those of
+ * {@linkcode createTempFile} whose lock nobody holds, so never a download
+ * still running in any process, and never any other file. Returns the
+ * names removed. Files that cannot be opened or removed are left alone.
+ */
+export function reclaimPartFiles(dir: string): string[] {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return removed; // a folder we may not read has nothing of ours
+  }
+  for (const entry of entries) {
+    if (!entry.isFile || !PART_FILE.test(entry.name)) continue;
+    const path = join(dir, entry.name);
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, { read: true });
+    } catch {
+      continue;
+    }
+    try {
+      if (!file.tryLockSync(true) || !namesFile(path, file)) continue;
+      Deno.removeSync(path); // while locked: its writer cannot be starting
+      removed.push(entry.name);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    } finally {
+      file.close();
+    }
+  }
+  return removed;
+}
+
+/** Tells whether `path` is still a regular file and the one `file` has open. */
+function namesFile(path: string, file: Deno.FsFile): boolean {
+  try {
+    const named = Deno.lstatSync(path);
+    const open = file.statSync();
+    return named.isFile && named.ino === open.ino && named.dev === open.dev;
+  } catch {
+    return false;
   }
 }
 

@@ -174,6 +174,7 @@ export class ClientSession implements AsyncDisposable {
       zstd: welcome.features.includes("zstd"),
       buffers: new BufferPool(welcome.chunkSize),
       streamLock: new Mutex(),
+      reclaimed: new Set(),
     };
     options.signal?.addEventListener("abort", this.#onAbort, { once: true });
     this.#reading = this.#readLoop();

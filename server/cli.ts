@@ -2,8 +2,9 @@
  * `fts serve`: parses the command line, loads the server's TLS identity and
  * accounts from its state folder, starts the server, prints where it
  * listens, its fingerprint and one log line per operation, and shuts down
- * gracefully on SIGINT/SIGTERM or an admin's `shutdown` (a second signal
- * stops at once, still safely).
+ * gracefully on SIGINT/SIGTERM or an admin's `shutdown` (a second press
+ * stops at once, still safely; a launcher's forwarded copy of the first
+ * signal is not a second press, see io/interrupts.ts).
  *
  * @module
  */
@@ -11,6 +12,7 @@
 import { isAbsolute, join, relative, resolve, sep as SEP } from "node:path";
 import { parseArgs } from "node:util";
 import { type CliIo, writeText } from "../io/cli_io.ts";
+import { SignalPresses } from "../io/interrupts.ts";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName } from "../protocol/names.ts";
 import { type Accounts, loadAccounts } from "./accounts.ts";
@@ -166,28 +168,17 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       : `no accounts: anonymous clients may ${formatPermissions(access.perms)}`,
   );
 
-  let signals = 0;
-  const onSignal = () => {
-    signals++;
-    if (signals === 1) void server.shutdown(parsed.graceMs);
-    else void server.shutdown(0);
-  };
-  const installed: Deno.Signal[] = [];
-  for (const signal of SIGNALS) {
-    try {
-      Deno.addSignalListener(signal, onSignal);
-      installed.push(signal);
-    } catch {
-      // Not every platform has every signal (Windows has no SIGTERM).
-    }
-  }
-  if (io.signal?.aborted) onSignal();
-  io.signal?.addEventListener("abort", onSignal);
+  const presses = new SignalPresses(SIGNALS, (count) => {
+    void server.shutdown(count === 1 ? parsed.graceMs : 0);
+  });
+  const onAbort = () => presses.press();
+  if (io.signal?.aborted) onAbort();
+  io.signal?.addEventListener("abort", onAbort);
   try {
     await server.finished;
   } finally {
-    io.signal?.removeEventListener("abort", onSignal);
-    for (const signal of installed) Deno.removeSignalListener(signal, onSignal);
+    io.signal?.removeEventListener("abort", onAbort);
+    await presses.close();
   }
   return 0;
 }

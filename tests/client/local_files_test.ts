@@ -5,6 +5,7 @@ import {
   commitFile,
   createTempFile,
   isInside,
+  reclaimPartFiles,
   resolveLocalTarget,
 } from "../../client/local_files.ts";
 
@@ -122,5 +123,85 @@ Deno.test("BackgroundWriter writes chunks in order and reports a failed write", 
     await failing.write(chunk);
     await assert.rejects(failing.flush());
     readOnly.close();
+  });
+});
+
+Deno.test("reclaimPartFiles() removes a left-over temporary file and nothing that is not one", async () => {
+  await withDir(async (dir) => {
+    const left = ".fts-0123456789abcdef.part";
+    await Deno.writeTextFile(join(dir, left), "half a download");
+    const others = [
+      ".fts-notours.part",
+      ".fts-0123456789ABCDEF.part",
+      ".fts-0123456789abcdef.part.txt",
+      "x.part",
+      "notes.txt",
+    ];
+    for (const name of others) await Deno.writeTextFile(join(dir, name), "x");
+    await Deno.mkdir(join(dir, ".fts-00000000000000aa.part"));
+    const outside = await Deno.makeTempFile();
+    try {
+      await Deno.symlink(outside, join(dir, ".fts-00000000000000bb.part"));
+      assert.deepEqual(reclaimPartFiles(dir), [left]);
+      const kept = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+      assert.deepEqual(
+        kept,
+        [
+          ...others,
+          ".fts-00000000000000aa.part",
+          ".fts-00000000000000bb.part",
+        ].sort(),
+      );
+      assert.ok((await Deno.stat(outside)).isFile, "a link's target is kept");
+    } finally {
+      await Deno.remove(outside);
+    }
+  });
+});
+
+Deno.test("reclaimPartFiles() keeps the temporary file of a download still running", async () => {
+  await withDir(async (dir) => {
+    const temp = await createTempFile(dir);
+    try {
+      assert.deepEqual(reclaimPartFiles(dir), []);
+      assert.ok((await Deno.stat(temp.path)).isFile);
+    } finally {
+      temp.file.close();
+    }
+    // Once its writer is gone, it is a left-over.
+    assert.equal(reclaimPartFiles(dir).length, 1);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  });
+});
+
+Deno.test("reclaimPartFiles() keeps a temporary file another process holds", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, ".fts-1111111111111111.part");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const f = Deno.openSync(${
+          JSON.stringify(path)
+        }, { write: true, createNew: true });
+         f.lockSync(true);
+         console.log("locked");
+         await Deno.stdin.read(new Uint8Array(1));`,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const lines = child.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    try {
+      assert.equal((await lines.read()).value?.trim(), "locked");
+      assert.deepEqual(reclaimPartFiles(dir), []);
+      assert.ok((await Deno.stat(path)).isFile);
+    } finally {
+      await child.stdin.close();
+      await lines.cancel();
+      await child.status;
+    }
+    assert.deepEqual(reclaimPartFiles(dir), [".fts-1111111111111111.part"]);
   });
 });

@@ -232,3 +232,86 @@ Deno.test("fts connect: Ctrl-C during a download cancels it and leaves no file",
     await Deno.remove(local, { recursive: true });
   }
 });
+
+Deno.test("fts connect: one Ctrl-C delivered twice by a launcher cancels the download once and leaves no file", async () => {
+  let getArrived!: () => void;
+  const arrived = new Promise<void>((resolve) => getArrived = resolve);
+  let cancelArrived!: () => void;
+  const cancelled = new Promise<void>((resolve) => cancelArrived = resolve);
+  await using server = startFakeServer({
+    handle: async (ctx, m) => {
+      if (m.type === "cancel") cancelArrived();
+      if (await answerCancel(ctx, m)) return true;
+      if (m.type !== "get") return false;
+      await sendStalledGet(ctx, m, {
+        size: 1 << 30,
+        first: new Uint8Array(4096),
+      });
+      getArrived();
+      return true;
+    },
+  });
+  const local = await Deno.makeTempDir();
+  try {
+    const child = spawnConnect(
+      ["--no-tls", `127.0.0.1:${server.port}`, "get", "slow.bin"],
+      { cwd: local, config: local },
+    );
+    await arrived;
+    // `npx … task fts` and `deno task fts` deliver the terminal's SIGINT
+    // and their own copy; the copy is sent once the first was handled
+    // (the kernel would merge two pending ones).
+    child.kill("SIGINT");
+    await cancelled;
+    child.kill("SIGINT");
+    const { code, stderr } = await child.output();
+    assert.equal(code, 1, new TextDecoder().decode(stderr));
+    assert.match(
+      new TextDecoder().decode(stderr),
+      /\nfts: Cannot get "slow\.bin": cancelled\n$/,
+    );
+    assert.deepEqual([...Deno.readDirSync(local)], [], "no partial file");
+  } finally {
+    await Deno.remove(local, { recursive: true });
+  }
+});
+
+Deno.test("fts connect: the next run removes the temporary file of a client killed mid-download", async () => {
+  let getArrived!: () => void;
+  const arrived = new Promise<void>((resolve) => getArrived = resolve);
+  await using server = startFakeServer({
+    files: { "a.txt": new TextEncoder().encode("a") },
+    handle: async (ctx, m) => {
+      if (await answerCancel(ctx, m)) return true;
+      if (m.type !== "get" || m.name !== "slow.bin") return false;
+      await sendStalledGet(ctx, m, {
+        size: 1 << 30,
+        first: new Uint8Array(4096),
+      });
+      getArrived();
+      return true;
+    },
+  });
+  const local = await Deno.makeTempDir();
+  try {
+    const target = `127.0.0.1:${server.port}`;
+    const child = spawnConnect(["--no-tls", target, "get", "slow.bin"], {
+      cwd: local,
+      config: local,
+    });
+    await arrived;
+    child.kill("SIGKILL");
+    await child.output();
+    const left = [...Deno.readDirSync(local)].map((e) => e.name);
+    assert.equal(left.length, 1);
+    assert.match(left[0]!, /^\.fts-[0-9a-f]{16}\.part$/);
+    const next = await runFts(
+      ["connect", "--no-tls", target, "ls"],
+      runOptions({ cwd: local, config: local }),
+    );
+    assert.equal(next.code, 0, next.stderr);
+    assert.deepEqual([...Deno.readDirSync(local)], [], "reclaimed");
+  } finally {
+    await Deno.remove(local, { recursive: true });
+  }
+});

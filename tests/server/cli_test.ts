@@ -110,6 +110,31 @@ Deno.test("fts serve stops at once on a second signal and leaves no partial file
   assert.deepEqual(partials, []);
 });
 
+Deno.test("fts serve takes a SIGINT and its forwarded copy as one press: the grace period holds and it exits 0", async () => {
+  await using root = await tempDir();
+  await using serve = serveProcess(root.path, ["--grace", "600"]);
+  const port = await serve.port();
+  await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
+  const data = pseudoRandomBytes(4 * MIB, 5);
+  await c.beginPut(1, "t.bin", {
+    size: data.byteLength,
+    first: data.subarray(0, MIB),
+  });
+  assert.equal((await c.reply(1))?.type, "put_ready");
+  // What `npx … task serve` and `deno task serve` deliver for one Ctrl-C:
+  // the terminal's SIGINT, then the launcher's copy a moment later (sent
+  // once the first was handled, else the kernel merges the two).
+  serve.child.kill("SIGINT");
+  assert.equal((await c.reply(0))?.type, "going_away");
+  serve.child.kill("SIGINT");
+  await c.sendData(1, data, { from: MIB });
+  await c.send({ type: "put_end", id: 1, sha256: sha256(data) });
+  const done = await c.reply(1);
+  assert.ok(done?.type === "put_done", JSON.stringify(done));
+  const { code, stderr } = await serve.exit();
+  assert.equal(code, 0, stderr);
+});
+
 /** A CliIo whose output is collected; `line()` waits for stdout lines. */
 function fakeIo(signal?: AbortSignal) {
   const out: string[] = [];
