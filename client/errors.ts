@@ -107,12 +107,38 @@ export function isAbort(error: unknown): boolean {
 }
 
 /**
+ * Local file-system errors that Deno reports as a plain `Error` with an
+ * errno `code` rather than a `Deno.errors` class (ENOSPC among them).
+ */
+const LOCAL_BY_ERRNO: Record<string, { code: ErrorCode; reason: string }> = {
+  ENOSPC: { code: "no_space", reason: "no space left on the local disk" },
+  EDQUOT: { code: "no_space", reason: "the local disk quota is exhausted" },
+  EFBIG: {
+    code: "too_large",
+    reason: "the file is too large for the local disk",
+  },
+  EROFS: { code: "permission_denied", reason: "the local disk is read-only" },
+  EIO: { code: "io", reason: "the local disk reported an I/O error" },
+  ENAMETOOLONG: {
+    code: "invalid_name",
+    reason: "the name is too long for the local disk",
+  },
+  EMFILE: { code: "io", reason: "too many files are open" },
+};
+
+/**
  * The reason for a local file-system error, or undefined when `error` is
  * not one.
  */
 export function localReason(
   error: unknown,
 ): { code: ErrorCode; reason: string } | undefined {
+  const errno = error instanceof Error
+    ? (error as { code?: unknown }).code
+    : undefined;
+  if (typeof errno === "string" && Object.hasOwn(LOCAL_BY_ERRNO, errno)) {
+    return LOCAL_BY_ERRNO[errno];
+  }
   if (error instanceof Deno.errors.NotFound) {
     return { code: "not_found", reason: "no such local file or folder" };
   }
@@ -133,7 +159,8 @@ export function localReason(
   }
   if (
     error instanceof Error &&
-    Object.values(Deno.errors).some((c) => error instanceof c)
+    (Object.values(Deno.errors).some((c) => error instanceof c) ||
+      (typeof errno === "string" && /^E[A-Z0-9]+$/.test(errno)))
   ) {
     return {
       code: "io",

@@ -315,3 +315,39 @@ Deno.test("fts connect: the next run removes the temporary file of a client kill
     await Deno.remove(local, { recursive: true });
   }
 });
+
+/** Whether this test run may mount file systems (root on Linux). */
+const CAN_MOUNT = Deno.build.os === "linux" && Deno.uid() === 0;
+
+Deno.test({
+  name:
+    "fts connect: a full local disk during get is one line, exit 1, and leaves no partial file",
+  ignore: !CAN_MOUNT,
+  async fn() {
+    await using server = startFakeServer({
+      files: { "big.bin": new Uint8Array(4 * 1024 * 1024).fill(7) },
+    });
+    const config = await Deno.makeTempDir();
+    const disk = await Deno.makeTempDir();
+    const mount = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=1m", "tmpfs", disk],
+    }).output();
+    assert.equal(mount.code, 0, new TextDecoder().decode(mount.stderr));
+    try {
+      const result = await runFts(
+        ["connect", "--no-tls", `127.0.0.1:${server.port}`, "get", "big.bin"],
+        runOptions({ cwd: disk, config }),
+      );
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(
+        result.stderr.replace(/^fts: warning: .*\n/, ""),
+        'fts: Cannot get "big.bin": no space left on the local disk\n',
+      );
+      assert.deepEqual([...Deno.readDirSync(disk)], [], "no partial file");
+    } finally {
+      await new Deno.Command("umount", { args: [disk] }).output();
+      await Deno.remove(disk, { recursive: true });
+      await Deno.remove(config, { recursive: true });
+    }
+  },
+});
