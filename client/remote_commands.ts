@@ -43,11 +43,11 @@ export async function runRemoteCommand(
         ? state.remoteDir
         : remoteFolder(state, command.path);
       const listing = await state.session.list(folder, signalOf(signal));
-      if (listing.refused.length > 0) {
+      if (listing.refusedCount > 0) {
         writeText(
           output.err,
-          `warning: ${listing.refused.length} entr${
-            listing.refused.length === 1 ? "y" : "ies"
+          `warning: ${listing.refusedCount} entr${
+            listing.refusedCount === 1 ? "y" : "ies"
           } with unsafe names left out: ${
             listing.refused.slice(0, 3).map(quoted).join(", ")
           }\n`,

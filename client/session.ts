@@ -57,6 +57,14 @@ import {
 export const SERVER_GRACE = Number.MAX_SAFE_INTEGER;
 /** Most entries one listing may hold (a hostile server could send forever). */
 export const MAX_LIST_ENTRIES = 1_000_000;
+/**
+ * Refused names one listing keeps for display, each cut to
+ * {@linkcode MAX_REFUSED_NAME} UTF-16 units: a hostile server may send
+ * megabytes of invalid names, and only their count grows with them.
+ */
+export const MAX_REFUSED_KEPT = 16;
+/** Longest refused name kept, in UTF-16 units. */
+export const MAX_REFUSED_NAME = 256;
 
 export {
   CLIENT_AGENT,
@@ -84,8 +92,14 @@ export interface Listing {
   readonly path: string;
   /** Entries with valid names, in the server's order. */
   readonly entries: Entry[];
-  /** Raw names the server sent that failed validation (to be shown escaped). */
+  /**
+   * The first raw names the server sent that failed validation (to be
+   * shown escaped): at most {@linkcode MAX_REFUSED_KEPT}, each cut to
+   * {@linkcode MAX_REFUSED_NAME} units.
+   */
   readonly refused: string[];
+  /** How many names failed validation in all. */
+  readonly refusedCount: number;
 }
 
 /**
@@ -219,6 +233,7 @@ export class ClientSession implements AsyncDisposable {
         await this.#conn.send({ type: "list", id: request.id, path });
         const entries: Entry[] = [];
         const refused: string[] = [];
+        let refusedCount = 0;
         for (;;) {
           const reply = await request.next(options.signal);
           if (reply.type === "error") {
@@ -228,7 +243,7 @@ export class ClientSession implements AsyncDisposable {
           }
           if (reply.type !== "entries") throw unexpectedReply(reply, "LIST");
           for (const entry of reply.entries) {
-            if (entries.length + refused.length >= MAX_LIST_ENTRIES) {
+            if (entries.length + refusedCount >= MAX_LIST_ENTRIES) {
               throw new ProtocolError(
                 `A listing has more than ${MAX_LIST_ENTRIES} entries`,
               );
@@ -236,10 +251,13 @@ export class ClientSession implements AsyncDisposable {
             if (isValidName(entry.name)) {
               entries.push({ ...entry, name: entry.name.normalize("NFC") });
             } else {
-              refused.push(entry.name);
+              refusedCount++;
+              if (refused.length < MAX_REFUSED_KEPT) {
+                refused.push(shortCopy(entry.name, MAX_REFUSED_NAME));
+              }
             }
           }
-          if (!reply.more) return { path, entries, refused };
+          if (!reply.more) return { path, entries, refused, refusedCount };
         }
       } finally {
         this.#finishOrCancel(
@@ -536,4 +554,12 @@ function unexpectedReply(reply: Message, request: string): ProtocolError {
   return new ProtocolError(
     `Unexpected ${reply.type.toUpperCase()} reply to ${request}`,
   );
+}
+
+/**
+ * The first `max` units of `text` as a string of its own: a plain slice
+ * may keep the whole original alive.
+ */
+function shortCopy(text: string, max: number): string {
+  return Array.from(text.slice(0, max)).join("");
 }

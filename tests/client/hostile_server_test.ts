@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import * as zlib from "node:zlib";
 import { join } from "node:path";
-import { openSession } from "../../client/session.ts";
+import {
+  MAX_REFUSED_KEPT,
+  MAX_REFUSED_NAME,
+  openSession,
+} from "../../client/session.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { encodeMessage, type Message } from "../../protocol/messages.ts";
 import {
@@ -238,4 +242,35 @@ Deno.test("A protocol error fails every request in flight, not just one", async 
       'Cannot create folder "x": the server broke the protocol (bad frame magic: peer does not speak fts)',
   });
   assert.ok(session.closed);
+});
+
+Deno.test("list() keeps a bounded sample of refused names, however many megabytes of them arrive", async () => {
+  const frames = 24;
+  await using server = startFakeServer({
+    handle: async (ctx, m) => {
+      if (m.type !== "list") return false;
+      for (let i = 0; i < frames; i++) {
+        await ctx.send({
+          type: "entries",
+          id: m.id,
+          more: i < frames - 1,
+          entries: [{
+            // Invalid (absolute) and a mebibyte long.
+            name: `/${i}${"x".repeat(1024 * 1024)}`,
+            type: "file",
+            size: 1,
+            mtime: 1,
+          }],
+        });
+      }
+      return true;
+    },
+  });
+  await using session = await openSession(`127.0.0.1:${server.port}`);
+  const listing = await session.list("");
+  assert.equal(listing.refusedCount, frames);
+  assert.deepEqual(listing.entries, []);
+  assert.equal(listing.refused.length, MAX_REFUSED_KEPT);
+  assert.ok(listing.refused.every((n) => n.length <= MAX_REFUSED_NAME));
+  assert.equal(listing.refused[1]!.slice(0, 4), "/1xx");
 });

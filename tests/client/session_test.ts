@@ -142,6 +142,7 @@ Deno.test("ClientSession.list() returns valid entries and sets unsafe names asid
     "/etc/shadow",
     "evil\x1b[2J",
   ]);
+  assert.equal(listing.refusedCount, 3);
 });
 
 Deno.test("ClientSession.list() of a missing folder fails with the server's reason", async () => {
