@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { LocalStorage } from "../../server/local_storage.ts";
 import type { Clock } from "../../server/clock.ts";
 import { put, read, rejects, storageContract } from "./storage_contract.ts";
+import { FtsProcess } from "../_helpers/fts_process.ts";
+import { RawClient } from "../_helpers/server_raw_client.ts";
 import { raceSymlinkSwap } from "../_helpers/symlink_race.ts";
 
 storageContract("LocalStorage", async () => {
@@ -360,6 +362,41 @@ Deno.test("LocalStorage disposal aborts uploads in flight and refuses later requ
     await rejects(s.stat("a"), "io");
     await rejects(s.list(""), "io");
     await rejects(s.beginUpload("b", 1), "io");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("fts serve refuses a second server on its root and, restarted after a kill, removes the cut uploads", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  const serve = () =>
+    new FtsProcess(["serve", "--no-tls", "--port", "0", "--root", root]);
+  try {
+    {
+      await using first = serve();
+      const port = await first.port();
+      await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
+      for (const id of [1, 2]) {
+        await c.beginPut(id, `cut${id}.bin`, {
+          size: 4 * MIB,
+          first: new Uint8Array(MIB),
+        });
+        assert.equal((await c.reply(id))?.type, "put_ready");
+      }
+      assert.equal((await partials(root)).length, 2);
+      await using second = serve();
+      const listening = second.port().then(() => true, () => false);
+      assert.equal(await listening, false, "a second server started");
+      const refused = await second.exit();
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /another fts server is using it/);
+      first.child.kill("SIGKILL");
+      await first.exit();
+    }
+    assert.equal((await partials(root)).length, 2);
+    await using again = serve();
+    await again.port();
+    assert.deepEqual(await partials(root), []);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
