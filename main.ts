@@ -7,7 +7,7 @@
 
 import { connectCommand } from "./client/cli.ts";
 import { keyCommand } from "./client/key_cli.ts";
-import type { CliIo } from "./io/cli_io.ts";
+import { type CliIo, oneLine, writeText } from "./io/cli_io.ts";
 import { serveCommand } from "./server/cli.ts";
 import { userCommand } from "./server/user_cli.ts";
 
@@ -33,8 +33,39 @@ Run "fts COMMAND --help" for a command's options.
 /** What main needs of the process: its standard streams and environment. */
 export type MainIo = CliIo;
 
-/** Runs fts with `args` (without the program name); resolves to the exit code. */
+/** Set to 1 to see the stack of an unexpected error after its one line. */
+export const DEBUG_ENV = "FTS_DEBUG";
+
+/**
+ * Runs fts with `args` (without the program name); resolves to the exit
+ * code. Never rejects: an error no command handled becomes one line on
+ * standard error and exit status 1 (see {@linkcode reportUnexpected}).
+ */
 export async function main(args: string[], io: MainIo): Promise<number> {
+  try {
+    return await dispatch(args, io);
+  } catch (error) {
+    reportUnexpected(error, io);
+    return 1;
+  }
+}
+
+/**
+ * Writes an error that no command handled as one line,
+ * `fts: Unexpected error: MESSAGE`, with control characters and terminal
+ * escapes removed; with `FTS_DEBUG=1` its stack follows.
+ */
+export function reportUnexpected(error: unknown, io: MainIo): void {
+  const message = error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
+  writeText(io.stderr, `fts: Unexpected error: ${oneLine(message)}\n`);
+  if (io.env(DEBUG_ENV) === "1" && error instanceof Error && error.stack) {
+    writeText(io.stderr, error.stack + "\n");
+  }
+}
+
+async function dispatch(args: string[], io: MainIo): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
     case "serve":
@@ -66,7 +97,7 @@ export async function main(args: string[], io: MainIo): Promise<number> {
 }
 
 function write(io: MainIo, stream: "stdout" | "stderr", text: string): void {
-  io[stream].writeSync(new TextEncoder().encode(text));
+  writeText(io[stream], text);
 }
 
 if (import.meta.main) {
@@ -76,5 +107,14 @@ if (import.meta.main) {
     stderr: Deno.stderr,
     env: (name: string) => Deno.env.get(name),
   };
+  // What escapes every await (a callback's throw, a promise nobody
+  // awaited) is still one line and exit 1, never Deno's stack trace.
+  const fatal = (event: ErrorEvent | PromiseRejectionEvent) => {
+    event.preventDefault();
+    reportUnexpected("reason" in event ? event.reason : event.error, io);
+    Deno.exit(1);
+  };
+  globalThis.addEventListener("error", fatal);
+  globalThis.addEventListener("unhandledrejection", fatal);
   Deno.exit(await main(Deno.args, io));
 }

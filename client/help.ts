@@ -109,7 +109,9 @@ export function helpText(topic: string | null): string {
 export const CONNECT_USAGE =
   `Usage: fts connect [USER@]HOST[:PORT] [OPTIONS] [COMMAND ARGS…]
 
-Opens a shell on an fts server (default port 12345; IPv6 as [::1]:12345).
+Opens a shell on an fts server (default port 12345). An IPv6 address takes
+a port only in brackets, [::1]:2000; written bare (::1, fe80::1%eth0) it
+uses the default port. An address with a zone id (%eth0) needs --no-tls.
 With COMMAND, runs that one shell command and exits, e.g.
   fts connect example.org get report.pdf
   fts connect ana@127.0.0.1:2000 put --overwrite notes.txt
@@ -144,6 +146,7 @@ server is refused unless --fingerprint or --accept-new is given. A server
 whose key changed is always refused. A password is never accepted on the
 command line.
 
-Exit status: 0 success, 1 an operation failed, 2 usage error.
+Exit status: 0 success, 1 an operation failed, 2 usage error. Errors are one
+line on standard error; FTS_DEBUG=1 adds the stack of an unexpected one.
 Type "help" in the shell for its commands.
 `;

@@ -15,6 +15,7 @@
  */
 
 import { dirname } from "node:path";
+import { parseIpLiteral } from "../io/ip_address.ts";
 import { writeFileAtomic } from "../io/private_files.ts";
 
 /** Name of the file inside the config folder (see `config_dir.ts`). */
@@ -28,7 +29,7 @@ const HEADER = "# fts known hosts: HOST:PORT SHA256:FINGERPRINT\n";
 /**
  * The key a server is stored under: `host:port`, the host lowercased (IDN
  * names in punycode, IPv4 in dotted form, trailing dot dropped) and an IPv6
- * address in brackets in its short form.
+ * address in brackets in its short form (RFC 5952), with its zone id if any.
  *
  * @throws {TypeError} for a host that is not a valid name or address.
  * @throws {RangeError} for a port outside 1..65535.
@@ -46,7 +47,9 @@ export function hostKey(hostname: string, port: number): string {
     ? hostname.slice(1, -1)
     : hostname;
   if (host.includes(":")) {
-    host = parseHost(`[${host}]`, hostname);
+    const ip = parseIpLiteral(host);
+    if (ip === null) throw new TypeError(`"${hostname}" is not a valid host`);
+    host = `[${ip.address}]`;
   } else {
     host = parseHost(host, hostname).replace(/\.$/, "");
   }

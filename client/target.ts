@@ -4,6 +4,9 @@
  * @module
  */
 
+import { looksLikeIpv4, parseIpLiteral } from "../io/ip_address.ts";
+import { quoteName } from "../protocol/names.ts";
+
 /** The port fts listens on unless told otherwise (the seed's port). */
 export const DEFAULT_PORT = 12345;
 
@@ -16,9 +19,12 @@ export interface Target {
 
 /**
  * Parses `HOST`, `HOST:PORT`, `[IPV6]` or `[IPV6]:PORT`. A bare IPv6 address
- * without brackets (`::1`) is accepted too, with the default port.
+ * without brackets (`::1`, `fe80::1%eth0`) is accepted too, but cannot carry
+ * a port: `::1:2000` is the address `::1:2000`, so a port needs brackets.
+ * IP addresses come back in their canonical form (`0:0::1` becomes `::1`).
  *
- * @throws {SyntaxError} for an empty host, a bad port or unbalanced brackets.
+ * @throws {SyntaxError} for an empty or malformed host, a bad port or
+ * unbalanced brackets; the message is one line naming the problem.
  * @example
  * ```ts
  * parseTarget("[::1]:2000"); // { hostname: "::1", port: 2000 }
@@ -30,15 +36,30 @@ export function parseTarget(text: string): Target {
   let port: string | undefined;
   if (text.startsWith("[")) {
     const close = text.indexOf("]");
-    if (close < 0) throw new SyntaxError(`Missing "]" in "${text}"`);
+    if (close < 0) {
+      throw new SyntaxError(`Missing "]" in ${quoteName(text, 80)}`);
+    }
     host = text.slice(1, close);
     const rest = text.slice(close + 1);
     if (rest !== "") {
       if (!rest.startsWith(":")) {
-        throw new SyntaxError(`Unexpected "${rest}" after "]" in "${text}"`);
+        throw new SyntaxError(
+          `Unexpected ${quoteName(rest, 80)} after "]" in ${
+            quoteName(text, 80)
+          }`,
+        );
       }
       port = rest.slice(1);
     }
+    const ip = parseIpLiteral(host);
+    if (ip?.family !== 6) {
+      throw new SyntaxError(
+        `${quoteName(host, 80)} in ${
+          quoteName(text, 80)
+        } is not an IPv6 address`,
+      );
+    }
+    host = ip.address;
   } else {
     const colons = text.split(":").length - 1;
     if (colons === 1) {
@@ -48,14 +69,61 @@ export function parseTarget(text: string): Target {
     } else {
       host = text; // no port, or a bare IPv6 address
     }
-  }
-  if (host === "" || /[\s/\\@]/.test(host)) {
-    throw new SyntaxError(`"${text}" is not a valid host`);
+    host = checkHost(host, text);
   }
   return {
     hostname: host,
     port: port === undefined ? DEFAULT_PORT : parsePort(port, text),
   };
+}
+
+/** `host` checked: an IP address in canonical form, or a host name as given. */
+function checkHost(host: string, whole: string): string {
+  if (host === "") {
+    throw new SyntaxError(`Missing host name in ${quoteName(whole, 80)}`);
+  }
+  if (host.includes(":")) {
+    const ip = parseIpLiteral(host);
+    if (ip !== null) return ip.address;
+    const last = host.lastIndexOf(":");
+    const head = parseIpLiteral(host.slice(0, last));
+    const hint = head !== null && /^\d{1,5}$/.test(host.slice(last + 1))
+      ? `; with a port, write [${head.address}]:${host.slice(last + 1)}`
+      : "";
+    throw new SyntaxError(
+      `${quoteName(host, 80)} is not a valid IPv6 address${hint}`,
+    );
+  }
+  if (looksLikeIpv4(host)) {
+    const ip = parseIpLiteral(host);
+    if (ip === null) {
+      throw new SyntaxError(
+        `${quoteName(host, 80)} is not a valid IPv4 address`,
+      );
+    }
+    return ip.address;
+  }
+  if (!isHostName(host)) {
+    throw new SyntaxError(`${quoteName(host, 80)} is not a valid host name`);
+  }
+  return host;
+}
+
+/**
+ * A DNS name (letters, digits, "-", "_" and dots, or an international name
+ * that the URL parser turns into punycode), at most 253 characters.
+ */
+function isHostName(host: string): boolean {
+  if (host.length > 253 || /[\s/\\@?#%[\]:]/.test(host)) return false;
+  let ascii: string;
+  try {
+    ascii = new URL(`http://${host}/`).hostname;
+  } catch {
+    return false;
+  }
+  return ascii.replace(/\.$/, "").split(".").every((label) =>
+    /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/.test(label)
+  );
 }
 
 /** A target with the user to log in as, from `USER@HOST[:PORT]`. */
@@ -103,12 +171,12 @@ export function formatTarget(target: Target): string {
 
 function parsePort(text: string, whole: string): number {
   if (!/^\d{1,5}$/.test(text)) {
-    throw new SyntaxError(`"${whole}" has an invalid port`);
+    throw new SyntaxError(`${quoteName(whole, 80)} has an invalid port`);
   }
   const port = Number(text);
   if (port < 1 || port > 65535) {
     throw new SyntaxError(
-      `Port ${port} in "${whole}" is not between 1 and 65535`,
+      `Port ${port} in ${quoteName(whole, 80)} is not between 1 and 65535`,
     );
   }
   return port;

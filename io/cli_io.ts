@@ -40,3 +40,22 @@ export function writeText(
   let n = 0;
   while (n < bytes.byteLength) n += out.writeSync(bytes.subarray(n));
 }
+
+/**
+ * `text` made safe for a one-line message: its first line only, terminal
+ * escape sequences removed, other control characters shown as `\u{…}`.
+ *
+ * @example
+ * ```ts
+ * oneLine("\x1b[31merror\x1b[0m: bad\n    at f (x.ts:1:1)"); // "error: bad"
+ * ```
+ */
+export function oneLine(text: string): string {
+  const first = text.split(/\r?\n/, 1)[0] ?? "";
+  // deno-lint-ignore no-control-regex -- escape sequences are what is removed
+  const plain = first.replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]/g, "");
+  // deno-lint-ignore no-control-regex -- control characters are what is escaped
+  return plain.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => {
+    return `\\u{${c.charCodeAt(0).toString(16)}}`;
+  });
+}

@@ -31,3 +31,30 @@ Deno.test("main() --help names every command", async () => {
     assert.ok(stdout.text().includes(word), word);
   }
 });
+
+Deno.test("main() turns an error no command handled into one line and exit 1", async () => {
+  const { io, stderr } = fakeIo({ env: {} });
+  const broken = {
+    ...io,
+    stdout: {
+      isTerminal: () => false,
+      writeSync(): number {
+        throw new TypeError("the stream broke\n    at write (x.ts:1:1)");
+      },
+    },
+  };
+  assert.equal(await main(["--version"], broken), 1);
+  assert.equal(
+    stderr.text(),
+    "fts: Unexpected error: TypeError: the stream broke\n",
+  );
+  const debug = fakeIo({ env: { FTS_DEBUG: "1" } });
+  assert.equal(
+    await main(["--version"], { ...debug.io, stdout: broken.stdout }),
+    1,
+  );
+  assert.match(
+    debug.stderr.text(),
+    /^fts: Unexpected error: TypeError: the stream broke\n[^]* {4}at /,
+  );
+});

@@ -29,6 +29,14 @@ Deno.test("hostKey() lowercases names and brackets IPv6 in short form", () => {
   assert.equal(hostKey("bücher.de", 80), "xn--bcher-kva.de:80");
 });
 
+Deno.test("hostKey() keeps an IPv6 zone id and refuses what is no address", () => {
+  assert.equal(hostKey("fe80::1%lo", 1), "[fe80::1%lo]:1");
+  assert.equal(hostKey("[FE80:0::1%lo]", 2), "[fe80::1%lo]:2");
+  for (const bad of ["::1:41877", "1::2::3", "fe80::1%"]) {
+    assert.throws(() => hostKey(bad, 1), TypeError, bad);
+  }
+});
+
 Deno.test("hostKey() refuses bad hosts and ports", () => {
   assert.throws(() => hostKey("", 1), TypeError);
   assert.throws(() => hostKey("a b", 1), TypeError);

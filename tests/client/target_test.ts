@@ -83,3 +83,46 @@ Deno.test("parseLoginTarget() refuses an empty or odd user without echoing it", 
     );
   }
 });
+
+Deno.test("parseTarget() accepts IPv6 with zone ids and gives IP addresses their canonical form", () => {
+  assert.deepEqual(parseTarget("fe80::1%lo"), {
+    hostname: "fe80::1%lo",
+    port: DEFAULT_PORT,
+  });
+  assert.deepEqual(parseTarget("[fe80::1%eth0]:2000"), {
+    hostname: "fe80::1%eth0",
+    port: 2000,
+  });
+  assert.deepEqual(parseTarget("[0:0:0:0:0:0:0:1]:7"), {
+    hostname: "::1",
+    port: 7,
+  });
+  assert.deepEqual(parseTarget("FE80::A"), {
+    hostname: "fe80::a",
+    port: DEFAULT_PORT,
+  });
+});
+
+Deno.test("parseTarget() names the problem in one line for odd hosts", () => {
+  const cases: [string, string][] = [
+    [
+      "::1:41877",
+      '"::1:41877" is not a valid IPv6 address; with a port, write [::1]:41877',
+    ],
+    ["1.2.3.4.5", '"1.2.3.4.5" is not a valid IPv4 address'],
+    ["999.1.1.1:80", '"999.1.1.1" is not a valid IPv4 address'],
+    ["127.1", '"127.1" is not a valid IPv4 address'],
+    ["[1.2.3.4]:5", '"1.2.3.4" in "[1.2.3.4]:5" is not an IPv6 address'],
+    ["[fe80::1%]:5", '"fe80::1%" in "[fe80::1%]:5" is not an IPv6 address'],
+    ["a..b", '"a..b" is not a valid host name'],
+    ["x\x1b[31m", '"x\\u{1b}[31m" is not a valid host name'],
+    ["-a.example", '"-a.example" is not a valid host name'],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(() => parseTarget(text), (error: unknown) => {
+      assert.ok(error instanceof SyntaxError, text);
+      assert.equal(error.message, message);
+      return true;
+    });
+  }
+});
