@@ -5,7 +5,9 @@
  * @module
  */
 
-import type { ByteConn, FrameConn } from "../io/frame_conn.ts";
+import { lookup } from "node:dns/promises";
+import type { FrameConn } from "../io/frame_conn.ts";
+import { parseIpLiteral } from "../io/ip_address.ts";
 import { FtsError, ProtocolError } from "../protocol/errors.ts";
 import { MAX_PAYLOAD } from "../protocol/frame.ts";
 import { type Message, PROTOCOL_VERSION } from "../protocol/messages.ts";
@@ -37,14 +39,64 @@ export interface HandshakeOptions {
   handshakeTimeoutMs?: number;
 }
 
-/** Opens a plain TCP connection to `target`, with Nagle's algorithm off. */
-export async function connectTcp(target: Target): Promise<ByteConn> {
-  const conn = await Deno.connect({
-    hostname: target.hostname,
-    port: target.port,
-  });
+/**
+ * Opens a plain TCP connection to `target`, with Nagle's algorithm off.
+ *
+ * @throws {ReasonError} `io` "host not found" when the name does not
+ * resolve; the connection's own error (refused, unreachable…) otherwise.
+ */
+export async function connectTcp(
+  target: Target,
+  signal?: AbortSignal,
+): Promise<Deno.TcpConn> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({
+      hostname: target.hostname,
+      port: target.port,
+      ...(signal ? { signal } : {}),
+    });
+  } catch (error) {
+    throw await lookupFailure(target.hostname, error) ?? error;
+  }
   conn.setNoDelay(true);
   return conn;
+}
+
+/** What the system resolver's codes mean for the user. */
+const LOOKUP_FAILURES = new Set([
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_FAIL",
+  "EAI_NODATA",
+  "EAI_NONAME",
+]);
+
+/**
+ * Tells whether `Deno.connect` failed because `hostname` does not resolve.
+ * Deno reports a failed lookup as a plain `Error` with no class or code, so
+ * the name is looked up again through `node:dns`, whose error carries a
+ * code: the answer comes from that lookup, never from a message. An IP
+ * address or an error of a known class is no lookup failure.
+ */
+async function lookupFailure(
+  hostname: string,
+  error: unknown,
+): Promise<ReasonError | null> {
+  if (
+    !(error instanceof Error) || parseIpLiteral(hostname) !== null ||
+    Object.values(Deno.errors).some((kind) => error instanceof kind)
+  ) {
+    return null;
+  }
+  try {
+    await lookup(hostname);
+    return null;
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code !== "string" || !LOOKUP_FAILURES.has(code)) return null;
+    return new ReasonError("io", "host not found", { cause: error });
+  }
 }
 
 /** The server's WELCOME. */
@@ -165,32 +217,34 @@ async function login(conn: FrameConn, credentials: Credentials): Promise<void> {
  */
 export function connectError(label: string, error: unknown): unknown {
   const prefix = `Cannot connect to ${label}: `;
-  let reason: string | undefined;
-  if (error instanceof Deno.errors.ConnectionRefused) {
-    reason = "connection refused";
-  } else if (error instanceof Deno.errors.TimedOut) reason = "timed out";
-  else if (error instanceof Deno.errors.NotFound) reason = "host not found";
-  else if (error instanceof Deno.errors.ConnectionReset) {
-    reason = "the server reset the connection";
-  } else if (
-    error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.AddrNotAvailable
-  ) {
-    reason = "network unreachable";
-  } else if (error instanceof ReasonError) {
+  if (error instanceof ReasonError) {
     return new FtsError(error.code, prefix + error.message, { cause: error });
-  } else if (error instanceof ProtocolError) {
+  }
+  if (error instanceof ProtocolError) {
     return new FtsError(
       "protocol",
       `${prefix}the server does not speak fts (${error.message})`,
       { cause: error },
     );
-  } else if (error instanceof DOMException && error.name === "AbortError") {
+  }
+  // Any other FtsError already says what failed, in its own words (a
+  // refused server identity, a TLS mismatch): it is passed on as it is.
+  if (error instanceof FtsError) return error;
+  if (error instanceof DOMException && error.name === "AbortError") {
     return new FtsError("cancelled", prefix + "cancelled", { cause: error });
+  }
+  let reason: string | undefined;
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    reason = "connection refused";
+  } else if (error instanceof Deno.errors.TimedOut) reason = "timed out";
+  else if (error instanceof Deno.errors.ConnectionReset) {
+    reason = "the server reset the connection";
   } else if (
-    error instanceof Error && /lookup|resolve|dns/i.test(error.message)
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.AddrNotAvailable ||
+    error instanceof Deno.errors.NetworkUnreachable
   ) {
-    reason = "host not found";
+    reason = "network unreachable";
   } else if (
     error instanceof Error &&
     Object.values(Deno.errors).some((c) => error instanceof c)

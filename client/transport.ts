@@ -12,6 +12,7 @@
 import type { ByteConn } from "../io/frame_conn.ts";
 import { isTlsRecordStart, SniffingConn } from "../io/tls_sniff.ts";
 import { FtsError } from "../protocol/errors.ts";
+import { connectTcp } from "./handshake.ts";
 import type { KnownHosts } from "./known_hosts.ts";
 import { formatTarget, type Target } from "./target.ts";
 import { connectSecure, type SecureConnection } from "./tls_connect.ts";
@@ -116,12 +117,7 @@ async function connectPlain(
   target: Target,
   signal: AbortSignal | undefined,
 ): Promise<ByteConn> {
-  const tcp = await Deno.connect({
-    hostname: target.hostname,
-    port: target.port,
-    ...(signal ? { signal } : {}),
-  });
-  tcp.setNoDelay(true);
+  const tcp = await connectTcp(target, signal);
   return new SniffingConn(tcp, (byte) => {
     if (isTlsRecordStart(byte)) throw new TransportMismatchError(target, true);
   });
