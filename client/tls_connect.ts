@@ -16,7 +16,10 @@
  * @module
  */
 
+import { X509Certificate } from "node:crypto";
+import { parseIpLiteral } from "../io/ip_address.ts";
 import { FtsError } from "../protocol/errors.ts";
+import { quoteName } from "../protocol/names.ts";
 import {
   hostKey,
   type HostVerdict,
@@ -27,17 +30,24 @@ import {
   describeCertificate,
   FTS_ALPN,
   NOT_TLS,
+  NotTlsError,
   probeCertificate,
   type ProbeResult,
 } from "./tls_probe.ts";
 
-/** Why the client would not connect. */
+/**
+ * Why the client would not connect: `untrusted` is a certificate from an
+ * authority the client does not trust, `invalid` one that no authority
+ * could make valid (a CA certificate as a server's, expired, for another
+ * name, self-signed).
+ */
 export type RefusalReason =
   | "mismatch"
   | "unknown"
   | "wrong_fingerprint"
   | "declined"
-  | "untrusted";
+  | "untrusted"
+  | "invalid";
 
 /**
  * The server's identity was refused, or it could not prove it. The message
@@ -281,6 +291,13 @@ export async function connectSecure(
 ): Promise<SecureConnection> {
   const host = unbracket(hostname);
   const address = hostKey(host, port);
+  if (host.includes("%")) {
+    // The probe's node:tls cannot reach a link-local address by its zone.
+    throw new FtsError(
+      "unsupported",
+      `Cannot connect to "${address}" over TLS: an address with a zone id works only with --no-tls`,
+    );
+  }
   const common = { signal: options.signal, timeoutMs: options.timeoutMs };
   const probe = await probeCertificate(host, port, common);
   const verdict = await options.knownHosts.verify(address, probe.fingerprint);
@@ -288,15 +305,32 @@ export async function connectSecure(
   if (decision.action === "refuse") {
     throw new ServerIdentityError(decision.reason, decision.message);
   }
-  const conn = decision.pinned
-    ? await connectPinned(host, port, {
-      ...common,
-      pinnedCertPem: probe.certPem,
-    })
-    : await connectVerified(host, port, {
-      ...common,
-      caCerts: options.caCerts,
-    });
+  let conn: Deno.TlsConn;
+  try {
+    conn = decision.pinned
+      ? await connectPinned(host, port, {
+        ...common,
+        pinnedCertPem: probe.certPem,
+      })
+      : await connectVerified(host, port, {
+        ...common,
+        caCerts: options.caCerts,
+      });
+  } catch (error) {
+    if (
+      decision.pinned || !(error instanceof ServerIdentityError) ||
+      error.reason !== "untrusted"
+    ) {
+      throw error;
+    }
+    const why = whyNotTrusted(probe.certPem, host, options.caCerts ?? []);
+    if (why === null) throw error;
+    throw new ServerIdentityError(
+      why.reason,
+      `Cannot connect to "${address}": the server could not prove its identity: ${why.text}`,
+      { cause: error },
+    );
+  }
   if (decision.remember) {
     try {
       await options.knownHosts.add(address, probe.fingerprint);
@@ -388,11 +422,7 @@ function translate(
   }
   const message = error instanceof Error ? error.message : String(error);
   if (NOT_TLS.test(message)) {
-    return new FtsError(
-      "protocol",
-      `Cannot connect to "${address}" over TLS: the server does not speak TLS`,
-      { cause: error },
-    );
+    return new NotTlsError(address, "fts", { cause: error });
   }
   if (/certificate|CertNotValid|UnknownIssuer|NotValidForName/i.test(message)) {
     return new ServerIdentityError(
@@ -402,6 +432,71 @@ function translate(
     );
   }
   return error;
+}
+
+/**
+ * Why a certificate that is not an fts identity failed verification, found
+ * by reading it (the TLS library names the check only in its message):
+ * null when none of the checks here explains it.
+ */
+function whyNotTrusted(
+  certPem: string,
+  host: string,
+  caCerts: readonly string[],
+): { reason: RefusalReason; text: string } | null {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    return null;
+  }
+  const invalid = (text: string) => ({ reason: "invalid" as const, text });
+  if (cert.ca) {
+    return invalid(
+      "it presents a certificate authority's certificate (CA:TRUE) as its own server certificate",
+    );
+  }
+  const now = Date.now();
+  if (Date.parse(cert.validTo) < now) {
+    return invalid(`its certificate expired on ${isoDay(cert.validTo)}`);
+  }
+  if (Date.parse(cert.validFrom) > now) {
+    return invalid(
+      `its certificate is not valid before ${isoDay(cert.validFrom)}`,
+    );
+  }
+  const ip = parseIpLiteral(host);
+  const named = ip === null
+    ? cert.checkHost(host) !== undefined
+    : cert.checkIP(ip.address) !== undefined;
+  if (!named) {
+    return invalid(`its certificate is not valid for the name "${host}"`);
+  }
+  if (cert.checkIssued(cert)) {
+    return invalid(
+      "its certificate is self-signed and not an fts identity, so nothing vouches for it",
+    );
+  }
+  const byGivenCa = caCerts.some((pem) => {
+    try {
+      const ca = new X509Certificate(pem);
+      return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+    } catch {
+      return false;
+    }
+  });
+  if (byGivenCa) return null;
+  return {
+    reason: "untrusted",
+    text: `its certificate is issued by ${
+      quoteName(cert.issuer.replace(/\n/g, ", "), 120)
+    }, an authority this client does not trust`,
+  };
+}
+
+function isoDay(date: string): string {
+  const ms = Date.parse(date);
+  return Number.isNaN(ms) ? date : new Date(ms).toISOString().slice(0, 10);
 }
 
 function unbracket(host: string): string {

@@ -59,10 +59,32 @@ const CLOSE_GRACE_MS = 1000;
  * console.log(seen.fingerprint); // SHA256:u6tlZUS/baH9Lr56Zs+gR7BuYQMEZxyDtvFxW68qeeA
  * ```
  */
-export function probeCertificate(
+export async function probeCertificate(
   hostname: string,
   port: number,
   options: ProbeOptions = {},
+): Promise<ProbeResult> {
+  const started = Date.now();
+  try {
+    return await probeOnce(hostname, port, options);
+  } catch (error) {
+    if (!(error instanceof NotTlsError)) throw error;
+    // Ask again in plain text to name what answered instead.
+    const left = (options.timeoutMs ?? 10_000) - (Date.now() - started);
+    const peer = await identifyPlainPeer(hostname, port, {
+      timeoutMs: Math.min(IDENTIFY_MS, Math.max(left, 0)),
+      signal: options.signal,
+    });
+    options.signal?.throwIfAborted();
+    if (peer === null || peer === "none" || peer === error.peer) throw error;
+    throw new NotTlsError(error.address, peer, { cause: error });
+  }
+}
+
+function probeOnce(
+  hostname: string,
+  port: number,
+  options: ProbeOptions,
 ): Promise<ProbeResult> {
   const address = isIP(hostname) === 6
     ? `[${hostname}]:${port}`
@@ -144,24 +166,125 @@ function probeError(
     cause === null || cause.code === "ECONNRESET" ||
     /socket hang up|disconnected/i.test(cause.message)
   ) {
-    return new FtsError(
-      "protocol",
-      `Cannot connect to "${address}" over TLS: the server ended the connection during the handshake`,
-      options,
-    );
+    return new NotTlsError(address, "none", options);
   }
   if (NOT_TLS.test(cause.message)) {
-    return new FtsError(
-      "protocol",
-      `Cannot connect to "${address}" over TLS: the server does not speak TLS`,
-      options,
-    );
+    return new NotTlsError(address, "fts", options);
   }
   return new FtsError(
     "io",
     `Cannot connect to "${address}": ${cause.message}`,
     options,
   );
+}
+
+/**
+ * What answered where a TLS server was expected: an fts server started with
+ * `--no-tls`, an HTTP or SSH server, something else, or a peer that hung up
+ * without a word (`none`).
+ */
+export type PlainPeer = "fts" | "http" | "ssh" | "other" | "none";
+
+const PLAIN_PEER_TEXT: Record<PlainPeer, string> = {
+  fts: "the server does not speak TLS",
+  none: "the server ended the connection during the handshake",
+  http: "it is an HTTP server, not an fts server",
+  ssh: "it is an SSH server, not an fts server",
+  other: "the server speaks neither TLS nor fts",
+};
+
+/**
+ * The server did not answer the TLS handshake in TLS. `peer` says what it
+ * is, as far as its first bytes tell; the UI suggests `--no-tls` only for an
+ * fts server (or a silent hang-up, which is how old fts servers answered).
+ */
+export class NotTlsError extends FtsError {
+  /** What answered. */
+  readonly peer: PlainPeer;
+  /** `host:port` as shown in the message. */
+  readonly address: string;
+  constructor(address: string, peer: PlainPeer, options?: ErrorOptions) {
+    super(
+      "protocol",
+      `Cannot connect to "${address}" over TLS: ${PLAIN_PEER_TEXT[peer]}`,
+      options,
+    );
+    this.name = "NotTlsError";
+    this.peer = peer;
+    this.address = address;
+  }
+}
+
+/** How long the plain second look at a non-TLS server may take. */
+const IDENTIFY_MS = 2000;
+
+/**
+ * Names a server by its first bytes: an fts frame starts with its magic
+ * "FT", an HTTP response with "HTTP/", an SSH server's banner with "SSH-".
+ *
+ * @example
+ * ```ts
+ * classifyPlainPeer(new TextEncoder().encode("SSH-2.0-OpenSSH_9.6")); // "ssh"
+ * ```
+ */
+export function classifyPlainPeer(bytes: Uint8Array): PlainPeer {
+  if (bytes.byteLength === 0) return "none";
+  const head = String.fromCharCode(...bytes.subarray(0, 5));
+  if (head.startsWith("FT")) return "fts";
+  if (head === "HTTP/") return "http";
+  if (head.startsWith("SSH-")) return "ssh";
+  return "other";
+}
+
+/**
+ * Opens a plain TCP connection, sends the start of a TLS record and reads
+ * what comes back: an fts server answers it with an ERROR frame, an HTTP
+ * server with "400 Bad Request", and an SSH server sends its banner anyway.
+ * Resolves to null when the connection fails or the first bytes do not
+ * arrive in time.
+ */
+async function identifyPlainPeer(
+  hostname: string,
+  port: number,
+  options: { timeoutMs: number; signal?: AbortSignal | undefined },
+): Promise<PlainPeer | null> {
+  if (options.timeoutMs <= 0) return null;
+  const controller = new AbortController();
+  let conn: Deno.TcpConn | null = null;
+  const stop = () => {
+    controller.abort();
+    try {
+      conn?.close();
+    } catch {
+      // already closed
+    }
+    conn = null;
+  };
+  const timer = setTimeout(stop, options.timeoutMs);
+  options.signal?.addEventListener("abort", stop, { once: true });
+  try {
+    const opened = await Deno.connect({
+      hostname,
+      port,
+      signal: controller.signal,
+    });
+    conn = opened;
+    await opened.write(Uint8Array.of(0x16, 0x03, 0x01));
+    const bytes = new Uint8Array(8);
+    let n = 0;
+    while (n < 5) {
+      const got = await opened.read(bytes.subarray(n));
+      if (got === null) break;
+      n += got;
+    }
+    return classifyPlainPeer(bytes.subarray(0, n));
+  } catch {
+    return null; // refused, reset, or out of time: nothing more to say
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", stop);
+    stop();
+  }
 }
 
 /** What rustls and OpenSSL-style messages say when the peer answers in plain text. */

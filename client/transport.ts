@@ -16,6 +16,7 @@ import { connectTcp } from "./handshake.ts";
 import type { KnownHosts } from "./known_hosts.ts";
 import { formatTarget, type Target } from "./target.ts";
 import { connectSecure, type SecureConnection } from "./tls_connect.ts";
+import { NotTlsError } from "./tls_probe.ts";
 
 /**
  * The server does not use the transport the client asked for. The message
@@ -155,14 +156,11 @@ function networkError(target: Target, error: unknown): FtsError | undefined {
 }
 
 /**
- * Tells whether a failed TLS connection met a plain-TCP server: the probe
- * (`tls_probe.ts`) and the handshake (`tls_connect.ts`) report a peer that
- * answers in plain text, or hangs up during the handshake, as a `protocol`
- * error with these words.
+ * Tells whether a failed TLS connection met an fts server started with
+ * `--no-tls`: it answers a ClientHello with an fts frame, or (older ones)
+ * hangs up. An HTTP or SSH server is no such mismatch.
  */
 function isPlainServer(error: unknown): boolean {
-  return error instanceof FtsError && error.code === "protocol" &&
-    /does not speak TLS|ended the connection during the handshake/.test(
-      error.message,
-    );
+  return error instanceof NotTlsError &&
+    (error.peer === "fts" || error.peer === "none");
 }

@@ -29,6 +29,8 @@ export interface LeafNames {
 export interface TestCa {
   /** The CA's own certificate, what a client adds to its trust. */
   certPem: string;
+  /** The CA's key: a misconfigured server may present the CA as its own. */
+  keyPem: string;
   /** Issues a server certificate (serverAuth, CA:FALSE) for `names`. */
   issue(
     names: LeafNames,
@@ -56,6 +58,7 @@ export async function createTestCa(name = "fts test CA"): Promise<TestCa> {
   }, crypto);
   return {
     certPem: caCert.toString("pem") + "\n",
+    keyPem: await privateKeyPem(caKeys.privateKey),
     async issue(names, options = {}) {
       const keys = await newKeys();
       const altNames = [

@@ -68,6 +68,17 @@ export function startPlainHangUp(
   });
 }
 
+/** Sends `banner` as soon as a client connects, as an SSH server does, then reads until it hangs up. */
+export function startPlainGreeter(banner: Uint8Array): TestServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  return serve(listener, [], [], async (conn) => {
+    await conn.write(banner);
+    while (await conn.read(new Uint8Array(1024)) !== null) {
+      // swallow everything
+    }
+  });
+}
+
 function serve(
   listener: Deno.Listener,
   failures: unknown[],

@@ -6,6 +6,12 @@ import {
   startFakeServer,
 } from "../_helpers/client_fake_server.ts";
 import { tempDir } from "../_helpers/temp_dir.ts";
+import { createTestCa } from "../_helpers/tls_ca.ts";
+import {
+  startPlainGreeter,
+  startPlainHangUp,
+  startTlsEcho,
+} from "../_helpers/tls_servers.ts";
 import { fakeIo, type FakeIoOptions } from "../_helpers/client_io.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -98,6 +104,54 @@ Deno.test("connectCommand() reports a refused connection and exits 1, with TLS o
     plain.stderr,
     `fts: Cannot connect to 127.0.0.1:${port}: connection refused\n`,
   );
+});
+
+Deno.test("connectCommand() names an HTTP or SSH server on the port instead of suggesting --no-tls", async () => {
+  await using http = startPlainHangUp(
+    enc("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+  );
+  await using ssh = startPlainGreeter(enc("SSH-2.0-OpenSSH_9.6\r\n"));
+  await using fts = startPlainHangUp(
+    Uint8Array.of(0x46, 0x54, 1, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+  );
+  const expected: [number, string][] = [
+    [http.port, "it is an HTTP server, not an fts server"],
+    [ssh.port, "it is an SSH server, not an fts server"],
+    [
+      fts.port,
+      "the server does not use TLS; pass --no-tls on both sides (only on a trusted network)",
+    ],
+  ];
+  await withDir(async (config) => {
+    for (const [port, reason] of expected) {
+      const result = await connect([`127.0.0.1:${port}`, "ls"], {
+        env: { FTS_CONFIG_DIR: config },
+      });
+      assert.equal(result.status, 1);
+      const where = port === fts.port
+        ? `127.0.0.1:${port}`
+        : `"127.0.0.1:${port}" over TLS`;
+      assert.equal(
+        result.stderr,
+        `fts: Cannot connect to ${where}: ${reason}\n`,
+      );
+    }
+  });
+});
+
+Deno.test("connectCommand() explains a CA certificate presented as a server's own in one line", async () => {
+  const ca = await createTestCa("Foreign Root");
+  await using foreign = startTlsEcho(ca);
+  await withDir(async (config) => {
+    const result = await connect([`127.0.0.1:${foreign.port}`, "ls"], {
+      env: { FTS_CONFIG_DIR: config },
+    });
+    assert.equal(result.status, 1);
+    assert.equal(
+      result.stderr,
+      `fts: Cannot connect to "127.0.0.1:${foreign.port}": the server could not prove its identity: it presents a certificate authority's certificate (CA:TRUE) as its own server certificate\n`,
+    );
+  });
 });
 
 Deno.test("connectCommand() runs one command: a missing file is one line and exit 1", async () => {

@@ -246,11 +246,11 @@ Deno.test("probeCertificate() fails clearly on plain TCP, closed ports and silen
     const [a] = await identities();
     for (
       const attempt of [
-        probeCertificate(HOST, plain.port),
-        connectPinned(HOST, plain.port, { pinnedCertPem: a.certPem }),
+        () => probeCertificate(HOST, plain.port),
+        () => connectPinned(HOST, plain.port, { pinnedCertPem: a.certPem }),
       ]
     ) {
-      await assert.rejects(attempt, (error) => {
+      await assert.rejects(attempt(), (error) => {
         assert.ok(error instanceof FtsError);
         assert.equal(error.code, "protocol");
         assert.match(error.message, /the server does not speak TLS/);
