@@ -151,6 +151,11 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     write(io.stderr, `fts: ${startError(error, parsed)}\n`);
     return 1;
   }
+  // Listening for signals before saying "listening on": whoever waits for
+  // that line may stop the server at once.
+  const presses = new SignalPresses(SIGNALS, (count) => {
+    void server.shutdown(count === 1 ? parsed.graceMs : 0);
+  });
   const host = server.addr.hostname.includes(":")
     ? `[${server.addr.hostname}]`
     : server.addr.hostname;
@@ -168,9 +173,6 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       : `no accounts: anonymous clients may ${formatPermissions(access.perms)}`,
   );
 
-  const presses = new SignalPresses(SIGNALS, (count) => {
-    void server.shutdown(count === 1 ? parsed.graceMs : 0);
-  });
   const onAbort = () => presses.press();
   if (io.signal?.aborted) onAbort();
   io.signal?.addEventListener("abort", onAbort);
