@@ -97,7 +97,7 @@ Deno.test("fts connect answers odd hosts, ports and options in one line with exi
         const label = JSON.stringify(args);
         assert.equal(result.code, code, `${label}: ${result.stderr}`);
         assert.equal(result.stdout, "", label);
-        assert.match(result.stderr, /^fts: [^\n]+\n$/, label);
+        assert.match(result.stderr, /^fts( serve)?: [^\n]+\n$/, label);
       }),
     );
   }
