@@ -7,6 +7,7 @@
 
 import { connectCommand } from "./client/cli.ts";
 import { keyCommand } from "./client/key_cli.ts";
+import { knownHostsCommand } from "./client/known_hosts_cli.ts";
 import { type CliIo, oneLine, writeText } from "./io/cli_io.ts";
 import { serveCommand } from "./server/cli.ts";
 import { userCommand } from "./server/user_cli.ts";
@@ -25,6 +26,8 @@ Usage:
                                    manage the server's accounts (fts user --help)
   fts key gen|show                 manage your key for encrypted files
                                    (fts key --help)
+  fts known-hosts list|rm HOST     the servers you trust; forget one
+                                   (fts known-hosts --help)
   fts --version                    print the version
 
 Run "fts COMMAND --help" for a command's options.
@@ -76,6 +79,8 @@ async function dispatch(args: string[], io: MainIo): Promise<number> {
       return await userCommand(rest, io);
     case "key":
       return await keyCommand(rest, io);
+    case "known-hosts":
+      return await knownHostsCommand(rest, io);
     case "--version":
     case "-V":
       write(io, "stdout", `fts ${VERSION}\n`);

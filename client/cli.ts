@@ -33,6 +33,8 @@ import {
 } from "./line_input.ts";
 import { reclaimPartFiles } from "./local_files.ts";
 import { writeText } from "./progress.ts";
+import { askYesNoOn } from "./prompt.ts";
+import { askOnTerminal } from "./tty_secret.ts";
 import { type ClientSession, type GoingAway, openSession } from "./session.ts";
 import { type InterruptSource, runShell } from "./shell.ts";
 import { type LoginTarget, parseLoginTarget } from "./target.ts";
@@ -173,7 +175,7 @@ export async function connectCommand(
   const onOuterAbort = () => stop.abort();
   io.signal?.addEventListener("abort", onOuterAbort, { once: true });
   let notices: LineSource | null = null;
-  const connect = () =>
+  const openOnce = () =>
     openSession(target, {
       // Commands get `stop.signal`, so that Ctrl-C cancels a transfer
       // cleanly; the session itself ends only with the process.
@@ -187,6 +189,22 @@ export async function connectCommand(
         else writeText(io.stderr, text + "\n");
       },
     });
+  // A password typed on the terminal is asked again after a refusal, like
+  // ssh: three tries in all.
+  const connect = async (): Promise<ClientSession> => {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await openOnce();
+      } catch (error) {
+        if (!connector.retryLogin(error, attempt)) throw error;
+        const message = error instanceof FtsError
+          ? connector.explain(error)
+          : String(error);
+        if (notices) notices.notice(`${message}; try again`);
+        else writeText(io.stderr, `fts: ${message}; try again\n`);
+      }
+    }
+  };
   let session: ClientSession;
   try {
     session = await connect();
@@ -236,6 +254,11 @@ export async function connectCommand(
       )
       : new PlainLineSource(io.stdin.readable, io.stderr);
     notices = input;
+    // The line editor owns standard input now: a reconnection asks through it.
+    connector.usePrompter({
+      ask: (question) => askYesNoOn(input, question),
+      secret: (prompt) => askOnTerminal(prompt),
+    });
     try {
       return await runShell({
         input,
@@ -254,6 +277,7 @@ export async function connectCommand(
       });
     } finally {
       notices = null;
+      connector.usePrompter(null);
       await input.close();
     }
   } finally {

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { type CliIo, writeText } from "../io/cli_io.ts";
 import type { ByteConn } from "../io/frame_conn.ts";
-import { readSecret } from "../io/secret_input.ts";
+import { PASSWORD_ENV, readSecret } from "../io/secret_input.ts";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName } from "../protocol/names.ts";
 import { configDir } from "./config_dir.ts";
@@ -52,14 +52,41 @@ export interface SecurityFlags {
   "password-file"?: string | undefined;
 }
 
+/** Times a password typed on a terminal is asked for, as ssh does. */
+export const PASSWORD_TRIES = 3;
+
+/**
+ * How to ask the person while something else (the shell's line editor)
+ * reads standard input: questions through it, secrets on the terminal.
+ */
+export interface Prompter {
+  /** Asks a yes/no question. */
+  ask(question: string): Promise<boolean>;
+  /** Asks for a secret without echo; null when there is no terminal. */
+  secret(prompt: string): Promise<string | null>;
+}
+
 /** What a session needs to connect and log in, and how to explain failures. */
 export interface Connector {
   /** Opens the byte connection (TLS, or plain with a warning). */
   connect(target: Target): Promise<ByteConn>;
   /** The user and password, asked once and kept for reconnecting. */
   credentials(): Promise<Credentials>;
+  /**
+   * After connection attempt number `attempt` (from 1) failed: tells
+   * whether to try again because the server refused a password that is
+   * typed on the terminal, up to {@linkcode PASSWORD_TRIES} attempts; the
+   * next {@linkcode credentials} then asks again. A refused password is
+   * forgotten either way.
+   */
+  retryLogin(error: unknown, attempt: number): boolean;
   /** `error`'s message with what the user can do about it. */
   explain(error: FtsError): string;
+  /**
+   * Routes questions and password prompts through `prompter` (null: back to
+   * standard input), for as long as the shell owns standard input.
+   */
+  usePrompter(prompter: Prompter | null): void;
 }
 
 /** Options of {@linkcode prepareConnector}. */
@@ -124,6 +151,11 @@ export async function prepareConnector(
     }
   }
   let password: string | undefined;
+  let prompter: Prompter | null = null;
+  // Only a password typed on the terminal is asked for again.
+  const typed = flags["password-file"] === undefined &&
+    (io.env(PASSWORD_ENV) ?? "") === "";
+  const prompt = `Password for ${login.user}@${formatTarget(login.target)}: `;
   return {
     connect: (target) => {
       if (!tls) {
@@ -138,7 +170,8 @@ export async function prepareConnector(
         tls,
         knownHosts: knownHosts ?? undefined,
         interactive: io.stdin.isTerminal(),
-        ask: (question) => askYesNo(io, question),
+        ask: (question) =>
+          prompter ? prompter.ask(question) : askYesNo(io, question),
         fingerprint,
         acceptNew: flags["accept-new"] ?? false,
         caCerts,
@@ -159,19 +192,50 @@ export async function prepareConnector(
       if (login.user === null) {
         throw new ReasonError("auth_required", "the server requires a login");
       }
-      password ??= await readSecret(io, {
-        passwordFile: flags["password-file"],
-        prompt: `Password for ${login.user}@${formatTarget(login.target)}: `,
-      });
+      if (password === undefined) {
+        password = prompter && typed
+          ? await secretFrom(prompter, prompt)
+          : await readSecret(io, {
+            passwordFile: flags["password-file"],
+            prompt,
+          });
+      }
       return { user: login.user, password };
     },
-    explain: (error) => explain(error, { tls, knownHosts }),
+    retryLogin: (error, attempt) => {
+      const refused = error instanceof FtsError &&
+        error.code === "auth_failed" &&
+        !(error instanceof ServerIdentityError);
+      if (!refused) return false;
+      password = undefined; // refused: never sent again
+      return typed && attempt < PASSWORD_TRIES;
+    },
+    usePrompter: (next) => {
+      prompter = next;
+    },
+    explain: (error) =>
+      explain(error, {
+        tls,
+        address: hostKey(login.target.hostname, login.target.port),
+      }),
   };
+}
+
+async function secretFrom(prompter: Prompter, prompt: string): Promise<string> {
+  const secret = await prompter.secret(prompt);
+  if (secret === null) {
+    throw new FtsError(
+      "auth_required",
+      `Cannot read a password: there is no terminal; use --password-file or ${PASSWORD_ENV}`,
+    );
+  }
+  if (secret === "") throw new FtsError("bad_request", "The password is empty");
+  return secret;
 }
 
 function explain(
   error: FtsError,
-  context: { tls: boolean; knownHosts: KnownHosts | null },
+  context: { tls: boolean; address: string },
 ): string {
   const message = error.message;
   if (error instanceof TransportMismatchError) {
@@ -182,9 +246,7 @@ function explain(
   if (error instanceof ServerIdentityError) {
     switch (error.reason) {
       case "mismatch":
-        return `${message} (if the server's key was replaced on purpose, remove its line from ${
-          quoteName(context.knownHosts?.file ?? KNOWN_HOSTS_FILE, 200)
-        })`;
+        return `${message} (if the server's key was replaced on purpose, forget the old one with "fts known-hosts rm ${context.address}")`;
       case "unknown":
         return `${message}; pass --fingerprint with the fingerprint the server prints, or --accept-new`;
       case "untrusted":

@@ -134,7 +134,8 @@ Security options:
   --ca FILE        also trust this CA (PEM) for servers started with --cert
   --password-file FILE
                    read the password for USER@ from the first line of FILE
-                   (or set FTS_PASSWORD); otherwise it is asked on the terminal
+                   (or set FTS_PASSWORD); otherwise it is asked on the terminal,
+                   again after a refusal (three tries in all)
   --no-tls         plain TCP, not encrypted: only when the server runs with
                    --no-tls too, on a trusted network
 
@@ -143,8 +144,8 @@ shown and you are asked whether to trust it; the answer is kept per
 HOST:PORT in known_hosts in the config folder ($FTS_CONFIG_DIR, else
 $XDG_CONFIG_HOME/fts, else ~/.config/fts). Without a terminal, an unknown
 server is refused unless --fingerprint or --accept-new is given. A server
-whose key changed is always refused. A password is never accepted on the
-command line.
+whose key changed is always refused ("fts known-hosts rm HOST:PORT" forgets
+the old key). A password is never accepted on the command line.
 
 Exit status: 0 success, 1 an operation failed, 2 usage error. Errors are one
 line on standard error; FTS_DEBUG=1 adds the stack of an unexpected one.

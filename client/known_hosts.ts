@@ -107,6 +107,15 @@ export class KnownHosts {
     return this.#file;
   }
 
+  /** Every stored server, in file order (comments and junk lines left out). */
+  async list(): Promise<{ key: string; fingerprint: string }[]> {
+    return (await this.#read()).flatMap((line) =>
+      line.key !== null && line.fingerprint !== null
+        ? [{ key: line.key, fingerprint: line.fingerprint }]
+        : []
+    );
+  }
+
   /** The fingerprint stored for `key` (from {@linkcode hostKey}), or null. */
   async lookup(key: string): Promise<string | null> {
     const entry = (await this.#read()).find((line) => line.key === key);

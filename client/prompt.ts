@@ -75,3 +75,38 @@ async function readLine(
     }
   }
 }
+
+/** A source of typed lines (the shell's line editor). */
+export interface PromptLines {
+  /** The next line, or null at the end of input. */
+  readLine(prompt: string): Promise<string | null>;
+  /** Shows a message on its own line. */
+  notice(text: string): void;
+}
+
+/**
+ * {@linkcode askYesNo} through `lines`, for when the shell's line editor
+ * owns standard input: all lines of `question` but the last are shown as a
+ * notice, the last is the prompt.
+ *
+ * @example
+ * ```ts
+ * if (await askYesNoOn(shellInput, "Trust it and remember it?")) remember();
+ * ```
+ */
+export async function askYesNoOn(
+  lines: PromptLines,
+  question: string,
+): Promise<boolean> {
+  const cut = question.lastIndexOf("\n");
+  if (cut >= 0) lines.notice(question.slice(0, cut));
+  let prompt = `${question.slice(cut + 1)} (yes/no) `;
+  for (;;) {
+    const answer = await lines.readLine(prompt);
+    if (answer === null) return false;
+    const word = answer.trim().toLowerCase();
+    if (word === "yes" || word === "y") return true;
+    if (word === "no" || word === "n") return false;
+    prompt = 'Please type "yes" or "no": ';
+  }
+}

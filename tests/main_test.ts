@@ -26,6 +26,7 @@ Deno.test("main() --help names every command", async () => {
       "fts connect [USER@]HOST",
       "fts user",
       "fts key",
+      "fts known-hosts list|rm HOST",
     ]
   ) {
     assert.ok(stdout.text().includes(word), word);

@@ -173,6 +173,30 @@ Deno.test("fts connect asks for the password on a terminal with echo off", async
   });
 });
 
+Deno.test("fts connect asks a terminal for the password again after a refusal, three times in all", async () => {
+  await withWorld({ pinned: true }, async (world) => {
+    const prompt = `Password for ana@${world.target}: \n`;
+    const retry =
+      `fts: Cannot connect to ${world.target}: wrong user name or password; try again\n`;
+    const third = await connect(world, [`ana@${world.target}`, "ls"], {
+      tty: true,
+      stdin: ["not it\r", "nor this\r", "correct horse\r"],
+    });
+    assert.equal(third.status, 0, third.stderr);
+    assert.equal(third.stderr, prompt + retry + prompt + retry + prompt);
+    const never = await connect(world, [`ana@${world.target}`, "ls"], {
+      tty: true,
+      stdin: ["a\r", "b\r", "c\r", "correct horse\r"],
+    });
+    assert.equal(never.status, 1);
+    assert.equal(
+      never.stderr,
+      prompt + retry + prompt + retry + prompt +
+        `fts: Cannot connect to ${world.target}: wrong user name or password\n`,
+    );
+  });
+});
+
 Deno.test("fts connect: a wrong password and an unknown user get the same one line", async () => {
   await withWorld({ pinned: true }, async (world) => {
     const wrong = await connect(world, [`ana@${world.target}`, "ls"], {

@@ -205,13 +205,32 @@ Deno.test("fts connect refuses a server whose key changed, naming both fingerpri
     assert.equal(result.code, 1, flags.join(" "));
     assert.equal(
       result.stderr,
-      `fts: WARNING: server identity for ${HOST}:${port} changed! stored ${first} offered ${second} — refusing to connect (if the server's key was replaced on purpose, remove its line from "${
-        join(config.path, "known_hosts")
-      }")\n`,
+      `fts: WARNING: server identity for ${HOST}:${port} changed! stored ${first} offered ${second} — refusing to connect (if the server's key was replaced on purpose, forget the old one with "fts known-hosts rm ${HOST}:${port}")\n`,
     );
   }
   assert.match(await knownHostsText(config), new RegExp(escape(first)));
   assert.doesNotMatch(await knownHostsText(config), new RegExp(escape(second)));
+  // The remedy, as printed: forget the old key, then trust the new one.
+  const list = await runFts(["known-hosts", "list"], {
+    env: { FTS_CONFIG_DIR: config.path },
+  });
+  assert.deepEqual(list, {
+    code: 0,
+    stdout: `${HOST}:${port} ${first}\n`,
+    stderr: "",
+  });
+  const forget = await runFts(["known-hosts", "rm", `${HOST}:${port}`], {
+    env: { FTS_CONFIG_DIR: config.path },
+  });
+  assert.equal(forget.code, 0, forget.stderr);
+  const again = await connect(config, [
+    "--fingerprint",
+    second,
+    `${HOST}:${port}`,
+    "ls",
+  ]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(await knownHostsText(config), new RegExp(escape(second)));
 });
 
 Deno.test("--no-tls on one side only is refused with a clear error, both ways", async () => {
