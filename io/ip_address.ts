@@ -53,3 +53,41 @@ export function parseIpLiteral(text: string): IpLiteral | null {
 export function looksLikeIpv4(text: string): boolean {
   return /^[0-9.]+$/.test(text) && text.includes(".");
 }
+
+/**
+ * Tells whether `text` is a loopback address literal: `127.0.0.0/8`, `::1`,
+ * or a loopback IPv4 address mapped into IPv6 (`::ffff:127.0.0.1`). The
+ * wildcards `0.0.0.0` and `::` are not loopback; names are not looked at.
+ */
+export function isLoopbackAddress(text: string): boolean {
+  const ip = parseIpLiteral(text);
+  if (ip === null) return false;
+  const parsed = ipaddr.parse(ip.address.split("%")[0]!);
+  const plain = parsed.kind() === "ipv6" &&
+      (parsed as ipaddr.IPv6).isIPv4MappedAddress()
+    ? (parsed as ipaddr.IPv6).toIPv4Address()
+    : parsed;
+  return plain.range() === "loopback";
+}
+
+/**
+ * The network a client address is counted under: an IPv4 address as it is
+ * (also when mapped into IPv6), an IPv6 address by its /64 network
+ * (`2001:db8:1:2::/64`), whose zone id is dropped; null for anything else.
+ * One IPv6 host usually has a whole /64 to pick addresses from.
+ *
+ * @example
+ * ```ts
+ * addressNetwork("2001:db8:1:2::7"); // "2001:db8:1:2::/64"
+ * addressNetwork("::ffff:192.0.2.1"); // "192.0.2.1"
+ * ```
+ */
+export function addressNetwork(text: string): string | null {
+  const ip = parseIpLiteral(text);
+  if (ip === null) return null;
+  if (ip.family === 4) return ip.address;
+  const v6 = ipaddr.IPv6.parse(ip.address.split("%")[0]!);
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  const network = ipaddr.IPv6.networkAddressFromCIDR(`${v6.toString()}/64`);
+  return `${network.toRFC5952String()}/64`;
+}

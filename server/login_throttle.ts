@@ -35,6 +35,7 @@
  * @module
  */
 
+import { addressNetwork } from "../io/ip_address.ts";
 import { FtsError } from "../protocol/errors.ts";
 
 /** A time source in ms; `Date` is one. Tests inject a fake. */
@@ -344,23 +345,7 @@ export class LoginThrottle {
 export function throttleKey(addr: string): string {
   let a = addr.trim().toLowerCase();
   if (a.startsWith("[") && a.endsWith("]")) a = a.slice(1, -1);
-  const zone = a.indexOf("%");
-  if (zone >= 0) a = a.slice(0, zone);
-  const mapped = /^(?:[0:]*:)?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-  if (mapped) return mapped[1]!;
-  if (!a.includes(":")) return a;
-  const halves = a.split("::");
-  if (halves.length > 2) return a;
-  const split = (part: string) => part === "" ? [] : part.split(":");
-  const head = split(halves[0]!);
-  const tail = halves.length === 2 ? split(halves[1]!) : [];
-  const missing = 8 - head.length - tail.length;
-  if (missing < 0 || (halves.length === 1 && missing !== 0)) return a;
-  const groups = [...head, ...Array<string>(missing).fill("0"), ...tail];
-  if (!groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return a;
-  return `${
-    groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(":")
-  }::/64`;
+  return addressNetwork(a) ?? a;
 }
 
 function describeDuration(ms: number): string {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isLoopbackAddress } from "../io/ip_address.ts";
 import { FtsError } from "../protocol/errors.ts";
 import type { MessageType } from "../protocol/messages.ts";
 
@@ -265,28 +266,5 @@ export function isLoopbackHost(host: string): boolean {
   let h = host.trim().toLowerCase();
   if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
   if (h === "localhost" || h === "localhost.") return true;
-  const mapped = /^(?:0{0,4}:){0,4}(?:0{0,4}:)?ffff:(\d+\.\d+\.\d+\.\d+)$/
-    .exec(h);
-  const v4 = mapped ? mapped[1]! : h;
-  const parts = v4.split(".");
-  if (
-    parts.length === 4 &&
-    parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255)
-  ) {
-    return parts[0] === "127";
-  }
-  return isIpv6Loopback(h);
-}
-
-function isIpv6Loopback(h: string): boolean {
-  const halves = h.split("::");
-  if (halves.length > 2) return false;
-  const split = (part: string) => part === "" ? [] : part.split(":");
-  const head = split(halves[0]!);
-  const tail = halves.length === 2 ? split(halves[1]!) : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) return false;
-  const groups = [...head, ...Array<string>(missing).fill("0"), ...tail];
-  if (!groups.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return false;
-  return groups.every((g, i) => parseInt(g, 16) === (i === 7 ? 1 : 0));
+  return isLoopbackAddress(h);
 }
