@@ -186,7 +186,12 @@ export async function connectCommand(
       onGoingAway: (notice) => {
         const text = goingAwayText(notice);
         if (notices) notices.notice(text);
-        else writeText(io.stderr, text + "\n");
+        // A progress bar may be on the line: the notice takes its place,
+        // and the bar redraws below it.
+        else {writeText(
+            io.stderr,
+            `${output.progress ? CLEAR_LINE : ""}${text}\n`,
+          );}
       },
     });
   // A password typed on the terminal is asked again after a refusal, like
@@ -360,9 +365,20 @@ async function runBatch(
   }
 }
 
+/** Moves to the start of the line and erases it (a progress bar's). */
+const CLEAR_LINE = "\r\x1b[K";
+
+/**
+ * The server's shutdown notice in its own words, with the grace period:
+ * `Notice from the server: "…" (running transfers may finish within 30 s).`
+ */
 function goingAwayText(notice: GoingAway): string {
-  return `The server is shutting down (${quoteName(notice.reason, 80)}): ` +
-    `running transfers may finish within ${formatDuration(notice.graceMs)}.`;
+  const grace = `running transfers may finish within ${
+    formatDuration(notice.graceMs)
+  }`;
+  return notice.reason.trim() === ""
+    ? `The server is shutting down; ${grace}.`
+    : `Notice from the server: ${quoteName(notice.reason, 80)} (${grace}).`;
 }
 
 function terminalColumns(io: CliIo): number {

@@ -197,3 +197,92 @@ export function startBar(
     ...(output.clock ? { clock: output.clock } : {}),
   });
 }
+
+/** The folder part of remote `name` ("" for the top). */
+export function remoteParent(name: string): string {
+  const slash = name.lastIndexOf("/");
+  return slash < 0 ? "" : name.slice(0, slash);
+}
+
+/** The last component of remote `name`. */
+export function remoteLeaf(name: string): string {
+  return name.slice(name.lastIndexOf("/") + 1);
+}
+
+/**
+ * Where a file called `leaf` goes when the user typed `typed` as its new
+ * remote name: inside `typed` when it ends with "/" or is a folder on the
+ * server (as a shell's `mv` and `cp` do), else `typed` itself.
+ *
+ * @throws {FtsError} `Cannot ACTION "subject": reason` for a bad name.
+ */
+export async function remoteTarget(
+  state: ShellState,
+  typed: string,
+  leaf: string,
+  context: {
+    action: string;
+    subject: string;
+    signal?: AbortSignal | undefined;
+  },
+): Promise<string> {
+  let name: string;
+  try {
+    name = remoteFolder(state, typed);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw operationError(context.action, typed, error);
+  }
+  const into = typed.endsWith("/") || name === "" ||
+    await state.session.isFolder(name, signalOf(context.signal));
+  return into ? (name === "" ? leaf : `${name}/${leaf}`) : name;
+}
+
+/**
+ * After a remote operation on `target` failed with `not_found`: when the
+ * folder `target` should be in does not exist, an error that says so
+ * (naming the folder, not the file); else `error` itself.
+ */
+export async function missingRemoteFolder(
+  state: ShellState,
+  target: string,
+  error: unknown,
+  message: (folder: string) => string,
+): Promise<unknown> {
+  if (!(error instanceof FtsError) || error.code !== "not_found") return error;
+  const folder = remoteParent(target);
+  if (folder === "" || await state.session.isFolder(folder)) return error;
+  return new FtsError("not_found", message(folder), { cause: error });
+}
+
+/**
+ * Checks that local folder `dir` exists before a download into it, so that
+ * its absence is reported as the local folder's, not the remote file's.
+ *
+ * @throws {FtsError} `Cannot get "name": no such local folder "dir"`.
+ */
+export async function checkLocalFolder(
+  dir: string,
+  action: string,
+  name: string,
+): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      throw operationError(action, name, error);
+    }
+    throw new FtsError(
+      "not_found",
+      `Cannot ${action} ${quoted(name)}: no such local folder ${quoted(dir)}`,
+      { cause: error },
+    );
+  }
+  if (!info.isDirectory) {
+    throw new FtsError(
+      "not_directory",
+      `Cannot ${action} ${quoted(name)}: local ${quoted(dir)} is not a folder`,
+    );
+  }
+}

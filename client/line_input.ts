@@ -174,7 +174,8 @@ export class TerminalLineSource implements LineSource {
   notice(text: string): void {
     const editing = this.#editing;
     if (!editing) {
-      writeText(this.#out, text + "\n");
+      // A command is running: a progress bar may be on the line.
+      writeText(this.#out, `\r\x1b[K${text}\n`);
       return;
     }
     writeText(

@@ -5,17 +5,24 @@
  * @module
  */
 
+import { FtsError } from "../protocol/errors.ts";
 import type { Command } from "./command_parse.ts";
 import {
   type CommandContext,
   expectOf,
+  missingRemoteFolder,
   remoteFolder,
+  remoteLeaf,
   remoteName,
+  remoteParent,
   remoteRef,
+  remoteTarget,
   say,
+  type ShellState,
   signalOf,
   vaultOf,
 } from "./command_context.ts";
+import { ReasonError } from "./errors.ts";
 import { displayName, quoted } from "./format.ts";
 import { encryptedMark, remoteListing, renderListing } from "./listings.ts";
 import { writeText } from "./progress.ts";
@@ -64,7 +71,12 @@ export async function runRemoteCommand(
     }
     case "cd": {
       const folder = remoteFolder(state, command.path);
-      await state.session.list(folder, signalOf(signal)); // must exist and be a folder
+      try {
+        // It must exist and be a folder.
+        await state.session.list(folder, signalOf(signal));
+      } catch (error) {
+        throw await cdError(state, folder, error);
+      }
       state.remoteDir = folder;
       return;
     }
@@ -79,11 +91,19 @@ export async function runRemoteCommand(
     }
     case "mv": {
       const file = remoteRef(state, command.from, "rename");
-      const to = remoteName(state, command.to, "rename");
-      await state.session.rename(file.path, to, {
-        overwrite: command.overwrite,
-        ...expectOf(file),
+      const to = await remoteTarget(state, command.to, remoteLeaf(file.path), {
+        action: "rename",
+        subject: file.path,
+        signal,
       });
+      try {
+        await state.session.rename(file.path, to, {
+          overwrite: command.overwrite,
+          ...expectOf(file),
+        });
+      } catch (error) {
+        throw await renameError(state, file.path, to, error);
+      }
       say(output, `Renamed ${quoted(file.path)} to ${quoted(to)}`);
       return;
     }
@@ -94,4 +114,79 @@ export async function runRemoteCommand(
       return;
     }
   }
+}
+
+/** The reason of an engine failure, without its `Cannot … "name": `. */
+function reasonOf(error: FtsError): string {
+  return error.cause instanceof ReasonError
+    ? error.cause.message
+    : error.message;
+}
+
+/** A failed `cd` said as a change of folder, naming what is wrong. */
+async function cdError(
+  state: ShellState,
+  folder: string,
+  error: unknown,
+): Promise<unknown> {
+  if (!(error instanceof FtsError)) return error;
+  const prefix = `Cannot change to ${quoted(folder)}: `;
+  switch (error.code) {
+    case "not_found":
+      return new FtsError(
+        "not_found",
+        prefix + "no such folder on the server",
+        { cause: error },
+      );
+    case "not_directory": {
+      const parent = remoteParent(folder);
+      // LIST says not_directory for a file and for a file among the parents.
+      const itself = parent === "" || await state.session.isFolder(parent);
+      return new FtsError(
+        "not_directory",
+        prefix +
+          (itself
+            ? "it is a file, not a folder"
+            : "a parent on the server is not a folder"),
+        { cause: error },
+      );
+    }
+    default:
+      return new FtsError(error.code, prefix + reasonOf(error), {
+        cause: error,
+      });
+  }
+}
+
+/** A failed `mv`, naming the target when the target is the problem. */
+async function renameError(
+  state: ShellState,
+  from: string,
+  to: string,
+  error: unknown,
+): Promise<unknown> {
+  if (!(error instanceof FtsError)) return error;
+  const prefix = `Cannot rename ${quoted(from)} to ${quoted(to)}: `;
+  if (error.code === "exists") {
+    return new FtsError(
+      "exists",
+      `${prefix}${
+        quoted(to)
+      } already exists on the server (--overwrite replaces it)`,
+      { cause: error },
+    );
+  }
+  if (error.code === "is_directory") {
+    return new FtsError(
+      "is_directory",
+      `${prefix}${quoted(to)} is a folder on the server`,
+      { cause: error },
+    );
+  }
+  return await missingRemoteFolder(
+    state,
+    to,
+    error,
+    (folder) => `${prefix}no such folder ${quoted(folder)} on the server`,
+  );
 }

@@ -229,6 +229,7 @@ export class ClientSession implements AsyncDisposable {
     try {
       if (path !== "") path = validateName(path);
       const request = this.#requests.open();
+      let ended = false;
       try {
         await this.#conn.send({ type: "list", id: request.id, path });
         const entries: Entry[] = [];
@@ -236,6 +237,8 @@ export class ClientSession implements AsyncDisposable {
         let refusedCount = 0;
         for (;;) {
           const reply = await request.next(options.signal);
+          ended = reply.type === "error" ||
+            (reply.type === "entries" && !reply.more);
           if (reply.type === "error") {
             throw reply.code === "not_found"
               ? new ReasonError("not_found", "no such folder on the server")
@@ -260,10 +263,43 @@ export class ClientSession implements AsyncDisposable {
           if (!reply.more) return { path, entries, refused, refusedCount };
         }
       } finally {
-        this.#finishOrCancel(
-          request.id,
-          (m) => m.type === "error" || (m.type === "entries" && !m.more),
-        );
+        if (ended) request.finish();
+        else this.#cancelListing(request.id);
+      }
+    } catch (error) {
+      throw this.#failure("list", path === "" ? "/" : path, error);
+    }
+  }
+
+  /**
+   * Tells whether remote `path` ("" for the top) is a folder: false when
+   * nothing or a file has that name. Reads only the first page of the
+   * listing and cancels the rest.
+   *
+   * @throws {FtsError} `Cannot list "path": reason` for other failures.
+   */
+  async isFolder(
+    path: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    try {
+      if (path !== "") path = validateName(path);
+      const request = this.#requests.open();
+      let ended = false;
+      try {
+        await this.#conn.send({ type: "list", id: request.id, path });
+        const reply = await request.next(options.signal);
+        ended = reply.type === "error" ||
+          (reply.type === "entries" && !reply.more);
+        if (reply.type === "entries") return true;
+        if (reply.type !== "error") throw unexpectedReply(reply, "LIST");
+        if (reply.code === "not_found" || reply.code === "not_directory") {
+          return false;
+        }
+        throw remoteError(reply);
+      } finally {
+        if (ended) request.finish();
+        else this.#cancelListing(request.id);
       }
     } catch (error) {
       throw this.#failure("list", path === "" ? "/" : path, error);
@@ -464,6 +500,14 @@ export class ClientSession implements AsyncDisposable {
     } finally {
       request.finish();
     }
+  }
+
+  /** Ends a LIST whose last reply was not read yet. */
+  #cancelListing(id: number): void {
+    this.#finishOrCancel(
+      id,
+      (m) => m.type === "error" || (m.type === "entries" && !m.more),
+    );
   }
 
   #finishOrCancel(id: number, isLast: (m: Message) => boolean): void {

@@ -10,14 +10,17 @@ import { FtsError } from "../protocol/errors.ts";
 import type { Progress } from "./core.ts";
 import type { Command } from "./command_parse.ts";
 import {
+  checkLocalFolder,
   type CommandContext,
   type CommandOutput,
   expectOf,
   folderRefused,
   localRef,
+  missingRemoteFolder,
   type RefFile,
   remoteName,
   remoteRef,
+  remoteTarget,
   type ShellState,
   signalOf,
   startBar,
@@ -105,6 +108,7 @@ async function getOne(
       named = true;
     }
   }
+  await checkLocalFolder(dir, "get", file.path);
   const bar = startBar(output, quoted(file.path));
   try {
     const result = await state.session.get(file.path, dir, {
@@ -137,23 +141,25 @@ async function putOne(
 ): Promise<void> {
   const file = localRef(state, command.source, "put");
   if (file.listed && file.type === "dir") folderRefused("put", file);
-  if (command.encrypt === "passphrase") {
-    // Before asking for a passphrase, make sure there is a file to seal.
-    await Deno.stat(file.path).catch((error) => {
-      throw operationError("put", file.name, error);
-    });
-  }
+  // The local file is checked first, so that its absence (or a passphrase
+  // asked for nothing) is reported under the name the user typed.
+  await Deno.stat(file.path).catch((error) => {
+    throw operationError(
+      "put",
+      file.listed ? file.name : command.source.text,
+      error,
+    );
+  });
   const encrypt = await sealFor(command.encrypt, state, file.name);
   // An encrypted file is stored as NAME.age unless the user named it.
   const stored = encrypt ? `${file.name}.age` : file.name;
-  let remote: string;
-  if (command.remote === null) {
-    remote = remoteName(state, stored, "put");
-  } else if (command.remote.endsWith("/")) {
-    remote = remoteName(state, `${command.remote}${stored}`, "put");
-  } else {
-    remote = remoteName(state, command.remote, "put");
-  }
+  const remote = command.remote === null
+    ? remoteName(state, stored, "put")
+    : await remoteTarget(state, command.remote, stored, {
+      action: "put",
+      subject: file.name,
+      signal,
+    });
   const bar = startBar(output, quoted(file.name));
   try {
     const result = await state.session.put(file.path, remote, {
@@ -173,7 +179,15 @@ async function putOne(
     }
   } catch (error) {
     bar?.clear();
-    throw error;
+    throw await missingRemoteFolder(
+      state,
+      remote,
+      error,
+      (folder) =>
+        `Cannot put ${quoted(file.name)}: no such folder ${
+          quoted(folder)
+        } on the server`,
+    );
   }
 }
 

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connectCommand } from "../../client/cli.ts";
+import { DEFAULT_CHUNK } from "../../protocol/messages.ts";
 import {
   goingAwayOnMkdir,
+  sha256Hex,
   startFakeServer,
 } from "../_helpers/client_fake_server.ts";
 import { tempDir } from "../_helpers/temp_dir.ts";
@@ -254,7 +256,7 @@ Deno.test("connectCommand() prints the server's going-away notice", async () => 
   assert.equal(status, 0);
   assert.equal(
     stderr,
-    'The server is shutting down ("Server\\u{1b}[2J stops"): running transfers may finish within 30 s.\n',
+    'Notice from the server: "Server\\u{1b}[2J stops" (running transfers may finish within 30 s).\n',
   );
 });
 
@@ -274,4 +276,51 @@ Deno.test("connectCommand() without a command and with piped input runs a quiet 
   );
   assert.match(stdout, /a\.txt/);
   assert.equal(stderr, 'Cannot get "nope": no such file on the server\n');
+});
+
+Deno.test("connectCommand() prints the going-away notice on its own line, not over a progress bar", async () => {
+  const bytes = new Uint8Array(3 * DEFAULT_CHUNK);
+  await using server = startFakeServer({
+    handle: async (ctx, m) => {
+      if (m.type !== "get") return false;
+      await ctx.send({
+        type: "get_ready",
+        id: m.id,
+        name: m.name,
+        size: bytes.byteLength,
+        mtime: 1,
+      });
+      for (let at = 0; at < bytes.byteLength; at += DEFAULT_CHUNK) {
+        if (at === DEFAULT_CHUNK) {
+          await ctx.send({
+            type: "going_away",
+            id: 0,
+            graceMs: 30_000,
+            reason: "Maintenance",
+          });
+        }
+        await ctx.send({
+          type: "data",
+          id: m.id,
+          offset: at,
+          bytes: bytes.subarray(at, at + DEFAULT_CHUNK),
+          zstd: false,
+        });
+      }
+      await ctx.send({ type: "get_end", id: m.id, sha256: sha256Hex(bytes) });
+      return true;
+    },
+  });
+  await withDir(async (dir) => {
+    const { status, stderr } = await connectPlain(
+      [`127.0.0.1:${server.port}`, "--dir", dir, "get", "big"],
+      { ttyErr: true },
+    );
+    assert.equal(status, 0, stderr);
+    // A bar was drawn before the notice, and the notice cleared its line.
+    const notice = stderr.indexOf('Notice from the server: "Maintenance"');
+    assert.ok(stderr.lastIndexOf("%", notice) >= 0, stderr);
+    assert.equal(stderr.slice(notice - 4, notice), "\r\x1b[K");
+    assert.equal(stderr.split("Notice from the server").length, 2);
+  });
 });

@@ -589,3 +589,23 @@ Deno.test("ClientSession.close() is idempotent and later calls fail cleanly", as
     message: 'Cannot create folder "x": the session is closed',
   });
 });
+
+Deno.test("list() and isFolder() end their request with the last reply: no stray CANCEL", async () => {
+  await using server = startFakeServer({
+    files: { "a.txt": new Uint8Array(1) },
+    dirs: ["docs"],
+  });
+  await using session = await openSession(`127.0.0.1:${server.port}`);
+  await session.list("");
+  assert.equal(await session.isFolder("docs"), true);
+  assert.equal(await session.isFolder("a.txt"), false);
+  assert.equal(await session.isFolder("nothing"), false);
+  await session.mkdir("after");
+  assert.deepEqual(server.received.map((m) => m.type), [
+    "list",
+    "list",
+    "list",
+    "list",
+    "mkdir",
+  ]);
+});
