@@ -210,7 +210,10 @@ Deno.test("cd sets the remote folder names are relative to; .. cannot leave the 
     await f.run("cd ../.."),
     /^usage: .* leads above the top folder/,
   );
-  assert.match(await f.run("cd nope"), /^failed: Cannot list "nope"/);
+  assert.equal(
+    await f.run("cd nope"),
+    'failed: Cannot change to "nope": no such folder on the server',
+  );
 });
 
 Deno.test("get NAME LOCAL saves under LOCAL, or inside LOCAL when it is a folder", async () => {
