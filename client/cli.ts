@@ -227,6 +227,8 @@ export async function connectCommand(
     remoteListing: null,
     localListing: null,
     vault: { env: io.env },
+    // Without a person reading the listings, a number must come from one.
+    numbersNeedListing: !interactive,
   };
   try {
     if (values.batch !== undefined) {

@@ -35,6 +35,13 @@ export interface ShellState {
   /** The last `lls` the user saw. */
   localListing: NumberedListing | null;
   /**
+   * Refuse a bare number when there is no listing to take it from, instead
+   * of reading it as a name: for one-shot commands and scripts, where no
+   * one sees what a number would mean. Default false (the interactive
+   * shell reads `get 3` before any `ls` as the file "3").
+   */
+  numbersNeedListing?: boolean;
+  /**
    * Where encryption defaults, identities and passphrases come from.
    * Default: the process environment and the controlling terminal.
    */
@@ -147,6 +154,7 @@ export function remoteRef(
   if (ref.number !== null && state.remoteListing) {
     return { ...state.remoteListing.pick(ref.number, action), listed: true };
   }
+  if (ref.number !== null) noListing(state, ref, action, "ls");
   return typedFile(remoteName(state, ref.text, action));
 }
 
@@ -159,7 +167,21 @@ export function localRef(
   if (ref.number !== null && state.localListing) {
     return { ...state.localListing.pick(ref.number, action), listed: true };
   }
+  if (ref.number !== null) noListing(state, ref, action, "lls");
   return typedFile(resolve(state.localDir, ref.text));
+}
+
+/** Refuses a bare number without a listing, when the state says so. */
+function noListing(
+  state: ShellState,
+  ref: Ref,
+  action: string,
+  listCommand: "ls" | "lls",
+): void {
+  if (!state.numbersNeedListing) return;
+  throw new UsageError(
+    `Cannot ${action} number ${ref.number}: there is no "${listCommand}" listing to take it from (write "./${ref.text}" for a file with that name)`,
+  );
 }
 
 /** A file the user typed the path of: nothing is known about it yet. */

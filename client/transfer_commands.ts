@@ -8,7 +8,7 @@
 import { basename, dirname, resolve } from "node:path";
 import { FtsError } from "../protocol/errors.ts";
 import type { Progress } from "./core.ts";
-import type { Command } from "./command_parse.ts";
+import { type Command, type Ref, UsageError } from "./command_parse.ts";
 import {
   checkLocalFolder,
   type CommandContext,
@@ -36,6 +36,7 @@ import {
 import { type ProgressBar, systemClock, writeText } from "./progress.ts";
 import type { SealOptions } from "./vault/age_header.ts";
 import { decryptSourceFor, sealOptionsFor } from "./vault_settings.ts";
+import { withoutAgeSuffix } from "./download.ts";
 
 /** A command that moves file contents. */
 export type TransferCommand = Extract<
@@ -204,15 +205,43 @@ function patternRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`, "u");
 }
 
+/**
+ * Runs `resolve` for one argument of a batch; an fts or usage error is
+ * kept as that argument's failure so that the other files still go.
+ */
+async function resolveEach<T>(
+  refs: readonly Ref[],
+  resolve: (ref: Ref) => Promise<T[]>,
+): Promise<{ items: T[]; refused: Error[] }> {
+  const items: T[] = [];
+  const refused: Error[] = [];
+  for (const ref of refs) {
+    try {
+      items.push(...await resolve(ref));
+    } catch (error) {
+      if (!(error instanceof FtsError || error instanceof UsageError)) {
+        throw error;
+      }
+      refused.push(error);
+    }
+  }
+  return { items, refused };
+}
+
 async function getMany(
   command: Extract<TransferCommand, { name: "mget" }>,
   { state, output, signal }: CommandContext,
 ): Promise<void> {
   const { sources, overwrite } = command;
-  const files: RefFile[] = [];
   let folderListing: readonly ListedFile[] | null = null;
-  for (const ref of sources) {
-    if (ref.pattern) {
+  const { items: files, refused } = await resolveEach(
+    sources,
+    async (ref): Promise<RefFile[]> => {
+      if (!ref.pattern) {
+        const file = remoteRef(state, ref, "get");
+        if (file.listed && file.type === "dir") folderRefused("get", file);
+        return [file];
+      }
       folderListing ??= remoteListing(
         state.remoteDir,
         (await state.session.list(state.remoteDir, signalOf(signal))).entries,
@@ -227,19 +256,12 @@ async function getMany(
           `Cannot get ${quoted(ref.text)}: no file matches`,
         );
       }
-      files.push(...matched.map((m) => ({ ...m, listed: true })));
-    } else {
-      const file = remoteRef(state, ref, "get");
-      if (file.listed && file.type === "dir") folderRefused("get", file);
-      files.push(file);
-    }
-  }
-  const bar = startBar(
-    output,
-    `${files.length} file${files.length === 1 ? "" : "s"}`,
+      return matched.map((m) => ({ ...m, listed: true }));
+    },
   );
+  const bar = files.length > 0 ? startBatchBar(output, files.length) : null;
   const started = (output.clock ?? systemClock).now();
-  const results = await state.session.getMany(
+  const results = files.length === 0 ? [] : await state.session.getMany(
     files.map((f) => ({
       remoteName: f.path,
       localName: basename(f.path),
@@ -256,7 +278,23 @@ async function getMany(
       ...progressOf(bar),
     },
   );
-  report(results, "get", bar, output, started);
+  report({
+    action: "get",
+    refused,
+    results: results.map((r, i) => {
+      if (!r.ok) return r;
+      const wanted = basename(files[i]!.path);
+      const expected = r.value.decrypted ? withoutAgeSuffix(wanted) : wanted;
+      const saved = basename(r.value.path);
+      return {
+        ok: true,
+        size: r.value.size,
+        renamed: saved === expected
+          ? null
+          : `${quoted(files[i]!.path)} saved as ${quoted(saved)}`,
+      };
+    }),
+  }, { bar, output, started });
 }
 
 async function putMany(
@@ -264,9 +302,19 @@ async function putMany(
   { state, output, signal }: CommandContext,
 ): Promise<void> {
   const { sources, overwrite } = command;
-  const files: RefFile[] = [];
-  for (const ref of sources) {
-    if (ref.pattern) {
+  const { items: files, refused } = await resolveEach(
+    sources,
+    async (ref): Promise<RefFile[]> => {
+      if (!ref.pattern) {
+        const file = localRef(state, ref, "put");
+        if (file.listed && file.type === "dir") folderRefused("put", file);
+        if (!file.listed) {
+          await Deno.stat(file.path).catch((error) => {
+            throw operationError("put", ref.text, error);
+          });
+        }
+        return [file];
+      }
       const slash = ref.text.lastIndexOf("/");
       const dir = resolve(
         state.localDir,
@@ -285,79 +333,109 @@ async function putMany(
           `Cannot put ${quoted(ref.text)}: no local file matches`,
         );
       }
-      files.push(...matched.map((m) => ({ ...m, listed: false })));
-    } else {
-      const file = localRef(state, ref, "put");
-      if (file.listed && file.type === "dir") folderRefused("put", file);
-      files.push(file);
-    }
-  }
-  const encrypt = await sealFor(
-    command.encrypt,
-    state,
-    files[0]?.name ?? "",
+      return matched.map((m) => ({ ...m, listed: false }));
+    },
   );
+  const encrypt = files.length === 0
+    ? undefined
+    : await sealFor(command.encrypt, state, files[0]!.name);
   const items = files.map((f) => ({
     localPath: f.path,
     remoteName: remoteName(state, encrypt ? `${f.name}.age` : f.name, "put"),
     ...(f.listed ? { expectLocal: { size: f.size, mtime: f.mtime } } : {}),
   }));
-  const bar = startBar(
-    output,
-    `${files.length} file${files.length === 1 ? "" : "s"}`,
-  );
+  const bar = files.length > 0 ? startBatchBar(output, files.length) : null;
   const started = (output.clock ?? systemClock).now();
-  const results = await state.session.putMany(items, {
-    overwrite,
-    ...signalOf(signal),
-    ...(encrypt ? { encrypt } : {}),
-    ...progressOf(bar),
-  });
-  report(results, "put", bar, output, started);
+  const results = items.length === 0 ? [] : await state.session.putMany(
+    items,
+    {
+      overwrite,
+      ...signalOf(signal),
+      ...(encrypt ? { encrypt } : {}),
+      ...progressOf(bar),
+    },
+  );
+  report({
+    action: "put",
+    refused,
+    results: results.map((r, i) =>
+      r.ok
+        ? {
+          ok: true,
+          size: r.value.size,
+          renamed: r.value.name === items[i]!.remoteName
+            ? null
+            : `${quoted(files[i]!.name)} stored as ${quoted(r.value.name)}`,
+        }
+        : r
+    ),
+  }, { bar, output, started });
 }
 
-/** Prints a batch's failures and summary; throws when any file failed. */
+function startBatchBar(output: CommandOutput, count: number) {
+  return startBar(output, `${count} file${count === 1 ? "" : "s"}`);
+}
+
+/** How each file of a batch fared, for {@linkcode report}. */
+interface BatchOutcome {
+  readonly action: "get" | "put";
+  /** Arguments refused before any transfer (no match, bad name or number). */
+  readonly refused: readonly Error[];
+  /** One per file transferred or tried. */
+  readonly results: readonly (
+    | { ok: true; size: number; renamed: string | null }
+    | { ok: false; error: unknown }
+  )[];
+}
+
+/**
+ * Prints a batch's outcome: every file saved under another name, every
+ * failure, and a summary line whenever something failed (or no bar showed
+ * one); throws when anything failed.
+ */
 function report(
-  results: readonly ({ ok: true; value: { size: number } } | {
-    ok: false;
-    error: unknown;
-  })[],
-  action: string,
-  bar: ProgressBar | null,
-  output: CommandOutput,
-  started: number,
+  outcome: BatchOutcome,
+  view: { bar: ProgressBar | null; output: CommandOutput; started: number },
 ): void {
-  const failed = results.filter((r) => !r.ok);
-  if (failed.length === 0) bar?.finish();
-  else bar?.clear();
-  for (const result of failed) {
+  const { action, refused, results } = outcome;
+  const { bar, output } = view;
+  const errors: Error[] = [...refused];
+  for (const result of results) {
     if (result.ok) continue;
-    const error = result.error;
-    if (!(error instanceof FtsError)) throw error;
-    writeText(output.err, `${error.message}\n`);
+    if (!(result.error instanceof FtsError)) throw result.error;
+    errors.push(result.error);
   }
-  const done = results.length - failed.length;
-  const bytes = results.reduce((n, r) => n + (r.ok ? r.value.size : 0), 0);
-  const elapsed = (output.clock ?? systemClock).now() - started;
-  if (!output.quiet && !bar) {
+  if (errors.length === 0) bar?.finish();
+  else bar?.clear();
+  if (!output.quiet) {
+    for (const result of results) {
+      if (result.ok && result.renamed !== null) {
+        writeText(output.out, `${result.renamed}\n`);
+      }
+    }
+  }
+  for (const error of errors) writeText(output.err, `${error.message}\n`);
+  const done = results.filter((r) => r.ok).length;
+  const total = results.length + refused.length;
+  const bytes = results.reduce((n, r) => n + (r.ok ? r.size : 0), 0);
+  const elapsed = (output.clock ?? systemClock).now() - view.started;
+  if (!output.quiet && (!bar || errors.length > 0)) {
     writeText(
       output.out,
       `${
         action === "get" ? "Downloaded" : "Uploaded"
-      } ${done} of ${results.length} files (${formatSize(bytes)}) in ${
-        formatDuration(elapsed)
-      }\n`,
+      } ${done} of ${total} file${total === 1 ? "" : "s"} (${
+        formatSize(bytes)
+      }) in ${formatDuration(elapsed)}\n`,
     );
   }
-  if (failed.length > 0) {
-    const first = failed[0]!;
+  if (errors.length > 0) {
+    const first = errors[0]!;
     throw new FtsError(
-      first.ok
-        ? "io"
-        : first.error instanceof FtsError
-        ? first.error.code
-        : "io",
-      `Cannot ${action} ${failed.length} of ${results.length} files`,
+      first instanceof FtsError ? first.code : "bad_request",
+      `Cannot ${action} ${errors.length} of ${total} file${
+        total === 1 ? "" : "s"
+      }`,
     );
   }
 }
