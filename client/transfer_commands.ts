@@ -407,6 +407,9 @@ function report(
   }
   if (errors.length === 0) bar?.finish();
   else bar?.clear();
+  const total = results.length + refused.length;
+  // One file, and it failed: its own error says everything.
+  if (total === 1 && errors.length === 1) throw errors[0];
   if (!output.quiet) {
     for (const result of results) {
       if (result.ok && result.renamed !== null) {
@@ -416,7 +419,6 @@ function report(
   }
   for (const error of errors) writeText(output.err, `${error.message}\n`);
   const done = results.filter((r) => r.ok).length;
-  const total = results.length + refused.length;
   const bytes = results.reduce((n, r) => n + (r.ok ? r.size : 0), 0);
   const elapsed = (output.clock ?? systemClock).now() - view.started;
   if (!output.quiet && (!bar || errors.length > 0)) {
