@@ -58,6 +58,8 @@ export interface ManyOptions {
   decrypt?: DecryptSource;
   /** Downloads: drop `.age` from the names of decrypted files. */
   stripAgeSuffix?: boolean;
+  /** Keep permission bits both ways (see `PutOptions.keepMode`). */
+  keepMode?: boolean;
 }
 
 /** How one file of a batch fared. */
@@ -109,6 +111,7 @@ export async function putMany(
         signal: options.signal,
         compressor,
         encrypt: options.encrypt,
+        keepMode: options.keepMode,
         onBytes: (n) => progress.add(n),
       });
       const settled: Promise<void> = done.then(
@@ -150,6 +153,7 @@ export async function getMany(
           signal: options.signal,
           decrypt: options.decrypt,
           stripAgeSuffix: options.stripAgeSuffix,
+          keepMode: options.keepMode,
           onSize: (size) => {
             if (!known) progress.grow(size);
           },

@@ -36,7 +36,8 @@ import { writeText } from "./progress.ts";
 import { askYesNoOn } from "./prompt.ts";
 import { askOnTerminal } from "./tty_secret.ts";
 import { type ClientSession, type GoingAway, openSession } from "./session.ts";
-import { type InterruptSource, runShell } from "./shell.ts";
+import { runLocalShell } from "./local_shell.ts";
+import { type InterruptSource, localCommand, runShell } from "./shell.ts";
 import { type LoginTarget, parseLoginTarget } from "./target.ts";
 
 /** Options that take a value, so the command after them can be found. */
@@ -281,6 +282,8 @@ export async function connectCommand(
           }),
         ...(interrupts ? { interrupts } : {}),
         signal: stop.signal,
+        localShell: (line) =>
+          runLocalShell(line, { cwd: state.localDir, env: io.env }),
       });
     } finally {
       notices = null;
@@ -346,6 +349,18 @@ async function runBatch(
       if (line === null) return 0;
       const trimmed = line.trim();
       if (trimmed === "" || trimmed.startsWith("#")) continue;
+      if (trimmed.startsWith("!")) {
+        const failure = await localCommand(trimmed, {
+          interactive: false,
+          localShell: (line) =>
+            runLocalShell(line, {
+              cwd: context.state.localDir,
+              env: io.env,
+            }),
+        });
+        if (failure !== null) return fail(`${name}:${number}: ${failure}`, 1);
+        continue;
+      }
       let words: Word[];
       try {
         words = splitWords(trimmed);

@@ -68,6 +68,11 @@ export interface CommandContext {
   state: ShellState;
   output: CommandOutput;
   signal?: AbortSignal | undefined;
+  /**
+   * Asks the user a yes/no question (a person at a terminal); absent in
+   * scripts, where commands do not ask.
+   */
+  confirm?: ((question: string) => Promise<boolean>) | undefined;
 }
 
 /** A file named by a {@linkcode Ref}; `listed` when it came from a listing. */
@@ -218,6 +223,34 @@ export function startBar(
     columns: output.columns,
     ...(output.clock ? { clock: output.clock } : {}),
   });
+}
+
+/**
+ * A shell wildcard pattern as a RegExp: `*` any run of characters, `?` one
+ * character, everything else literal.
+ */
+export function patternRegExp(pattern: string): RegExp {
+  const body = Array.from(
+    pattern,
+    (ch) =>
+      ch === "*"
+        ? ".*"
+        : ch === "?"
+        ? "."
+        : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&"),
+  ).join("");
+  return new RegExp(`^${body}$`, "u");
+}
+
+/**
+ * Splits a typed `FOLDER/PATTERN` into the folder as typed ("." when
+ * there is none) and the pattern of its last component.
+ */
+export function splitPattern(typed: string): { folder: string; leaf: string } {
+  const slash = typed.lastIndexOf("/");
+  return slash < 0
+    ? { folder: ".", leaf: typed }
+    : { folder: typed.slice(0, slash + 1), leaf: typed.slice(slash + 1) };
 }
 
 /** The folder part of remote `name` ("" for the top). */

@@ -90,7 +90,14 @@ export interface Ref {
 
 /** A parsed shell command. */
 export type Command =
-  | { readonly name: "ls"; readonly path: string | null }
+  | {
+    readonly name: "ls";
+    readonly path: string | null;
+    /** The path is an unquoted wildcard pattern (`*`, `?`). */
+    readonly pattern?: true;
+    /** `-l`: permission bits, exact sizes and times to the second. */
+    readonly long?: true;
+  }
   | { readonly name: "cd"; readonly path: string }
   | { readonly name: "pwd" }
   | {
@@ -100,6 +107,8 @@ export type Command =
     readonly overwrite: boolean;
     /** `--raw`: save an encrypted file as it is, without decrypting it. */
     readonly raw?: true;
+    /** `-p`: keep the permission bits. */
+    readonly keepMode?: true;
   }
   | {
     readonly name: "put";
@@ -108,20 +117,28 @@ export type Command =
     readonly overwrite: boolean;
     /** How to encrypt; absent: the user's default. */
     readonly encrypt?: EncryptChoice;
+    readonly keepMode?: true;
   }
   | {
     readonly name: "mget";
     readonly sources: Ref[];
     readonly overwrite: boolean;
     readonly raw?: true;
+    readonly keepMode?: true;
   }
   | {
     readonly name: "mput";
     readonly sources: Ref[];
     readonly overwrite: boolean;
     readonly encrypt?: EncryptChoice;
+    readonly keepMode?: true;
   }
-  | { readonly name: "rm"; readonly target: Ref }
+  | {
+    readonly name: "rm";
+    readonly target: Ref;
+    /** `-f`: no question before deleting several files. */
+    readonly force?: true;
+  }
   | {
     readonly name: "mv";
     readonly from: Ref;
@@ -129,7 +146,12 @@ export type Command =
     readonly overwrite: boolean;
   }
   | { readonly name: "mkdir"; readonly path: string }
-  | { readonly name: "lls"; readonly path: string | null }
+  | {
+    readonly name: "lls";
+    readonly path: string | null;
+    readonly pattern?: true;
+    readonly long?: true;
+  }
   | { readonly name: "lrm"; readonly target: Ref }
   | { readonly name: "lcd"; readonly path: string }
   | { readonly name: "lpwd" }
@@ -182,19 +204,19 @@ const ALIASES: Record<string, Command["name"]> = {
 
 /** Usage line of every command, for errors and help. */
 export const USAGE: Record<Command["name"], string> = {
-  ls: "ls [FOLDER]",
+  ls: "ls [-l] [FOLDER|PATTERN]",
   cd: "cd FOLDER",
   pwd: "pwd",
-  get: "get [--overwrite] [--raw] NAME|NUMBER [LOCAL]",
+  get: "get [-p] [--overwrite] [--raw] NAME|NUMBER [LOCAL]",
   put:
-    "put [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER [REMOTE]",
-  mget: "mget [--overwrite] [--raw] NAME|NUMBER|PATTERN…",
+    "put [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER [REMOTE]",
+  mget: "mget [-p] [--overwrite] [--raw] NAME|NUMBER|PATTERN…",
   mput:
-    "mput [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER|PATTERN…",
-  rm: "rm NAME|NUMBER",
+    "mput [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER|PATTERN…",
+  rm: "rm [-f] NAME|NUMBER|PATTERN",
   mv: "mv [--overwrite] OLD|NUMBER NEW",
   mkdir: "mkdir FOLDER",
-  lls: "lls [FOLDER]",
+  lls: "lls [-l] [FOLDER|PATTERN]",
   lrm: "lrm NAME|NUMBER",
   lcd: "lcd FOLDER",
   lpwd: "lpwd",
@@ -203,6 +225,11 @@ export const USAGE: Record<Command["name"], string> = {
   shutdown: "shutdown [--grace SECONDS]",
   exit: "exit",
 };
+
+/** Every command name and alias, sorted (for completion). */
+export function commandNames(): string[] {
+  return Object.keys(ALIASES).filter((n) => n !== "?").sort();
+}
 
 /** Resolves a command name or alias, or returns undefined. */
 export function commandName(word: string): Command["name"] | undefined {
@@ -227,7 +254,10 @@ export function parseCommand(words: readonly Word[]): Command {
   if (name === "shutdown") return parseShutdown(rest);
   const { args, flags } = takeOptions(name, rest);
   const overwrite = flags.has("--overwrite");
-  const raw = flags.has("--raw") ? { raw: true as const } : {};
+  const raw = {
+    ...(flags.has("--raw") ? { raw: true as const } : {}),
+    ...(flags.has("-p") ? { keepMode: true as const } : {}),
+  };
   const encrypt = encryptChoice(name, flags);
   const count = (min: number, max: number) => {
     if (args.length < min || args.length > max) {
@@ -242,9 +272,16 @@ export function parseCommand(words: readonly Word[]): Command {
   const text = (i: number) => args[i]?.text ?? null;
   switch (name) {
     case "ls":
-    case "lls":
+    case "lls": {
       count(0, 1);
-      return { name, path: text(0) };
+      const path = args[0] ? ref(args[0]) : null;
+      return {
+        name,
+        path: path?.text ?? null,
+        ...(path?.pattern ? { pattern: true as const } : {}),
+        ...(flags.has("-l") ? { long: true as const } : {}),
+      };
+    }
     case "cd":
     case "lcd":
     case "mkdir":
@@ -270,14 +307,27 @@ export function parseCommand(words: readonly Word[]): Command {
         remote: text(1),
         overwrite,
         ...encrypt,
+        ...(flags.has("-p") ? { keepMode: true as const } : {}),
       };
     case "mget":
       count(1, Infinity);
       return { name, sources: args.map(ref), overwrite, ...raw };
     case "mput":
       count(1, Infinity);
-      return { name, sources: args.map(ref), overwrite, ...encrypt };
+      return {
+        name,
+        sources: args.map(ref),
+        overwrite,
+        ...encrypt,
+        ...(flags.has("-p") ? { keepMode: true as const } : {}),
+      };
     case "rm":
+      count(1, 1);
+      return {
+        name,
+        target: ref(args[0]!),
+        ...(flags.has("-f") ? { force: true as const } : {}),
+      };
     case "lrm":
       count(1, 1);
       return { name, target: ref(args[0]!) };
@@ -288,6 +338,7 @@ export function parseCommand(words: readonly Word[]): Command {
 }
 
 const UPLOAD_OPTIONS = [
+  "-p",
   "--overwrite",
   "--encrypt",
   "--passphrase",
@@ -296,11 +347,14 @@ const UPLOAD_OPTIONS = [
 
 /** The options each command takes. */
 const COMMAND_OPTIONS: Partial<Record<Command["name"], readonly string[]>> = {
-  get: ["--overwrite", "--raw"],
-  mget: ["--overwrite", "--raw"],
+  get: ["-p", "--overwrite", "--raw"],
+  mget: ["-p", "--overwrite", "--raw"],
   put: UPLOAD_OPTIONS,
   mput: UPLOAD_OPTIONS,
   mv: ["--overwrite"],
+  ls: ["-l"],
+  lls: ["-l"],
+  rm: ["-f"],
 };
 
 /** `put`'s and `mput`'s encryption flags as an {@linkcode EncryptChoice}. */

@@ -24,6 +24,8 @@ export interface SessionCore {
   readonly chunkSize: number;
   /** True when zstd was negotiated (DATA may carry FLAG_ZSTD both ways). */
   readonly zstd: boolean;
+  /** True when the feature "mode" was negotiated (permission bits travel). */
+  readonly modes: boolean;
   readonly buffers: BufferPool;
   /** Held while a large file streams, so large files go one at a time. */
   readonly streamLock: Mutex;

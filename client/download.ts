@@ -62,6 +62,12 @@ export interface GetOptions {
    * without that suffix (as `age -d` users expect). Default false.
    */
   stripAgeSuffix?: boolean;
+  /**
+   * Give the local file the permission bits the server sent (`get -p`),
+   * without setuid/setgid/sticky. Needs the feature "mode" (else the
+   * file gets the usual permissions). Default false.
+   */
+  keepMode?: boolean;
 }
 
 /** How to open an age file, asked for once one arrives. */
@@ -91,6 +97,7 @@ export interface ReceiveOptions {
   onBytes?: ((n: number) => void) | undefined;
   decrypt?: DecryptSource | undefined;
   stripAgeSuffix?: boolean | undefined;
+  keepMode?: boolean | undefined;
 }
 
 /**
@@ -132,6 +139,9 @@ export async function download(
     open = false;
     const mtime = new Date(result.mtime);
     await Deno.utime(temp.path, mtime, mtime);
+    if (options.keepMode && result.mode !== undefined) {
+      await Deno.chmod(temp.path, result.mode);
+    }
     const plainBase = result.decrypted && options.stripAgeSuffix
       ? withoutAgeSuffix(target.base)
       : target.base;
@@ -165,6 +175,8 @@ export function withoutAgeSuffix(base: string): string {
 interface Received {
   readonly size: number;
   readonly mtime: number;
+  /** Permission bits, when the server sent them. */
+  readonly mode: number | undefined;
   readonly sha256: string;
   /** Bytes written to the file. */
   readonly written: number;
@@ -184,6 +196,7 @@ class Receiver {
   #state: "ready" | "data" | "ended" | "draining" = "ready";
   #size = 0;
   #mtime = 0;
+  #mode: number | undefined;
   #received = 0;
   #written = 0;
   #writer: BackgroundWriter | null = null;
@@ -245,6 +258,7 @@ class Receiver {
       if (message.type !== "get_ready") throw unexpected(message);
       this.#size = message.size;
       this.#mtime = message.mtime;
+      this.#mode = message.mode;
       this.#state = "data";
       if (message.size > this.#core.chunkSize) {
         this.#writer = new BackgroundWriter(this.#file, this.#core.chunkSize);
@@ -426,6 +440,7 @@ class Receiver {
     this.#settle.resolve({
       size: this.#size,
       mtime: this.#mtime,
+      mode: this.#mode,
       sha256,
       written: this.#written,
       decrypted: this.#decryptor !== null,

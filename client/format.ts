@@ -55,16 +55,17 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * A modification time as `2024-05-01 14:03` in the local time zone, or
+ * A modification time as `2024-05-01 14:03` (with `seconds`:
+ * `2024-05-01 14:03:09`) in the local time zone, or
  * `-` for 0 (unknown).
  */
-export function formatTime(ms: number): string {
+export function formatTime(ms: number, seconds = false): string {
   if (!Number.isFinite(ms) || ms <= 0) return "-";
   const d = new Date(ms);
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${
     pad(d.getHours())
-  }:${pad(d.getMinutes())}`;
+  }:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ""}`;
 }
 
 /**

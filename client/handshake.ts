@@ -124,7 +124,7 @@ export async function handshake(
   const onAbort = () => conn.close();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const offered = options.compress ? ["zstd"] : [];
+    const offered = options.compress ? ["zstd", "mode"] : ["mode"];
     await conn.send({
       type: "hello",
       id: 0,

@@ -8,18 +8,19 @@
 import { commandName, USAGE } from "./command_parse.ts";
 
 const DESCRIPTIONS: Record<keyof typeof USAGE, string> = {
-  ls: "list a remote folder, numbered (number, size, modified, name)",
+  ls:
+    "list a remote folder or the files matching PATTERN, numbered; -l adds modes",
   cd: "change the remote folder (.. goes up, / is the top)",
   pwd: "show the remote folder",
-  get: "download a file (an encrypted one is decrypted; --raw keeps it)",
-  put:
-    "upload a local file, into REMOTE if it is a folder (--encrypt: sealed first)",
+  get:
+    "download a file (decrypted if encrypted; --raw keeps it; -p keeps its mode)",
+  put: "upload a local file, into REMOTE if it is a folder (-p keeps its mode)",
   mget: "download several files (names, numbers, or patterns like *.txt)",
   mput: "upload several files (paths, numbers, or patterns like *.txt)",
-  rm: "delete a remote file",
+  rm: "delete a remote file, or those matching PATTERN (asked first unless -f)",
   mv: "rename a remote file, or move it into NEW when NEW is a folder",
   mkdir: "create a remote folder",
-  lls: "list a local folder, numbered",
+  lls: "list a local folder or the files matching PATTERN, numbered",
   lrm: "delete a local file",
   lcd: "change the local folder",
   lpwd: "show the local folder",
@@ -51,6 +52,9 @@ Without REMOTE an encrypted file is stored as NAME.age.${VAULT_HELP}`,
   mput: `
 Encrypted files are stored as NAME.age.${VAULT_HELP}`,
   get: `
+-p gives the local file the permission bits it has on the server (put -p
+stores yours there, never setuid/setgid/sticky or writable by group or
+others; without -p the server keeps files private to its user).
 A file that is age-encrypted (by fts or by the age tool) is decrypted with
 your key, or a passphrase asked on the terminal (or FTS_PASSPHRASE), and saved
 without its .age suffix unless LOCAL names the file. If it cannot be
@@ -58,6 +62,11 @@ decrypted, nothing is saved. --raw saves the encrypted file as it is.
 `,
   mget: `
 Encrypted files are decrypted as by get; --raw saves them as they are.
+`,
+  rm: `
+With a PATTERN (* and ?), every matching file of the folder is deleted
+(folders never), each only if it is still the file listed. On a terminal,
+more than one match is confirmed first unless -f; scripts are not asked.
 `,
   shutdown: `
 Like SIGTERM on the server: it stops accepting connections, tells every
@@ -102,7 +111,11 @@ export function helpText(topic: string | null): string {
     'batches a number needs a listing first; "./3" names a file called 3. mget and mput',
     "go on past a file that fails and report every failure and every renamed file.",
     "",
+    '!COMMAND runs COMMAND on this computer ($SHELL -c, in the local folder); "!" alone',
+    "opens a local shell.",
+    "",
     'End-to-end encryption: "help put" and "help get" tell how.',
+    'Permission bits: "help get" tells what -p keeps.',
     "",
     `Menu: ${MENU}`,
   ].join("\n");

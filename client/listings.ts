@@ -24,6 +24,8 @@ export interface ListedFile {
   readonly mtime: number;
   /** True for a remote file the server marks as age-encrypted. */
   readonly encrypted?: boolean;
+  /** Permission bits (0o777), when known. */
+  readonly mode?: number;
 }
 
 /** A listing as the user saw it. */
@@ -72,6 +74,7 @@ export function remoteListing(
       size: e.size,
       mtime: e.mtime,
       ...(e.encrypted ? { encrypted: true } : {}),
+      ...(e.mode === undefined ? {} : { mode: e.mode }),
     })),
   );
 }
@@ -98,6 +101,7 @@ export async function readLocalListing(dir: string): Promise<NumberedListing> {
       type: info.isDirectory ? "dir" : "file",
       size: info.isDirectory ? 0 : info.size,
       mtime: info.mtime?.getTime() ?? 0,
+      ...(info.mode === null ? {} : { mode: info.mode & 0o777 }),
     });
   }
   entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -111,6 +115,11 @@ export interface RenderOptions {
    * {@linkcode encryptedMark} picks a lock on UTF-8 terminals.
    */
   encryptedMark?: string;
+  /**
+   * The long format of `ls -l`: permission bits, the exact size in bytes
+   * and the time to the second. Default false.
+   */
+  long?: boolean;
 }
 
 /**
@@ -135,24 +144,40 @@ export function renderListing(
 ): string {
   const mark = `  ${options.encryptedMark ?? "[encrypted]"}`;
   if (listing.entries.length === 0) return "(empty folder)\n";
+  const long = options.long ?? false;
   const width = String(listing.entries.length).length;
   const sizes = listing.entries.map((e) =>
-    e.type === "dir" ? "-" : formatSize(e.size)
+    e.type === "dir" ? "-" : long ? String(e.size) : formatSize(e.size)
   );
   const sizeWidth = Math.max(4, ...sizes.map((s) => s.length));
+  const timeWidth = long ? 19 : 16;
+  const time = (ms: number) => long ? formatTime(ms, true) : formatTime(ms);
   const lines = [
-    `${"#".padStart(width)}  ${"size".padStart(sizeWidth)}  ${
-      "modified".padEnd(16)
-    }  name`,
+    `${"#".padStart(width)}  ${long ? "mode        " : ""}${
+      "size".padStart(sizeWidth)
+    }  ${"modified".padEnd(timeWidth)}  name`,
   ];
   listing.entries.forEach((e, i) => {
     const name = displayName(e.name) + (e.type === "dir" ? "/" : "") +
       (e.encrypted ? mark : "");
     lines.push(
-      `${String(i + 1).padStart(width)}  ${sizes[i]!.padStart(sizeWidth)}  ${
-        formatTime(e.mtime).padEnd(16)
+      `${String(i + 1).padStart(width)}  ${
+        long ? `${modeString(e).padEnd(10)}  ` : ""
+      }${sizes[i]!.padStart(sizeWidth)}  ${
+        time(e.mtime).padEnd(timeWidth)
       }  ${name}`,
     );
   });
   return lines.join("\n") + "\n";
+}
+
+/** `drwxr-xr-x` for a folder with mode 0o755; `?` when the mode is unknown. */
+export function modeString(entry: Pick<ListedFile, "type" | "mode">): string {
+  if (entry.mode === undefined) return "?";
+  const bits = "rwxrwxrwx";
+  let text = entry.type === "dir" ? "d" : "-";
+  for (let i = 0; i < 9; i++) {
+    text += entry.mode & (0o400 >> i) ? bits[i] : "-";
+  }
+  return text;
 }

@@ -11,12 +11,18 @@ import type { Command, Ref } from "./command_parse.ts";
 import {
   type CommandContext,
   localRef,
+  patternRegExp,
   say,
   type ShellState,
+  splitPattern,
 } from "./command_context.ts";
 import { operationError } from "./errors.ts";
 import { displayName, quoted } from "./format.ts";
-import { readLocalListing, renderListing } from "./listings.ts";
+import {
+  NumberedListing,
+  readLocalListing,
+  renderListing,
+} from "./listings.ts";
 import { writeText } from "./progress.ts";
 
 /** A command that works on the local folder. */
@@ -37,15 +43,34 @@ export async function runLocalCommand(
   const { state, output } = context;
   switch (command.name) {
     case "lls": {
-      const dir = command.path === null
-        ? state.localDir
-        : resolve(state.localDir, command.path);
+      const { folder, leaf } = command.pattern
+        ? splitPattern(command.path ?? "")
+        : { folder: command.path ?? ".", leaf: null };
+      const dir = resolve(state.localDir, folder);
+      let listing: NumberedListing;
       try {
-        state.localListing = await readLocalListing(dir);
+        listing = await readLocalListing(dir);
       } catch (error) {
         throw operationError("list local", dir, error);
       }
-      writeText(output.out, renderListing(state.localListing));
+      if (leaf !== null) {
+        const re = patternRegExp(leaf);
+        listing = new NumberedListing(
+          "local",
+          listing.entries.filter((e) => re.test(e.name)),
+        );
+        if (listing.entries.length === 0) {
+          throw new FtsError(
+            "not_found",
+            `Cannot list local ${quoted(command.path ?? "")}: nothing matches`,
+          );
+        }
+      }
+      state.localListing = listing;
+      writeText(
+        output.out,
+        renderListing(listing, { long: command.long ?? false }),
+      );
       return;
     }
     case "lcd": {

@@ -11,6 +11,7 @@ import {
   type CommandContext,
   expectOf,
   missingRemoteFolder,
+  patternRegExp,
   remoteFolder,
   remoteLeaf,
   remoteName,
@@ -20,12 +21,14 @@ import {
   say,
   type ShellState,
   signalOf,
+  splitPattern,
   vaultOf,
 } from "./command_context.ts";
-import { ReasonError } from "./errors.ts";
+import { operationError, ReasonError } from "./errors.ts";
 import { displayName, quoted } from "./format.ts";
 import { encryptedMark, remoteListing, renderListing } from "./listings.ts";
 import { writeText } from "./progress.ts";
+import type { Listing } from "./session.ts";
 
 /** A command that works on remote folders. */
 export type RemoteCommand = Extract<
@@ -46,10 +49,7 @@ export async function runRemoteCommand(
   const { state, output, signal } = context;
   switch (command.name) {
     case "ls": {
-      const folder = command.path === null
-        ? state.remoteDir
-        : remoteFolder(state, command.path);
-      const listing = await state.session.list(folder, signalOf(signal));
+      const { folder, listing, only } = await listFor(command, context);
       if (listing.refusedCount > 0) {
         writeText(
           output.err,
@@ -60,11 +60,23 @@ export async function runRemoteCommand(
           }\n`,
         );
       }
-      state.remoteListing = remoteListing(folder, listing.entries);
+      state.remoteListing = remoteListing(
+        folder,
+        only
+          ? listing.entries.filter((e) => only.test(e.name))
+          : listing.entries,
+      );
+      if (only && state.remoteListing.entries.length === 0) {
+        throw new FtsError(
+          "not_found",
+          `Cannot list ${quoted(command.path ?? "")}: nothing matches`,
+        );
+      }
       writeText(
         output.out,
         renderListing(state.remoteListing, {
           encryptedMark: encryptedMark(vaultOf(state).env),
+          long: command.long ?? false,
         }),
       );
       return;
@@ -84,6 +96,14 @@ export async function runRemoteCommand(
       writeText(output.out, `/${displayName(state.remoteDir)}\n`);
       return;
     case "rm": {
+      if (command.target.pattern) {
+        await removeMatching(
+          command.target.text,
+          command.force ?? false,
+          context,
+        );
+        return;
+      }
       const file = remoteRef(state, command.target, "delete");
       await state.session.remove(file.path, expectOf(file));
       say(output, `Deleted ${quoted(file.path)}`);
@@ -189,4 +209,113 @@ async function renameError(
     error,
     (folder) => `${prefix}no such folder ${quoted(folder)} on the server`,
   );
+}
+
+/**
+ * What `ls [PATH]` lists: a folder; the entries of a folder that match a
+ * pattern (`ls *.txt`); or, as a shell's `ls` does, one file (`ls a.txt`).
+ */
+async function listFor(
+  command: Extract<RemoteCommand, { name: "ls" }>,
+  { state, signal }: CommandContext,
+): Promise<{ folder: string; listing: Listing; only: RegExp | null }> {
+  if (command.path === null) {
+    const folder = state.remoteDir;
+    return {
+      folder,
+      listing: await state.session.list(folder, signalOf(signal)),
+      only: null,
+    };
+  }
+  if (command.pattern) {
+    const { folder: typed, leaf } = splitPattern(command.path);
+    const folder = remoteFolder(state, typed);
+    return {
+      folder,
+      listing: await state.session.list(folder, signalOf(signal)),
+      only: patternRegExp(leaf),
+    };
+  }
+  const folder = remoteFolder(state, command.path);
+  try {
+    return {
+      folder,
+      listing: await state.session.list(folder, signalOf(signal)),
+      only: null,
+    };
+  } catch (error) {
+    if (!(error instanceof FtsError) || error.code !== "not_directory") {
+      throw error;
+    }
+    const parent = remoteParent(folder);
+    const leaf = remoteLeaf(folder);
+    const listing = await state.session.list(parent, signalOf(signal));
+    if (!listing.entries.some((e) => e.name === leaf)) throw error;
+    return {
+      folder: parent,
+      listing,
+      only: new RegExp(`^${RegExp.escape(leaf)}$`, "u"),
+    };
+  }
+}
+
+/** Most names a confirmation question shows. */
+const QUESTION_NAMES = 5;
+
+/**
+ * `rm PATTERN`: deletes the matching files (never folders) of the folder,
+ * each only if it is still the file listed. On a terminal, more than one
+ * match is confirmed first unless `force`; scripts are not asked.
+ */
+async function removeMatching(
+  typed: string,
+  force: boolean,
+  { state, output, signal, confirm }: CommandContext,
+): Promise<void> {
+  const { folder: typedFolder, leaf } = splitPattern(typed);
+  const folder = remoteFolder(state, typedFolder);
+  const re = patternRegExp(leaf);
+  const listing = remoteListing(
+    folder,
+    (await state.session.list(folder, signalOf(signal))).entries,
+  );
+  const files = listing.entries.filter((e) =>
+    e.type === "file" && re.test(e.name)
+  );
+  if (files.length === 0) {
+    throw new FtsError(
+      "not_found",
+      `Cannot delete ${quoted(typed)}: no file matches`,
+    );
+  }
+  if (files.length > 1 && !force && confirm) {
+    const names = files.slice(0, QUESTION_NAMES).map((f) => quoted(f.name));
+    if (files.length > QUESTION_NAMES) names.push("…");
+    const yes = await confirm(
+      `Delete ${files.length} files (${names.join(", ")})? [y/N] `,
+    );
+    if (!yes) {
+      say(output, "Nothing deleted");
+      return;
+    }
+  }
+  const failures: FtsError[] = [];
+  for (const file of files) {
+    try {
+      signal?.throwIfAborted();
+      await state.session.remove(file.path, expectOf(file));
+      say(output, `Deleted ${quoted(file.path)}`);
+    } catch (error) {
+      const failure = operationError("delete", file.path, error);
+      if (!(failure instanceof FtsError)) throw failure;
+      failures.push(failure);
+      writeText(output.err, `${failure.message}\n`);
+    }
+  }
+  if (failures.length > 0) {
+    throw new FtsError(
+      failures[0]!.code,
+      `Cannot delete ${failures.length} of ${files.length} files`,
+    );
+  }
 }

@@ -186,6 +186,7 @@ export class ClientSession implements AsyncDisposable {
       requests: this.#requests,
       chunkSize: welcome.chunkSize,
       zstd: welcome.features.includes("zstd"),
+      modes: welcome.features.includes("mode"),
       buffers: new BufferPool(welcome.chunkSize),
       streamLock: new Mutex(),
       reclaimed: new Set(),
@@ -329,6 +330,7 @@ export class ClientSession implements AsyncDisposable {
         encrypt: options.encrypt,
         onBytes: onProgress &&
           ((n) => onProgress({ bytes: bytes += n, total: source.size })),
+        keepMode: options.keepMode,
       });
       return await done;
     } catch (error) {
@@ -357,6 +359,7 @@ export class ClientSession implements AsyncDisposable {
         localName: options.localName,
         decrypt: options.decrypt,
         stripAgeSuffix: options.stripAgeSuffix,
+        keepMode: options.keepMode,
         onSize: onProgress &&
           ((size) => onProgress({ bytes: 0, total: total = size })),
         onBytes: onProgress &&

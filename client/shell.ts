@@ -10,6 +10,7 @@ import { FtsError } from "../protocol/errors.ts";
 import { quoteName } from "../protocol/names.ts";
 import { splitWords, UsageError, type Word } from "./command_parse.ts";
 import { type CommandOutput, runWords, type ShellState } from "./commands.ts";
+import { localReason } from "./errors.ts";
 import { displayName } from "./format.ts";
 import { MENU } from "./help.ts";
 import type { LineSource } from "./line_input.ts";
@@ -36,6 +37,11 @@ export interface ShellOptions {
   readonly interrupts?: InterruptSource;
   /** Ends the shell. */
   readonly signal?: AbortSignal;
+  /**
+   * Runs `!COMMAND` (or, for null, `!`: an interactive shell) on this
+   * computer and resolves to its exit status. Absent: `!` is refused.
+   */
+  readonly localShell?: (command: string | null) => Promise<number>;
 }
 
 /**
@@ -65,6 +71,11 @@ export async function runShell(options: ShellOptions): Promise<number> {
     if (line === null) return 0;
     const trimmed = line.trim();
     if (trimmed === "" || trimmed.startsWith("#")) continue;
+    if (trimmed.startsWith("!")) {
+      const failure = await localCommand(trimmed, options);
+      if (failure !== null) writeText(output.err, `${failure}\n`);
+      continue;
+    }
     if (!await ensureSession(options)) return 1;
     let words: Word[];
     try {
@@ -96,6 +107,9 @@ async function runOne(
       state: options.state,
       output: options.output,
       signal: controller.signal,
+      ...(options.interactive
+        ? { confirm: (q: string) => ask(q, options) }
+        : {}),
     });
     if (result.status === "exit") return "exit";
     if (result.status !== "ok") {
@@ -106,6 +120,36 @@ async function runOne(
     stopListening?.();
     options.signal?.removeEventListener("abort", onStop);
   }
+}
+
+/** Asks a yes/no question on the terminal; only "y" or "yes" is yes. */
+async function ask(question: string, options: ShellOptions): Promise<boolean> {
+  const answer = await options.input.readLine(question);
+  return /^y(es)?$/i.test(answer?.trim() ?? "");
+}
+
+/**
+ * Runs a `!COMMAND` line (or `!` alone, on a terminal only); resolves to
+ * the message to show when it failed, else null.
+ */
+export async function localCommand(
+  line: string,
+  options: Pick<ShellOptions, "localShell" | "interactive">,
+): Promise<string | null> {
+  const command = line.slice(1).trim();
+  if (!options.localShell) return "Local commands (!) are not available here";
+  if (command === "" && !options.interactive) {
+    return '"!" alone starts a local shell only on a terminal (give a command: !ls)';
+  }
+  let status: number;
+  try {
+    status = await options.localShell(command === "" ? null : command);
+  } catch (error) {
+    const local = localReason(error);
+    if (local === undefined) throw error;
+    return `Cannot run a local shell: ${local.reason}`;
+  }
+  return status === 0 ? null : `The local command exited with status ${status}`;
 }
 
 /** The seed's menu: each choice becomes a command, asking for a number when needed. */

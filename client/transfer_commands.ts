@@ -17,6 +17,7 @@ import {
   folderRefused,
   localRef,
   missingRemoteFolder,
+  patternRegExp,
   type RefFile,
   remoteName,
   remoteRef,
@@ -80,6 +81,24 @@ async function sealFor(
   }
 }
 
+/**
+ * `-p` as an engine option; warns once per command when the server cannot
+ * keep permission bits (it did not negotiate the feature "mode").
+ */
+function keepModeOf(
+  command: TransferCommand,
+  { state, output }: CommandContext,
+): { keepMode?: boolean } {
+  if (!command.keepMode) return {};
+  if (!state.session.features.includes("mode")) {
+    writeText(
+      output.err,
+      `warning: the server does not send or keep permission bits; "${command.name} -p" keeps none\n`,
+    );
+  }
+  return { keepMode: true };
+}
+
 /** A progress bar's `onProgress` engine option, or none. */
 function progressOf(
   bar: ProgressBar | null,
@@ -91,8 +110,9 @@ function progressOf(
 
 async function getOne(
   command: Extract<TransferCommand, { name: "get" }>,
-  { state, output, signal }: CommandContext,
+  context: CommandContext,
 ): Promise<void> {
+  const { state, output, signal } = context;
   const file = remoteRef(state, command.source, "get");
   if (file.listed && file.type === "dir") folderRefused("get", file);
   let dir = state.localDir;
@@ -121,6 +141,7 @@ async function getOne(
         decrypt: decryptSourceFor(vaultOf(state)),
         stripAgeSuffix: !named,
       }),
+      ...keepModeOf(command, context),
       ...progressOf(bar),
     });
     bar?.finish();
@@ -138,8 +159,9 @@ async function getOne(
 
 async function putOne(
   command: Extract<TransferCommand, { name: "put" }>,
-  { state, output, signal }: CommandContext,
+  context: CommandContext,
 ): Promise<void> {
+  const { state, output, signal } = context;
   const file = localRef(state, command.source, "put");
   if (file.listed && file.type === "dir") folderRefused("put", file);
   // The local file is checked first, so that its absence (or a passphrase
@@ -170,6 +192,7 @@ async function putOne(
         : {}),
       ...signalOf(signal),
       ...(encrypt ? { encrypt } : {}),
+      ...keepModeOf(command, context),
       ...progressOf(bar),
     });
     bar?.finish();
@@ -190,19 +213,6 @@ async function putOne(
         } on the server`,
     );
   }
-}
-
-function patternRegExp(pattern: string): RegExp {
-  const body = Array.from(
-    pattern,
-    (ch) =>
-      ch === "*"
-        ? ".*"
-        : ch === "?"
-        ? "."
-        : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&"),
-  ).join("");
-  return new RegExp(`^${body}$`, "u");
 }
 
 /**
@@ -230,8 +240,9 @@ async function resolveEach<T>(
 
 async function getMany(
   command: Extract<TransferCommand, { name: "mget" }>,
-  { state, output, signal }: CommandContext,
+  context: CommandContext,
 ): Promise<void> {
+  const { state, output, signal } = context;
   const { sources, overwrite } = command;
   let folderListing: readonly ListedFile[] | null = null;
   const { items: files, refused } = await resolveEach(
@@ -275,6 +286,7 @@ async function getMany(
         decrypt: decryptSourceFor(vaultOf(state)),
         stripAgeSuffix: true,
       }),
+      ...keepModeOf(command, context),
       ...progressOf(bar),
     },
   );
@@ -299,8 +311,9 @@ async function getMany(
 
 async function putMany(
   command: Extract<TransferCommand, { name: "mput" }>,
-  { state, output, signal }: CommandContext,
+  context: CommandContext,
 ): Promise<void> {
+  const { state, output, signal } = context;
   const { sources, overwrite } = command;
   const { items: files, refused } = await resolveEach(
     sources,
@@ -352,6 +365,7 @@ async function putMany(
       overwrite,
       ...signalOf(signal),
       ...(encrypt ? { encrypt } : {}),
+      ...keepModeOf(command, context),
       ...progressOf(bar),
     },
   );

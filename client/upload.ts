@@ -19,6 +19,7 @@ import {
   DATA_PREFIX,
   encodeMessage,
   type Expect,
+  MAX_MODE,
   type Message,
   writeDataPrefix,
 } from "../protocol/messages.ts";
@@ -53,6 +54,13 @@ export interface PutOptions {
    * this passphrase, before any of it leaves. Default: sent as it is.
    */
   encrypt?: SealOptions;
+  /**
+   * Ask the server to keep the local file's permission bits (`put -p`);
+   * it stores them without setuid/setgid/sticky and group or other write
+   * permission. Needs the feature "mode" (else ignored). Default false: the
+   * server's default (private to its user).
+   */
+  keepMode?: boolean;
 }
 
 /** What the server stored. */
@@ -72,6 +80,8 @@ export interface UploadSource extends Disposable {
   readonly file: Deno.FsFile;
   readonly size: number;
   readonly mtime: number | undefined;
+  /** Permission bits (0o777), where the platform has them. */
+  readonly mode: number | undefined;
 }
 
 /**
@@ -105,6 +115,7 @@ export async function openUploadSource(
       file,
       size: info.size,
       mtime,
+      mode: info.mode === null ? undefined : info.mode & MAX_MODE,
       [Symbol.dispose]() {
         file.close();
       },
@@ -125,6 +136,8 @@ export interface SendOptions {
   compressor?: ChunkCompressor | undefined;
   /** Encrypt in the age format (see {@linkcode PutOptions.encrypt}). */
   encrypt?: SealOptions | undefined;
+  /** Send the source's permission bits (see {@linkcode PutOptions.keepMode}). */
+  keepMode?: boolean | undefined;
 }
 
 /**
@@ -154,6 +167,9 @@ export async function sendUpload(
     size,
     overwrite: options.overwrite,
     ...(source.mtime === undefined ? {} : { mtime: source.mtime }),
+    ...(options.keepMode && core.modes && source.mode !== undefined
+      ? { mode: source.mode }
+      : {}),
   };
   let sha256: string;
   try {

@@ -54,7 +54,9 @@ export const FLAG_ZSTD = 0x02;
 /** The version of the message layer this code speaks. */
 export const PROTOCOL_VERSION = 1;
 /** Features this code can negotiate in HELLO/WELCOME. */
-export const KNOWN_FEATURES = ["zstd"] as const;
+export const KNOWN_FEATURES = ["zstd", "mode"] as const;
+/** Largest permission-bits value (`rwxrwxrwx`) of a `mode` field (feature "mode"). */
+export const MAX_MODE = 0o777;
 /** Bytes before a chunk in a DATA frame: header plus u64 offset. */
 export const DATA_PREFIX = HEADER_SIZE + 8;
 /** Largest chunk a DATA frame carries by default (1 MiB). */
@@ -71,6 +73,11 @@ export interface Entry {
    * the server holds only ciphertext. Absent means no (optional field).
    */
   readonly encrypted?: boolean;
+  /**
+   * Permission bits, 0 to {@linkcode MAX_MODE} (feature "mode"; absent
+   * without it).
+   */
+  readonly mode?: number;
 }
 
 /** What a client expects of a file it names by listing number. */
@@ -113,6 +120,8 @@ export type Message =
     size: number;
     overwrite: boolean;
     mtime?: number;
+    /** Permission bits the stored file should get (feature "mode"). */
+    mode?: number;
   }
   | { type: "put_ready"; id: number; offset: number }
   | {
@@ -131,6 +140,8 @@ export type Message =
     name: string;
     size: number;
     mtime: number;
+    /** The file's permission bits (feature "mode"). */
+    mode?: number;
   }
   | { type: "get_end"; id: number; sha256: string }
   | { type: "delete"; id: number; name: string; expect?: Expect }
@@ -356,9 +367,10 @@ export function decodeMessage(frame: Frame): Message {
         size: uint(o, "size"),
         overwrite: bool(o, "overwrite"),
       };
-      return o.mtime === undefined
-        ? base
-        : { ...base, mtime: uint(o, "mtime") };
+      return withMode(
+        o.mtime === undefined ? base : { ...base, mtime: uint(o, "mtime") },
+        o,
+      );
     }
     case "put_ready":
       return { type, id, offset: uint(o, "offset") };
@@ -379,13 +391,13 @@ export function decodeMessage(frame: Frame): Message {
         o,
       );
     case "get_ready":
-      return {
+      return withMode({
         type,
         id,
         name: str(o, "name"),
         size: uint(o, "size"),
         mtime: uint(o, "mtime"),
-      };
+      }, o);
     case "delete":
       return withExpect({ type, id, name: str(o, "name") }, o);
     case "rename":
@@ -490,9 +502,21 @@ function entryArray(v: unknown): Entry[] {
       size: uint(e, "size"),
       mtime: uint(e, "mtime"),
     };
-    if (e.encrypted === undefined) return entry;
-    return { ...entry, encrypted: bool(e, "encrypted") };
+    return withMode(
+      e.encrypted === undefined
+        ? entry
+        : { ...entry, encrypted: bool(e, "encrypted") },
+      e,
+    );
   });
+}
+
+/** `base` with the optional `mode` of `o`, checked to be 0 to MAX_MODE. */
+function withMode<T extends object>(base: T, o: Body): T & { mode?: number } {
+  if (o.mode === undefined) return base;
+  const mode = uint(o, "mode");
+  if (mode > MAX_MODE) throw fieldError("mode", `at most ${MAX_MODE}`);
+  return { ...base, mode };
 }
 
 function withExpect<T extends object>(

@@ -18,6 +18,11 @@ export interface HandlerContext {
   readonly chunkSize: number;
   /** True when the feature "zstd" was negotiated. */
   readonly zstd: boolean;
+  /**
+   * True when the feature "mode" was negotiated: permission bits travel in
+   * ENTRIES, GET_READY and PUT. Default false.
+   */
+  readonly modes?: boolean;
   /** Bounds the downloads of one session that stream at once. */
   readonly downloads: Slots;
   /** Records progress, so a transfer that moves data is never idle. */

@@ -67,6 +67,7 @@ export async function sendFile(
     name: get.name,
     size,
     mtime: reader.mtime,
+    ...(ctx.modes && reader.mode !== undefined ? { mode: reader.mode } : {}),
   };
   if (get.offset === 0 && size <= ctx.chunkSize) {
     return await sendWhole(ctx, ready, reader);

@@ -19,7 +19,10 @@
  *   reply went out (and on open, after a crash).
  *
  * Uploaded files keep the partial file's mode, 0600: only the server's user
- * can read them on the disk; clients reach them through the server.
+ * can read them on the disk; clients reach them through the server. An
+ * upload that asks for permission bits (`put -p`, feature "mode") gets
+ * them masked by `storedMode()`: never setuid, setgid, sticky or writable
+ * by group or others.
  *
  * Symbolic links are never followed, and every request is resolved from
  * held folder descriptors: see rooted_paths.ts.
@@ -35,6 +38,7 @@
 
 import * as fs from "node:fs";
 import { FtsError } from "../protocol/errors.ts";
+import { MAX_MODE } from "../protocol/messages.ts";
 import { quoteName, validateName } from "../protocol/names.ts";
 import { AgeSniffer } from "./age_sniff.ts";
 import {
@@ -499,6 +503,7 @@ interface ReaderSums {
 class LocalReader implements FileReader {
   readonly size: number;
   readonly mtime: number;
+  readonly mode: number | undefined;
   readonly sha256: string | undefined;
   readonly #name: string;
   readonly #file: Deno.FsFile;
@@ -515,6 +520,7 @@ class LocalReader implements FileReader {
     this.#file = file;
     this.size = info.size;
     this.mtime = mtimeMs(info);
+    this.mode = modeOf(info).mode;
     this.sha256 = sums.sha256 ?? undefined;
     this.#sums = sums;
   }
@@ -659,13 +665,30 @@ function isCanonicalComponent(name: string): boolean {
   }
 }
 
+/** The permission bits of `info`, when the platform has them. */
+function modeOf(info: Deno.FileInfo): { mode?: number } {
+  return info.mode === null ? {} : { mode: info.mode & MAX_MODE };
+}
+
 function toEntry(name: string, info: Deno.FileInfo): Entry | null {
   if (info.isSymlink) return null;
   if (info.isDirectory) {
-    return { name, type: "dir", size: 0, mtime: mtimeMs(info) };
+    return {
+      name,
+      type: "dir",
+      size: 0,
+      mtime: mtimeMs(info),
+      ...modeOf(info),
+    };
   }
   if (info.isFile) {
-    return { name, type: "file", size: info.size, mtime: mtimeMs(info) };
+    return {
+      name,
+      type: "file",
+      size: info.size,
+      mtime: mtimeMs(info),
+      ...modeOf(info),
+    };
   }
   return null;
 }

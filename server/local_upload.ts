@@ -20,7 +20,7 @@ import {
 } from "./checksum_cache.ts";
 import { fsError } from "./fs_errors.ts";
 import type { Folder, RootedPaths } from "./rooted_paths.ts";
-import type { CommitOptions, Upload } from "./storage.ts";
+import { type CommitOptions, storedMode, type Upload } from "./storage.ts";
 
 /** Highest `(n) name` tried before an upload gives up with `exists`. */
 export const MAX_COLLISIONS = 9999;
@@ -178,6 +178,9 @@ export class LocalUpload implements Upload {
         if (options.mtime !== undefined) {
           const when = new Date(options.mtime);
           await this.#file.utime(when, when);
+        }
+        if (options.mode !== undefined) {
+          Deno.chmodSync(this.#partPath(), storedMode(options.mode));
         }
         await this.#file.syncData();
         stamp = options.sha256 === undefined

@@ -26,7 +26,8 @@ export async function listFolder(
   const entries = await ctx.storage.list(list.path);
   let start = 0;
   do {
-    const part: Entry[] = entries.slice(start, start + ENTRIES_PER_FRAME);
+    let part: Entry[] = entries.slice(start, start + ENTRIES_PER_FRAME);
+    if (!ctx.modes) part = part.map(({ mode: _, ...rest }) => rest);
     start += ENTRIES_PER_FRAME;
     await ctx.conn.send({
       type: "entries",

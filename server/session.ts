@@ -340,6 +340,7 @@ export class Session {
       storage: this.#options.storage,
       chunkSize: this.#options.chunkSize,
       zstd: welcome.features.includes("zstd"),
+      modes: welcome.features.includes("mode"),
       downloads: new Slots(DOWNLOAD_SLOTS),
       touch: () => {
         this.#lastActivity = this.#options.clock.now();

@@ -27,6 +27,8 @@ export interface FileReader extends Disposable {
   readonly size: number;
   /** Modification time in ms since the epoch (whole milliseconds). */
   readonly mtime: number;
+  /** Permission bits (0 to 0o777), when the backend has them. */
+  readonly mode?: number | undefined;
   /**
    * Reads up to `buf.byteLength` bytes into `buf`; resolves with the count,
    * or null at the end of the file. A short read does not mean the end.
@@ -58,6 +60,12 @@ export interface CommitOptions {
   overwrite: boolean;
   /** Modification time to give the file, in ms since the epoch. */
   mtime?: number;
+  /**
+   * Permission bits asked for the file (0 to 0o777). A backend with modes
+   * stores them masked by {@linkcode storedMode}; without this, files are
+   * private to the server's user (0o600 on a local disk).
+   */
+  mode?: number;
   /**
    * The SHA-256 (hex) the data was verified against. A backend may keep it
    * as {@linkcode FileReader.sha256} for later reads.
@@ -198,4 +206,19 @@ export interface Storage extends AsyncDisposable {
    * ```
    */
   mkdir(name: string): Promise<void>;
+}
+
+/**
+ * The permission bits a file asked to have `mode` is stored with: never
+ * setuid, setgid or sticky, never writable by group or others, always
+ * readable and writable by the server's user.
+ *
+ * @example
+ * ```ts
+ * storedMode(0o4777); // 0o755
+ * storedMode(0o400); // 0o600
+ * ```
+ */
+export function storedMode(mode: number): number {
+  return (mode & 0o755) | 0o600;
 }

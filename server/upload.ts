@@ -79,11 +79,12 @@ export async function receiveFile(
     );
   }
   signal.throwIfAborted();
-  const name = await upload.commit(
-    put.mtime === undefined
-      ? { overwrite: put.overwrite, sha256 }
-      : { overwrite: put.overwrite, mtime: put.mtime, sha256 },
-  );
+  const name = await upload.commit({
+    overwrite: put.overwrite,
+    sha256,
+    ...(put.mtime === undefined ? {} : { mtime: put.mtime }),
+    ...(ctx.modes && put.mode !== undefined ? { mode: put.mode } : {}),
+  });
   await ctx.conn.send({
     type: "put_done",
     id: put.id,

@@ -29,11 +29,12 @@ async function listDir(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-Deno.test("openSession() offers version 1 and no features unless asked to compress", async () => {
+Deno.test("openSession() offers version 1 and mode, and zstd only when asked to compress", async () => {
   await using server = startFakeServer();
   await using session = await openSession(`127.0.0.1:${server.port}`);
   assert.deepEqual(server.hello?.versions, [1]);
-  assert.deepEqual(server.hello?.features, []);
+  assert.deepEqual(server.hello?.features, ["mode"]);
+  // The fake server knows only zstd: nothing is agreed.
   assert.deepEqual(session.features, []);
   assert.equal(session.serverAgent, "fake/1");
 });
@@ -43,7 +44,7 @@ Deno.test("openSession() negotiates zstd with compress: true", async () => {
   await using session = await openSession(`127.0.0.1:${server.port}`, {
     compress: true,
   });
-  assert.deepEqual(server.hello?.features, ["zstd"]);
+  assert.deepEqual(server.hello?.features, ["zstd", "mode"]);
   assert.deepEqual(session.features, ["zstd"]);
 });
 

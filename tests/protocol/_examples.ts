@@ -81,6 +81,7 @@ export const EXAMPLES: { [T in MessageType]: MessageOf<T> } = {
     size: 5,
     overwrite: false,
     mtime: MTIME,
+    mode: 0o644,
   },
   put_ready: { type: "put_ready", id: 2, offset: 0 },
   data: { type: "data", id: 2, offset: 0, bytes: EXAMPLE_FILE, zstd: false },

@@ -61,7 +61,7 @@ function assertRefused(frame: Frame, label: string): void {
 
 Deno.test("message constants are the ones PROTOCOL.md describes", () => {
   assert.equal(PROTOCOL_VERSION, 1);
-  assert.deepEqual([...KNOWN_FEATURES], ["zstd"]);
+  assert.deepEqual([...KNOWN_FEATURES], ["zstd", "mode"]);
   assert.equal(DATA_PREFIX, HEADER_SIZE + 8);
   assert.equal(DEFAULT_CHUNK, 1024 * 1024);
   assert.equal(FLAG_MORE, 0x01);
@@ -583,4 +583,28 @@ Deno.test("decodeMessage() of encodeFrame() bytes with a JSON payload equals the
     payload: utf8.encode('{"path":""}'),
   });
   assert.deepEqual(bytes, encodeMessage(list));
+});
+
+Deno.test("decodeMessage() takes an optional mode up to 0o777 and refuses a larger one", () => {
+  const ready = roundTrip({
+    type: "get_ready",
+    id: 3,
+    name: "a",
+    size: 1,
+    mtime: 1,
+    mode: 0o755,
+  });
+  assert.equal(ready.type === "get_ready" && ready.mode, 0o755);
+  assert.throws(
+    () =>
+      roundTrip({
+        type: "put",
+        id: 2,
+        name: "a",
+        size: 1,
+        overwrite: false,
+        mode: 0o4755,
+      }),
+    ProtocolError,
+  );
 });
