@@ -17,6 +17,7 @@ import { PASSWORD_ENV } from "../io/secret_input.ts";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName } from "../protocol/names.ts";
 import { splitWords, type Word } from "./command_parse.ts";
+import { complete, shellCompletionSource } from "./completion.ts";
 import { type CommandOutput, runWords, type ShellState } from "./commands.ts";
 import {
   type Connector,
@@ -259,6 +260,9 @@ export async function connectCommand(
         },
         io.stdout,
         () => terminalColumns(io),
+        {
+          complete: (before) => complete(before, shellCompletionSource(state)),
+        },
       )
       : new PlainLineSource(io.stdin.readable, io.stderr);
     notices = input;

@@ -112,7 +112,7 @@ export function helpText(topic: string | null): string {
     "go on past a file that fails and report every failure and every renamed file.",
     "",
     '!COMMAND runs COMMAND on this computer ($SHELL -c, in the local folder); "!" alone',
-    "opens a local shell.",
+    "opens a local shell. Tab completes commands and remote or local names.",
     "",
     'End-to-end encryption: "help put" and "help get" tell how.',
     'Permission bits: "help get" tells what -p keeps.',

@@ -5,7 +5,8 @@
  *
  * Keys: printable text inserts; Left/Right, Home/End (and Ctrl-A/Ctrl-E)
  * move; Backspace and Delete erase; Up/Down walk the history; Ctrl-U and
- * Ctrl-K cut to the start or end; Ctrl-W erases a word; Enter submits;
+ * Ctrl-K cut to the start or end; Ctrl-W erases a word; Tab asks the
+ * caller to complete the word before the cursor; Enter submits;
  * Ctrl-C abandons the line; Ctrl-D on an empty line ends input.
  *
  * @module
@@ -16,6 +17,8 @@ export type EditResult =
   | { readonly kind: "edit" }
   | { readonly kind: "submit"; readonly line: string }
   | { readonly kind: "interrupt" }
+  /** Tab: the caller completes the word before the cursor. */
+  | { readonly kind: "complete" }
   | { readonly kind: "eof" };
 
 const MAX_HISTORY = 500;
@@ -54,6 +57,22 @@ export class LineEditor {
   /** The cursor position, in characters. */
   get cursor(): number {
     return this.#cursor;
+  }
+
+  /** The text before the cursor. */
+  get beforeCursor(): string {
+    return this.#chars.slice(0, this.#cursor).join("");
+  }
+
+  /**
+   * Replaces the text before the cursor from UTF-16 index `start` of
+   * {@linkcode beforeCursor} on by `text`; the cursor ends after it.
+   */
+  replaceBeforeCursor(start: number, text: string): void {
+    const kept = Array.from(this.beforeCursor.slice(0, start));
+    const inserted = Array.from(text);
+    this.#chars = [...kept, ...inserted, ...this.#chars.slice(this.#cursor)];
+    this.#cursor = kept.length + inserted.length;
   }
 
   /**
@@ -118,6 +137,8 @@ export class LineEditor {
       }
       case 0x03: // Ctrl-C
         return { consumed: 1, result: { kind: "interrupt" } };
+      case 0x09: // Tab
+        return { consumed: 1, result: { kind: "complete" } };
       case 0x04: // Ctrl-D
         if (this.#chars.length === 0) {
           return { consumed: 1, result: { kind: "eof" } };

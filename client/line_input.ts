@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Completion } from "./completion.ts";
+import { displayName } from "./format.ts";
 import { History, LineEditor } from "./line_editor.ts";
 import { type TextSink, writeText } from "./progress.ts";
 
@@ -119,15 +121,22 @@ export class TerminalLineSource implements LineSource {
   readonly #out: TextSink;
   readonly #columns: () => number;
   readonly #history = new History();
+  readonly #complete: Completer | undefined;
   #rest = "";
   #editing: { editor: LineEditor; prompt: string } | null = null;
   #closed = false;
 
-  constructor(stdin: RawInput, out: TextSink, columns: () => number) {
+  constructor(
+    stdin: RawInput,
+    out: TextSink,
+    columns: () => number,
+    options: { complete?: Completer } = {},
+  ) {
     this.#stdin = stdin;
     this.#input = new TextReader(stdin.readable);
     this.#out = out;
     this.#columns = columns;
+    this.#complete = options.complete;
   }
 
   async readLine(prompt: string): Promise<string | null> {
@@ -163,11 +172,31 @@ export class TerminalLineSource implements LineSource {
           editor = new LineEditor(this.#history);
           this.#editing = { editor, prompt };
         }
+        if (last?.kind === "complete") await this.#completeIn(editor);
         writeText(this.#out, editor.render(prompt, this.#columns()));
       }
     } finally {
       this.#editing = null;
       this.#stdin.setRaw(false);
+    }
+  }
+
+  /** Tab: completes the word before the cursor; lists several matches. */
+  async #completeIn(editor: LineEditor): Promise<void> {
+    if (!this.#complete) return;
+    let completion: Completion | null;
+    try {
+      completion = await this.#complete(editor.beforeCursor);
+    } catch {
+      return; // a listing that failed offers nothing
+    }
+    if (!completion) return;
+    editor.replaceBeforeCursor(completion.start, completion.text);
+    if (completion.candidates.length > 1) {
+      writeText(
+        this.#out,
+        `\r\n${layOut(completion.candidates, this.#columns())}`,
+      );
     }
   }
 
@@ -191,4 +220,28 @@ export class TerminalLineSource implements LineSource {
     this.#closed = true;
     await this.#input.close();
   }
+}
+
+/** Completes the line before the cursor (see completion.ts). */
+export type Completer = (before: string) => Promise<Completion | null>;
+
+/** Most candidates a Tab lists. */
+const MAX_CANDIDATES = 200;
+
+/** Candidates in rows that fit `columns`, each row ending in CR LF. */
+function layOut(candidates: readonly string[], columns: number): string {
+  const shown = candidates.slice(0, MAX_CANDIDATES).map((c) =>
+    displayName(c, 80)
+  );
+  if (candidates.length > MAX_CANDIDATES) {
+    shown.push(`… ${candidates.length - MAX_CANDIDATES} more`);
+  }
+  const width = Math.max(...shown.map((c) => c.length)) + 2;
+  const perRow = Math.max(1, Math.floor(columns / width));
+  let text = "";
+  for (let i = 0; i < shown.length; i += perRow) {
+    text += shown.slice(i, i + perRow).map((c) => c.padEnd(width)).join("")
+      .trimEnd() + "\r\n";
+  }
+  return text;
 }
