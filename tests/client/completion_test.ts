@@ -5,7 +5,7 @@ import {
   shellCompletionSource,
 } from "../../client/completion.ts";
 import { TerminalLineSource } from "../../client/line_input.ts";
-import { Buffer, fakeIo } from "../_helpers/client_io.ts";
+import { fakeIo } from "../_helpers/client_io.ts";
 import { withShellWorld } from "../_helpers/client_shell_world.ts";
 
 /** A source with fixed folders; records which side was asked for what. */
