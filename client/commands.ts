@@ -103,39 +103,57 @@ export async function runWords(
   words: readonly Word[],
   context: CommandContext,
 ): Promise<RunResult> {
+  let command: Command | null = null;
   try {
-    const status = await runCommand(parseCommand(words), context);
+    command = parseCommand(words);
+    const status = await runCommand(command, context);
     return status === "exit" ? { status: "exit" } : { status: "ok" };
   } catch (error) {
     if (error instanceof UsageError) {
       return { status: "usage", message: error.message };
     }
     if (error instanceof FtsError) {
-      return { status: "failed", message: withRemedy(error) };
+      return {
+        status: "failed",
+        message: withRemedy(error, command?.name ?? null),
+      };
     }
     throw error;
   }
 }
 
-/** Adds what the user can do about an error, where there is something. */
-export function withRemedy(error: FtsError): string {
+/** Commands whose listed files come from `lls`: a stale file is local. */
+const LOCAL_SOURCES: ReadonlySet<Command["name"]> = new Set([
+  "put",
+  "mput",
+  "lrm",
+]);
+
+/**
+ * Adds what the user can do about an error of command `name`, where there
+ * is something. Decided by codes, reasons and the command, never by the
+ * message's text.
+ */
+export function withRemedy(
+  error: FtsError,
+  name: Command["name"] | null,
+): string {
   if (error.code === "stale") {
-    const which = /local/.test(error.message) ? "lls" : "ls";
+    const which = name !== null && LOCAL_SOURCES.has(name) ? "lls" : "ls";
     return `${error.message} (run "${which}" to see the folder as it is now)`;
   }
   // No key opens it (a passphrase file says "wrong passphrase" instead).
-  if (
-    vaultReason(error) === "no_identity" && !/passphrase/.test(error.message)
-  ) {
+  const vault = vaultErrorOf(error);
+  if (vault?.reason === "no_identity" && !vault.passphrase) {
     return `${error.message} ("get --raw" saves the encrypted file as it is)`;
   }
   return error.message;
 }
 
-/** The reason of a {@linkcode VaultError} among `error`'s causes. */
-function vaultReason(error: unknown): string | undefined {
+/** The {@linkcode VaultError} among `error`'s causes, if any. */
+function vaultErrorOf(error: unknown): VaultError | undefined {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; depth++) {
-    if (e instanceof VaultError) return e.reason;
+    if (e instanceof VaultError) return e;
     e = e.cause;
   }
   return undefined;

@@ -225,6 +225,7 @@ export async function openHeader(
       scrypt
         ? "Cannot decrypt: the file is passphrase-encrypted and no passphrase was given"
         : "Cannot decrypt: it is encrypted to an age key and no identity was given",
+      { passphrase: scrypt },
     );
   }
   let fileKey: Uint8Array;
@@ -244,7 +245,7 @@ function translateLibraryError(error: unknown, scrypt: boolean): VaultError {
       scrypt
         ? "Cannot decrypt: wrong passphrase"
         : "Cannot decrypt: the file is not encrypted to any of your identities",
-      { cause: error },
+      { cause: error, passphrase: scrypt },
     );
   }
   if (message.includes("HMAC")) {

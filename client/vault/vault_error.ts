@@ -63,10 +63,12 @@ const INTEGRITY_REASONS: ReadonlySet<VaultErrorReason> = new Set([
 export class VaultError extends FtsError {
   /** The precise failure; the `code` groups it (see the module doc). */
   readonly reason: VaultErrorReason;
+  /** True when the file was passphrase-encrypted (an age scrypt stanza). */
+  readonly passphrase: boolean;
   constructor(
     reason: VaultErrorReason,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { passphrase?: boolean },
   ) {
     super(
       INTEGRITY_REASONS.has(reason) ? "checksum_mismatch" : "bad_request",
@@ -75,5 +77,6 @@ export class VaultError extends FtsError {
     );
     this.name = "VaultError";
     this.reason = reason;
+    this.passphrase = options?.passphrase ?? false;
   }
 }

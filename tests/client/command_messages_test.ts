@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { withRemedy } from "../../client/commands.ts";
+import { VaultError } from "../../client/vault/vault_error.ts";
+import { FtsError } from "../../protocol/errors.ts";
 import { withShellWorld } from "../_helpers/client_shell_world.ts";
 
 Deno.test("put of a missing local file names the local file, not the remote name", async () => {
@@ -105,4 +108,17 @@ Deno.test("cd to a file says it is a file; cd to nothing says there is no such f
     );
     assert.equal(state.remoteDir, "");
   });
+});
+
+Deno.test("withRemedy() decides by command and error fields, not by the message's words", () => {
+  const stale = new FtsError("stale", 'Cannot put "a": it changed');
+  assert.match(withRemedy(stale, "put"), /\(run "lls" to see/);
+  const staleLocalWords = new FtsError("stale", 'Cannot get "local.txt": x');
+  assert.match(withRemedy(staleLocalWords, "get"), /\(run "ls" to see/);
+  const key = new VaultError("no_identity", "Cannot decrypt: no key fits");
+  assert.match(withRemedy(key, "get"), /"get --raw" saves/);
+  const phrase = new VaultError("no_identity", "Cannot decrypt: no key fits", {
+    passphrase: true,
+  });
+  assert.equal(withRemedy(phrase, "get"), "Cannot decrypt: no key fits");
 });
