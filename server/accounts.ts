@@ -51,6 +51,12 @@ export interface AccountsOptions {
   hasher?: PasswordHasher;
   /** Time source for the `created`/`updated` fields; default `Date`. */
   clock?: { now(): number };
+  /**
+   * Where the state folder is reached, when not by `stateDir` itself: the
+   * `/proc/self/fd/N` path of a descriptor the server holds, so a folder
+   * swapped in later is never read. Messages still name `stateDir`.
+   */
+  through?: string;
 }
 
 /**
@@ -132,6 +138,9 @@ export async function loadAccounts(
 export class Accounts {
   readonly stateDir: string;
   readonly path: string;
+  /** The folder and file as opened (through a held descriptor, or not). */
+  readonly #dir: string;
+  readonly #file: string;
   readonly #hasher: PasswordHasher;
   readonly #clock: { now(): number };
   #users = new Map<string, UserRecord>();
@@ -140,6 +149,8 @@ export class Accounts {
   constructor(stateDir: string, options: AccountsOptions = {}) {
     this.stateDir = stateDir;
     this.path = join(stateDir, USERS_FILE);
+    this.#dir = options.through ?? stateDir;
+    this.#file = join(this.#dir, USERS_FILE);
     this.#hasher = options.hasher ?? new ScryptHasher();
     this.#clock = options.clock ?? Date;
   }
@@ -171,7 +182,7 @@ export class Accounts {
   async refresh(): Promise<void> {
     let stat: Deno.FileInfo;
     try {
-      stat = await Deno.stat(this.path);
+      stat = await Deno.stat(this.#file);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) {
         throw ioError(`Cannot read users from "${this.path}"`, error);
@@ -196,7 +207,7 @@ export class Accounts {
   refreshSync(): void {
     let stat: Deno.FileInfo;
     try {
-      stat = Deno.statSync(this.path);
+      stat = Deno.statSync(this.#file);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) {
         throw ioError(`Cannot read users from "${this.path}"`, error);
@@ -360,7 +371,7 @@ export class Accounts {
   #readBytesSync(): Uint8Array {
     const where = `Cannot read users from "${this.path}"`;
     try {
-      using file = Deno.openSync(this.path, { read: true });
+      using file = Deno.openSync(this.#file, { read: true });
       const { size } = file.statSync();
       if (size > MAX_FILE_BYTES) throw ioError(`${where}: file is too large`);
       const bytes = new Uint8Array(size);
@@ -393,7 +404,7 @@ export class Accounts {
     const where = `Cannot read users from "${this.path}"`;
     let bytes: Uint8Array;
     try {
-      using file = await Deno.open(this.path, { read: true });
+      using file = await Deno.open(this.#file, { read: true });
       const { size } = await file.stat();
       if (size > MAX_FILE_BYTES) throw ioError(`${where}: file is too large`);
       bytes = new Uint8Array(size);
@@ -430,8 +441,8 @@ export class Accounts {
       2,
     ) + "\n";
     try {
-      await ensurePrivateDir(this.stateDir);
-      await writeFileAtomic(this.path, text);
+      await ensurePrivateDir(this.#dir);
+      await writeFileAtomic(this.#file, text);
     } catch (error) {
       throw ioError(where, error);
     }

@@ -13,6 +13,7 @@ import { isAbsolute, join, relative, resolve, sep as SEP } from "node:path";
 import { parseArgs } from "node:util";
 import { type CliIo, writeText } from "../io/cli_io.ts";
 import { SignalPresses } from "../io/interrupts.ts";
+import { ensurePrivateDir } from "../io/private_files.ts";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName } from "../protocol/names.ts";
 import { type Accounts, loadAccounts } from "./accounts.ts";
@@ -21,6 +22,7 @@ import {
   formatPermissions,
   parseAnonymousMode,
 } from "./permissions.ts";
+import { openOwnFolder } from "./rooted_paths.ts";
 import { type FtsServer, startServer } from "./server.ts";
 import { STATE_DIR } from "./storage.ts";
 import {
@@ -109,12 +111,17 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   let accounts: Accounts;
   let identity: TlsIdentity | null = null;
   let server: FtsServer;
+  // The state folder is held open while the server runs and its files are
+  // reached through that descriptor: a folder swapped in later is never read.
+  using held = new DisposableStack();
   try {
-    accounts = await loadAccounts(parsed.stateDir);
+    await ensurePrivateDir(parsed.stateDir);
+    const state = held.use(openOwnFolder(parsed.stateDir));
+    accounts = await loadAccounts(parsed.stateDir, { through: state.path });
     if (parsed.tls === "custom") {
       identity = await loadCustomIdentity(parsed.certFile, parsed.keyFile);
     } else if (parsed.tls === "generated") {
-      identity = await loadOrCreateIdentity(parsed.stateDir);
+      identity = await loadOrCreateIdentity(state.path);
     }
   } catch (error) {
     const detail = firstLine(errorMessage(error));

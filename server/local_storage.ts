@@ -53,6 +53,7 @@ import { LocalUpload, removeQuietly } from "./local_upload.ts";
 import {
   type Folder,
   lstatOrNull,
+  makeOwnPrivate,
   mtimeMs,
   openFileAt,
   RootedPaths,
@@ -622,7 +623,7 @@ function openPrivateFolder(parent: Folder, name: string): Folder {
     );
   }
   try {
-    if (Deno.build.os !== "windows") fs.chmodSync(folder.path, 0o700);
+    makeOwnPrivate(folder, name);
     return folder;
   } catch (error) {
     folder[Symbol.dispose]();

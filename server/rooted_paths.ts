@@ -413,3 +413,58 @@ function linkError(action: string, name: string, link: string): FtsError {
     } is a symbolic link`,
   );
 }
+
+/**
+ * Opens the folder at `path` (its last component never through a link) if
+ * it belongs to this process's user, and makes it private (0700): the
+ * server's state folder, where a folder that someone else made could hand
+ * the server their users or their key.
+ *
+ * @throws {FtsError} `permission_denied` for a folder of another user or
+ * something that is not a folder; the file system's error otherwise.
+ * @example
+ * ```ts
+ * using state = openOwnFolder("dados/.fts");
+ * Deno.readTextFileSync(state.at("users.json"));
+ * ```
+ */
+export function openOwnFolder(path: string): Folder {
+  let folder: Folder;
+  try {
+    folder = new Folder(fs.openSync(path, DIR_FLAGS));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== "ELOOP" && code !== "ENOTDIR") throw error;
+    throw new FtsError(
+      "permission_denied",
+      `The server's state folder ${quoteName(path, 200)} is not a real folder`,
+      { cause: error },
+    );
+  }
+  try {
+    makeOwnPrivate(folder, path);
+    return folder;
+  } catch (error) {
+    folder[Symbol.dispose]();
+    throw error;
+  }
+}
+
+/**
+ * Refuses `folder` (shown as `shown`) unless this process's user owns it,
+ * then makes it private (0700).
+ *
+ * @throws {FtsError} `permission_denied` for another user's folder.
+ */
+export function makeOwnPrivate(folder: Folder, shown: string): void {
+  const uid = Deno.uid();
+  if (uid !== null && fs.statSync(folder.path).uid !== uid) {
+    throw new FtsError(
+      "permission_denied",
+      `The server's state folder ${
+        quoteName(shown, 200)
+      } belongs to another user`,
+    );
+  }
+  fs.chmodSync(folder.path, 0o700);
+}

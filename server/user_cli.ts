@@ -12,6 +12,7 @@ import { FtsError } from "../protocol/errors.ts";
 import { type Accounts, loadAccounts, validateUserName } from "./accounts.ts";
 import { type CliIo, writeText } from "../io/cli_io.ts";
 import type { PasswordHasher } from "./password_hash.ts";
+import { lstatOrNull, openOwnFolder } from "./rooted_paths.ts";
 import {
   DEFAULT_USER_PERMISSIONS,
   formatPermissions,
@@ -104,10 +105,16 @@ export async function userCommand(
   }
   try {
     await checkWhere(parsed);
-    const accounts = await loadAccounts(
-      parsed.stateDir,
-      options.hasher ? { hasher: options.hasher } : {},
-    );
+    // An existing state folder must be this user's own (openOwnFolder);
+    // only `add` creates a missing one.
+    using held = new DisposableStack();
+    const state = lstatOrNull(parsed.stateDir) !== null
+      ? held.use(openOwnFolder(parsed.stateDir))
+      : null;
+    const accounts = await loadAccounts(parsed.stateDir, {
+      ...(options.hasher ? { hasher: options.hasher } : {}),
+      ...(state ? { through: state.path } : {}),
+    });
     await run(parsed, accounts, io);
     return 0;
   } catch (error) {

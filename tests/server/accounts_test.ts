@@ -10,6 +10,7 @@ import {
   type PasswordHasher,
   ScryptHasher,
 } from "../../server/password_hash.ts";
+import { openOwnFolder } from "../../server/rooted_paths.ts";
 
 /** Low cost so tests stay quick; the format and checks are the same. */
 const FAST = { logN: 10, r: 8, p: 1 } as const;
@@ -337,4 +338,30 @@ Deno.test("loadAccounts() refuses a corrupt file without quoting its contents", 
       });
     }
   });
+});
+
+Deno.test("Accounts read through a held state folder never read a folder swapped in for it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_accounts_" });
+  try {
+    const stateDir = join(root, ".fts");
+    const hasher = new ScryptHasher({ params: FAST });
+    const setup = await loadAccounts(stateDir, { hasher });
+    await setup.add("ana", "ana password 1", ["read"]);
+    using held = openOwnFolder(stateDir);
+    const accounts = await loadAccounts(stateDir, {
+      hasher,
+      through: held.path,
+    });
+    assert.deepEqual(accounts.list().map((u) => u.name), ["ana"]);
+    // A local user moves the real folder aside and puts their own in place.
+    await Deno.rename(stateDir, join(root, "moved"));
+    const fake = await loadAccounts(stateDir, { hasher });
+    await fake.add("mallory", "mallory password", ["read", "write", "admin"]);
+    accounts.refreshSync();
+    await accounts.refresh();
+    assert.deepEqual(accounts.list().map((u) => u.name), ["ana"]);
+    assert.equal(accounts.path, join(stateDir, USERS_FILE));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

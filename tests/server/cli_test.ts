@@ -241,3 +241,37 @@ Deno.test("serveCommand() shuts down when its io signal aborts and removes its l
   assert.equal(await running, 0);
   assert.equal(fake.stdout(), `${first}\n`, "--quiet logs nothing more");
 });
+
+Deno.test("serveCommand() refuses a state folder that is a link or belongs to another user", async () => {
+  await using root = await tempDir();
+  await using elsewhere = await tempDir();
+  const state = join(root.path, ".fts");
+  await Deno.symlink(elsewhere.path, state);
+  let fake = fakeIo();
+  assert.equal(
+    await serveCommand(["--port", "0", "--root", root.path], fake.io),
+    1,
+  );
+  assert.match(
+    fake.stderr(),
+    /^fts: The server's state folder ".*\.fts" is not a real folder\n$/,
+  );
+  assert.deepEqual([...Deno.readDirSync(elsewhere.path)], []);
+  if (Deno.uid() !== 0) {
+    console.log("  (not root: the foreign-owner case needs chown; skipped)");
+    return;
+  }
+  await Deno.remove(state);
+  await Deno.mkdir(state, { mode: 0o700 });
+  await Deno.chown(state, 65534, 65534);
+  fake = fakeIo();
+  assert.equal(
+    await serveCommand(["--port", "0", "--root", root.path], fake.io),
+    1,
+  );
+  assert.match(
+    fake.stderr(),
+    /^fts: The server's state folder ".*\.fts" belongs to another user\n$/,
+  );
+  assert.deepEqual([...Deno.readDirSync(state)], []);
+});
