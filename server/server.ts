@@ -22,7 +22,8 @@ import {
 import { Session, type SessionConn } from "./session.ts";
 import { standingOf } from "./session_access.ts";
 import type { Storage } from "./storage.ts";
-import { listenTls, type TlsIdentity } from "./tls_identity.ts";
+import { TlsFront } from "./tls_front.ts";
+import type { TlsIdentity } from "./tls_identity.ts";
 
 /** Options of {@linkcode startServer}; every field has a default. */
 export interface ServerOptions {
@@ -136,20 +137,20 @@ export async function startServer(
     await LocalStorage.open(options.root ?? "./dados", { clock });
   const tls = options.tls ?? null;
   const accounts = options.accounts ?? null;
-  let listener: Listener;
+  let listener: Deno.TcpListener;
   let access: AccessPolicy;
+  let front: TlsFront | null = null;
   try {
     const hostname = options.host ?? "127.0.0.1";
     const port = options.port ?? 12345;
-    listener = tls
-      ? listenTls(tls, { hostname, port })
-      : Deno.listen({ hostname, port, transport: "tcp" });
+    listener = Deno.listen({ hostname, port, transport: "tcp" });
     try {
       access = decideAccess({
         usersExist: accounts?.hasUsers ?? false,
         host: listener.addr.hostname,
         anonymous: options.anonymous,
       });
+      if (tls) front = new TlsFront(tls, { clock });
     } catch (error) {
       listener.close();
       throw error;
@@ -160,7 +161,7 @@ export async function startServer(
   }
   const throttle = new LoginThrottle({ clock, ...options.loginThrottle });
   return new Server(listener, storage, {
-    tls: tls !== null,
+    front,
     fingerprint: tls?.fingerprint ?? null,
     access,
     accounts,
@@ -180,10 +181,9 @@ export async function startServer(
   });
 }
 
-type Listener = Deno.TcpListener | Deno.TlsListener;
-
 interface Settings {
-  readonly tls: boolean;
+  /** Terminates TLS; null for plain TCP. */
+  readonly front: TlsFront | null;
   readonly fingerprint: string | null;
   readonly access: AccessPolicy;
   readonly accounts: Accounts | null;
@@ -207,7 +207,7 @@ const ACCEPT_RETRY_MS = 100;
 
 class Server implements FtsServer {
   readonly addr: { hostname: string; port: number };
-  readonly #listener: Listener;
+  readonly #listener: Deno.TcpListener;
   readonly #storage: Storage;
   readonly #settings: Settings;
   readonly #sessions = new Map<Session, Promise<void>>();
@@ -221,7 +221,7 @@ class Server implements FtsServer {
   readonly #onAbort = () => void this.shutdown();
 
   constructor(
-    listener: Listener,
+    listener: Deno.TcpListener,
     storage: Storage,
     settings: Settings,
   ) {
@@ -286,7 +286,7 @@ class Server implements FtsServer {
 
   async #acceptLoop(): Promise<void> {
     for (;;) {
-      let conn: Deno.TcpConn | Deno.TlsConn;
+      let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
@@ -306,20 +306,18 @@ class Server implements FtsServer {
     }
   }
 
-  #serve(conn: Deno.TcpConn | Deno.TlsConn): void {
+  #serve(tcp: Deno.TcpConn): void {
     const settings = this.#settings;
-    const peer = formatAddr(conn.remoteAddr);
+    const peer = formatAddr(tcp.remoteAddr);
     const full = this.#sessions.size - this.#refusing >= settings.maxClients;
     if (this.#stopping || (full && this.#refusing >= settings.maxClients)) {
-      conn.close();
+      tcp.close();
       return;
     }
-    if ("setNoDelay" in conn) {
-      try {
-        conn.setNoDelay(true);
-      } catch {
-        // Only a latency hint for small replies.
-      }
+    try {
+      tcp.setNoDelay(true);
+    } catch {
+      // Only a latency hint for small replies.
     }
     const refuse = full
       ? new FtsError(
@@ -327,8 +325,10 @@ class Server implements FtsServer {
         `Cannot connect: the server is serving its maximum of ${settings.maxClients} clients; try again later`,
       )
       : undefined;
-    const session = new Session(conn as SessionConn, {
-      tls: settings.tls,
+    const front = settings.front?.open(tcp) ?? null;
+    const conn: SessionConn = front ?? tcp;
+    const session = new Session(conn, {
+      tls: front !== null,
       access: () => this.#accessFor(),
       loginGate: settings.loginGate,
       recheck: (login) =>
@@ -337,7 +337,7 @@ class Server implements FtsServer {
           host: this.addr.hostname,
           anonymous: settings.anonymous,
         }),
-      address: conn.remoteAddr.hostname,
+      address: tcp.remoteAddr.hostname,
       loginTimeoutMs: settings.loginTimeoutMs,
       shutdownServer: (graceMs) => void this.shutdown(graceMs),
       maxGraceMs: settings.graceMs,
@@ -353,7 +353,7 @@ class Server implements FtsServer {
       ...(refuse ? { refuse } : {}),
     });
     if (refuse) this.#refusing++;
-    const done = session.run().finally(() => {
+    const done = session.run().then(() => front?.done).finally(() => {
       if (refuse) this.#refusing--;
       this.#sessions.delete(session);
     });
@@ -399,6 +399,7 @@ class Server implements FtsServer {
       if (this.#graceTimer !== undefined) clock.clearTimeout(this.#graceTimer);
       if (this.#retryTimer !== undefined) clock.clearTimeout(this.#retryTimer);
       signal?.removeEventListener("abort", this.#onAbort);
+      this.#settings.front?.[Symbol.dispose]();
       if (this.#settings.ownsStorage) {
         await this.#storage[Symbol.asyncDispose]();
       }
