@@ -52,11 +52,15 @@ Options:
                         (or read, write and delete) permission; needed to
                         listen on a non-loopback address without accounts
   --max-clients N       clients served at once (default 64)
+  --max-per-address N   connections open at once from one address (an IPv6
+                        /64 counts as one), before any handshake; more are
+                        closed at once (default 16, or --max-clients if lower)
   --grace SECONDS       on SIGINT/SIGTERM or a remote shutdown, time running
                         transfers get to finish (default 30; a remote
                         shutdown may ask for less); a second signal stops at once
   --idle-timeout SECONDS
-                        close connections idle this long (default 300)
+                        close connections idle this long (default 300): no
+                        request, no transfer progress; PING alone is idle
   --quiet               no per-operation log lines
   --help                show this help
 
@@ -147,6 +151,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       host: parsed.host,
       port: parsed.port,
       maxClients: parsed.maxClients,
+      maxPerAddress: parsed.maxPerAddress,
       graceMs: parsed.graceMs,
       idleTimeoutMs: parsed.idleTimeoutMs,
       tls: identity,
@@ -203,6 +208,7 @@ interface ServeArgs {
   host: string;
   port: number;
   maxClients: number;
+  maxPerAddress: number;
   graceMs: number;
   idleTimeoutMs: number;
   quiet: boolean;
@@ -226,6 +232,7 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
         host: { type: "string" },
         port: { type: "string" },
         "max-clients": { type: "string" },
+        "max-per-address": { type: "string" },
         grace: { type: "string" },
         "idle-timeout": { type: "string" },
         quiet: { type: "boolean" },
@@ -254,6 +261,13 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
     }
   }
   const root = values.root ?? "./dados";
+  const maxClients = integer(
+    "--max-clients",
+    values["max-clients"],
+    64,
+    1,
+    100_000,
+  );
   return {
     root,
     stateDir: values.state ?? join(root, STATE_DIR),
@@ -267,7 +281,14 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
     anonymous,
     host: values.host ?? "127.0.0.1",
     port: integer("--port", values.port, 12345, 0, 65535),
-    maxClients: integer("--max-clients", values["max-clients"], 64, 1, 100_000),
+    maxClients,
+    maxPerAddress: integer(
+      "--max-per-address",
+      values["max-per-address"],
+      Math.min(16, maxClients),
+      1,
+      100_000,
+    ),
     graceMs: seconds("--grace", values.grace, 30, true),
     idleTimeoutMs: seconds(
       "--idle-timeout",

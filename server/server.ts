@@ -37,11 +37,22 @@ export interface ServerOptions {
   port?: number;
   /** Clients served at once; more are answered `ERROR busy` and closed. Default 64. */
   maxClients?: number;
+  /**
+   * Connections open at once from one address (one IPv4 address, or one
+   * IPv6 /64 network), counted from the moment they are accepted; more are
+   * closed at once, before any handshake. Default 16, or `maxClients` if
+   * that is lower.
+   */
+  maxPerAddress?: number;
   /** Grace period of {@linkcode FtsServer.shutdown} when none is given. Default 30,000 ms. */
   graceMs?: number;
   /** Time a new connection has to send HELLO. Default 10,000 ms. */
   handshakeTimeoutMs?: number;
-  /** A connection with no traffic for this long is closed. Default 300,000 ms. */
+  /**
+   * A connection with no request, no transfer progress and no other frame
+   * than PING for this long is closed: keep-alive alone does not hold a
+   * slot. Default 300,000 ms.
+   */
   idleTimeoutMs?: number;
   /** Largest DATA chunk in either direction. Default 1 MiB (DEFAULT_CHUNK). */
   chunkSize?: number;
@@ -133,6 +144,19 @@ export async function startServer(
   ) {
     throw new RangeError(`Chunk size ${chunkSize} is out of range`);
   }
+  const maxClients = options.maxClients ?? 64;
+  const maxPerAddress = options.maxPerAddress ??
+    Math.min(16, maxClients);
+  for (
+    const [name, value] of [["maxClients", maxClients], [
+      "maxPerAddress",
+      maxPerAddress,
+    ]] as const
+  ) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`${name} ${value} is not a positive integer`);
+    }
+  }
   const storage = options.storage ??
     await LocalStorage.open(options.root ?? "./dados", { clock });
   const tls = options.tls ?? null;
@@ -171,7 +195,8 @@ export async function startServer(
     ownsStorage: !options.storage,
     clock,
     chunkSize,
-    maxClients: options.maxClients ?? 64,
+    maxClients,
+    maxPerAddress,
     graceMs: options.graceMs ?? 30_000,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
@@ -194,6 +219,7 @@ interface Settings {
   readonly clock: Clock;
   readonly chunkSize: number;
   readonly maxClients: number;
+  readonly maxPerAddress: number;
   readonly graceMs: number;
   readonly handshakeTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -211,6 +237,8 @@ class Server implements FtsServer {
   readonly #storage: Storage;
   readonly #settings: Settings;
   readonly #sessions = new Map<Session, Promise<void>>();
+  /** Open connections per address key (see {@linkcode addressKey}). */
+  readonly #perAddress = new Map<string, { count: number; logged: boolean }>();
   readonly #finished = Promise.withResolvers<void>();
   readonly #accepting: Promise<void>;
   #stopping = false;
@@ -309,11 +337,29 @@ class Server implements FtsServer {
   #serve(tcp: Deno.TcpConn): void {
     const settings = this.#settings;
     const peer = formatAddr(tcp.remoteAddr);
-    const full = this.#sessions.size - this.#refusing >= settings.maxClients;
-    if (this.#stopping || (full && this.#refusing >= settings.maxClients)) {
+    if (this.#stopping) {
       tcp.close();
       return;
     }
+    const key = addressKey(tcp.remoteAddr.hostname);
+    const from = this.#perAddress.get(key) ?? { count: 0, logged: false };
+    if (from.count >= settings.maxPerAddress) {
+      tcp.close();
+      if (!from.logged) {
+        from.logged = true;
+        settings.log(
+          `${peer} refused: ${from.count} connections from this address already (the most per address); closing its further ones until one ends`,
+        );
+      }
+      return;
+    }
+    const full = this.#sessions.size - this.#refusing >= settings.maxClients;
+    if (full && this.#refusing >= settings.maxClients) {
+      tcp.close();
+      return;
+    }
+    from.count++;
+    this.#perAddress.set(key, from);
     try {
       tcp.setNoDelay(true);
     } catch {
@@ -356,6 +402,8 @@ class Server implements FtsServer {
     const done = session.run().then(() => front?.done).finally(() => {
       if (refuse) this.#refusing--;
       this.#sessions.delete(session);
+      if (--from.count === 0) this.#perAddress.delete(key);
+      else from.logged = false;
     });
     this.#sessions.set(session, done);
   }
@@ -421,6 +469,27 @@ function safeLog(
       // A broken log sink (closed stdout…) must not stop transfers.
     }
   };
+}
+
+/**
+ * What the per-address limit counts: an IPv4 address as it is, an IPv6
+ * address by its /64 network (one host usually holds a whole /64), and an
+ * IPv4-mapped IPv6 address as its IPv4 address.
+ */
+export function addressKey(hostname: string): string {
+  if (!hostname.includes(":")) return hostname;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(hostname);
+  if (mapped) return mapped[1]!;
+  const bare = hostname.split("%", 1)[0]!.toLowerCase();
+  const [head = "", tail] = bare.split("::", 2);
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined
+    ? left
+    : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  return `${
+    groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")
+  }::/64`;
 }
 
 /** `host:port`, with IPv6 hosts in brackets. */

@@ -66,7 +66,10 @@ export interface SessionOptions {
   readonly peer: string;
   /** Deadline for HELLO, from the moment the connection is accepted. */
   readonly handshakeTimeoutMs: number;
-  /** A connection with no frame in or out for this long is closed. */
+  /**
+   * A connection with no frame but PING from the client and no transfer
+   * progress for this long is closed.
+   */
   readonly idleTimeoutMs: number;
   /** Largest DATA chunk in either direction. */
   readonly chunkSize: number;
@@ -364,8 +367,12 @@ export class Session {
     for (;;) {
       const frame = await this.#conn.readFrame();
       if (frame === null) return;
-      this.#lastActivity = this.#options.clock.now();
-      await dispatch(decodeMessage(frame), this.#dispatchTarget);
+      const message = decodeMessage(frame);
+      // Keep-alive alone does not keep a connection: PING is no activity.
+      if (message.type !== "ping") {
+        this.#lastActivity = this.#options.clock.now();
+      }
+      await dispatch(message, this.#dispatchTarget);
     }
   }
 

@@ -179,6 +179,7 @@ Deno.test("serveCommand() exits 2 with one line for usage errors", async () => {
       ["--port", "70000"],
       ["--port", "12ab"],
       ["--max-clients", "0"],
+      ["--max-per-address", "0"],
       ["--grace", "-1"],
       ["--idle-timeout", "0"],
       ["extra"],

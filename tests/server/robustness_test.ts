@@ -95,27 +95,33 @@ Deno.test("Server closes connections that do not say HELLO within the deadline",
   assert.match(await t.waitForLog(/handshake timeout/), /^127\.0\.0\.1:\d+ /);
 });
 
-Deno.test("Server closes idle connections and counts any frame as activity", async () => {
+Deno.test("Server closes idle connections: requests are activity, PING alone is not", async () => {
   const clock = new ManualClock();
   const idle = 300_000;
   await using t = await startTestServer({ clock, idleTimeoutMs: idle });
   await using c = await t.connect();
   await clock.timerSet(idle);
   clock.advance(200_000);
+  assert.equal(
+    (await c.request({ type: "list", id: 1, path: "" }))?.type,
+    "entries",
+  );
+  clock.advance(200_000);
+  assert.deepEqual(
+    await c.request({ type: "ping", id: 0 }),
+    { type: "pong", id: 0 },
+    "still open: only 200 s since the LIST",
+  );
+  clock.advance(50_000);
   assert.deepEqual(await c.request({ type: "ping", id: 0 }), {
     type: "pong",
     id: 0,
   });
-  clock.advance(100_000);
-  assert.deepEqual(
-    await c.request({ type: "ping", id: 0 }),
-    { type: "pong", id: 0 },
-    "still open: only 100 s since the last frame",
-  );
-  clock.advance(idle);
+  clock.advance(50_000);
+  // 300 s after the LIST, with only PINGs since, the connection is idle.
+  await t.waitForLog(/idle timeout after 300 s/);
   const seen = await c.drain();
   assert.deepEqual(seen.map((m) => m.type === "error" && m.code), ["timeout"]);
-  await t.waitForLog(/idle timeout/);
 });
 
 Deno.test("Server idle timeout aborts a stalled upload and removes its partial", async () => {
@@ -150,7 +156,8 @@ Deno.test("Server idle timeout aborts a stalled upload and removes its partial",
 });
 
 Deno.test("Server answers ERROR busy beyond max clients and admits again when one leaves", async () => {
-  await using t = await startTestServer({ maxClients: 2 });
+  // Above the per-address limit's default (maxClients) so that the third gets "busy".
+  await using t = await startTestServer({ maxClients: 2, maxPerAddress: 3 });
   const first = await t.connect();
   await using second = await t.connect();
   {
@@ -175,7 +182,8 @@ Deno.test("Server answers ERROR busy beyond max clients and admits again when on
 });
 
 Deno.test("Server serves 50 clients transferring at once", async () => {
-  await using t = await startTestServer();
+  // All from 127.0.0.1, so the per-address limit must allow them.
+  await using t = await startTestServer({ maxPerAddress: 64 });
   const clients = await Promise.all(
     Array.from({ length: 50 }, () => t.connect()),
   );
