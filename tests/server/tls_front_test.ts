@@ -36,6 +36,7 @@ Deno.test("serve closes a TLS socket that never finishes its handshake, and thos
     tls: await testIdentity(),
     handshakeTimeoutMs: 300,
     maxClients: 2,
+    maxPerAddress: 12,
   });
   const before = openDescriptors();
   const sockets: Deno.TcpConn[] = [];
