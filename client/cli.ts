@@ -34,6 +34,7 @@ import {
 } from "./line_input.ts";
 import { reclaimPartFiles } from "./local_files.ts";
 import { writeText } from "./progress.ts";
+import { DEFAULT_STALL_TIMEOUT_MS } from "./stall_watchdog.ts";
 import { askYesNoOn } from "./prompt.ts";
 import { askOnTerminal } from "./tty_secret.ts";
 import { type ClientSession, type GoingAway, openSession } from "./session.ts";
@@ -46,6 +47,7 @@ const VALUE_OPTIONS = new Set([
   "--dir",
   "--batch",
   "-b",
+  "--timeout",
   ...SECURITY_VALUE_OPTIONS,
 ]);
 
@@ -54,6 +56,7 @@ const OPTIONS = {
   batch: { type: "string", short: "b" },
   quiet: { type: "boolean", short: "q" },
   compress: { type: "boolean" },
+  timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
   ...SECURITY_OPTIONS,
 } as const;
@@ -126,6 +129,21 @@ export async function connectCommand(
   if (values.batch !== undefined && command.length > 0) {
     return fail("Give either --batch or a command, not both", 2);
   }
+  let stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS;
+  if (values.timeout !== undefined) {
+    const seconds = /^\d+(\.\d+)?$/.test(values.timeout)
+      ? Number(values.timeout)
+      : NaN;
+    if (!(seconds >= 0 && seconds <= 86_400 * 365)) {
+      return fail(
+        `--timeout must be a number of seconds (0 for none), not ${
+          quoteName(values.timeout, 40)
+        }`,
+        2,
+      );
+    }
+    stallTimeoutMs = Math.round(seconds * 1000);
+  }
   const localDir = resolve(values.dir ?? Deno.cwd());
   try {
     if (!(await Deno.stat(localDir)).isDirectory) {
@@ -183,6 +201,7 @@ export async function connectCommand(
       // cleanly; the session itself ends only with the process.
       ...(io.signal ? { signal: io.signal } : {}),
       compress: values.compress ?? false,
+      stallTimeoutMs,
       connect: (where) => connector.connect(where),
       login: () => connector.credentials(),
       onGoingAway: (notice) => {

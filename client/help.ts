@@ -139,6 +139,10 @@ Options:
   --quiet, -q      no progress bars and no confirmations
   --compress       offer zstd compression (helps on slow links; on fast links
                    such as a LAN it costs more time than it saves)
+  --timeout SECONDS
+                   give up when a transfer or request makes no progress (no
+                   byte to or from the server) for this long (default 120;
+                   0 waits forever)
   --help, -h       show this help
 
 Security options:

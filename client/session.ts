@@ -8,7 +8,7 @@
  */
 
 import { type ByteConn, FrameConn } from "../io/frame_conn.ts";
-import { FtsError, ProtocolError } from "../protocol/errors.ts";
+import { FtsError, NameError, ProtocolError } from "../protocol/errors.ts";
 import {
   decodeMessage,
   type Entry,
@@ -40,6 +40,11 @@ import {
   type Welcome,
 } from "./handshake.ts";
 import { RequestTable } from "./requests.ts";
+import {
+  DEFAULT_STALL_TIMEOUT_MS,
+  StallWatchdog,
+  type WatchdogClock,
+} from "./stall_watchdog.ts";
 import { formatTarget, parseTarget, type Target } from "./target.ts";
 import {
   compressorFor,
@@ -84,6 +89,14 @@ export interface SessionOptions extends HandshakeOptions {
   onGoingAway?: (notice: GoingAway) => void;
   /** Opens the byte connection. Default: plain TCP with `Deno.connect`. */
   connect?: (target: Target) => Promise<ByteConn>;
+  /**
+   * Gives up on the connection when requests are in flight and no byte
+   * moves to or from the server for this long (ms); 0 never does. Default
+   * {@linkcode DEFAULT_STALL_TIMEOUT_MS} (`fts connect --timeout`).
+   */
+  stallTimeoutMs?: number;
+  /** The stall timer's clock. Default: the system's. */
+  watchdogClock?: WatchdogClock;
 }
 
 /** A remote folder's listing. */
@@ -128,10 +141,11 @@ export async function openSession(
   } catch (error) {
     throw connectError(label, error);
   }
-  const conn = new FrameConn(byteConn);
+  const pulse = { beat: () => {} };
+  const conn = new FrameConn(watched(byteConn, pulse));
   try {
     const welcome = await handshake(conn, options);
-    return new ClientSession(conn, where, welcome, options);
+    return new ClientSession(conn, where, welcome, options, pulse);
   } catch (error) {
     conn.close();
     throw connectError(label, error);
@@ -165,8 +179,11 @@ export class ClientSession implements AsyncDisposable {
   readonly #core: SessionCore;
   readonly #options: SessionOptions;
   readonly #reading: Promise<void>;
+  readonly #watchdog: StallWatchdog;
   #goingAway: GoingAway | null = null;
   #closeError: unknown = null;
+  /** Set when the stall timeout gave up on the connection. */
+  #stallError: ReasonError | null = null;
   #closing = false;
 
   /** Use {@linkcode openSession}. */
@@ -175,6 +192,7 @@ export class ClientSession implements AsyncDisposable {
     target: Target,
     welcome: Welcome,
     options: SessionOptions,
+    pulse: { beat: () => void } = { beat: () => {} },
   ) {
     this.#conn = conn;
     this.target = target;
@@ -191,6 +209,20 @@ export class ClientSession implements AsyncDisposable {
       streamLock: new Mutex(),
       reclaimed: new Set(),
     };
+    const timeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.#watchdog = new StallWatchdog({
+      timeoutMs,
+      active: () => this.#requests.size > 0,
+      onStall: () => {
+        this.#stallError = new ReasonError(
+          "timeout",
+          `the server made no progress for ${formatSeconds(timeoutMs)}`,
+        );
+        this.#conn.close();
+      },
+      ...(options.watchdogClock ? { clock: options.watchdogClock } : {}),
+    });
+    pulse.beat = () => this.#watchdog.progress();
     options.signal?.addEventListener("abort", this.#onAbort, { once: true });
     this.#reading = this.#readLoop();
   }
@@ -475,6 +507,7 @@ export class ClientSession implements AsyncDisposable {
   async close(): Promise<void> {
     if (!this.#closing) {
       this.#closing = true;
+      this.#watchdog.stop();
       this.#options.signal?.removeEventListener("abort", this.#onAbort);
       // BYE only when idle: a write could wait behind a stuck transfer.
       if (!this.closed && this.#requests.size === 0) {
@@ -522,6 +555,9 @@ export class ClientSession implements AsyncDisposable {
   }
 
   #failure(action: string, name: string, error: unknown): unknown {
+    if (this.#stallError !== null && !(error instanceof NameError)) {
+      error = this.#stallError;
+    }
     if (
       this.#closeError !== null && error === this.#closeError && this.#goingAway
     ) {
@@ -551,7 +587,13 @@ export class ClientSession implements AsyncDisposable {
             `A reply for request ${message.id}, which is not in flight`,
           );
         }
-        await request.deliver(message);
+        // The client's own work (a slow disk, a passphrase) is no stall.
+        const idle = this.#watchdog.busy();
+        try {
+          await request.deliver(message);
+        } finally {
+          idle();
+        }
       }
       failure = this.#closing
         ? new ReasonError("io", "the session is closed")
@@ -559,6 +601,8 @@ export class ClientSession implements AsyncDisposable {
     } catch (error) {
       failure = error instanceof FtsError ? error : connectionLost(error);
     }
+    this.#watchdog.stop();
+    failure = this.#stallError ?? failure;
     this.#closeError = failure;
     this.#requests.failAll(failure);
     this.#conn.close();
@@ -609,4 +653,26 @@ function unexpectedReply(reply: Message, request: string): ProtocolError {
  */
 function shortCopy(text: string, max: number): string {
   return Array.from(text.slice(0, max)).join("");
+}
+
+/** `conn`, calling `pulse.beat()` whenever bytes arrive or leave. */
+function watched(conn: ByteConn, pulse: { beat: () => void }): ByteConn {
+  return {
+    async read(p) {
+      const n = await conn.read(p);
+      if (n !== null && n > 0) pulse.beat();
+      return n;
+    },
+    async write(p) {
+      const n = await conn.write(p);
+      pulse.beat();
+      return n;
+    },
+    close: () => conn.close(),
+  };
+}
+
+/** `ms` as seconds for a message: "120 s", "0.5 s". */
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
 }

@@ -58,6 +58,7 @@ Deno.test("connectCommand() --help prints the usage and exits 0", async () => {
   assert.match(stdout, /--batch FILE/);
   assert.match(stdout, /--fingerprint SHA256/);
   assert.match(stdout, /--no-tls/);
+  assert.match(stdout, /--timeout SECONDS/);
 });
 
 Deno.test("connectCommand() exits 2 with one line for usage errors", async () => {

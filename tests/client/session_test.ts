@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openSession } from "../../client/session.ts";
+import { StallWatchdog } from "../../client/stall_watchdog.ts";
 import { SMALL_FILE } from "../../client/upload.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import {
@@ -609,4 +610,77 @@ Deno.test("list() and isFolder() end their request with the last reply: no stray
     "list",
     "mkdir",
   ]);
+});
+
+Deno.test("A download from a server that stalls fails with a timeout instead of waiting forever", async () => {
+  await using server = startFakeServer({
+    handle: async (ctx, m) => {
+      if (m.type !== "get") return false;
+      await sendStalledGet(ctx, m, {
+        size: 1 << 20,
+        first: new Uint8Array(1024),
+      });
+      return true; // then nothing more
+    },
+  });
+  await using dir = await tempDir();
+  await using session = await openSession(`127.0.0.1:${server.port}`, {
+    stallTimeoutMs: 50,
+  });
+  await assert.rejects(session.get("slow.bin", dir.path), {
+    message: 'Cannot get "slow.bin": the server made no progress for 0.05 s',
+  });
+  assert.ok(session.closed);
+  assert.deepEqual([...Deno.readDirSync(dir.path)], [], "no partial file");
+});
+
+Deno.test("StallWatchdog fires only after the timeout without progress while requests are in flight", () => {
+  let now = 0;
+  const timers: { at: number; fn: () => void; live: boolean }[] = [];
+  const clock = {
+    now: () => now,
+    schedule(fn: () => void, ms: number) {
+      const timer = { at: now + ms, fn, live: true };
+      timers.push(timer);
+      return () => void (timer.live = false);
+    },
+  };
+  const runUntil = (t: number) => {
+    for (;;) {
+      const next = timers.filter((x) => x.live && x.at <= t)
+        .sort((a, b) => a.at - b.at)[0];
+      if (!next) break;
+      next.live = false;
+      now = next.at;
+      next.fn();
+    }
+    now = t;
+  };
+  let active = false;
+  let stalls = 0;
+  const dog = new StallWatchdog({
+    timeoutMs: 1000,
+    active: () => active,
+    onStall: () => stalls++,
+    clock,
+  });
+  runUntil(5000); // idle: silence is no stall
+  assert.equal(stalls, 0);
+  active = true;
+  dog.progress();
+  runUntil(5900);
+  dog.progress();
+  runUntil(6800);
+  assert.equal(stalls, 0);
+  const done = dog.busy(); // the client's own work
+  runUntil(9000);
+  assert.equal(stalls, 0);
+  done();
+  runUntil(9999);
+  assert.equal(stalls, 0);
+  runUntil(10_001);
+  assert.equal(stalls, 1);
+  runUntil(20_000);
+  assert.equal(stalls, 1);
+  dog.stop();
 });
