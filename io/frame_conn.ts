@@ -31,6 +31,8 @@ export class FrameConn {
   readonly #decoder = new FrameDecoder();
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
+  #queued = 0;
+  #waiters: { limit: number; resolve: () => void }[] = [];
 
   constructor(conn: ByteConn) {
     this.#conn = conn;
@@ -74,9 +76,34 @@ export class FrameConn {
     return frame === null ? null : decodeMessage(frame);
   }
 
-  /** Encodes and sends one message. */
+  /**
+   * Encodes and sends one message. Its bytes count in
+   * {@linkcode queuedBytes} until they are handed to the connection.
+   */
   send(message: Message): Promise<void> {
-    return this.writeAll(encodeMessage(message));
+    const bytes = encodeMessage(message);
+    this.#queued += bytes.byteLength;
+    const sent = this.writeAll(bytes);
+    void sent.catch(() => {}).finally(() => {
+      this.#queued -= bytes.byteLength;
+      this.#wakeWaiters();
+    });
+    return sent;
+  }
+
+  /** Bytes of messages given to {@linkcode send} and not yet written. */
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Resolves once at most `limit` bytes of messages wait to be written, or
+   * the connection is closed. A peer that does not read keeps it pending:
+   * callers use it to stop producing (and reading requests) until it reads.
+   */
+  queueBelow(limit: number): Promise<void> {
+    if (this.#queued <= limit || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ limit, resolve }));
   }
 
   /**
@@ -95,10 +122,23 @@ export class FrameConn {
     return run;
   }
 
-  /** Closes the connection; pending reads end with null. Idempotent. */
+  #wakeWaiters(): void {
+    const ready = this.#waiters.filter((w) =>
+      this.#closed || this.#queued <= w.limit
+    );
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+  }
+
+  /**
+   * Closes the connection; pending reads end with null, and
+   * {@linkcode queueBelow} resolves. Idempotent.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#wakeWaiters();
     try {
       this.#conn.close();
     } catch (error) {

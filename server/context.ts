@@ -25,6 +25,10 @@ export interface HandlerContext {
   readonly modes?: boolean;
   /** Bounds the downloads of one session that stream at once. */
   readonly downloads: Slots;
+  /** Bounds the listings of one session held in memory at once. */
+  readonly lists: Slots;
+  /** A handler producing many replies waits while more bytes than this are queued. */
+  readonly writeQueueBytes: number;
   /** Records progress, so a transfer that moves data is never idle. */
   touch(): void;
 }

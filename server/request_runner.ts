@@ -192,7 +192,7 @@ export class RequestRunner {
       case "get":
         return sendFile(ctx, message, signal);
       case "list":
-        return listFolder(ctx, message);
+        return listFolder(ctx, message, signal);
       case "delete":
         return deleteFile(ctx, message);
       case "rename":

@@ -18,14 +18,26 @@ export const ENTRIES_PER_FRAME = 4096;
 
 const NONE: OpResult = { bytes: 0 };
 
-/** LIST: one or more ENTRIES frames, all but the last flagged MORE. */
+/**
+ * LIST: one or more ENTRIES frames, all but the last flagged MORE. A
+ * listing waits for one of the session's list slots, and each frame is
+ * encoded only once the session's write queue is below its limit, so a
+ * client that does not read holds at most a few listings in memory.
+ *
+ * @throws the storage's errors, or `signal.reason` once aborted.
+ */
 export async function listFolder(
   ctx: HandlerContext,
   list: MessageOf<"list">,
+  signal: AbortSignal,
 ): Promise<OpResult> {
+  using _slot = await ctx.lists.acquire(signal);
+  signal.throwIfAborted();
   const entries = await ctx.storage.list(list.path);
   let start = 0;
   do {
+    await ctx.conn.queueBelow(ctx.writeQueueBytes);
+    signal.throwIfAborted();
     let part: Entry[] = entries.slice(start, start + ENTRIES_PER_FRAME);
     if (!ctx.modes) part = part.map(({ mode: _, ...rest }) => rest);
     start += ENTRIES_PER_FRAME;

@@ -53,6 +53,18 @@ export const FLUSH_MS = 1000;
  * buffers); further GETs wait their turn.
  */
 export const DOWNLOAD_SLOTS = 4;
+/**
+ * Listings of one connection held in memory at once; further LISTs wait
+ * their turn.
+ */
+export const LIST_SLOTS = 4;
+/**
+ * Bytes of replies (everything but file data) one connection may have
+ * waiting to be written. Above it the session reads no further request and
+ * a LIST sends no further page until the client has read: a client that
+ * does not read stops being served instead of growing the server's memory.
+ */
+export const WRITE_QUEUE_BYTES = 1024 * 1024;
 
 /** Settings of a {@linkcode Session}; the server fills in its defaults. */
 export interface SessionOptions {
@@ -345,6 +357,8 @@ export class Session {
       zstd: welcome.features.includes("zstd"),
       modes: welcome.features.includes("mode"),
       downloads: new Slots(DOWNLOAD_SLOTS),
+      lists: new Slots(LIST_SLOTS),
+      writeQueueBytes: WRITE_QUEUE_BYTES,
       touch: () => {
         this.#lastActivity = this.#options.clock.now();
       },
@@ -365,6 +379,8 @@ export class Session {
 
   async #readLoop(): Promise<void> {
     for (;;) {
+      // Backpressure: no new request while the client leaves replies unread.
+      await this.#conn.queueBelow(WRITE_QUEUE_BYTES);
       const frame = await this.#conn.readFrame();
       if (frame === null) return;
       const message = decodeMessage(frame);
