@@ -306,7 +306,11 @@ export async function connectCommand(
         ...(interrupts ? { interrupts } : {}),
         signal: stop.signal,
         localShell: (line) =>
-          runLocalShell(line, { cwd: state.localDir, env: io.env }),
+          runLocalShell(line, {
+            cwd: state.localDir,
+            env: io.env,
+            stdin: interactive,
+          }),
       });
     } finally {
       notices = null;
@@ -379,6 +383,7 @@ async function runBatch(
             runLocalShell(line, {
               cwd: context.state.localDir,
               env: io.env,
+              stdin: false,
             }),
         });
         if (failure !== null) return fail(`${name}:${number}: ${failure}`, 1);

@@ -19,6 +19,12 @@ export interface LocalShellOptions {
   readonly cwd: string;
   /** Reads an environment variable (SHELL). */
   readonly env: (name: string) => string | undefined;
+  /**
+   * Hand the command this process's standard input (a terminal). False
+   * for scripts, whose standard input may be the script itself: the
+   * command reads nothing. Default true.
+   */
+  readonly stdin?: boolean;
 }
 
 /**
@@ -37,7 +43,7 @@ export async function runLocalShell(
   const child = new Deno.Command(shell, {
     args: command === null ? [] : ["-c", command],
     cwd: options.cwd,
-    stdin: "inherit",
+    stdin: options.stdin === false ? "null" : "inherit",
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();
