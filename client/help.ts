@@ -8,8 +8,7 @@
 import { commandName, USAGE } from "./command_parse.ts";
 
 const DESCRIPTIONS: Record<keyof typeof USAGE, string> = {
-  ls:
-    "list a remote folder or the files matching PATTERN, numbered; -l adds modes",
+  ls: "list a remote folder or PATTERN, numbered (-l: modes too)",
   cd: "change the remote folder (.. goes up, / is the top)",
   pwd: "show the remote folder",
   get:
@@ -17,10 +16,10 @@ const DESCRIPTIONS: Record<keyof typeof USAGE, string> = {
   put: "upload a local file, into REMOTE if it is a folder (-p keeps its mode)",
   mget: "download several files (names, numbers, or patterns like *.txt)",
   mput: "upload several files (paths, numbers, or patterns like *.txt)",
-  rm: "delete a remote file, or those matching PATTERN (asked first unless -f)",
+  rm: "delete a remote file or PATTERN's files (asks unless -f)",
   mv: "rename a remote file, or move it into NEW when NEW is a folder",
   mkdir: "create a remote folder",
-  lls: "list a local folder or the files matching PATTERN, numbered",
+  lls: "list a local folder or PATTERN, numbered",
   lrm: "delete a local file",
   lcd: "change the local folder",
   lpwd: "show the local folder",
