@@ -5,9 +5,8 @@
  * @module
  */
 
-import { lookup } from "node:dns/promises";
 import type { FrameConn } from "../io/frame_conn.ts";
-import { parseIpLiteral } from "../io/ip_address.ts";
+import { isLookupFailure } from "../io/host_lookup.ts";
 import { FtsError, ProtocolError } from "../protocol/errors.ts";
 import { MAX_PAYLOAD } from "../protocol/frame.ts";
 import { type Message, PROTOCOL_VERSION } from "../protocol/messages.ts";
@@ -63,40 +62,13 @@ export async function connectTcp(
   return conn;
 }
 
-/** What the system resolver's codes mean for the user. */
-const LOOKUP_FAILURES = new Set([
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EAI_FAIL",
-  "EAI_NODATA",
-  "EAI_NONAME",
-]);
-
-/**
- * Tells whether `Deno.connect` failed because `hostname` does not resolve.
- * Deno reports a failed lookup as a plain `Error` with no class or code, so
- * the name is looked up again through `node:dns`, whose error carries a
- * code: the answer comes from that lookup, never from a message. An IP
- * address or an error of a known class is no lookup failure.
- */
+/** A "host not found" error when `error` means `hostname` does not resolve. */
 async function lookupFailure(
   hostname: string,
   error: unknown,
 ): Promise<ReasonError | null> {
-  if (
-    !(error instanceof Error) || parseIpLiteral(hostname) !== null ||
-    Object.values(Deno.errors).some((kind) => error instanceof kind)
-  ) {
-    return null;
-  }
-  try {
-    await lookup(hostname);
-    return null;
-  } catch (cause) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code !== "string" || !LOOKUP_FAILURES.has(code)) return null;
-    return new ReasonError("io", "host not found", { cause: error });
-  }
+  if (!await isLookupFailure(hostname, error)) return null;
+  return new ReasonError("io", "host not found", { cause: error });
 }
 
 /** The server's WELCOME. */

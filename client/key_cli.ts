@@ -134,7 +134,7 @@ async function show(io: CliIo): Promise<number> {
 }
 
 function usageError(io: CliIo, message: string): number {
-  write(io.stderr, `fts: ${message}\n\n${USAGE}`);
+  write(io.stderr, `fts key: ${message} (see "fts key --help")\n`);
   return 2;
 }
 

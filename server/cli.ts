@@ -13,6 +13,8 @@ import { isAbsolute, join, relative, resolve, sep as SEP } from "node:path";
 import { parseArgs } from "node:util";
 import { type CliIo, writeText } from "../io/cli_io.ts";
 import { SignalPresses } from "../io/interrupts.ts";
+import { isLookupFailure } from "../io/host_lookup.ts";
+import { looksLikeIpv4, parseIpLiteral } from "../io/ip_address.ts";
 import { ensurePrivateDir } from "../io/private_files.ts";
 import { FtsError } from "../protocol/errors.ts";
 import { quoteName } from "../protocol/names.ts";
@@ -160,7 +162,10 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       log,
     });
   } catch (error) {
-    write(io.stderr, `fts: ${startError(error, parsed)}\n`);
+    const message = await isLookupFailure(parsed.host, error)
+      ? `Cannot listen on ${hostPort(parsed)}: host not found`
+      : startError(error, parsed);
+    write(io.stderr, `fts: ${message}\n`);
     return 1;
   }
   // Listening for signals before saying "listening on": whoever waits for
@@ -279,7 +284,7 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
     certFile: values.cert ?? "",
     keyFile: values.key ?? "",
     anonymous,
-    host: values.host ?? "127.0.0.1",
+    host: listenHost(values.host ?? "127.0.0.1"),
     port: integer("--port", values.port, 12345, 0, 65535),
     maxClients,
     maxPerAddress: integer(
@@ -337,8 +342,35 @@ function seconds(
   return Math.round(n * 1000);
 }
 
+/**
+ * The address `--host` names: an IP literal (IPv6 with or without
+ * brackets) or a host name; a malformed literal is a usage error rather
+ * than a name to look up.
+ */
+function listenHost(text: string): string {
+  const bare = /^\[.*\]$/.test(text) ? text.slice(1, -1) : text;
+  if (bare.includes(":") || looksLikeIpv4(bare)) {
+    const ip = parseIpLiteral(bare);
+    if (ip === null || ip.zone !== null) {
+      throw new TypeError(
+        `--host ${
+          JSON.stringify(text)
+        } is not an IP address (a port goes in --port)`,
+      );
+    }
+    return ip.address;
+  }
+  return bare;
+}
+
+/** `HOST:PORT`, with an IPv6 address in brackets. */
+function hostPort(args: { host: string; port: number }): string {
+  const host = args.host.includes(":") ? `[${args.host}]` : args.host;
+  return `${host}:${args.port}`;
+}
+
 function startError(error: unknown, args: ServeArgs): string {
-  const where = `${args.host}:${args.port}`;
+  const where = hostPort(args);
   if (error instanceof Deno.errors.AddrInUse) {
     return `Cannot listen on ${where}: the address is already in use`;
   }

@@ -189,6 +189,9 @@ Deno.test("serveCommand() exits 2 with one line for usage errors", async () => {
       ["--no-tls", "--cert", "c.pem", "--key", "k.pem"],
       ["--anonymous", "everything"],
       ["--state", ""],
+      ["--host", "999.1.1.1"],
+      ["--host", "1.2.3.4.5"],
+      ["--host", "fe80::1%lo"],
     ]
   ) {
     const fake = fakeIo();
@@ -275,4 +278,18 @@ Deno.test("serveCommand() refuses a state folder that is a link or belongs to an
     /^fts: The server's state folder ".*\.fts" belongs to another user\n$/,
   );
   assert.deepEqual([...Deno.readDirSync(state)], []);
+});
+
+Deno.test("serveCommand() says in one line that a --host name does not resolve", async () => {
+  await using root = await tempDir();
+  const fake = fakeIo();
+  const code = await serveCommand(
+    ["--host", "nosuch.invalid", "--port", "0", "--root", root.path],
+    fake.io,
+  );
+  assert.equal(code, 1);
+  assert.equal(
+    fake.stderr(),
+    "fts: Cannot listen on nosuch.invalid:0: host not found\n",
+  );
 });

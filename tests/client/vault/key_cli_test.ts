@@ -95,7 +95,7 @@ Deno.test("keyCommand show never prints the secret of a broken identity file", a
   });
 });
 
-Deno.test("keyCommand reports usage errors with exit code 2", async () => {
+Deno.test("keyCommand reports usage errors in one line with exit code 2", async () => {
   for (
     const args of [[], ["frobnicate"], ["show", "extra"], ["show", "--force"], [
       "gen",
@@ -104,11 +104,15 @@ Deno.test("keyCommand reports usage errors with exit code 2", async () => {
   ) {
     const io = captureIo({ FTS_CONFIG_DIR: "/nonexistent/never/created" });
     assert.equal(await keyCommand(args, io), 2, args.join(" "));
-    assert.match(io.stderrText(), /^fts: .*\n\nUsage: fts key/, args.join(" "));
+    assert.match(
+      io.stderrText(),
+      /^fts key: [^\n]+ \(see "fts key --help"\)\n$/,
+      args.join(" "),
+    );
   }
   const bogus = captureIo({});
   await keyCommand(["gen", "--bogus"], bogus);
-  assert.match(bogus.stderrText(), /^fts: Unknown option '--bogus'\n/);
+  assert.match(bogus.stderrText(), /^fts key: Unknown option '--bogus' /);
   const help = captureIo({});
   assert.equal(await keyCommand(["--help"], help), 0);
   assert.match(help.stdoutText(), /^Usage: fts key <command>/);
