@@ -32,6 +32,10 @@ export async function listFolder(
   signal: AbortSignal,
 ): Promise<OpResult> {
   using _slot = await ctx.lists.acquire(signal);
+  // A listing may hold the event loop for a while (the local backend reads
+  // a folder synchronously): let pending I/O, such as the end of this
+  // connection, be seen first.
+  await new Promise((resolve) => setTimeout(resolve, 0));
   signal.throwIfAborted();
   const entries = await ctx.storage.list(list.path);
   let start = 0;
