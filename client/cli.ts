@@ -186,6 +186,9 @@ export async function connectCommand(
     progress: io.stderr.isTerminal() && !values.quiet,
     quiet: values.quiet ?? false,
     columns: terminalColumns(io),
+    ...(io.stdout.write
+      ? { data: { write: (p: Uint8Array) => io.stdout.write!(p) } }
+      : {}),
   };
   const stop = new AbortController();
   const interrupts = io.signal ? null : signalInterrupts();
@@ -250,6 +253,11 @@ export async function connectCommand(
     vault: { env: io.env },
     // Without a person reading the listings, a number must come from one.
     numbersNeedListing: !interactive,
+    // Free for `put - NAME` unless it carries the commands.
+    ...(command.length > 0 ||
+        (values.batch !== undefined && values.batch !== "-")
+      ? { stdin: io.stdin.readable }
+      : {}),
   };
   try {
     if (values.batch !== undefined) {

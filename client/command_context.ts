@@ -46,6 +46,11 @@ export interface ShellState {
    * Default: the process environment and the controlling terminal.
    */
   vault?: VaultSettings;
+  /**
+   * Standard input for `put - NAME`, when it does not carry commands;
+   * absent: `put -` is refused.
+   */
+  stdin?: ReadableStream<Uint8Array>;
 }
 
 /** Where a command writes. */
@@ -61,6 +66,11 @@ export interface CommandOutput {
   /** Terminal width for progress bars. */
   readonly columns: number;
   readonly clock?: Clock;
+  /**
+   * Standard output as a byte stream, for `get NAME -`. Default: `out`,
+   * written synchronously.
+   */
+  readonly data?: { write(p: Uint8Array): Promise<number> };
 }
 
 /** What one command runs with. */

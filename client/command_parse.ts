@@ -207,9 +207,9 @@ export const USAGE: Record<Command["name"], string> = {
   ls: "ls [-l] [FOLDER|PATTERN]",
   cd: "cd FOLDER",
   pwd: "pwd",
-  get: "get [-p] [--overwrite] [--raw] NAME|NUMBER [LOCAL]",
+  get: "get [-p] [--overwrite] [--raw] NAME|NUMBER [LOCAL|-]",
   put:
-    "put [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER [REMOTE]",
+    "put [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER|- [REMOTE]",
   mget: "mget [-p] [--overwrite] [--raw] NAME|NUMBER|PATTERN…",
   mput:
     "mput [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER|PATTERN…",

@@ -22,13 +22,16 @@ import { isValidName, validateName } from "../protocol/names.ts";
 import { decompressChunk } from "./compression.ts";
 import type { Progress, SessionCore } from "./core.ts";
 import { ReasonError, remoteError } from "./errors.ts";
+import { join } from "node:path";
 import {
   BackgroundWriter,
+  type ByteSink,
   commitFile,
   createTempFile,
   reclaimPartFiles,
   removeQuietly,
   resolveLocalTarget,
+  specialTarget,
   writeFull,
 } from "./local_files.ts";
 import type { PendingRequest } from "./requests.ts";
@@ -68,6 +71,12 @@ export interface GetOptions {
    * file gets the usual permissions). Default false.
    */
   keepMode?: boolean;
+  /**
+   * Write the bytes to this stream (e.g. standard output) instead of a
+   * file; the result's `path` is then "-". The bytes are written as they
+   * arrive, so a failed check is reported after they were written.
+   */
+  sink?: ByteSink;
 }
 
 /** How to open an age file, asked for once one arrives. */
@@ -98,6 +107,7 @@ export interface ReceiveOptions {
   decrypt?: DecryptSource | undefined;
   stripAgeSuffix?: boolean | undefined;
   keepMode?: boolean | undefined;
+  sink?: ByteSink | undefined;
 }
 
 /**
@@ -114,9 +124,22 @@ export async function download(
   options: ReceiveOptions,
 ): Promise<GetResult> {
   const name = validateName(remoteName);
-  const localName = validateName(options.localName ?? name);
   options.signal?.throwIfAborted();
+  if (options.sink) {
+    return await receiveInto(core, name, options.sink, "-", options);
+  }
+  const localName = validateName(options.localName ?? name);
   const target = await resolveLocalTarget(localDir, localName);
+  const targetPath = join(target.dir, target.base);
+  if (specialTarget(targetPath, target.base) === "stream") {
+    // A device or a FIFO is written into, never replaced by a file.
+    const device = await Deno.open(targetPath, { write: true });
+    try {
+      return await receiveInto(core, name, device, targetPath, options);
+    } finally {
+      device.close();
+    }
+  }
   if (!core.reclaimed.has(target.dir)) {
     core.reclaimed.add(target.dir);
     reclaimPartFiles(target.dir);
@@ -125,7 +148,7 @@ export async function download(
   let open = true;
   try {
     const request = core.requests.open();
-    const receiver = new Receiver(core, request, temp.file, options);
+    const receiver = new Receiver(core, request, temp.file, options, false);
     await core.conn.send({
       type: "get",
       id: request.id,
@@ -162,6 +185,35 @@ export async function download(
 }
 
 /**
+ * Downloads `name` into stream `sink` as the bytes arrive (checked like a
+ * file, but nothing can be taken back); `path` names it in the result.
+ */
+async function receiveInto(
+  core: SessionCore,
+  name: string,
+  sink: ByteSink,
+  path: string,
+  options: ReceiveOptions,
+): Promise<GetResult> {
+  const request = core.requests.open();
+  const receiver = new Receiver(core, request, sink, options, true);
+  await core.conn.send({
+    type: "get",
+    id: request.id,
+    name,
+    offset: 0,
+    ...(options.expect ? { expect: options.expect } : {}),
+  });
+  const result = await receiver.wait(options.signal);
+  return {
+    path,
+    size: result.written,
+    sha256: result.sha256,
+    ...(result.decrypted ? { decrypted: true } : {}),
+  };
+}
+
+/**
  * `base` without its `.age` suffix, or unchanged when that would leave an
  * invalid name (`.age`, `..age`).
  */
@@ -190,7 +242,10 @@ interface Received {
 class Receiver {
   readonly #core: SessionCore;
   readonly #request: PendingRequest;
-  readonly #file: Deno.FsFile;
+  /** The file written synchronously, or the sink when streaming. */
+  readonly #file: Deno.FsFile | ByteSink;
+  /** True for a stream sink: every write is asynchronous. */
+  readonly #stream: boolean;
   readonly #options: ReceiveOptions;
   readonly #hash = createHash("sha256");
   #state: "ready" | "data" | "ended" | "draining" = "ready";
@@ -211,12 +266,14 @@ class Receiver {
   constructor(
     core: SessionCore,
     request: PendingRequest,
-    file: Deno.FsFile,
+    file: Deno.FsFile | ByteSink,
     options: ReceiveOptions,
+    stream: boolean,
   ) {
     this.#core = core;
     this.#request = request;
     this.#file = file;
+    this.#stream = stream;
     this.#options = options;
     this.#sniffing = options.decrypt !== undefined;
     this.#result = new Promise((resolve, reject) =>
@@ -260,7 +317,7 @@ class Receiver {
       this.#mtime = message.mtime;
       this.#mode = message.mode;
       this.#state = "data";
-      if (message.size > this.#core.chunkSize) {
+      if (this.#stream || message.size > this.#core.chunkSize) {
         this.#writer = new BackgroundWriter(this.#file, this.#core.chunkSize);
       }
       this.#options.onSize?.(message.size);
@@ -300,7 +357,7 @@ class Receiver {
     if (this.#decryptor) return this.#decrypt(this.#decryptor, bytes);
     if (this.#writer) return this.#queue(this.#writer, bytes);
     try {
-      writeFull(this.#file, bytes);
+      writeFull(this.#file as Deno.FsFile, bytes);
     } catch (error) {
       this.#abandon(error);
       return;
@@ -391,7 +448,7 @@ class Receiver {
         await this.#writer.write(bytes.subarray(at, at + chunk));
       }
     } else {
-      writeFull(this.#file, bytes);
+      writeFull(this.#file as Deno.FsFile, bytes);
     }
     this.#written += bytes.byteLength;
   }

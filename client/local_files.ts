@@ -12,6 +12,41 @@ import { join, relative, resolve, sep } from "node:path";
 import { collisionName, quoteName, splitName } from "../protocol/names.ts";
 import { ReasonError } from "./errors.ts";
 
+/** Where a streamed download writes: standard output, a FIFO, a device. */
+export interface ByteSink {
+  /** Writes some of `p`; resolves with the count written. */
+  write(p: Uint8Array): Promise<number>;
+}
+
+/**
+ * What an existing local target that is not a regular file or a folder
+ * takes: `"stream"` for a character device or a FIFO (written into as
+ * they are, never replaced); null for anything else (absent, a regular
+ * file, a folder, a broken link).
+ *
+ * @throws {ReasonError} for a socket or a block device, which are refused.
+ */
+export function specialTarget(path: string, base: string): "stream" | null {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+    if (info.isSymlink) info = Deno.statSync(path);
+  } catch {
+    return null;
+  }
+  if (info.isFile || info.isDirectory) return null;
+  if (info.isCharDevice || info.isFifo) return "stream";
+  const kind = info.isSocket
+    ? "a socket"
+    : info.isBlockDevice
+    ? "a block device"
+    : "not a regular file";
+  throw new ReasonError(
+    "bad_request",
+    `the local ${quoteName(base)} is ${kind}`,
+  );
+}
+
 /** Prefix and suffix of the temporary files downloads are written to. */
 export const TEMP_PREFIX = ".fts-";
 export const TEMP_SUFFIX = ".part";
@@ -298,7 +333,7 @@ export function writeFull(file: Deno.FsFile, bytes: Uint8Array): void {
  * stays at two chunks whatever the file size.
  */
 export class BackgroundWriter {
-  readonly #file: Deno.FsFile;
+  readonly #file: ByteSink;
   readonly #chunkSize: number;
   readonly #slots: Uint8Array[] = [];
   readonly #busy: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
@@ -306,7 +341,7 @@ export class BackgroundWriter {
   #next = 0;
   #error: { cause: unknown } | null = null;
 
-  constructor(file: Deno.FsFile, chunkSize: number) {
+  constructor(file: ByteSink, chunkSize: number) {
     this.#file = file;
     this.#chunkSize = chunkSize;
   }

@@ -391,6 +391,7 @@ export class ClientSession implements AsyncDisposable {
         localName: options.localName,
         decrypt: options.decrypt,
         stripAgeSuffix: options.stripAgeSuffix,
+        sink: options.sink,
         keepMode: options.keepMode,
         onSize: onProgress &&
           ((size) => onProgress({ bytes: 0, total: total = size })),

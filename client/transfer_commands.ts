@@ -115,6 +115,9 @@ async function getOne(
   const { state, output, signal } = context;
   const file = remoteRef(state, command.source, "get");
   if (file.listed && file.type === "dir") folderRefused("get", file);
+  if (command.local === "-") {
+    return await getToStdout(command, file, output, signal, state);
+  }
   let dir = state.localDir;
   let localName = basename(file.path);
   // A name the user typed is kept; one taken from the server loses ".age".
@@ -157,12 +160,101 @@ async function getOne(
   }
 }
 
-async function putOne(
+/** `get NAME -`: the verified bytes go to standard output, nothing else does. */
+async function getToStdout(
+  command: Extract<TransferCommand, { name: "get" }>,
+  file: RefFile,
+  output: CommandOutput,
+  signal: AbortSignal | undefined,
+  state: ShellState,
+): Promise<void> {
+  const sink = output.data ??
+    { write: (p: Uint8Array) => Promise.resolve(output.out.writeSync(p)) };
+  const bar = startBar(output, quoted(file.path));
+  try {
+    await state.session.get(file.path, state.localDir, {
+      sink,
+      ...expectOf(file.listed ? file : null),
+      ...signalOf(signal),
+      ...(command.raw ? {} : { decrypt: decryptSourceFor(vaultOf(state)) }),
+      ...progressOf(bar),
+    });
+    bar?.finish();
+  } catch (error) {
+    bar?.clear();
+    throw error;
+  }
+}
+
+/**
+ * `put - NAME`: standard input is saved to a private temporary file (the
+ * protocol announces the size first), uploaded, and removed.
+ */
+async function putFromStdin(
   command: Extract<TransferCommand, { name: "put" }>,
   context: CommandContext,
 ): Promise<void> {
+  const { state } = context;
+  if (!state.stdin) {
+    throw new FtsError(
+      "bad_request",
+      "Cannot put standard input: it carries the commands here",
+    );
+  }
+  if (command.remote === null || command.remote.endsWith("/")) {
+    throw new FtsError(
+      "bad_request",
+      'Cannot put standard input: give the remote name, as in "put - NAME"',
+    );
+  }
+  const spool = await Deno.makeTempFile({ prefix: "fts-stdin-" });
+  try {
+    try {
+      using file = await Deno.open(spool, { write: true, truncate: true });
+      await Deno.chmod(spool, 0o600).catch(() => {});
+      const reader = state.stdin.getReader();
+      try {
+        for (;;) {
+          context.signal?.throwIfAborted();
+          const { value, done } = await reader.read();
+          if (done) break;
+          let at = 0;
+          while (at < value.byteLength) {
+            at += await file.write(value.subarray(at));
+          }
+        }
+      } finally {
+        reader.releaseLock();
+      }
+    } catch (error) {
+      throw operationError("put", command.remote, error);
+    }
+    const named = {
+      ...command,
+      source: { text: spool, number: null, pattern: false },
+    };
+    await putOne(named, context, command.remote);
+  } finally {
+    await Deno.remove(spool).catch(() => {});
+  }
+}
+
+async function putOne(
+  command: Extract<TransferCommand, { name: "put" }>,
+  context: CommandContext,
+  shownName?: string,
+): Promise<void> {
   const { state, output, signal } = context;
-  const file = localRef(state, command.source, "put");
+  if (
+    shownName === undefined && command.source.text === "-" &&
+    command.source.number === null && !command.source.pattern
+  ) {
+    return await putFromStdin(command, context);
+  }
+  const found = localRef(state, command.source, "put");
+  const file = shownName === undefined
+    ? found
+    : { ...found, name: basename(shownName) };
   if (file.listed && file.type === "dir") folderRefused("put", file);
   // The local file is checked first, so that its absence (or a passphrase
   // asked for nothing) is reported under the name the user typed.

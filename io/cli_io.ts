@@ -14,7 +14,12 @@ export interface CliIo {
     /** Turns echo and line editing off (`true`) or back on; terminals only. */
     setRaw?(mode: boolean): void;
   };
-  stdout: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
+  stdout: {
+    writeSync(p: Uint8Array): number;
+    isTerminal(): boolean;
+    /** Asynchronous write, for file contents (`get NAME -`). */
+    write?(p: Uint8Array): Promise<number>;
+  };
   stderr: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
   /** Reads an environment variable (`Deno.env.get`, or a test's map). */
   env: (name: string) => string | undefined;

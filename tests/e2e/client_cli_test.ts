@@ -351,3 +351,88 @@ Deno.test({
     }
   },
 });
+
+Deno.test("fts connect get NAME - writes the file to standard output and nothing else", async () => {
+  const bytes = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
+  await using server = startFakeServer({ files: { "a.bin": bytes } });
+  const local = await Deno.makeTempDir();
+  try {
+    const child = spawnConnect(
+      ["--no-tls", `127.0.0.1:${server.port}`, "get", "a.bin", "-"],
+      { cwd: local, config: local },
+    );
+    const { code, stdout, stderr } = await child.output();
+    const errText = new TextDecoder().decode(stderr);
+    assert.equal(code, 0, errText);
+    assert.deepEqual(stdout, bytes);
+    assert.equal(errText.replace(/^fts: warning: .*\n/, ""), "");
+    assert.deepEqual([...Deno.readDirSync(local)], [], "no file saved");
+  } finally {
+    await Deno.remove(local, { recursive: true });
+  }
+});
+
+Deno.test("fts connect put - NAME uploads standard input", async () => {
+  await using server = startFakeServer();
+  const local = await Deno.makeTempDir();
+  try {
+    const result = await runFts(
+      ["connect", "--no-tls", `127.0.0.1:${server.port}`, "put", "-", "in.txt"],
+      runOptions({ cwd: local, config: local, stdin: "from a pipe\n" }),
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.equal(
+      new TextDecoder().decode(server.files.get("in.txt")?.bytes),
+      "from a pipe\n",
+    );
+    assert.deepEqual([...Deno.readDirSync(local)], []);
+  } finally {
+    await Deno.remove(local, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "fts connect get into a device node writes into it and never replaces it, with or without --overwrite",
+  ignore: !CAN_MOUNT,
+  async fn() {
+    await using server = startFakeServer({
+      files: { "a.txt": new TextEncoder().encode("hello") },
+    });
+    const local = await Deno.makeTempDir();
+    try {
+      const device = join(local, "null");
+      const made = await new Deno.Command("mknod", {
+        args: [device, "c", "1", "3"],
+      }).output();
+      assert.equal(made.code, 0);
+      for (const flags of [[], ["--overwrite"]]) {
+        const result = await runFts(
+          [
+            "connect",
+            "--no-tls",
+            `127.0.0.1:${server.port}`,
+            "get",
+            ...flags,
+            "a.txt",
+            device,
+          ],
+          runOptions({ cwd: local, config: local }),
+        );
+        assert.equal(result.code, 0, result.stderr);
+        assert.ok(Deno.lstatSync(device).isCharDevice, "still the device");
+        assert.deepEqual(
+          [...Deno.readDirSync(local)].map((e) => e.name).filter((n) =>
+            n !== "known_hosts"
+          ),
+          ["null"],
+        );
+      }
+      const names = [...Deno.readDirSync(local)].map((e) => e.name);
+      assert.ok(!names.some((n) => n.includes("(1)")), names.join(", "));
+    } finally {
+      await Deno.remove(local, { recursive: true });
+    }
+  },
+});
