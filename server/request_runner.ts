@@ -194,11 +194,11 @@ export class RequestRunner {
       case "list":
         return listFolder(ctx, message, signal);
       case "delete":
-        return deleteFile(ctx, message);
+        return deleteFile(ctx, message, signal);
       case "rename":
-        return renameFile(ctx, message);
+        return renameFile(ctx, message, signal);
       case "mkdir":
-        return makeFolder(ctx, message);
+        return makeFolder(ctx, message, signal);
       case "shutdown":
         return this.#shutdownServer(message);
     }

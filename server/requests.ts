@@ -55,11 +55,18 @@ export async function listFolder(
   return NONE;
 }
 
-/** DELETE: removes a file or an empty folder, after the `expect` check. */
+/**
+ * DELETE: removes a file or an empty folder, after the `expect` check.
+ * Nothing is removed once `signal` is aborted (the connection is gone).
+ *
+ * @throws the storage's errors, `stale`, or `signal.reason`.
+ */
 export async function deleteFile(
   ctx: HandlerContext,
   del: MessageOf<"delete">,
+  signal: AbortSignal,
 ): Promise<OpResult> {
+  signal.throwIfAborted();
   if (del.expect) {
     checkExpect(
       "delete",
@@ -68,16 +75,24 @@ export async function deleteFile(
       await ctx.storage.stat(del.name),
     );
   }
+  signal.throwIfAborted();
   await ctx.storage.remove(del.name);
   await ctx.conn.send({ type: "ok", id: del.id });
   return NONE;
 }
 
-/** RENAME: after the `expect` check on `from`. */
+/**
+ * RENAME: after the `expect` check on `from`. Nothing is renamed once
+ * `signal` is aborted.
+ *
+ * @throws the storage's errors, `stale`, or `signal.reason`.
+ */
 export async function renameFile(
   ctx: HandlerContext,
   rename: MessageOf<"rename">,
+  signal: AbortSignal,
 ): Promise<OpResult> {
+  signal.throwIfAborted();
   if (rename.expect) {
     checkExpect(
       "rename",
@@ -86,6 +101,7 @@ export async function renameFile(
       await ctx.storage.stat(rename.from),
     );
   }
+  signal.throwIfAborted();
   await ctx.storage.rename(rename.from, rename.to, {
     overwrite: rename.overwrite,
   });
@@ -93,11 +109,17 @@ export async function renameFile(
   return NONE;
 }
 
-/** MKDIR: creates one folder. */
+/**
+ * MKDIR: creates one folder, unless `signal` is aborted first.
+ *
+ * @throws the storage's errors, or `signal.reason`.
+ */
 export async function makeFolder(
   ctx: HandlerContext,
   mkdir: MessageOf<"mkdir">,
+  signal: AbortSignal,
 ): Promise<OpResult> {
+  signal.throwIfAborted();
   await ctx.storage.mkdir(mkdir.name);
   await ctx.conn.send({ type: "ok", id: mkdir.id });
   return NONE;
