@@ -28,6 +28,7 @@ import {
   type ByteSink,
   commitFile,
   createTempFile,
+  openStreamTarget,
   reclaimPartFiles,
   removeQuietly,
   resolveLocalTarget,
@@ -133,7 +134,7 @@ export async function download(
   const targetPath = join(target.dir, target.base);
   if (specialTarget(targetPath, target.base) === "stream") {
     // A device or a FIFO is written into, never replaced by a file.
-    const device = await Deno.open(targetPath, { write: true });
+    const device = await openStreamTarget(targetPath, target.base);
     try {
       return await receiveInto(core, name, device, targetPath, options);
     } finally {

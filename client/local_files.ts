@@ -47,6 +47,34 @@ export function specialTarget(path: string, base: string): "stream" | null {
   );
 }
 
+/**
+ * Opens `path`, which {@linkcode specialTarget} found to be a stream, for
+ * writing (never creating or truncating), and checks that what was opened
+ * is still a character device or a FIFO: a regular file swapped in
+ * meanwhile is never written into in place. Opening a FIFO waits for a
+ * reader.
+ *
+ * @throws {ReasonError} when `path` is no longer a device or FIFO.
+ */
+export async function openStreamTarget(
+  path: string,
+  base: string,
+): Promise<Deno.FsFile> {
+  const file = await Deno.open(path, { write: true });
+  try {
+    const info = await file.stat();
+    if (info.isCharDevice || info.isFifo) return file;
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  file.close();
+  throw new ReasonError(
+    "bad_request",
+    `the local ${quoteName(base)} changed while it was opened`,
+  );
+}
+
 /** Prefix and suffix of the temporary files downloads are written to. */
 export const TEMP_PREFIX = ".fts-";
 export const TEMP_SUFFIX = ".part";
@@ -242,6 +270,13 @@ export async function commitFile(
     const existing = await lstatOrNull(path);
     if (existing?.isDirectory) {
       throw new ReasonError("is_directory", "a local folder has that name");
+    }
+    if (existing && !existing.isFile && !existing.isSymlink) {
+      // A device, FIFO or socket that appeared since the download began.
+      throw new ReasonError(
+        "bad_request",
+        `the local ${quoteName(target.base)} is not a regular file`,
+      );
     }
     await Deno.rename(tempPath, path);
     return path;

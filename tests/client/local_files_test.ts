@@ -5,6 +5,7 @@ import {
   commitFile,
   createTempFile,
   isInside,
+  openStreamTarget,
   reclaimPartFiles,
   resolveLocalTarget,
 } from "../../client/local_files.ts";
@@ -54,6 +55,35 @@ Deno.test("commitFile() does not replace a folder even with overwrite", async ()
       commitFile(temp.path, { dir, base: "d" }, { overwrite: true }),
       /a local folder has that name/,
     );
+  });
+});
+
+Deno.test("commitFile() with overwrite never renames over a FIFO that appeared meanwhile", async () => {
+  await withDir(async (dir) => {
+    const fifo = join(dir, "p");
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.equal(made.code, 0);
+    const temp = await createTempFile(dir);
+    temp.file.close();
+    await assert.rejects(
+      commitFile(temp.path, { dir, base: "p" }, { overwrite: true }),
+      (error: unknown) =>
+        error instanceof Error && error.name === "ReasonError",
+    );
+    assert.ok(Deno.lstatSync(fifo).isFifo, "still the FIFO");
+  });
+});
+
+Deno.test("openStreamTarget() refuses a regular file swapped in for the device", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "null");
+    await Deno.writeTextFile(path, "keep me");
+    await assert.rejects(
+      openStreamTarget(path, "null"),
+      (error: unknown) =>
+        error instanceof Error && error.name === "ReasonError",
+    );
+    assert.equal(await Deno.readTextFile(path), "keep me");
   });
 });
 
