@@ -1,5 +1,5 @@
 /**
- * The interactive shell: a prompt, the seed's numbered menu (1 list,
+ * The interactive shell: a prompt, the numbered menu (1 list,
  * 2 upload, 3 download, 4 delete, 5 exit), and the sftp-style commands of
  * commands.ts. Ctrl-C while a command runs cancels that command only.
  *

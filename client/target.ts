@@ -7,7 +7,7 @@
 import { looksLikeIpv4, parseIpLiteral } from "../io/ip_address.ts";
 import { quoteName } from "../protocol/names.ts";
 
-/** The port fts listens on unless told otherwise (the seed's port). */
+/** The port fts listens on unless told otherwise. */
 export const DEFAULT_PORT = 12345;
 
 /** Where to connect. */

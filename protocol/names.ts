@@ -131,8 +131,8 @@ export function splitName(name: string): { parent: string; base: string } {
 }
 
 /**
- * The name for the `n`-th copy of `name` when it already exists, as the seed
- * did: `(1) report.pdf`, `(2) report.pdf`…, in the same folder.
+ * The name for the `n`-th copy of `name` when it already exists:
+ * `(1) report.pdf`, `(2) report.pdf`…, in the same folder.
  */
 export function collisionName(name: string, n: number): string {
   const { parent, base } = splitName(name);

@@ -110,7 +110,7 @@ export function formatPermissions(perms: Iterable<Permission>): string {
   return list.length === 0 ? "(none)" : list.join(",");
 }
 
-/** The permission an operation needs (PROTOCOL.md, issue 3 item 5). */
+/** The permission an operation needs (PROTOCOL.md). */
 export function permissionFor(op: Operation): Permission {
   return REQUIRED[op];
 }

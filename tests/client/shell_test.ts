@@ -77,7 +77,7 @@ Deno.test("runShell() runs piped lines, reports failures and goes on", async () 
   });
 });
 
-Deno.test("runShell() offers the seed's menu: 3 lists and downloads by number", async () => {
+Deno.test("runShell() offers the numbered menu: 3 lists and downloads by number", async () => {
   await using server = startFakeServer({
     files: { "a.txt": enc("a"), "b.txt": enc("b") },
   });
