@@ -150,13 +150,7 @@ export async function download(
   try {
     const request = core.requests.open();
     const receiver = new Receiver(core, request, temp.file, options, false);
-    await core.conn.send({
-      type: "get",
-      id: request.id,
-      name,
-      offset: 0,
-      ...(options.expect ? { expect: options.expect } : {}),
-    });
+    await sendGet(core, request.id, name, options);
     const result = await receiver.wait(options.signal);
     await temp.file.sync();
     temp.file.close();
@@ -185,6 +179,22 @@ export async function download(
   }
 }
 
+/** Sends the GET of `name` from its start under request `id`. */
+function sendGet(
+  core: SessionCore,
+  id: number,
+  name: string,
+  options: ReceiveOptions,
+): Promise<void> {
+  return core.conn.send({
+    type: "get",
+    id,
+    name,
+    offset: 0,
+    ...(options.expect ? { expect: options.expect } : {}),
+  });
+}
+
 /**
  * Downloads `name` into stream `sink` as the bytes arrive (checked like a
  * file, but nothing can be taken back); `path` names it in the result.
@@ -198,13 +208,7 @@ async function receiveInto(
 ): Promise<GetResult> {
   const request = core.requests.open();
   const receiver = new Receiver(core, request, sink, options, true);
-  await core.conn.send({
-    type: "get",
-    id: request.id,
-    name,
-    offset: 0,
-    ...(options.expect ? { expect: options.expect } : {}),
-  });
+  await sendGet(core, request.id, name, options);
   const result = await receiver.wait(options.signal);
   return {
     path,

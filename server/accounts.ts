@@ -179,27 +179,19 @@ export class Accounts {
    *
    * @throws {FtsError} code `io`, as {@linkcode loadAccounts}.
    */
-  async refresh(): Promise<void> {
-    let stat: Deno.FileInfo;
+  refresh(): Promise<void> {
     try {
-      stat = await Deno.stat(this.#file);
+      this.refreshSync();
+      return Promise.resolve();
     } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) {
-        throw ioError(`Cannot read users from "${this.path}"`, error);
-      }
-      this.#forget();
-      return;
+      return Promise.reject(error);
     }
-    const stamp = stampOf(stat);
-    if (stamp === this.#stamp) return;
-    this.#users = await this.#read();
-    this.#stamp = stamp;
   }
 
   /**
-   * {@linkcode refresh} with synchronous calls, for the check before each
-   * request: one `stat` (a few µs) while the file is unchanged, a read only
-   * when it changed.
+   * {@linkcode refresh} as a synchronous call, for the check before each
+   * request: one `stat` (a few µs) while the file is unchanged, a read of
+   * the small file only when it changed.
    *
    * @throws {FtsError} code `io`, as {@linkcode loadAccounts}; the users
    * read last stay in effect.
@@ -398,28 +390,6 @@ export class Accounts {
       throw ioError(`${where}: not valid JSON`);
     }
     return parseUsers(data, where);
-  }
-
-  async #read(): Promise<Map<string, UserRecord>> {
-    const where = `Cannot read users from "${this.path}"`;
-    let bytes: Uint8Array;
-    try {
-      using file = await Deno.open(this.#file, { read: true });
-      const { size } = await file.stat();
-      if (size > MAX_FILE_BYTES) throw ioError(`${where}: file is too large`);
-      bytes = new Uint8Array(size);
-      let n = 0;
-      while (n < size) {
-        const r = await file.read(bytes.subarray(n));
-        if (r === null) break;
-        n += r;
-      }
-      bytes = bytes.subarray(0, n);
-    } catch (error) {
-      if (error instanceof FtsError) throw error;
-      throw ioError(where, error);
-    }
-    return this.#parse(bytes);
   }
 
   async #write(users: Map<string, UserRecord>): Promise<void> {
