@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 
 /**
  * The permissions `fts` runs with, as `deno task fts`: all, because the
- * server opens its folders through /proc/self/fd (server/rooted_paths.ts).
+ * server opens its folders through /proc/self/fd (server/storage/local/rooted_paths.ts).
  */
 export const PERMISSIONS = ["--allow-all"];
 

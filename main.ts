@@ -5,12 +5,12 @@
  * @module
  */
 
-import { connectCommand } from "./client/cli.ts";
-import { keyCommand } from "./client/key_cli.ts";
-import { knownHostsCommand } from "./client/known_hosts_cli.ts";
-import { type CliIo, oneLine, writeText } from "./io/cli_io.ts";
-import { serveCommand } from "./server/cli.ts";
-import { userCommand } from "./server/user_cli.ts";
+import { connectCommand } from "./client/cli/connect_cli.ts";
+import { keyCommand } from "./client/cli/key_cli.ts";
+import { knownHostsCommand } from "./client/cli/known_hosts_cli.ts";
+import { type CliIo, oneLine, writeText } from "./common/cli_io.ts";
+import { serveCommand } from "./server/cli/serve_cli.ts";
+import { userCommand } from "./server/cli/user_cli.ts";
 
 /** The version printed by `fts --version` and sent in the handshake. */
 export const VERSION = "0.1.0";

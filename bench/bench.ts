@@ -12,7 +12,7 @@
  * first `--warmup` runs (default 1) are left out of the figures; the figures
  * are the median, best and worst of `--runs` timed runs (default 3). The
  * local file's modification time is set an hour back, as for any file that
- * is not being written right now (see server/checksum_cache.ts on "racy"
+ * is not being written right now (see server/storage/local/checksum_cache.ts on "racy"
  * times).
  *
  * On this Firecracker VM, writing a file into memory the guest has not used
@@ -42,9 +42,9 @@
 import { parseArgs } from "node:util";
 import { randomFillSync } from "node:crypto";
 import { join } from "node:path";
-import { type ClientSession, openSession } from "../client/session.ts";
-import { connectPinned } from "../client/tls_connect.ts";
-import { probeCertificate } from "../client/tls_probe.ts";
+import { type ClientSession, openSession } from "../client/engine/session.ts";
+import { connectPinned } from "../client/connect/tls_connect.ts";
+import { probeCertificate } from "../client/connect/tls_probe.ts";
 import { AgeIdentity } from "../client/vault/age_keys.ts";
 import {
   cpuSeconds,

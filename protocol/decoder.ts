@@ -7,7 +7,7 @@
  * The buffer grows only to fit a frame whose header has been validated, so
  * a peer can never make it allocate more than HEADER_SIZE + MAX_PAYLOAD as
  * long as the caller reads with `writable()`/`commit()` and takes complete
- * frames with `next()` before it reads more (as `io/frame_conn.ts` does).
+ * frames with `next()` before it reads more (as `common/frame_conn.ts` does).
  * `push()` copies the whole chunk it is given, so when the chunk runs past a
  * complete frame that has not been taken yet, the buffer grows by exactly
  * the rest of that chunk: memory the caller already holds, never more.

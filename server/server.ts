@@ -9,21 +9,24 @@
 import { FtsError } from "../protocol/errors.ts";
 import { DEFAULT_CHUNK, KNOWN_FEATURES } from "../protocol/messages.ts";
 import { MAX_PAYLOAD } from "../protocol/frame.ts";
-import type { Accounts } from "./accounts.ts";
-import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
-import { LocalStorage } from "./local_storage.ts";
-import { LoginGate } from "./login.ts";
-import { LoginThrottle, type LoginThrottleOptions } from "./login_throttle.ts";
+import type { Accounts } from "./auth/accounts.ts";
+import { type Clock, systemClock, type TimerHandle } from "../common/clock.ts";
+import { LocalStorage } from "./storage/local/local_storage.ts";
+import { LoginGate } from "./auth/login.ts";
+import {
+  LoginThrottle,
+  type LoginThrottleOptions,
+} from "./auth/login_throttle.ts";
 import {
   type AccessPolicy,
   type AnonymousMode,
   decideAccess,
-} from "./permissions.ts";
-import { Session, type SessionConn } from "./session.ts";
-import { standingOf } from "./session_access.ts";
-import type { Storage } from "./storage.ts";
-import { TlsFront } from "./tls_front.ts";
-import type { TlsIdentity } from "./tls_identity.ts";
+} from "./auth/permissions.ts";
+import { Session, type SessionConn } from "./session/session.ts";
+import { standingOf } from "./auth/session_access.ts";
+import type { Storage } from "./storage/storage.ts";
+import { TlsFront } from "./tls/tls_front.ts";
+import type { TlsIdentity } from "./tls/tls_identity.ts";
 
 /** Options of {@linkcode startServer}; every field has a default. */
 export interface ServerOptions {

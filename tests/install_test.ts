@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tempDir } from "./_helpers/temp_dir.ts";
+import { tempDir } from "./_helpers/common/temp_dir.ts";
 
 const CHECKOUT = fileURLToPath(new URL("..", import.meta.url));
 

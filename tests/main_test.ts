@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { main } from "../main.ts";
-import { fakeIo } from "./_helpers/client_io.ts";
+import { fakeIo } from "./_helpers/client/cli_io.ts";
 
 Deno.test("main() dispatches user and key to their commands", async () => {
   const user = fakeIo();

@@ -5,7 +5,7 @@
  * Upload: `sealHeader` → `encryptedSize` (the PUT's declared size) →
  * `AgeEncryptor.pushInto`/`finishInto` per read. Download: `AgeDecryptor`
  * `.push` per received chunk, then `.finish`. Keys: `loadIdentities`,
- * `identityPath`; `fts key` lives in `client/key_cli.ts`.
+ * `identityPath`; `fts key` lives in `client/cli/key_cli.ts`.
  *
  * @module
  */

@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { MAIN, type RunResult } from "../_helpers/fts_process.ts";
-import { tempDir } from "../_helpers/temp_dir.ts";
+import { MAIN, type RunResult } from "../_helpers/e2e/fts_process.ts";
+import { tempDir } from "../_helpers/common/temp_dir.ts";
 
 /**
  * `fts ARGS…` without NO_COLOR (Deno colours its uncaught-error report even

@@ -6,23 +6,23 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { hostKey, KnownHosts } from "../../client/known_hosts.ts";
+import { hostKey, KnownHosts } from "../../client/connect/known_hosts.ts";
 import { startServer } from "../../server/server.ts";
 import {
   loadOrCreateIdentity,
   type TlsIdentity,
-} from "../../server/tls_identity.ts";
+} from "../../server/tls/tls_identity.ts";
 import {
   answerCancel,
   sendStalledGet,
   startFakeServer,
-} from "../_helpers/client_fake_server.ts";
+} from "../_helpers/client/fake_server.ts";
 import {
   runFts,
   type RunOptions,
   type RunResult,
   spawnFts,
-} from "../_helpers/fts_process.ts";
+} from "../_helpers/e2e/fts_process.ts";
 
 interface FtsOptions {
   cwd?: string;

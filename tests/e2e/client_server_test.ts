@@ -6,13 +6,16 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { splitWords } from "../../client/command_parse.ts";
-import { runWords } from "../../client/commands.ts";
-import { type ClientSession, openSession } from "../../client/session.ts";
+import { splitWords } from "../../client/shell/command_parse.ts";
+import { runWords } from "../../client/shell/commands.ts";
+import {
+  type ClientSession,
+  openSession,
+} from "../../client/engine/session.ts";
 import { startServer } from "../../server/server.ts";
-import { Buffer } from "../_helpers/client_io.ts";
-import { withServedFolders } from "../_helpers/e2e_served_folders.ts";
-import { freshShellState } from "../_helpers/client_shell_state.ts";
+import { Buffer } from "../_helpers/client/cli_io.ts";
+import { withServedFolders } from "../_helpers/e2e/served_folders.ts";
+import { freshShellState } from "../_helpers/client/shell_state.ts";
 
 interface World {
   session: ClientSession;

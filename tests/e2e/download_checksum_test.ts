@@ -1,5 +1,5 @@
 /**
- * Downloads against the server's checksum cache (server/checksum_cache.ts),
+ * Downloads against the server's checksum cache (server/storage/local/checksum_cache.ts),
  * with the real client engine: whatever the cache says, a client never
  * keeps bytes that do not match what it was told, and a fresh hash is sent
  * whenever the file changed.
@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { FtsError } from "../../protocol/errors.ts";
-import { openSession } from "../../client/session.ts";
-import { withServedFolders } from "../_helpers/e2e_served_folders.ts";
+import { openSession } from "../../client/engine/session.ts";
+import { withServedFolders } from "../_helpers/e2e/served_folders.ts";
 
 const MIB = 1024 * 1024;
 const HOUR = 60 * 60 * 1000;

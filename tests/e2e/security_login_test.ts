@@ -8,19 +8,19 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { connectCommand } from "../../client/cli.ts";
-import { hostKey, KnownHosts } from "../../client/known_hosts.ts";
-import type { Accounts } from "../../server/accounts.ts";
-import type { Permission } from "../../server/permissions.ts";
+import { connectCommand } from "../../client/cli/connect_cli.ts";
+import { hostKey, KnownHosts } from "../../client/connect/known_hosts.ts";
+import type { Accounts } from "../../server/auth/accounts.ts";
+import type { Permission } from "../../server/auth/permissions.ts";
 import { type FtsServer, startServer } from "../../server/server.ts";
-import type { TlsIdentity } from "../../server/tls_identity.ts";
-import { fakeIo, type FakeIoOptions } from "../_helpers/client_io.ts";
+import type { TlsIdentity } from "../../server/tls/tls_identity.ts";
+import { fakeIo, type FakeIoOptions } from "../_helpers/client/cli_io.ts";
 import {
   addUsers,
   type TempDir,
   tempDir,
   testIdentity,
-} from "../_helpers/security.ts";
+} from "../_helpers/server/security.ts";
 
 const HOST = "127.0.0.1";
 const USERS: Record<string, { password: string; perms: Permission[] }> = {

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FtsProcess, runFts, tempDir } from "../_helpers/security.ts";
+import { FtsProcess, runFts, tempDir } from "../_helpers/server/security.ts";
 
 const HOST = "127.0.0.1";
 const ADMIN_PASSWORD = "admin-Pa55-e9c1d";

@@ -6,17 +6,17 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { hostKey, KnownHosts } from "../../client/known_hosts.ts";
+import { hostKey, KnownHosts } from "../../client/connect/known_hosts.ts";
 import { startServer } from "../../server/server.ts";
-import { pseudoRandomBytes } from "../_helpers/server_raw_client.ts";
-import { createTestCa } from "../_helpers/tls_ca.ts";
+import { pseudoRandomBytes } from "../_helpers/server/raw_client.ts";
+import { createTestCa } from "../_helpers/tls/ca.ts";
 import {
   FtsProcess,
   runFts,
   type TempDir,
   tempDir,
   testIdentity,
-} from "../_helpers/security.ts";
+} from "../_helpers/server/security.ts";
 
 const HOST = "127.0.0.1";
 const FINGERPRINT = /^fingerprint (SHA256:[A-Za-z0-9+/]{43})$/;

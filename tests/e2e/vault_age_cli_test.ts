@@ -9,9 +9,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadIdentities } from "../../client/vault/identity.ts";
-import { AGE_TEST, runAge, runAgeOnTty } from "../_helpers/vault_age_cli.ts";
-import { assertBytes, pattern } from "../_helpers/vault_data.ts";
-import { namesIn, startVaultWorld } from "../_helpers/vault_world.ts";
+import { AGE_TEST, runAge, runAgeOnTty } from "../_helpers/vault/age_cli.ts";
+import { assertBytes, pattern } from "../_helpers/vault/data.ts";
+import { namesIn, startVaultWorld } from "../_helpers/vault/world.ts";
 
 const SIZE = 2 * 1024 * 1024 + 12_345; // many 64 KiB chunks and a short last one
 

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startServer } from "../../server/server.ts";
-import { assertBytes, contains, pattern } from "../_helpers/vault_data.ts";
+import { assertBytes, contains, pattern } from "../_helpers/vault/data.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 

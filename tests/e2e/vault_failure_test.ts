@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { generateIdentity } from "../../client/vault/identity.ts";
-import { pattern } from "../_helpers/vault_data.ts";
+import { pattern } from "../_helpers/vault/data.ts";
 import {
   namesIn,
   startVaultWorld,
   type VaultWorld,
-} from "../_helpers/vault_world.ts";
+} from "../_helpers/vault/world.ts";
 
 /** Uploads `size` bytes encrypted to the world's identity as NAME.age. */
 async function putEncrypted(

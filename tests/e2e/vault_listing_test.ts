@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startVaultWorld } from "../_helpers/vault_world.ts";
+import { startVaultWorld } from "../_helpers/vault/world.ts";
 
 Deno.test("LIST marks files whose content is age, whatever their names", async () => {
   await using world = await startVaultWorld();

@@ -16,13 +16,13 @@ import {
   contains,
   join as joinBytes,
   pattern,
-} from "../_helpers/vault_data.ts";
+} from "../_helpers/vault/data.ts";
 import {
   allFiles,
   namesIn,
   startVaultWorld,
   type VaultWorld,
-} from "../_helpers/vault_world.ts";
+} from "../_helpers/vault/world.ts";
 
 const MARKER = new TextEncoder().encode("FTS-VAULT-PLAINTEXT-MARKER-5d1e");
 const AGE_LINE = "age-encryption.org/v1\n";

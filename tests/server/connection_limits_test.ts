@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
-import { FrameConn } from "../../io/frame_conn.ts";
+import { FrameConn } from "../../common/frame_conn.ts";
 import { PROTOCOL_VERSION } from "../../protocol/messages.ts";
 import { addressKey } from "../../server/server.ts";
-import { startTestServer } from "../_helpers/server_fixture.ts";
+import { startTestServer } from "../_helpers/server/fixture.ts";
 
 /**
  * A frame connection from another loopback address (127.0.0.2), through

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startTestServer } from "../_helpers/server_fixture.ts";
-import { ManualClock } from "../_helpers/server_manual_clock.ts";
-import { pseudoRandomBytes, sha256 } from "../_helpers/server_raw_client.ts";
+import { startTestServer } from "../_helpers/server/fixture.ts";
+import { ManualClock } from "../_helpers/common/manual_clock.ts";
+import { pseudoRandomBytes, sha256 } from "../_helpers/server/raw_client.ts";
 
 const MIB = 1024 * 1024;
 

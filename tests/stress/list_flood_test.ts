@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runListFlood } from "../_helpers/list_flood.ts";
+import { runListFlood } from "../_helpers/server/list_flood.ts";
 
 const MIB = 1024 * 1024;
 

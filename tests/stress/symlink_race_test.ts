@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { LocalStorage } from "../../server/local_storage.ts";
-import { raceSymlinkSwap } from "../_helpers/symlink_race.ts";
+import { LocalStorage } from "../../server/storage/local/local_storage.ts";
+import { raceSymlinkSwap } from "../_helpers/server/symlink_race.ts";
 
 Deno.test("LocalStorage never reads or writes outside the root during a 30 s folder/link swap race", async () => {
   const report = await raceSymlinkSwap(

@@ -26,14 +26,14 @@ import {
   requireAge,
   runAge,
   runAgeOnTty,
-} from "../../_helpers/vault_age_cli.ts";
+} from "../../_helpers/vault/age_cli.ts";
 import {
   assertBytes,
   decryptAll,
   EDGE_SIZES,
   encryptAll,
   pattern,
-} from "../../_helpers/vault_data.ts";
+} from "../../_helpers/vault/data.ts";
 
 const decoder = new TextDecoder();
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { assertBytes } from "../../_helpers/vault_data.ts";
+import { assertBytes } from "../../_helpers/vault/data.ts";
 import {
   AgeHeader,
   findHeaderEnd,

@@ -20,7 +20,7 @@ import {
   join,
   pattern,
   split,
-} from "../../_helpers/vault_data.ts";
+} from "../../_helpers/vault/data.ts";
 
 function newKey(): KeyObject {
   return createSecretKey(randomBytes(32));

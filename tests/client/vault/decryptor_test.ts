@@ -14,7 +14,7 @@ import {
   join,
   pattern,
   split,
-} from "../../_helpers/vault_data.ts";
+} from "../../_helpers/vault/data.ts";
 
 const me = await AgeIdentity.generate();
 

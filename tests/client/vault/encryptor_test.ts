@@ -17,7 +17,7 @@ import {
   encryptAll,
   pattern,
   split,
-} from "../../_helpers/vault_data.ts";
+} from "../../_helpers/vault/data.ts";
 
 const me = await AgeIdentity.generate();
 

@@ -20,7 +20,7 @@ import {
   EDGE_SIZES,
   encryptAll,
   pattern,
-} from "../../_helpers/vault_data.ts";
+} from "../../_helpers/vault/data.ts";
 
 const PASSPHRASE = "hunter2 but longer";
 

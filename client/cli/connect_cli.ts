@@ -1,0 +1,491 @@
+/**
+ * `fts connect [USER@]HOST[:PORT] [--dir DIR] [--quiet] [--compress]
+ * [--batch FILE|-] [TLS and login options] [COMMAND ARGS…]`: the
+ * interactive shell, a batch of commands, or one command, over TLS with the
+ * server's identity pinned (see connect_setup.ts). Exit status 0 on
+ * success, 1 when an operation failed, 2 for a usage error; errors are one
+ * line on standard error.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { CliIo } from "../../common/cli_io.ts";
+import { SignalPresses } from "../../common/interrupts.ts";
+import { PASSWORD_ENV } from "../../common/secret_input.ts";
+import { FtsError } from "../../protocol/errors.ts";
+import { quoteName } from "../../protocol/names.ts";
+import { splitWords, type Word } from "../shell/command_parse.ts";
+import { complete, shellCompletionSource } from "../shell/completion.ts";
+import {
+  type CommandOutput,
+  runWords,
+  type ShellState,
+} from "../shell/commands.ts";
+import {
+  type Connector,
+  prepareConnector,
+  SECURITY_OPTIONS,
+  SECURITY_VALUE_OPTIONS,
+} from "./connect_setup.ts";
+import { formatDuration } from "../term/format.ts";
+import { CONNECT_USAGE } from "../shell/help.ts";
+import {
+  type LineSource,
+  PlainLineSource,
+  TerminalLineSource,
+} from "../term/line_input.ts";
+import { reclaimPartFiles } from "../engine/local_files.ts";
+import { writeText } from "../term/progress.ts";
+import { DEFAULT_STALL_TIMEOUT_MS } from "../engine/stall_watchdog.ts";
+import { askYesNoOn } from "../term/prompt.ts";
+import { askOnTerminal } from "../term/tty_secret.ts";
+import {
+  type ClientSession,
+  type GoingAway,
+  openSession,
+} from "../engine/session.ts";
+import { runLocalShell } from "../shell/local_shell.ts";
+import {
+  type InterruptSource,
+  localCommand,
+  runShell,
+} from "../shell/shell.ts";
+import { type LoginTarget, parseLoginTarget } from "../connect/target.ts";
+
+/** Options that take a value, so the command after them can be found. */
+const VALUE_OPTIONS = new Set([
+  "--dir",
+  "--batch",
+  "-b",
+  "--timeout",
+  ...SECURITY_VALUE_OPTIONS,
+]);
+
+const OPTIONS = {
+  dir: { type: "string" },
+  batch: { type: "string", short: "b" },
+  quiet: { type: "boolean", short: "q" },
+  compress: { type: "boolean" },
+  timeout: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  ...SECURITY_OPTIONS,
+} as const;
+
+/** Runs `fts connect` with `args` (after the word "connect"). */
+export async function connectCommand(
+  args: string[],
+  io: CliIo,
+): Promise<number> {
+  const fail = (message: string, status: number) => {
+    writeText(io.stderr, `fts: ${message}\n`);
+    return status;
+  };
+  // Options and HOST come first; the first word after HOST starts the command.
+  let split = args.length;
+  const password = args.findIndex((arg) => /^--?password(=|$)/.test(arg));
+  let seenTarget = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      split = i;
+      break;
+    }
+    if (arg.startsWith("-") && arg !== "-") {
+      if (VALUE_OPTIONS.has(arg)) i++;
+      continue;
+    }
+    if (seenTarget) {
+      split = i;
+      break;
+    }
+    seenTarget = true;
+  }
+  if (password >= 0 && password < split) {
+    // Never echoed: the next word may be the password itself.
+    return fail(
+      `--password is not accepted: a password on the command line is visible to other users; use --password-file FILE or ${PASSWORD_ENV}, or type it when asked`,
+      2,
+    );
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: args.slice(0, split),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return fail(`${error.message} (try "fts connect --help")`, 2);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    writeText(io.stdout, CONNECT_USAGE);
+    return 0;
+  }
+  const command = args.slice(args[split] === "--" ? split + 1 : split);
+  if (positionals.length !== 1) {
+    return fail('Missing HOST[:PORT] (try "fts connect --help")', 2);
+  }
+  let login: LoginTarget;
+  try {
+    login = parseLoginTarget(positionals[0]!);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    return fail(error.message, 2);
+  }
+  const target = login.target;
+  if (values.batch !== undefined && command.length > 0) {
+    return fail("Give either --batch or a command, not both", 2);
+  }
+  let stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS;
+  if (values.timeout !== undefined) {
+    const seconds = /^\d+(\.\d+)?$/.test(values.timeout)
+      ? Number(values.timeout)
+      : NaN;
+    if (!(seconds >= 0 && seconds <= 86_400 * 365)) {
+      return fail(
+        `--timeout must be a number of seconds (0 for none), not ${
+          quoteName(values.timeout, 40)
+        }`,
+        2,
+      );
+    }
+    stallTimeoutMs = Math.round(seconds * 1000);
+  }
+  const localDir = resolve(values.dir ?? Deno.cwd());
+  try {
+    if (!(await Deno.stat(localDir)).isDirectory) {
+      return fail(
+        `Cannot use ${
+          quoteName(localDir)
+        } as the local folder: it is not a folder`,
+        2,
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return fail(
+      `Cannot use ${quoteName(localDir)} as the local folder: no such folder`,
+      2,
+    );
+  }
+  // Temporary files of a client killed mid-download (none still in use).
+  reclaimPartFiles(localDir);
+
+  let connector: Connector;
+  try {
+    const prepared = await prepareConnector(values, {
+      login,
+      io,
+      quiet: values.quiet ?? false,
+    });
+    if (typeof prepared === "string") return fail(prepared, 2);
+    connector = prepared;
+  } catch (error) {
+    if (!(error instanceof FtsError)) throw error;
+    return fail(error.message, 1);
+  }
+
+  const interactive = values.batch === undefined && command.length === 0 &&
+    io.stdin.isTerminal();
+  const output: CommandOutput = {
+    out: io.stdout,
+    err: io.stderr,
+    progress: io.stderr.isTerminal() && !values.quiet,
+    quiet: values.quiet ?? false,
+    columns: terminalColumns(io),
+    ...(io.stdout.write
+      ? { data: { write: (p: Uint8Array) => io.stdout.write!(p) } }
+      : {}),
+  };
+  const stop = new AbortController();
+  const interrupts = io.signal ? null : signalInterrupts();
+  const unlisten = interactive
+    ? undefined
+    : interrupts?.listen(() => stop.abort());
+  const onOuterAbort = () => stop.abort();
+  io.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  let notices: LineSource | null = null;
+  const openOnce = () =>
+    openSession(target, {
+      // Commands get `stop.signal`, so that Ctrl-C cancels a transfer
+      // cleanly; the session itself ends only with the process.
+      ...(io.signal ? { signal: io.signal } : {}),
+      compress: values.compress ?? false,
+      stallTimeoutMs,
+      connect: (where) => connector.connect(where),
+      login: () => connector.credentials(),
+      onGoingAway: (notice) => {
+        const text = goingAwayText(notice);
+        if (notices) notices.notice(text);
+        // A progress bar may be on the line: the notice takes its place,
+        // and the bar redraws below it.
+        else {writeText(
+            io.stderr,
+            `${output.progress ? CLEAR_LINE : ""}${text}\n`,
+          );}
+      },
+    });
+  // A password typed on the terminal is asked again after a refusal, like
+  // ssh: three tries in all.
+  const connect = async (): Promise<ClientSession> => {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await openOnce();
+      } catch (error) {
+        if (!connector.retryLogin(error, attempt)) throw error;
+        const message = error instanceof FtsError
+          ? connector.explain(error)
+          : String(error);
+        if (notices) notices.notice(`${message}; try again`);
+        else writeText(io.stderr, `fts: ${message}; try again\n`);
+      }
+    }
+  };
+  let session: ClientSession;
+  try {
+    session = await connect();
+  } catch (error) {
+    unlisten?.();
+    io.signal?.removeEventListener("abort", onOuterAbort);
+    await interrupts?.close();
+    if (!(error instanceof FtsError)) throw error;
+    return fail(connector.explain(error), 1);
+  }
+  const state: ShellState = {
+    session,
+    localDir: await Deno.realPath(localDir),
+    remoteDir: "",
+    remoteListing: null,
+    localListing: null,
+    vault: { env: io.env },
+    // Without a person reading the listings, a number must come from one.
+    numbersNeedListing: !interactive,
+    // Free for `put - NAME` unless it carries the commands.
+    ...(command.length > 0 ||
+        (values.batch !== undefined && values.batch !== "-")
+      ? { stdin: io.stdin.readable }
+      : {}),
+  };
+  try {
+    if (values.batch !== undefined) {
+      return await runBatch(values.batch, {
+        io,
+        state,
+        output,
+        signal: stop.signal,
+        fail,
+      });
+    }
+    if (command.length > 0) {
+      const words: Word[] = command.map((text) => ({ text, quoted: false }));
+      const result = await runWords(words, {
+        state,
+        output,
+        signal: stop.signal,
+      });
+      if (result.status === "ok" || result.status === "exit") return 0;
+      return fail(result.message, result.status === "usage" ? 2 : 1);
+    }
+    const input: LineSource = interactive && io.stdin.setRaw
+      ? new TerminalLineSource(
+        {
+          readable: io.stdin.readable,
+          setRaw: (mode) => io.stdin.setRaw?.(mode),
+        },
+        io.stdout,
+        () => terminalColumns(io),
+        {
+          complete: (before) => complete(before, shellCompletionSource(state)),
+        },
+      )
+      : new PlainLineSource(io.stdin.readable, io.stderr);
+    notices = input;
+    // The line editor owns standard input now: a reconnection asks through it.
+    connector.usePrompter({
+      ask: (question) => askYesNoOn(input, question),
+      secret: (prompt) => askOnTerminal(prompt),
+    });
+    try {
+      return await runShell({
+        input,
+        output,
+        state,
+        interactive,
+        reconnect: () =>
+          connect().catch((error) => {
+            if (!(error instanceof FtsError)) throw error;
+            throw new FtsError(error.code, connector.explain(error), {
+              cause: error,
+            });
+          }),
+        ...(interrupts ? { interrupts } : {}),
+        signal: stop.signal,
+        localShell: (line) =>
+          runLocalShell(line, {
+            cwd: state.localDir,
+            env: io.env,
+            stdin: interactive,
+          }),
+      });
+    } finally {
+      notices = null;
+      connector.usePrompter(null);
+      await input.close();
+    }
+  } finally {
+    unlisten?.();
+    io.signal?.removeEventListener("abort", onOuterAbort);
+    await state.session.close();
+    await interrupts?.close();
+  }
+}
+
+/** Runs the commands of a batch file; stops at the first failure. */
+async function runBatch(
+  file: string,
+  context: {
+    io: CliIo;
+    state: ShellState;
+    output: CommandOutput;
+    signal: AbortSignal;
+    fail: (message: string, status: number) => number;
+  },
+): Promise<number> {
+  const { io, fail } = context;
+  let stream: ReadableStream<Uint8Array>;
+  let name: string;
+  if (file === "-") {
+    stream = io.stdin.readable;
+    name = "stdin";
+  } else {
+    name = file;
+    try {
+      stream = (await Deno.open(resolve(file))).readable;
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.NotFound ||
+          error instanceof Deno.errors.PermissionDenied)
+      ) {
+        throw error;
+      }
+      return fail(
+        `Cannot read batch file ${quoteName(file)}: ${
+          error instanceof Deno.errors.NotFound
+            ? "no such file"
+            : "permission denied"
+        }`,
+        2,
+      );
+    }
+  }
+  const lines = new PlainLineSource(stream, io.stderr);
+  try {
+    for (let number = 1;; number++) {
+      let line: string | null;
+      try {
+        line = await lines.readLine("");
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        return fail(`${name}:${number}: ${error.message}`, 2);
+      }
+      if (line === null) return 0;
+      const trimmed = line.trim();
+      if (trimmed === "" || trimmed.startsWith("#")) continue;
+      if (trimmed.startsWith("!")) {
+        const failure = await localCommand(trimmed, {
+          interactive: false,
+          localShell: (line) =>
+            runLocalShell(line, {
+              cwd: context.state.localDir,
+              env: io.env,
+              stdin: false,
+            }),
+        });
+        if (failure !== null) return fail(`${name}:${number}: ${failure}`, 1);
+        continue;
+      }
+      let words: Word[];
+      try {
+        words = splitWords(trimmed);
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error;
+        return fail(`${name}:${number}: ${error.message}`, 2);
+      }
+      const result = await runWords(words, context);
+      if (result.status === "exit") return 0;
+      if (result.status !== "ok") {
+        return fail(
+          `${name}:${number}: ${result.message}`,
+          result.status === "usage" ? 2 : 1,
+        );
+      }
+    }
+  } finally {
+    await lines.close();
+  }
+}
+
+/** Moves to the start of the line and erases it (a progress bar's). */
+const CLEAR_LINE = "\r\x1b[K";
+
+/**
+ * The server's shutdown notice in its own words, with the grace period:
+ * `Notice from the server: "…" (running transfers may finish within 30 s).`
+ */
+function goingAwayText(notice: GoingAway): string {
+  const grace = `running transfers may finish within ${
+    formatDuration(notice.graceMs)
+  }`;
+  return notice.reason.trim() === ""
+    ? `The server is shutting down; ${grace}.`
+    : `Notice from the server: ${quoteName(notice.reason, 80)} (${grace}).`;
+}
+
+function terminalColumns(io: CliIo): number {
+  const fromEnv = Number(io.env("COLUMNS"));
+  if (Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
+  if (io.stderr.isTerminal()) {
+    try {
+      return Deno.consoleSize().columns;
+    } catch {
+      // not a console after all
+    }
+  }
+  return 80;
+}
+
+/**
+ * Ctrl-C as an interrupt source: each press goes once to every current
+ * listener; a press that finds no listener it has not reached yet (a
+ * second press while a cancelled command is still ending, or a press
+ * outside any command) ends the process as SIGINT would. A launcher's
+ * forwarded copy of a press is not a second press (common/interrupts.ts).
+ */
+function signalInterrupts(): InterruptSource & { close(): Promise<void> } {
+  const listeners = new Map<() => void, { fired: boolean }>();
+  const presses = new SignalPresses(["SIGINT"], () => {
+    const pending = [...listeners].filter(([, state]) => !state.fired);
+    if (pending.length === 0) {
+      presses.release();
+      Deno.kill(Deno.pid, "SIGINT");
+      return;
+    }
+    for (const [listener, state] of pending) {
+      state.fired = true;
+      listener();
+    }
+  });
+  return {
+    listen(listener) {
+      if (!presses.listening) return () => {};
+      listeners.set(listener, { fired: false });
+      return () => listeners.delete(listener);
+    },
+    close: () => presses.close(),
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * Opening a session's connection: plain TCP, the HELLO/WELCOME handshake,
+ * the AUTH login, and the one-line messages for a failed connect.
+ *
+ * @module
+ */
+
+import type { FrameConn } from "../../common/frame_conn.ts";
+import { isLookupFailure } from "../../common/host_lookup.ts";
+import { FtsError, ProtocolError } from "../../protocol/errors.ts";
+import { MAX_PAYLOAD } from "../../protocol/frame.ts";
+import { type Message, PROTOCOL_VERSION } from "../../protocol/messages.ts";
+import { ReasonError, remoteError } from "../engine/errors.ts";
+import type { Target } from "./target.ts";
+
+/** The version string sent in HELLO. */
+export const CLIENT_AGENT = "fts-client/0.1";
+
+/** A user name and password for the server's AUTH. */
+export interface Credentials {
+  readonly user: string;
+  readonly password: string;
+}
+
+/** Options of {@linkcode handshake}. */
+export interface HandshakeOptions {
+  /** Closes the session when aborted. */
+  signal?: AbortSignal;
+  /** Offer zstd compression of DATA chunks. Default false (see common/compression.ts). */
+  compress?: boolean;
+  /**
+   * Credentials, used when the server requires a login (WELCOME `auth`).
+   * A function is called only then, so a password is asked for only when
+   * needed; the handshake deadline does not run while it waits.
+   */
+  login?: Credentials | (() => Promise<Credentials>);
+  /** Handshake deadline in milliseconds. Default 10,000. */
+  handshakeTimeoutMs?: number;
+}
+
+/**
+ * Opens a plain TCP connection to `target`, with Nagle's algorithm off.
+ *
+ * @throws {ReasonError} `io` "host not found" when the name does not
+ * resolve; the connection's own error (refused, unreachable…) otherwise.
+ */
+export async function connectTcp(
+  target: Target,
+  signal?: AbortSignal,
+): Promise<Deno.TcpConn> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({
+      hostname: target.hostname,
+      port: target.port,
+      ...(signal ? { signal } : {}),
+    });
+  } catch (error) {
+    throw await lookupFailure(target.hostname, error) ?? error;
+  }
+  conn.setNoDelay(true);
+  return conn;
+}
+
+/** A "host not found" error when `error` means `hostname` does not resolve. */
+async function lookupFailure(
+  hostname: string,
+  error: unknown,
+): Promise<ReasonError | null> {
+  if (!await isLookupFailure(hostname, error)) return null;
+  return new ReasonError("io", "host not found", { cause: error });
+}
+
+/** The server's WELCOME. */
+export type Welcome = Extract<Message, { type: "welcome" }>;
+
+/**
+ * Sends HELLO, checks the server's WELCOME and logs in when the server
+ * requires it. Closes `conn` when the deadline passes or `signal` aborts.
+ *
+ * @throws {ReasonError} for a timeout, a closed connection or a missing
+ * login; {@linkcode ProtocolError} for a WELCOME that breaks the protocol;
+ * the server's error as an {@linkcode FtsError}.
+ */
+export async function handshake(
+  conn: FrameConn,
+  options: HandshakeOptions,
+): Promise<Welcome> {
+  const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
+  let timedOut = false;
+  const expire = () => {
+    timedOut = true;
+    conn.close();
+  };
+  let timer = setTimeout(expire, timeoutMs);
+  const onAbort = () => conn.close();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const offered = options.compress ? ["zstd", "mode"] : ["mode"];
+    await conn.send({
+      type: "hello",
+      id: 0,
+      versions: [PROTOCOL_VERSION],
+      features: offered,
+      agent: CLIENT_AGENT,
+    });
+    const welcome = await conn.readMessage();
+    if (welcome === null) {
+      throw timedOut
+        ? new ReasonError("timeout", `no answer within ${timeoutMs} ms`)
+        : new ReasonError("io", "the server closed the connection");
+    }
+    if (welcome.type === "error") throw remoteError(welcome);
+    if (welcome.type !== "welcome") {
+      throw new ProtocolError(
+        `Expected WELCOME, got ${welcome.type.toUpperCase()}`,
+      );
+    }
+    if (welcome.version !== PROTOCOL_VERSION) {
+      throw new ProtocolError(
+        `The server chose unsupported version ${welcome.version}`,
+      );
+    }
+    if (welcome.features.some((f) => !offered.includes(f))) {
+      throw new ProtocolError(
+        "The server chose a feature that was not offered",
+      );
+    }
+    if (welcome.chunkSize < 1 || welcome.chunkSize > MAX_PAYLOAD - 8) {
+      throw new ProtocolError(
+        `Chunk size ${welcome.chunkSize} is out of range`,
+      );
+    }
+    if (welcome.auth) {
+      let credentials: Credentials;
+      if (typeof options.login === "function") {
+        clearTimeout(timer); // a person may be typing a password
+        try {
+          credentials = await options.login();
+        } finally {
+          timer = setTimeout(expire, timeoutMs);
+        }
+      } else if (options.login) {
+        credentials = options.login;
+      } else {
+        throw new ReasonError("auth_required", "the server requires a login");
+      }
+      await login(conn, credentials);
+    }
+    return welcome;
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (timedOut) {
+      throw new ReasonError("timeout", `no answer within ${timeoutMs} ms`);
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+async function login(conn: FrameConn, credentials: Credentials): Promise<void> {
+  await conn.send({
+    type: "auth",
+    id: 0,
+    user: credentials.user,
+    password: credentials.password,
+  });
+  const reply = await conn.readMessage();
+  if (reply === null) {
+    throw new ReasonError("io", "the server closed the connection");
+  }
+  if (reply.type === "error") {
+    // auth_failed carries the server's one answer ("Wrong user name or
+    // password", or a temporary ban), shown escaped.
+    throw remoteError(reply);
+  }
+  if (reply.type !== "ok") {
+    throw new ProtocolError(
+      `Expected OK after AUTH, got ${reply.type.toUpperCase()}`,
+    );
+  }
+}
+
+/**
+ * `error` from opening a session to `label` as `Cannot connect to LABEL:
+ * reason`; an error it does not recognise is returned as it is.
+ */
+export function connectError(label: string, error: unknown): unknown {
+  const prefix = `Cannot connect to ${label}: `;
+  if (error instanceof ReasonError) {
+    return new FtsError(error.code, prefix + error.message, { cause: error });
+  }
+  if (error instanceof ProtocolError) {
+    return new FtsError(
+      "protocol",
+      `${prefix}the server does not speak fts (${error.message})`,
+      { cause: error },
+    );
+  }
+  // Any other FtsError already says what failed, in its own words (a
+  // refused server identity, a TLS mismatch): it is passed on as it is.
+  if (error instanceof FtsError) return error;
+  if (error instanceof DOMException && error.name === "AbortError") {
+    return new FtsError("cancelled", prefix + "cancelled", { cause: error });
+  }
+  let reason: string | undefined;
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    reason = "connection refused";
+  } else if (error instanceof Deno.errors.TimedOut) reason = "timed out";
+  else if (error instanceof Deno.errors.ConnectionReset) {
+    reason = "the server reset the connection";
+  } else if (
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.AddrNotAvailable ||
+    error instanceof Deno.errors.NetworkUnreachable
+  ) {
+    reason = "network unreachable";
+  } else if (
+    error instanceof Error &&
+    Object.values(Deno.errors).some((c) => error instanceof c)
+  ) {
+    reason = error.message.split("\n")[0];
+  }
+  if (reason === undefined) return error;
+  return new FtsError("io", prefix + reason, { cause: error });
+}

@@ -1,0 +1,223 @@
+/**
+ * The servers this user trusts, like ssh's known_hosts: one line per server,
+ * `HOST:PORT SHA256:FINGERPRINT`, in the config folder.
+ *
+ * ```text
+ * # fts known hosts: HOST:PORT SHA256:FINGERPRINT
+ * 127.0.0.1:12345 SHA256:u6tlZUS/baH9Lr56Zs+gR7BuYQMEZxyDtvFxW68qeeA
+ * [::1]:2000 SHA256:Xq1S0V3GtVJ6u+uU2PpGh6mS1Yx9rGm1Wl2bU8f2yXs
+ * ```
+ *
+ * Host names are lowercased, IPv6 addresses written in brackets in their
+ * short form; lines that do not parse and comments are kept as they are.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { parseIpLiteral } from "../../common/ip_address.ts";
+import { writeFileAtomic } from "../../common/private_files.ts";
+
+/** Name of the file inside the config folder (see `common/config_dir.ts`). */
+export const KNOWN_HOSTS_FILE = "known_hosts";
+
+/** What the store says about a server's offered fingerprint. */
+export type HostVerdict = "match" | "unknown" | { mismatch: string };
+
+const HEADER = "# fts known hosts: HOST:PORT SHA256:FINGERPRINT\n";
+
+/**
+ * The key a server is stored under: `host:port`, the host lowercased (IDN
+ * names in punycode, IPv4 in dotted form, trailing dot dropped) and an IPv6
+ * address in brackets in its short form (RFC 5952), with its zone id if any.
+ *
+ * @throws {TypeError} for a host that is not a valid name or address.
+ * @throws {RangeError} for a port outside 1..65535.
+ * @example
+ * ```ts
+ * hostKey("Example.ORG.", 2000); // "example.org:2000"
+ * hostKey("0:0::1", 12345); // "[::1]:12345"
+ * ```
+ */
+export function hostKey(hostname: string, port: number): string {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Port ${port} is not between 1 and 65535`);
+  }
+  let host = hostname.startsWith("[") && hostname.endsWith("]")
+    ? hostname.slice(1, -1)
+    : hostname;
+  if (host.includes(":")) {
+    const ip = parseIpLiteral(host);
+    if (ip === null) throw new TypeError(`"${hostname}" is not a valid host`);
+    host = `[${ip.address}]`;
+  } else {
+    host = parseHost(host, hostname).replace(/\.$/, "");
+  }
+  if (host === "") throw new TypeError(`"${hostname}" is not a valid host`);
+  return `${host}:${port}`;
+}
+
+/**
+ * A fingerprint in the one form fts stores and prints,
+ * `SHA256:<unpadded base64>`. Also accepts it with padding, without the
+ * `SHA256:` prefix, or as 64 hex digits (with or without colons).
+ *
+ * @throws {SyntaxError} when `text` is none of these.
+ */
+export function normaliseFingerprint(text: string): string {
+  let value = text.trim();
+  if (/^sha256:/i.test(value)) value = value.slice(7);
+  const hex = value.replaceAll(":", "");
+  if (/^[0-9a-f]{64}$/i.test(hex)) {
+    const bytes = Uint8Array.from(
+      hex.match(/../g) ?? [],
+      (pair) => parseInt(pair, 16),
+    );
+    value = btoa(String.fromCharCode(...bytes));
+  }
+  value = value.replace(/=$/, "");
+  if (!/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]$/.test(value)) {
+    throw new SyntaxError(`"${text}" is not a SHA256 fingerprint`);
+  }
+  return `SHA256:${value}`;
+}
+
+/**
+ * The known_hosts file. Every call reads the file afresh; changes are
+ * written atomically (temporary file, fsync, rename) with mode 0600. Two
+ * clients adding at the same moment may lose one of the two additions,
+ * never the file.
+ *
+ * @example
+ * ```ts
+ * const known = new KnownHosts(join(await ensureConfigDir(), KNOWN_HOSTS_FILE));
+ * const key = hostKey("127.0.0.1", 12345);
+ * if (await known.verify(key, offered) === "unknown") await known.add(key, offered);
+ * ```
+ */
+export class KnownHosts {
+  readonly #file: string;
+
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  /** The file's path. */
+  get file(): string {
+    return this.#file;
+  }
+
+  /** Every stored server, in file order (comments and junk lines left out). */
+  async list(): Promise<{ key: string; fingerprint: string }[]> {
+    return (await this.#read()).flatMap((line) =>
+      line.key !== null && line.fingerprint !== null
+        ? [{ key: line.key, fingerprint: line.fingerprint }]
+        : []
+    );
+  }
+
+  /** The fingerprint stored for `key` (from {@linkcode hostKey}), or null. */
+  async lookup(key: string): Promise<string | null> {
+    const entry = (await this.#read()).find((line) => line.key === key);
+    return entry?.fingerprint ?? null;
+  }
+
+  /**
+   * Compares `fingerprint` with what is stored for `key`: "match", "unknown"
+   * (nothing stored) or `{ mismatch: stored }`.
+   */
+  async verify(key: string, fingerprint: string): Promise<HostVerdict> {
+    const offered = normaliseFingerprint(fingerprint);
+    const stored = (await this.#read()).filter((line) => line.key === key);
+    if (stored.length === 0) return "unknown";
+    if (stored.some((line) => line.fingerprint === offered)) return "match";
+    return { mismatch: stored[0]!.fingerprint! };
+  }
+
+  /**
+   * Stores `fingerprint` for `key`. Storing the fingerprint already there
+   * does nothing.
+   *
+   * @throws {Error} when a different fingerprint is stored for `key`, unless
+   * `options.replace` is true.
+   */
+  async add(
+    key: string,
+    fingerprint: string,
+    options: { replace?: boolean } = {},
+  ): Promise<void> {
+    const value = normaliseFingerprint(fingerprint);
+    const lines = await this.#read();
+    const mine = lines.filter((line) => line.key === key);
+    if (mine.length === 1 && mine[0]!.fingerprint === value) return;
+    if (mine.length > 0 && !options.replace) {
+      throw new Error(
+        `Cannot store the identity of "${key}": "${this.#file}" already holds another one`,
+      );
+    }
+    const kept = lines.filter((line) => line.key !== key).map((l) => l.text);
+    if (kept.length === 0) kept.push(HEADER.trimEnd());
+    kept.push(`${key} ${value}`);
+    await Deno.mkdir(dirname(this.#file), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(this.#file, kept.join("\n") + "\n");
+  }
+
+  /** Removes every line for `key`; tells whether there was one. */
+  async remove(key: string): Promise<boolean> {
+    const lines = await this.#read();
+    const kept = lines.filter((line) => line.key !== key);
+    if (kept.length === lines.length) return false;
+    await writeFileAtomic(
+      this.#file,
+      kept.map((line) => line.text).join("\n") + "\n",
+    );
+    return true;
+  }
+
+  async #read(): Promise<Line[]> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.#file);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw error;
+    }
+    return text.split("\n").filter((line, i, all) =>
+      line !== "" || i < all.length - 1
+    ).map(parseLine);
+  }
+}
+
+/** One line of the file: its text, and its meaning when it has one. */
+interface Line {
+  text: string;
+  key: string | null;
+  fingerprint: string | null;
+}
+
+function parseLine(text: string): Line {
+  const fields = text.trim().split(/\s+/);
+  if (fields.length < 2 || fields[0]!.startsWith("#")) {
+    return { text, key: null, fingerprint: null };
+  }
+  try {
+    const stored = fields[0]!;
+    const colon = stored.lastIndexOf(":");
+    const port = Number(stored.slice(colon + 1));
+    const key = hostKey(stored.slice(0, colon), port);
+    return { text, key, fingerprint: normaliseFingerprint(fields[1]!) };
+  } catch {
+    return { text, key: null, fingerprint: null }; // kept, never matched
+  }
+}
+
+function parseHost(host: string, original: string): string {
+  if (host === "" || /[\s/\\@?#%]/.test(host)) {
+    throw new TypeError(`"${original}" is not a valid host`);
+  }
+  try {
+    return new URL(`http://${host}/`).hostname;
+  } catch (cause) {
+    throw new TypeError(`"${original}" is not a valid host`, { cause });
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * The first look at a server's certificate, before the client decides
+ * whether to trust it.
+ *
+ * Deno's own TLS does not show the peer's certificate, so the probe is a
+ * short `node:tls` connection with verification off: it completes the
+ * handshake, reads the certificate, closes, and carries no data (`node:tls`
+ * hangs at the end of a stream in this Deno version, so it never carries
+ * fts traffic). The connection that does is made afterwards by
+ * `tls_connect.ts`, which accepts only the key the probe showed.
+ *
+ * @module
+ */
+
+import { createHash, X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
+import * as tls from "node:tls";
+import { FtsError } from "../../protocol/errors.ts";
+import { normaliseFingerprint } from "./known_hosts.ts";
+
+/** The ALPN protocol fts announces (the server's `FTS_ALPN`). */
+export const FTS_ALPN = "fts/1";
+
+/** What the probe saw. */
+export interface ProbeResult {
+  /** The server's leaf certificate in PEM. */
+  readonly certPem: string;
+  /** `SHA256:<unpadded base64>` of the certificate's public key (SPKI DER). */
+  readonly fingerprint: string;
+  /**
+   * `fts-<16 hex>.invalid` when the certificate is a generated fts identity
+   * (its only name derives from its own key) and can be pinned; null for
+   * any other certificate, which must be verified against the system roots.
+   */
+  readonly pinnedHostname: string | null;
+}
+
+/** Options of {@linkcode probeCertificate}. */
+export interface ProbeOptions {
+  /** Gives up after this many milliseconds. Default: 10000. */
+  timeoutMs?: number | undefined;
+  /** Aborts the probe. */
+  signal?: AbortSignal | undefined;
+}
+
+/** How long to wait for the server to close after the probe said goodbye. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Opens a TLS connection to `hostname:port` without verifying anything,
+ * reads the server's certificate and closes the connection again.
+ *
+ * @throws {FtsError} `timeout` when no handshake finished in time, `io` when
+ * the server cannot be reached, `protocol` when it ended the connection
+ * during the handshake (a server started with `--no-tls` does that).
+ * @example
+ * ```ts
+ * const seen = await probeCertificate("127.0.0.1", 12345);
+ * console.log(seen.fingerprint); // SHA256:u6tlZUS/baH9Lr56Zs+gR7BuYQMEZxyDtvFxW68qeeA
+ * ```
+ */
+export async function probeCertificate(
+  hostname: string,
+  port: number,
+  options: ProbeOptions = {},
+): Promise<ProbeResult> {
+  const started = Date.now();
+  try {
+    return await probeOnce(hostname, port, options);
+  } catch (error) {
+    if (!(error instanceof NotTlsError)) throw error;
+    // Ask again in plain text to name what answered instead.
+    const left = (options.timeoutMs ?? 10_000) - (Date.now() - started);
+    const peer = await identifyPlainPeer(hostname, port, {
+      timeoutMs: Math.min(IDENTIFY_MS, Math.max(left, 0)),
+      signal: options.signal,
+    });
+    options.signal?.throwIfAborted();
+    if (peer === null || peer === "none" || peer === error.peer) throw error;
+    throw new NotTlsError(error.address, peer, { cause: error });
+  }
+}
+
+function probeOnce(
+  hostname: string,
+  port: number,
+  options: ProbeOptions,
+): Promise<ProbeResult> {
+  const address = isIP(hostname) === 6
+    ? `[${hostname}]:${port}`
+    : `${hostname}:${port}`;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    let outcome: { result: ProbeResult } | { error: unknown } | null = null;
+    const socket = tls.connect({
+      host: hostname,
+      port,
+      rejectUnauthorized: false,
+      ALPNProtocols: [FTS_ALPN],
+      ...(isIP(hostname) === 0 ? { servername: hostname } : {}),
+    });
+    let timer = setTimeout(onTimeout, timeoutMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    function settle(value: { result: ProbeResult } | { error: unknown }) {
+      if (outcome === null) outcome = value;
+    }
+    function onTimeout() {
+      settle({
+        error: new FtsError(
+          "timeout",
+          `Cannot connect to "${address}": no TLS handshake within ${timeoutMs} ms`,
+        ),
+      });
+      socket.destroy();
+    }
+    function onAbort() {
+      settle({ error: signal?.reason });
+      socket.destroy();
+    }
+    socket.once("secureConnect", () => {
+      try {
+        const peer = socket.getPeerCertificate(true);
+        if (!peer?.raw) throw new Error("the server sent no certificate");
+        settle({ result: describeCertificate(peer.raw) });
+      } catch (cause) {
+        settle({
+          error: new FtsError(
+            "protocol",
+            `Cannot read the certificate of "${address}"`,
+            { cause },
+          ),
+        });
+        socket.destroy();
+        return;
+      }
+      // Say goodbye cleanly so the server sees an end of stream, not an
+      // error; if it does not close in time the socket is destroyed.
+      clearTimeout(timer);
+      timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+      socket.end();
+    });
+    socket.on("error", (cause: Error & { code?: string }) => {
+      settle({ error: probeError(cause, address) });
+      socket.destroy();
+    });
+    socket.once("close", () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      const final = outcome ?? { error: probeError(null, address) };
+      if ("result" in final) resolve(final.result);
+      else reject(final.error);
+    });
+  });
+}
+
+/** Names what went wrong before the handshake finished. */
+function probeError(
+  cause: (Error & { code?: string }) | null,
+  address: string,
+): FtsError {
+  const options = cause ? { cause } : {};
+  if (
+    cause === null || cause.code === "ECONNRESET" ||
+    /socket hang up|disconnected/i.test(cause.message)
+  ) {
+    return new NotTlsError(address, "none", options);
+  }
+  if (NOT_TLS.test(cause.message)) {
+    return new NotTlsError(address, "fts", options);
+  }
+  return new FtsError(
+    "io",
+    `Cannot connect to "${address}": ${cause.message}`,
+    options,
+  );
+}
+
+/**
+ * What answered where a TLS server was expected: an fts server started with
+ * `--no-tls`, an HTTP or SSH server, something else, or a peer that hung up
+ * without a word (`none`).
+ */
+export type PlainPeer = "fts" | "http" | "ssh" | "other" | "none";
+
+const PLAIN_PEER_TEXT: Record<PlainPeer, string> = {
+  fts: "the server does not speak TLS",
+  none: "the server ended the connection during the handshake",
+  http: "it is an HTTP server, not an fts server",
+  ssh: "it is an SSH server, not an fts server",
+  other: "the server speaks neither TLS nor fts",
+};
+
+/**
+ * The server did not answer the TLS handshake in TLS. `peer` says what it
+ * is, as far as its first bytes tell; the UI suggests `--no-tls` only for an
+ * fts server (or a silent hang-up, which is how old fts servers answered).
+ */
+export class NotTlsError extends FtsError {
+  /** What answered. */
+  readonly peer: PlainPeer;
+  /** `host:port` as shown in the message. */
+  readonly address: string;
+  constructor(address: string, peer: PlainPeer, options?: ErrorOptions) {
+    super(
+      "protocol",
+      `Cannot connect to "${address}" over TLS: ${PLAIN_PEER_TEXT[peer]}`,
+      options,
+    );
+    this.name = "NotTlsError";
+    this.peer = peer;
+    this.address = address;
+  }
+}
+
+/** How long the plain second look at a non-TLS server may take. */
+const IDENTIFY_MS = 2000;
+
+/**
+ * Names a server by its first bytes: an fts frame starts with its magic
+ * "FT", an HTTP response with "HTTP/", an SSH server's banner with "SSH-".
+ *
+ * @example
+ * ```ts
+ * classifyPlainPeer(new TextEncoder().encode("SSH-2.0-OpenSSH_9.6")); // "ssh"
+ * ```
+ */
+export function classifyPlainPeer(bytes: Uint8Array): PlainPeer {
+  if (bytes.byteLength === 0) return "none";
+  const head = String.fromCharCode(...bytes.subarray(0, 5));
+  if (head.startsWith("FT")) return "fts";
+  if (head === "HTTP/") return "http";
+  if (head.startsWith("SSH-")) return "ssh";
+  return "other";
+}
+
+/**
+ * Opens a plain TCP connection, sends the start of a TLS record and reads
+ * what comes back: an fts server answers it with an ERROR frame, an HTTP
+ * server with "400 Bad Request", and an SSH server sends its banner anyway.
+ * Resolves to null when the connection fails or the first bytes do not
+ * arrive in time.
+ */
+async function identifyPlainPeer(
+  hostname: string,
+  port: number,
+  options: { timeoutMs: number; signal?: AbortSignal | undefined },
+): Promise<PlainPeer | null> {
+  if (options.timeoutMs <= 0) return null;
+  const controller = new AbortController();
+  let conn: Deno.TcpConn | null = null;
+  const stop = () => {
+    controller.abort();
+    try {
+      conn?.close();
+    } catch {
+      // already closed
+    }
+    conn = null;
+  };
+  const timer = setTimeout(stop, options.timeoutMs);
+  options.signal?.addEventListener("abort", stop, { once: true });
+  try {
+    const opened = await Deno.connect({
+      hostname,
+      port,
+      signal: controller.signal,
+    });
+    conn = opened;
+    await opened.write(Uint8Array.of(0x16, 0x03, 0x01));
+    const bytes = new Uint8Array(8);
+    let n = 0;
+    while (n < 5) {
+      const got = await opened.read(bytes.subarray(n));
+      if (got === null) break;
+      n += got;
+    }
+    return classifyPlainPeer(bytes.subarray(0, n));
+  } catch {
+    return null; // refused, reset, or out of time: nothing more to say
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", stop);
+    stop();
+  }
+}
+
+/** What rustls and OpenSSL-style messages say when the peer answers in plain text. */
+export const NOT_TLS =
+  /InvalidContentType|wrong version number|corrupt message/i;
+
+/**
+ * Fingerprint, PEM and pinning name of a DER certificate, computed exactly
+ * as the server computes its own (`server/tls/tls_identity.ts`).
+ *
+ * @throws {Error} when `der` is not a certificate.
+ */
+export function describeCertificate(der: Uint8Array): ProbeResult {
+  const cert = new X509Certificate(der);
+  const spki = cert.publicKey.export({ type: "spki", format: "der" });
+  const digest = createHash("sha256").update(spki).digest();
+  const fingerprint = `SHA256:${digest.toString("base64").replace(/=+$/, "")}`;
+  const name = pinnedHostnameOf(fingerprint);
+  const pinnable = cert.checkHost(name, { subject: "never" }) === name;
+  return {
+    certPem: cert.toString(),
+    fingerprint,
+    pinnedHostname: pinnable ? name : null,
+  };
+}
+
+/**
+ * The pinning name that belongs to a fingerprint:
+ * `fts-<first 16 hex digits of the SHA-256>.invalid`.
+ *
+ * @throws {SyntaxError} when `fingerprint` is not a SHA256 fingerprint.
+ */
+export function pinnedHostnameOf(fingerprint: string): string {
+  const base64 = normaliseFingerprint(fingerprint).slice("SHA256:".length);
+  const bytes = Uint8Array.from(atob(base64 + "="), (c) => c.charCodeAt(0));
+  const hex = Array.from(
+    bytes.subarray(0, 8),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  return `fts-${hex}.invalid`;
+}

@@ -1,0 +1,546 @@
+/**
+ * Downloads: GET, then GET_READY, DATA frames and GET_END from the server,
+ * written to a hidden temporary file in the target folder while the SHA-256
+ * is computed; the file is fsynced and renamed into place only when length
+ * and hash match. Whatever fails, the temporary file is removed and an
+ * existing file of the same name is untouched; the temporary files of
+ * clients killed mid-download are removed the first time a session
+ * downloads into their folder.
+ *
+ * With `decrypt`, a file whose first bytes are the age version line is
+ * decrypted on the way (the bytes decide, not the name or the listing): the
+ * SHA-256 is checked on the ciphertext received, the age AEAD on the
+ * plaintext written, and nothing becomes visible unless both hold.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { ProtocolError } from "../../protocol/errors.ts";
+import type { Expect, Message } from "../../protocol/messages.ts";
+import { isValidName, validateName } from "../../protocol/names.ts";
+import { decompressChunk } from "../../common/compression.ts";
+import type { Progress, SessionCore } from "./session_core.ts";
+import { ReasonError, remoteError } from "./errors.ts";
+import { join } from "node:path";
+import {
+  BackgroundWriter,
+  type ByteSink,
+  commitFile,
+  createTempFile,
+  openStreamTarget,
+  reclaimPartFiles,
+  removeQuietly,
+  resolveLocalTarget,
+  specialTarget,
+  writeFull,
+} from "./local_files.ts";
+import type { PendingRequest } from "./request_table.ts";
+import { AGE_MAGIC_SIZE, startsLikeAge } from "../vault/age_header.ts";
+import { AgeDecryptor, type DecryptorOptions } from "../vault/decryptor.ts";
+import { VaultError } from "../vault/vault_error.ts";
+
+/** Options of {@linkcode ClientSession.get}. */
+export interface GetOptions {
+  /** Replace an existing local file atomically instead of keeping both. Default false. */
+  overwrite?: boolean;
+  /** Make the server refuse with `stale` unless the file has this size and mtime. */
+  expect?: Expect;
+  /** Called after each chunk with the bytes received so far. */
+  onProgress?: (progress: Progress) => void;
+  /** Aborts the download; nothing is left behind. */
+  signal?: AbortSignal;
+  /**
+   * The local name, relative to the local folder (validated like a remote
+   * name). Default: the remote name, so `a/b.txt` lands in subfolder `a`.
+   */
+  localName?: string;
+  /**
+   * Decrypt age files: called once, only when the data starts with the age
+   * version line, for the identities and passphrase to open it with.
+   * Default: every file is saved exactly as received (`get --raw`).
+   */
+  decrypt?: DecryptSource;
+  /**
+   * When the file is decrypted and its local name ends in `.age`, save it
+   * without that suffix (as `age -d` users expect). Default false.
+   */
+  stripAgeSuffix?: boolean;
+  /**
+   * Give the local file the permission bits the server sent (`get -p`),
+   * without setuid/setgid/sticky. Needs the feature "mode" (else the
+   * file gets the usual permissions). Default false.
+   */
+  keepMode?: boolean;
+  /**
+   * Write the bytes to this stream (e.g. standard output) instead of a
+   * file; the result's `path` is then "-". The bytes are written as they
+   * arrive, so a failed check is reported after they were written.
+   */
+  sink?: ByteSink;
+}
+
+/** How to open an age file, asked for once one arrives. */
+export type DecryptSource = () => Promise<DecryptorOptions>;
+
+/** What was saved. */
+export interface GetResult {
+  /** The local path written; `(1) name`… when the name was taken. */
+  readonly path: string;
+  /** Bytes saved locally (the plaintext's when decrypted). */
+  readonly size: number;
+  /** SHA-256 of the bytes received (the ciphertext when decrypted). */
+  readonly sha256: string;
+  /** True when an age file was received and saved decrypted; else absent. */
+  readonly decrypted?: boolean;
+}
+
+/** How one download is received. */
+export interface ReceiveOptions {
+  overwrite: boolean;
+  expect?: Expect | undefined;
+  signal?: AbortSignal | undefined;
+  localName?: string | undefined;
+  /** Called with the total size once the server announced it. */
+  onSize?: ((size: number) => void) | undefined;
+  /** Called with the count of bytes received after each chunk. */
+  onBytes?: ((n: number) => void) | undefined;
+  decrypt?: DecryptSource | undefined;
+  stripAgeSuffix?: boolean | undefined;
+  keepMode?: boolean | undefined;
+  sink?: ByteSink | undefined;
+}
+
+/**
+ * Downloads remote `remoteName` into `localDir`.
+ *
+ * @throws {NameError} for an invalid remote or local name,
+ * {@linkcode ReasonError} for refusals and failed checks,
+ * {@linkcode ProtocolError} when the server breaks the protocol.
+ */
+export async function download(
+  core: SessionCore,
+  remoteName: string,
+  localDir: string,
+  options: ReceiveOptions,
+): Promise<GetResult> {
+  const name = validateName(remoteName);
+  options.signal?.throwIfAborted();
+  if (options.sink) {
+    return await receiveInto(core, name, options.sink, "-", options);
+  }
+  const localName = validateName(options.localName ?? name);
+  const target = await resolveLocalTarget(localDir, localName);
+  const targetPath = join(target.dir, target.base);
+  if (specialTarget(targetPath, target.base) === "stream") {
+    // A device or a FIFO is written into, never replaced by a file.
+    const device = await openStreamTarget(targetPath, target.base);
+    try {
+      return await receiveInto(core, name, device, targetPath, options);
+    } finally {
+      device.close();
+    }
+  }
+  if (!core.reclaimed.has(target.dir)) {
+    core.reclaimed.add(target.dir);
+    reclaimPartFiles(target.dir);
+  }
+  const temp = await createTempFile(target.dir);
+  let open = true;
+  try {
+    const request = core.requests.open();
+    const receiver = new Receiver(core, request, temp.file, options, false);
+    await sendGet(core, request.id, name, options);
+    const result = await receiver.wait(options.signal);
+    await temp.file.sync();
+    temp.file.close();
+    open = false;
+    const mtime = new Date(result.mtime);
+    await Deno.utime(temp.path, mtime, mtime);
+    if (options.keepMode && result.mode !== undefined) {
+      await Deno.chmod(temp.path, result.mode);
+    }
+    const plainBase = result.decrypted && options.stripAgeSuffix
+      ? withoutAgeSuffix(target.base)
+      : target.base;
+    const path = await commitFile(temp.path, { ...target, base: plainBase }, {
+      overwrite: options.overwrite,
+    });
+    return {
+      path,
+      size: result.written,
+      sha256: result.sha256,
+      ...(result.decrypted ? { decrypted: true } : {}),
+    };
+  } catch (error) {
+    if (open) temp.file.close();
+    await removeQuietly(temp.path);
+    throw error;
+  }
+}
+
+/** Sends the GET of `name` from its start under request `id`. */
+function sendGet(
+  core: SessionCore,
+  id: number,
+  name: string,
+  options: ReceiveOptions,
+): Promise<void> {
+  return core.conn.send({
+    type: "get",
+    id,
+    name,
+    offset: 0,
+    ...(options.expect ? { expect: options.expect } : {}),
+  });
+}
+
+/**
+ * Downloads `name` into stream `sink` as the bytes arrive (checked like a
+ * file, but nothing can be taken back); `path` names it in the result.
+ */
+async function receiveInto(
+  core: SessionCore,
+  name: string,
+  sink: ByteSink,
+  path: string,
+  options: ReceiveOptions,
+): Promise<GetResult> {
+  const request = core.requests.open();
+  const receiver = new Receiver(core, request, sink, options, true);
+  await sendGet(core, request.id, name, options);
+  const result = await receiver.wait(options.signal);
+  return {
+    path,
+    size: result.written,
+    sha256: result.sha256,
+    ...(result.decrypted ? { decrypted: true } : {}),
+  };
+}
+
+/**
+ * `base` without its `.age` suffix, or unchanged when that would leave an
+ * invalid name (`.age`, `..age`).
+ */
+export function withoutAgeSuffix(base: string): string {
+  if (!base.endsWith(".age")) return base;
+  const plain = base.slice(0, -".age".length);
+  return isValidName(plain) ? plain : base;
+}
+
+/** What the server announced and proved about a finished download. */
+interface Received {
+  readonly size: number;
+  readonly mtime: number;
+  /** Permission bits, when the server sent them. */
+  readonly mode: number | undefined;
+  readonly sha256: string;
+  /** Bytes written to the file. */
+  readonly written: number;
+  readonly decrypted: boolean;
+}
+
+/**
+ * The sink of one GET's replies, called by the session's reader loop: it
+ * checks every frame against what was announced and writes the data.
+ */
+class Receiver {
+  readonly #core: SessionCore;
+  readonly #request: PendingRequest;
+  /** The file written synchronously, or the sink when streaming. */
+  readonly #file: Deno.FsFile | ByteSink;
+  /** True for a stream sink: every write is asynchronous. */
+  readonly #stream: boolean;
+  readonly #options: ReceiveOptions;
+  readonly #hash = createHash("sha256");
+  #state: "ready" | "data" | "ended" | "draining" = "ready";
+  #size = 0;
+  #mtime = 0;
+  #mode: number | undefined;
+  #received = 0;
+  #written = 0;
+  #writer: BackgroundWriter | null = null;
+  /** Whether the data is still being sniffed for the age version line. */
+  #sniffing: boolean;
+  /** The first bytes, while fewer than the age version line arrived. */
+  #head: Uint8Array | null = null;
+  #decryptor: AgeDecryptor | null = null;
+  #settle!: { resolve(r: Received): void; reject(e: unknown): void };
+  readonly #result: Promise<Received>;
+
+  constructor(
+    core: SessionCore,
+    request: PendingRequest,
+    file: Deno.FsFile | ByteSink,
+    options: ReceiveOptions,
+    stream: boolean,
+  ) {
+    this.#core = core;
+    this.#request = request;
+    this.#file = file;
+    this.#stream = stream;
+    this.#options = options;
+    this.#sniffing = options.decrypt !== undefined;
+    this.#result = new Promise((resolve, reject) =>
+      this.#settle = { resolve, reject }
+    );
+    this.#result.catch(() => {}); // observed through wait()
+    request.setSink((message) => this.#deliver(message));
+    request.onFailure((error) => this.#fail(error));
+  }
+
+  /** Waits for the verified end of the download; aborts with `signal`. */
+  async wait(signal: AbortSignal | undefined): Promise<Received> {
+    const onAbort = () => this.#abandon(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal?.aborted) onAbort();
+      return await this.#result;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      // The caller closes the file next: no write may still be running.
+      await this.#writer?.flush().catch(() => {});
+    }
+  }
+
+  #deliver(message: Message): void | Promise<void> {
+    if (this.#state === "draining") {
+      if (message.type === "get_end" || message.type === "error") {
+        this.#request.finish();
+      }
+      return;
+    }
+    if (message.type === "error") {
+      this.#state = "ended";
+      this.#request.finish();
+      this.#settle.reject(remoteError(message));
+      return;
+    }
+    if (this.#state === "ready") {
+      if (message.type !== "get_ready") throw unexpected(message);
+      this.#size = message.size;
+      this.#mtime = message.mtime;
+      this.#mode = message.mode;
+      this.#state = "data";
+      if (this.#stream || message.size > this.#core.chunkSize) {
+        this.#writer = new BackgroundWriter(this.#file, this.#core.chunkSize);
+      }
+      this.#options.onSize?.(message.size);
+      return;
+    }
+    if (message.type === "data") return this.#data(message);
+    if (message.type === "get_end") return this.#end(message.sha256);
+    throw unexpected(message);
+  }
+
+  #data(message: Extract<Message, { type: "data" }>): void | Promise<void> {
+    if (message.offset !== this.#received) {
+      throw new ProtocolError(
+        `DATA at offset ${message.offset} where ${this.#received} was expected`,
+      );
+    }
+    let bytes = message.bytes;
+    if (bytes.byteLength > this.#core.chunkSize) {
+      throw new ProtocolError(
+        `A DATA chunk of ${bytes.byteLength} bytes exceeds the chunk size ${this.#core.chunkSize}`,
+      );
+    }
+    if (message.zstd) {
+      if (!this.#core.zstd) {
+        throw new ProtocolError("Compressed DATA without zstd negotiated");
+      }
+      bytes = decompressChunk(bytes, this.#core.chunkSize);
+    }
+    if (this.#received + bytes.byteLength > this.#size) {
+      throw new ProtocolError(
+        `The server sent more than the announced ${this.#size} bytes`,
+      );
+    }
+    this.#hash.update(bytes);
+    this.#received += bytes.byteLength;
+    if (this.#sniffing) return this.#sniff(bytes);
+    if (this.#decryptor) return this.#decrypt(this.#decryptor, bytes);
+    if (this.#writer) return this.#queue(this.#writer, bytes);
+    try {
+      writeFull(this.#file as Deno.FsFile, bytes);
+    } catch (error) {
+      this.#abandon(error);
+      return;
+    }
+    this.#written += bytes.byteLength;
+    this.#options.onBytes?.(bytes.byteLength);
+  }
+
+  async #queue(writer: BackgroundWriter, bytes: Uint8Array): Promise<void> {
+    try {
+      await writer.write(bytes);
+    } catch (error) {
+      this.#abandon(error);
+      return;
+    }
+    this.#written += bytes.byteLength;
+    this.#options.onBytes?.(bytes.byteLength);
+  }
+
+  /**
+   * Looks at the first bytes: an age file gets a decryptor (asking the
+   * caller how to open it), anything else is written as received.
+   */
+  async #sniff(bytes: Uint8Array): Promise<void> {
+    const wire = bytes.byteLength;
+    let data = bytes;
+    if (this.#head) {
+      data = new Uint8Array(this.#head.byteLength + wire);
+      data.set(this.#head);
+      data.set(bytes, this.#head.byteLength);
+    }
+    if (data.byteLength < AGE_MAGIC_SIZE && this.#received < this.#size) {
+      this.#head = data === bytes ? bytes.slice() : data; // views are reused
+      this.#options.onBytes?.(wire);
+      return;
+    }
+    this.#head = null;
+    this.#sniffing = false;
+    if (!startsLikeAge(data)) {
+      await this.#writeAll(data, wire);
+      return;
+    }
+    try {
+      this.#decryptor = new AgeDecryptor(await this.#options.decrypt!());
+    } catch (error) {
+      this.#abandon(decryptionError(error));
+      return;
+    }
+    if (this.#state !== "data") return; // abandoned while asking
+    await this.#decrypt(this.#decryptor, data, wire);
+  }
+
+  async #decrypt(
+    decryptor: AgeDecryptor,
+    cipher: Uint8Array,
+    wire = cipher.byteLength,
+  ): Promise<void> {
+    let plain: Uint8Array;
+    try {
+      plain = await decryptor.push(cipher);
+    } catch (error) {
+      this.#abandon(decryptionError(error));
+      return;
+    }
+    if (this.#state !== "data") return; // abandoned while opening
+    await this.#writeAll(plain, wire);
+  }
+
+  /**
+   * Writes `bytes` of any length (in pieces of at most a chunk, for the
+   * background writer's buffers), then reports `wire` bytes received.
+   */
+  async #writeAll(bytes: Uint8Array, wire: number): Promise<void> {
+    try {
+      await this.#write(bytes);
+    } catch (error) {
+      this.#abandon(error);
+      return;
+    }
+    this.#options.onBytes?.(wire);
+  }
+
+  /** Writes `bytes` of any length; throws what the write throws. */
+  async #write(bytes: Uint8Array): Promise<void> {
+    if (this.#writer) {
+      const chunk = this.#core.chunkSize;
+      for (let at = 0; at < bytes.byteLength; at += chunk) {
+        await this.#writer.write(bytes.subarray(at, at + chunk));
+      }
+    } else {
+      writeFull(this.#file as Deno.FsFile, bytes);
+    }
+    this.#written += bytes.byteLength;
+  }
+
+  async #end(sha256: string): Promise<void> {
+    this.#state = "ended";
+    this.#request.finish();
+    if (this.#received !== this.#size) {
+      this.#settle.reject(
+        new ReasonError(
+          "io",
+          `the server ended the download after ${this.#received} of ${this.#size} bytes`,
+        ),
+      );
+      return;
+    }
+    if (this.#hash.digest("hex") !== sha256) {
+      this.#settle.reject(
+        new ReasonError(
+          "checksum_mismatch",
+          "the received bytes do not match the server's SHA-256",
+        ),
+      );
+      return;
+    }
+    try {
+      if (this.#head) {
+        // Shorter than the age version line: not an age file.
+        await this.#write(this.#head);
+        this.#head = null;
+      }
+      if (this.#decryptor) {
+        let last: Uint8Array;
+        try {
+          last = this.#decryptor.finish();
+        } catch (error) {
+          throw decryptionError(error);
+        }
+        await this.#write(last);
+      }
+      await this.#writer?.flush();
+    } catch (error) {
+      this.#settle.reject(error);
+      return;
+    }
+    this.#settle.resolve({
+      size: this.#size,
+      mtime: this.#mtime,
+      mode: this.#mode,
+      sha256,
+      written: this.#written,
+      decrypted: this.#decryptor !== null,
+    });
+  }
+
+  /** Stops writing, asks the server to cancel, and drains the rest. */
+  #abandon(error: unknown): void {
+    if (this.#state === "ended" || this.#state === "draining") return;
+    this.#state = "draining";
+    this.#settle.reject(error);
+    if (this.#request.open && !this.#core.conn.closed) {
+      this.#core.conn.send({ type: "cancel", id: this.#request.id }).catch(
+        () => {},
+      );
+    }
+  }
+
+  #fail(error: unknown): void {
+    this.#state = "ended";
+    this.#settle.reject(error);
+  }
+}
+
+/**
+ * A decryption failure as the reason of the download's failure, e.g.
+ * `decryption failed: wrong passphrase`; other errors pass unchanged.
+ */
+function decryptionError(error: unknown): unknown {
+  if (!(error instanceof VaultError)) return error;
+  const reason = error.message.replace(/^Cannot decrypt: /, "");
+  return new ReasonError(error.code, `decryption failed: ${reason}`, {
+    cause: error,
+  });
+}
+
+function unexpected(message: Message): ProtocolError {
+  return new ProtocolError(
+    `Unexpected ${message.type.toUpperCase()} reply to GET`,
+  );
+}

@@ -1,0 +1,679 @@
+/**
+ * The client engine: one connection to an fts server, its handshake, and a
+ * reader loop that hands each reply to the request it belongs to, so many
+ * requests can be in flight at once. It never prints: results are returned,
+ * progress and server notices arrive through callbacks.
+ *
+ * @module
+ */
+
+import { type ByteConn, FrameConn } from "../../common/frame_conn.ts";
+import { FtsError, NameError, ProtocolError } from "../../protocol/errors.ts";
+import {
+  decodeMessage,
+  type Entry,
+  type Expect,
+  type Message,
+} from "../../protocol/messages.ts";
+import { isValidName, validateName } from "../../protocol/names.ts";
+import {
+  type BatchResult,
+  getMany,
+  type GetManyItem,
+  type ManyOptions,
+  putMany,
+  type PutManyItem,
+} from "./batch.ts";
+import { BufferPool, Mutex, type SessionCore } from "./session_core.ts";
+import { download, type GetOptions, type GetResult } from "./download.ts";
+import {
+  connectionLost,
+  operationError,
+  ReasonError,
+  remoteError,
+} from "./errors.ts";
+import {
+  connectError,
+  connectTcp,
+  handshake,
+  type HandshakeOptions,
+  type Welcome,
+} from "../connect/handshake.ts";
+import { RequestTable } from "./request_table.ts";
+import {
+  DEFAULT_STALL_TIMEOUT_MS,
+  StallWatchdog,
+  type WatchdogClock,
+} from "./stall_watchdog.ts";
+import { formatTarget, parseTarget, type Target } from "../connect/target.ts";
+import {
+  compressorFor,
+  openUploadSource,
+  type PutOptions,
+  type PutResult,
+  sendUpload,
+} from "./upload.ts";
+
+/**
+ * The SHUTDOWN `graceMs` that asks for the server's own grace period: the
+ * largest integer the protocol allows, which the server caps at its own
+ * (PROTOCOL.md, SHUTDOWN).
+ */
+export const SERVER_GRACE = Number.MAX_SAFE_INTEGER;
+/** Most entries one listing may hold (a hostile server could send forever). */
+export const MAX_LIST_ENTRIES = 1_000_000;
+/**
+ * Refused names one listing keeps for display, each cut to
+ * {@linkcode MAX_REFUSED_NAME} UTF-16 units: a hostile server may send
+ * megabytes of invalid names, and only their count grows with them.
+ */
+export const MAX_REFUSED_KEPT = 16;
+/** Longest refused name kept, in UTF-16 units. */
+export const MAX_REFUSED_NAME = 256;
+
+export {
+  CLIENT_AGENT,
+  type Credentials,
+  type HandshakeOptions,
+} from "../connect/handshake.ts";
+
+/** A server's notice that it is shutting down. */
+export interface GoingAway {
+  readonly graceMs: number;
+  readonly reason: string;
+}
+
+/** Options of {@linkcode openSession}. */
+export interface SessionOptions extends HandshakeOptions {
+  /** Called once when the server announces that it is shutting down. */
+  onGoingAway?: (notice: GoingAway) => void;
+  /** Opens the byte connection. Default: plain TCP with `Deno.connect`. */
+  connect?: (target: Target) => Promise<ByteConn>;
+  /**
+   * Gives up on the connection when requests are in flight and no byte
+   * moves to or from the server for this long (ms); 0 never does. Default
+   * {@linkcode DEFAULT_STALL_TIMEOUT_MS} (`fts connect --timeout`).
+   */
+  stallTimeoutMs?: number;
+  /** The stall timer's clock. Default: the system's. */
+  watchdogClock?: WatchdogClock;
+}
+
+/** A remote folder's listing. */
+export interface Listing {
+  /** The folder listed ("" for the top). */
+  readonly path: string;
+  /** Entries with valid names, in the server's order. */
+  readonly entries: Entry[];
+  /**
+   * The first raw names the server sent that failed validation (to be
+   * shown escaped): at most {@linkcode MAX_REFUSED_KEPT}, each cut to
+   * {@linkcode MAX_REFUSED_NAME} units.
+   */
+  readonly refused: string[];
+  /** How many names failed validation in all. */
+  readonly refusedCount: number;
+}
+
+/**
+ * Connects to `target` (`HOST[:PORT]` or a {@linkcode Target}) and completes
+ * the handshake.
+ *
+ * @throws {FtsError} `Cannot connect to HOST:PORT: reason`.
+ * @example
+ * ```ts
+ * await using session = await openSession("127.0.0.1:12345");
+ * const { entries } = await session.list("");
+ * ```
+ */
+export async function openSession(
+  target: string | Target,
+  options: SessionOptions = {},
+): Promise<ClientSession> {
+  const where = typeof target === "string" ? parseTarget(target) : target;
+  const label = formatTarget(where);
+  let byteConn: ByteConn;
+  try {
+    options.signal?.throwIfAborted();
+    byteConn = options.connect
+      ? await options.connect(where)
+      : await connectTcp(where);
+  } catch (error) {
+    throw connectError(label, error);
+  }
+  const pulse = { beat: () => {} };
+  const conn = new FrameConn(watched(byteConn, pulse));
+  try {
+    const welcome = await handshake(conn, options);
+    return new ClientSession(conn, where, welcome, options, pulse);
+  } catch (error) {
+    conn.close();
+    throw connectError(label, error);
+  }
+}
+
+/** Options of {@linkcode ClientSession.remove}. */
+export interface RemoveOptions {
+  /** Refuse with `stale` unless the file has this size and mtime. */
+  expect?: Expect;
+}
+
+/** Options of {@linkcode ClientSession.rename}. */
+export interface RenameOptions {
+  /** Replace an existing target atomically. Default false (refused with `exists`). */
+  overwrite?: boolean;
+  /** Refuse with `stale` unless the source has this size and mtime. */
+  expect?: Expect;
+}
+
+/** An open connection to an fts server. Create it with {@linkcode openSession}. */
+export class ClientSession implements AsyncDisposable {
+  /** Where this session is connected. */
+  readonly target: Target;
+  /** The server's agent string, as sent (display it with quoteName). */
+  readonly serverAgent: string;
+  /** Features both sides agreed on. */
+  readonly features: readonly string[];
+  readonly #conn: FrameConn;
+  readonly #requests = new RequestTable();
+  readonly #core: SessionCore;
+  readonly #options: SessionOptions;
+  readonly #reading: Promise<void>;
+  readonly #watchdog: StallWatchdog;
+  #goingAway: GoingAway | null = null;
+  #closeError: unknown = null;
+  /** Set when the stall timeout gave up on the connection. */
+  #stallError: ReasonError | null = null;
+  #closing = false;
+
+  /** Use {@linkcode openSession}. */
+  constructor(
+    conn: FrameConn,
+    target: Target,
+    welcome: Welcome,
+    options: SessionOptions,
+    pulse: { beat: () => void } = { beat: () => {} },
+  ) {
+    this.#conn = conn;
+    this.target = target;
+    this.serverAgent = welcome.agent;
+    this.features = welcome.features;
+    this.#options = options;
+    this.#core = {
+      conn,
+      requests: this.#requests,
+      chunkSize: welcome.chunkSize,
+      zstd: welcome.features.includes("zstd"),
+      modes: welcome.features.includes("mode"),
+      buffers: new BufferPool(welcome.chunkSize),
+      streamLock: new Mutex(),
+      reclaimed: new Set(),
+    };
+    const timeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.#watchdog = new StallWatchdog({
+      timeoutMs,
+      active: () => this.#requests.size > 0,
+      onStall: () => {
+        this.#stallError = new ReasonError(
+          "timeout",
+          `the server made no progress for ${formatSeconds(timeoutMs)}`,
+        );
+        this.#conn.close();
+      },
+      ...(options.watchdogClock ? { clock: options.watchdogClock } : {}),
+    });
+    pulse.beat = () => this.#watchdog.progress();
+    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.#reading = this.#readLoop();
+  }
+
+  /**
+   * Resolves when the connection has ended, closed by either side; every
+   * request still in flight has failed by then.
+   */
+  get finished(): Promise<void> {
+    return this.#reading;
+  }
+
+  /** The server's shutdown notice, once it sent one. */
+  get goingAway(): GoingAway | null {
+    return this.#goingAway;
+  }
+
+  /** True once the connection is closed (by either side). */
+  get closed(): boolean {
+    return this.#conn.closed || this.#closeError !== null;
+  }
+
+  /** Largest DATA chunk, as negotiated. */
+  get chunkSize(): number {
+    return this.#core.chunkSize;
+  }
+
+  /**
+   * Lists remote folder `path` ("" for the top).
+   *
+   * @throws {FtsError} `Cannot list "path": reason`.
+   */
+  async list(
+    path = "",
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Listing> {
+    try {
+      if (path !== "") path = validateName(path);
+      const request = this.#requests.open();
+      let ended = false;
+      try {
+        await this.#conn.send({ type: "list", id: request.id, path });
+        const entries: Entry[] = [];
+        const refused: string[] = [];
+        let refusedCount = 0;
+        for (;;) {
+          const reply = await request.next(options.signal);
+          ended = reply.type === "error" ||
+            (reply.type === "entries" && !reply.more);
+          if (reply.type === "error") {
+            throw reply.code === "not_found"
+              ? new ReasonError("not_found", "no such folder on the server")
+              : remoteError(reply);
+          }
+          if (reply.type !== "entries") throw unexpectedReply(reply, "LIST");
+          for (const entry of reply.entries) {
+            if (entries.length + refusedCount >= MAX_LIST_ENTRIES) {
+              throw new ProtocolError(
+                `A listing has more than ${MAX_LIST_ENTRIES} entries`,
+              );
+            }
+            if (isValidName(entry.name)) {
+              entries.push({ ...entry, name: entry.name.normalize("NFC") });
+            } else {
+              refusedCount++;
+              if (refused.length < MAX_REFUSED_KEPT) {
+                refused.push(shortCopy(entry.name, MAX_REFUSED_NAME));
+              }
+            }
+          }
+          if (!reply.more) return { path, entries, refused, refusedCount };
+        }
+      } finally {
+        if (ended) request.finish();
+        else this.#cancelListing(request.id);
+      }
+    } catch (error) {
+      throw this.#failure("list", path === "" ? "/" : path, error);
+    }
+  }
+
+  /**
+   * Tells whether remote `path` ("" for the top) is a folder: false when
+   * nothing or a file has that name. Reads only the first page of the
+   * listing and cancels the rest.
+   *
+   * @throws {FtsError} `Cannot list "path": reason` for other failures.
+   */
+  async isFolder(
+    path: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    try {
+      if (path !== "") path = validateName(path);
+      const request = this.#requests.open();
+      let ended = false;
+      try {
+        await this.#conn.send({ type: "list", id: request.id, path });
+        const reply = await request.next(options.signal);
+        ended = reply.type === "error" ||
+          (reply.type === "entries" && !reply.more);
+        if (reply.type === "entries") return true;
+        if (reply.type !== "error") throw unexpectedReply(reply, "LIST");
+        if (reply.code === "not_found" || reply.code === "not_directory") {
+          return false;
+        }
+        throw remoteError(reply);
+      } finally {
+        if (ended) request.finish();
+        else this.#cancelListing(request.id);
+      }
+    } catch (error) {
+      throw this.#failure("list", path === "" ? "/" : path, error);
+    }
+  }
+
+  /**
+   * Uploads local file `localPath` as `remoteName`.
+   *
+   * @throws {FtsError} `Cannot put "name": reason`.
+   */
+  async put(
+    localPath: string,
+    remoteName: string,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
+    try {
+      const name = validateName(remoteName);
+      using source = await openUploadSource(localPath, options.expectLocal);
+      let bytes = 0;
+      const onProgress = options.onProgress;
+      onProgress?.({ bytes: 0, total: source.size });
+      const { done } = await sendUpload(this.#core, source, name, {
+        overwrite: options.overwrite ?? false,
+        signal: options.signal,
+        compressor: compressorFor(this.#core),
+        encrypt: options.encrypt,
+        onBytes: onProgress &&
+          ((n) => onProgress({ bytes: bytes += n, total: source.size })),
+        keepMode: options.keepMode,
+      });
+      return await done;
+    } catch (error) {
+      throw this.#failure("put", remoteName, error);
+    }
+  }
+
+  /**
+   * Downloads `remoteName` into folder `localDir`.
+   *
+   * @throws {FtsError} `Cannot get "name": reason`.
+   */
+  async get(
+    remoteName: string,
+    localDir: string,
+    options: GetOptions = {},
+  ): Promise<GetResult> {
+    try {
+      let bytes = 0;
+      let total = 0;
+      const onProgress = options.onProgress;
+      return await download(this.#core, remoteName, localDir, {
+        overwrite: options.overwrite ?? false,
+        expect: options.expect,
+        signal: options.signal,
+        localName: options.localName,
+        decrypt: options.decrypt,
+        stripAgeSuffix: options.stripAgeSuffix,
+        sink: options.sink,
+        keepMode: options.keepMode,
+        onSize: onProgress &&
+          ((size) => onProgress({ bytes: 0, total: total = size })),
+        onBytes: onProgress &&
+          ((n) => onProgress({ bytes: bytes += n, total })),
+      });
+    } catch (error) {
+      throw this.#failure("get", remoteName, error);
+    }
+  }
+
+  /**
+   * Uploads many files, pipelined: small files go out back to back without
+   * waiting for each reply. Never throws for one file's failure; each
+   * result says how its file fared, in input order.
+   */
+  putMany(
+    items: readonly PutManyItem[],
+    options: ManyOptions = {},
+  ): Promise<BatchResult<PutResult>[]> {
+    return putMany(this.#core, items, {
+      ...options,
+      failure: (item, error) => this.#failure("put", item.remoteName, error),
+    });
+  }
+
+  /**
+   * Downloads many files into folder `localDir`, pipelined; like
+   * {@linkcode putMany}.
+   */
+  getMany(
+    items: readonly GetManyItem[],
+    localDir: string,
+    options: ManyOptions = {},
+  ): Promise<BatchResult<GetResult>[]> {
+    return getMany(this.#core, items, localDir, {
+      ...options,
+      failure: (item, error) => this.#failure("get", item.remoteName, error),
+    });
+  }
+
+  /** Deletes remote file `name`. */
+  async remove(name: string, options: RemoveOptions = {}): Promise<void> {
+    try {
+      const valid = validateName(name);
+      await this.#simple({
+        type: "delete",
+        id: 0,
+        name: valid,
+        ...expectOf(options),
+      });
+    } catch (error) {
+      throw this.#failure("delete", name, error);
+    }
+  }
+
+  /** Renames remote file `from` to `to`. */
+  async rename(
+    from: string,
+    to: string,
+    options: RenameOptions = {},
+  ): Promise<void> {
+    try {
+      await this.#simple({
+        type: "rename",
+        id: 0,
+        from: validateName(from),
+        to: validateName(to),
+        overwrite: options.overwrite ?? false,
+        ...expectOf(options),
+      });
+    } catch (error) {
+      throw this.#failure("rename", from, error);
+    }
+  }
+
+  /** Creates remote folder `name`. */
+  async mkdir(name: string): Promise<void> {
+    try {
+      await this.#simple({ type: "mkdir", id: 0, name: validateName(name) });
+    } catch (error) {
+      throw this.#failure("create folder", name, error);
+    }
+  }
+
+  /**
+   * Asks the server to shut down gracefully (it needs the `admin`
+   * permission). Running transfers get up to `graceMs`; the server may cap
+   * it at its own grace period. Without `graceMs` the server uses its own,
+   * as for SIGTERM.
+   *
+   * @throws {FtsError} `Cannot shut down the server: reason`.
+   */
+  async shutdown(options: { graceMs?: number } = {}): Promise<void> {
+    try {
+      await this.#simple({
+        type: "shutdown",
+        id: 0,
+        graceMs: options.graceMs ?? SERVER_GRACE,
+      });
+    } catch (error) {
+      if (error instanceof ReasonError) {
+        throw new FtsError(
+          error.code,
+          `Cannot shut down the server: ${error.message}`,
+          { cause: error },
+        );
+      }
+      throw this.#failure("shut down", "server", error);
+    }
+  }
+
+  /** Says goodbye and closes the connection. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#watchdog.stop();
+      this.#options.signal?.removeEventListener("abort", this.#onAbort);
+      // BYE only when idle: a write could wait behind a stuck transfer.
+      if (!this.closed && this.#requests.size === 0) {
+        await this.#conn.send({ type: "bye", id: 0 }).catch(() => {});
+      }
+      this.#conn.close();
+    }
+    await this.#reading;
+  }
+
+  /** Same as {@linkcode close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Sends a request answered by OK or ERROR. */
+  async #simple(message: Message): Promise<void> {
+    const request = this.#requests.open();
+    try {
+      await this.#conn.send({ ...message, id: request.id });
+      const reply = await request.next();
+      if (reply.type === "error") throw remoteError(reply);
+      if (reply.type !== "ok") {
+        throw unexpectedReply(reply, message.type.toUpperCase());
+      }
+    } finally {
+      request.finish();
+    }
+  }
+
+  /** Ends a LIST whose last reply was not read yet. */
+  #cancelListing(id: number): void {
+    this.#finishOrCancel(
+      id,
+      (m) => m.type === "error" || (m.type === "entries" && !m.more),
+    );
+  }
+
+  #finishOrCancel(id: number, isLast: (m: Message) => boolean): void {
+    const request = this.#requests.get(id);
+    if (!request) return;
+    if (!request.drain(isLast) && !this.#conn.closed) {
+      this.#conn.send({ type: "cancel", id }).catch(() => {});
+    }
+  }
+
+  #failure(action: string, name: string, error: unknown): unknown {
+    if (this.#stallError !== null && !(error instanceof NameError)) {
+      error = this.#stallError;
+    }
+    if (
+      this.#closeError !== null && error === this.#closeError && this.#goingAway
+    ) {
+      error = new ReasonError("shutting_down", "the server shut down");
+    }
+    return operationError(action, name, error);
+  }
+
+  readonly #onAbort = () => {
+    this.#conn.close();
+  };
+
+  async #readLoop(): Promise<void> {
+    let failure: unknown;
+    try {
+      for (;;) {
+        const frame = await this.#conn.readFrame();
+        if (frame === null) break;
+        const message = decodeMessage(frame);
+        if (message.id === 0) {
+          this.#connectionMessage(message);
+          continue;
+        }
+        const request = this.#requests.get(message.id);
+        if (!request) {
+          throw new ProtocolError(
+            `A reply for request ${message.id}, which is not in flight`,
+          );
+        }
+        // The client's own work (a slow disk, a passphrase) is no stall.
+        const idle = this.#watchdog.busy();
+        try {
+          await request.deliver(message);
+        } finally {
+          idle();
+        }
+      }
+      failure = this.#closing
+        ? new ReasonError("io", "the session is closed")
+        : connectionLost();
+    } catch (error) {
+      failure = error instanceof FtsError ? error : connectionLost(error);
+    }
+    this.#watchdog.stop();
+    failure = this.#stallError ?? failure;
+    this.#closeError = failure;
+    this.#requests.failAll(failure);
+    this.#conn.close();
+  }
+
+  #connectionMessage(message: Message): void {
+    switch (message.type) {
+      case "going_away":
+        if (this.#goingAway === null) {
+          this.#goingAway = {
+            graceMs: message.graceMs,
+            reason: message.reason,
+          };
+          this.#options.onGoingAway?.(this.#goingAway);
+        }
+        return;
+      case "ping":
+        this.#conn.send({ type: "pong", id: 0 }).catch(() => {});
+        return;
+      case "pong":
+        return;
+      case "bye":
+        this.#conn.close();
+        return;
+      case "error":
+        throw remoteError(message);
+      default:
+        throw new ProtocolError(
+          `Unexpected ${message.type.toUpperCase()} on the connection`,
+        );
+    }
+  }
+}
+
+function expectOf(options: { expect?: Expect }): { expect?: Expect } {
+  return options.expect ? { expect: options.expect } : {};
+}
+
+function unexpectedReply(reply: Message, request: string): ProtocolError {
+  return new ProtocolError(
+    `Unexpected ${reply.type.toUpperCase()} reply to ${request}`,
+  );
+}
+
+/**
+ * The first `max` units of `text` as a string of its own: a plain slice
+ * may keep the whole original alive.
+ */
+function shortCopy(text: string, max: number): string {
+  return Array.from(text.slice(0, max)).join("");
+}
+
+/** `conn`, calling `pulse.beat()` whenever bytes arrive or leave. */
+function watched(conn: ByteConn, pulse: { beat: () => void }): ByteConn {
+  return {
+    async read(p) {
+      const n = await conn.read(p);
+      if (n !== null && n > 0) pulse.beat();
+      return n;
+    },
+    async write(p) {
+      const n = await conn.write(p);
+      pulse.beat();
+      return n;
+    },
+    close: () => conn.close(),
+  };
+}
+
+/** `ms` as seconds for a message: "120 s", "0.5 s". */
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}

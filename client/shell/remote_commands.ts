@@ -1,0 +1,321 @@
+/**
+ * The shell commands that look at or change the server's folders without
+ * moving file contents: `ls`, `cd`, `pwd`, `rm`, `mv` and `mkdir`.
+ *
+ * @module
+ */
+
+import { FtsError } from "../../protocol/errors.ts";
+import type { Command } from "./command_parse.ts";
+import {
+  type CommandContext,
+  expectOf,
+  missingRemoteFolder,
+  patternRegExp,
+  remoteFolder,
+  remoteLeaf,
+  remoteName,
+  remoteParent,
+  remoteRef,
+  remoteTarget,
+  say,
+  type ShellState,
+  signalOf,
+  splitPattern,
+  vaultOf,
+} from "./command_context.ts";
+import { operationError, ReasonError } from "../engine/errors.ts";
+import { displayName, quoted } from "../term/format.ts";
+import { encryptedMark, remoteListing, renderListing } from "./listings.ts";
+import { writeText } from "../term/progress.ts";
+import type { Listing } from "../engine/session.ts";
+
+/** A command that works on remote folders. */
+export type RemoteCommand = Extract<
+  Command,
+  { name: "ls" | "cd" | "pwd" | "rm" | "mv" | "mkdir" }
+>;
+
+/**
+ * Runs a remote folder command.
+ *
+ * @throws {FtsError} when the operation fails, {@linkcode UsageError} for a
+ * bad argument.
+ */
+export async function runRemoteCommand(
+  command: RemoteCommand,
+  context: CommandContext,
+): Promise<void> {
+  const { state, output, signal } = context;
+  switch (command.name) {
+    case "ls": {
+      const { folder, listing, only } = await listFor(command, context);
+      if (listing.refusedCount > 0) {
+        writeText(
+          output.err,
+          `warning: ${listing.refusedCount} entr${
+            listing.refusedCount === 1 ? "y" : "ies"
+          } with unsafe names left out: ${
+            listing.refused.slice(0, 3).map(quoted).join(", ")
+          }\n`,
+        );
+      }
+      state.remoteListing = remoteListing(
+        folder,
+        only
+          ? listing.entries.filter((e) => only.test(e.name))
+          : listing.entries,
+      );
+      if (only && state.remoteListing.entries.length === 0) {
+        throw new FtsError(
+          "not_found",
+          `Cannot list ${quoted(command.path ?? "")}: nothing matches`,
+        );
+      }
+      writeText(
+        output.out,
+        renderListing(state.remoteListing, {
+          encryptedMark: encryptedMark(vaultOf(state).env),
+          long: command.long ?? false,
+        }),
+      );
+      return;
+    }
+    case "cd": {
+      const folder = remoteFolder(state, command.path);
+      try {
+        // It must exist and be a folder.
+        await state.session.list(folder, signalOf(signal));
+      } catch (error) {
+        throw await cdError(state, folder, error);
+      }
+      state.remoteDir = folder;
+      return;
+    }
+    case "pwd":
+      writeText(output.out, `/${displayName(state.remoteDir)}\n`);
+      return;
+    case "rm": {
+      if (command.target.pattern) {
+        await removeMatching(
+          command.target.text,
+          command.force ?? false,
+          context,
+        );
+        return;
+      }
+      const file = remoteRef(state, command.target, "delete");
+      await state.session.remove(file.path, expectOf(file));
+      say(output, `Deleted ${quoted(file.path)}`);
+      return;
+    }
+    case "mv": {
+      const file = remoteRef(state, command.from, "rename");
+      const to = await remoteTarget(state, command.to, remoteLeaf(file.path), {
+        action: "rename",
+        subject: file.path,
+        signal,
+      });
+      try {
+        await state.session.rename(file.path, to, {
+          overwrite: command.overwrite,
+          ...expectOf(file),
+        });
+      } catch (error) {
+        throw await renameError(state, file.path, to, error);
+      }
+      say(output, `Renamed ${quoted(file.path)} to ${quoted(to)}`);
+      return;
+    }
+    case "mkdir": {
+      const name = remoteName(state, command.path, "create folder");
+      await state.session.mkdir(name);
+      say(output, `Created folder ${quoted(name)}`);
+      return;
+    }
+  }
+}
+
+/** The reason of an engine failure, without its `Cannot … "name": `. */
+function reasonOf(error: FtsError): string {
+  return error.cause instanceof ReasonError
+    ? error.cause.message
+    : error.message;
+}
+
+/** A failed `cd` said as a change of folder, naming what is wrong. */
+async function cdError(
+  state: ShellState,
+  folder: string,
+  error: unknown,
+): Promise<unknown> {
+  if (!(error instanceof FtsError)) return error;
+  const prefix = `Cannot change to ${quoted(folder)}: `;
+  switch (error.code) {
+    case "not_found":
+      return new FtsError(
+        "not_found",
+        prefix + "no such folder on the server",
+        { cause: error },
+      );
+    case "not_directory": {
+      const parent = remoteParent(folder);
+      // LIST says not_directory for a file and for a file among the parents.
+      const itself = parent === "" || await state.session.isFolder(parent);
+      return new FtsError(
+        "not_directory",
+        prefix +
+          (itself
+            ? "it is a file, not a folder"
+            : "a parent on the server is not a folder"),
+        { cause: error },
+      );
+    }
+    default:
+      return new FtsError(error.code, prefix + reasonOf(error), {
+        cause: error,
+      });
+  }
+}
+
+/** A failed `mv`, naming the target when the target is the problem. */
+async function renameError(
+  state: ShellState,
+  from: string,
+  to: string,
+  error: unknown,
+): Promise<unknown> {
+  if (!(error instanceof FtsError)) return error;
+  const prefix = `Cannot rename ${quoted(from)} to ${quoted(to)}: `;
+  if (error.code === "exists") {
+    return new FtsError(
+      "exists",
+      `${prefix}${
+        quoted(to)
+      } already exists on the server (--overwrite replaces it)`,
+      { cause: error },
+    );
+  }
+  if (error.code === "is_directory") {
+    return new FtsError(
+      "is_directory",
+      `${prefix}${quoted(to)} is a folder on the server`,
+      { cause: error },
+    );
+  }
+  return await missingRemoteFolder(
+    state,
+    to,
+    error,
+    (folder) => `${prefix}no such folder ${quoted(folder)} on the server`,
+  );
+}
+
+/**
+ * What `ls [PATH]` lists: a folder; the entries of a folder that match a
+ * pattern (`ls *.txt`); or, as a shell's `ls` does, one file (`ls a.txt`).
+ */
+async function listFor(
+  command: Extract<RemoteCommand, { name: "ls" }>,
+  { state, signal }: CommandContext,
+): Promise<{ folder: string; listing: Listing; only: RegExp | null }> {
+  if (command.path === null) {
+    const folder = state.remoteDir;
+    return {
+      folder,
+      listing: await state.session.list(folder, signalOf(signal)),
+      only: null,
+    };
+  }
+  if (command.pattern) {
+    const { folder: typed, leaf } = splitPattern(command.path);
+    const folder = remoteFolder(state, typed);
+    return {
+      folder,
+      listing: await state.session.list(folder, signalOf(signal)),
+      only: patternRegExp(leaf),
+    };
+  }
+  const folder = remoteFolder(state, command.path);
+  try {
+    return {
+      folder,
+      listing: await state.session.list(folder, signalOf(signal)),
+      only: null,
+    };
+  } catch (error) {
+    if (!(error instanceof FtsError) || error.code !== "not_directory") {
+      throw error;
+    }
+    const parent = remoteParent(folder);
+    const leaf = remoteLeaf(folder);
+    const listing = await state.session.list(parent, signalOf(signal));
+    if (!listing.entries.some((e) => e.name === leaf)) throw error;
+    return {
+      folder: parent,
+      listing,
+      only: new RegExp(`^${RegExp.escape(leaf)}$`, "u"),
+    };
+  }
+}
+
+/** Most names a confirmation question shows. */
+const QUESTION_NAMES = 5;
+
+/**
+ * `rm PATTERN`: deletes the matching files (never folders) of the folder,
+ * each only if it is still the file listed. On a terminal, more than one
+ * match is confirmed first unless `force`; scripts are not asked.
+ */
+async function removeMatching(
+  typed: string,
+  force: boolean,
+  { state, output, signal, confirm }: CommandContext,
+): Promise<void> {
+  const { folder: typedFolder, leaf } = splitPattern(typed);
+  const folder = remoteFolder(state, typedFolder);
+  const re = patternRegExp(leaf);
+  const listing = remoteListing(
+    folder,
+    (await state.session.list(folder, signalOf(signal))).entries,
+  );
+  const files = listing.entries.filter((e) =>
+    e.type === "file" && re.test(e.name)
+  );
+  if (files.length === 0) {
+    throw new FtsError(
+      "not_found",
+      `Cannot delete ${quoted(typed)}: no file matches`,
+    );
+  }
+  if (files.length > 1 && !force && confirm) {
+    const names = files.slice(0, QUESTION_NAMES).map((f) => quoted(f.name));
+    if (files.length > QUESTION_NAMES) names.push("…");
+    const yes = await confirm(
+      `Delete ${files.length} files (${names.join(", ")})? [y/N] `,
+    );
+    if (!yes) {
+      say(output, "Nothing deleted");
+      return;
+    }
+  }
+  const failures: FtsError[] = [];
+  for (const file of files) {
+    try {
+      signal?.throwIfAborted();
+      await state.session.remove(file.path, expectOf(file));
+      say(output, `Deleted ${quoted(file.path)}`);
+    } catch (error) {
+      const failure = operationError("delete", file.path, error);
+      if (!(failure instanceof FtsError)) throw failure;
+      failures.push(failure);
+      writeText(output.err, `${failure.message}\n`);
+    }
+  }
+  if (failures.length > 0) {
+    throw new FtsError(
+      failures[0]!.code,
+      `Cannot delete ${failures.length} of ${files.length} files`,
+    );
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Yes/no questions on the terminal, for the first contact with a server
+ * ("Trust it and remember it?"). UI layer: it writes the question to the
+ * error stream and reads the answer from standard input, with echo on.
+ *
+ * @module
+ */
+
+import { writeText } from "../../common/cli_io.ts";
+
+/** The streams a question needs. */
+export interface PromptIo {
+  stdin: { readable: ReadableStream<Uint8Array> };
+  stderr: { writeSync(p: Uint8Array): number };
+  signal?: AbortSignal;
+}
+
+/** Longest answer read, in bytes; the rest of a longer line is ignored. */
+const MAX_ANSWER_BYTES = 256;
+
+/**
+ * Asks `question` until the answer is yes or no (`yes`, `y`, `no`, `n`, in
+ * any case). The end of input, Ctrl-D or an abort count as no.
+ *
+ * @example
+ * ```ts
+ * if (await askYesNo(io, "Trust it and remember it?")) remember();
+ * ```
+ */
+export async function askYesNo(
+  io: PromptIo,
+  question: string,
+): Promise<boolean> {
+  const reader = io.stdin.readable.getReader();
+  const onAbort = () => void reader.cancel().catch(() => {});
+  io.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    writeText(io.stderr, `${question} (yes/no) `);
+    for (;;) {
+      const answer = await readLine(reader);
+      if (answer === null || io.signal?.aborted) {
+        writeText(io.stderr, "\n");
+        return false;
+      }
+      const word = answer.trim().toLowerCase();
+      if (word === "yes" || word === "y") return true;
+      if (word === "no" || word === "n") return false;
+      writeText(io.stderr, 'Please type "yes" or "no": ');
+    }
+  } finally {
+    io.signal?.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+  }
+}
+
+/** One line of input without its ending, or null at the end of input. */
+async function readLine(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<string | null> {
+  const bytes: number[] = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) {
+      return bytes.length === 0 ? null : new TextDecoder().decode(
+        Uint8Array.from(bytes),
+      );
+    }
+    const end = value.indexOf(0x0a);
+    const part = end < 0 ? value : value.subarray(0, end);
+    for (const b of part) {
+      if (bytes.length < MAX_ANSWER_BYTES) bytes.push(b);
+    }
+    if (end >= 0) {
+      return new TextDecoder().decode(Uint8Array.from(bytes));
+    }
+  }
+}
+
+/** A source of typed lines (the shell's line editor). */
+export interface PromptLines {
+  /** The next line, or null at the end of input. */
+  readLine(prompt: string): Promise<string | null>;
+  /** Shows a message on its own line. */
+  notice(text: string): void;
+}
+
+/**
+ * {@linkcode askYesNo} through `lines`, for when the shell's line editor
+ * owns standard input: all lines of `question` but the last are shown as a
+ * notice, the last is the prompt.
+ *
+ * @example
+ * ```ts
+ * if (await askYesNoOn(shellInput, "Trust it and remember it?")) remember();
+ * ```
+ */
+export async function askYesNoOn(
+  lines: PromptLines,
+  question: string,
+): Promise<boolean> {
+  const cut = question.lastIndexOf("\n");
+  if (cut >= 0) lines.notice(question.slice(0, cut));
+  let prompt = `${question.slice(cut + 1)} (yes/no) `;
+  for (;;) {
+    const answer = await lines.readLine(prompt);
+    if (answer === null) return false;
+    const word = answer.trim().toLowerCase();
+    if (word === "yes" || word === "y") return true;
+    if (word === "no" || word === "n") return false;
+    prompt = 'Please type "yes" or "no": ';
+  }
+}

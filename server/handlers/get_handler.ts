@@ -1,0 +1,207 @@
+/**
+ * The GET handler: streams a file as DATA frames and ends with its SHA-256.
+ *
+ * When the storage knows the file's SHA-256 (kept from the upload, which
+ * was verified against it, or from an earlier download), nothing is hashed:
+ * GET_END carries that value, and the client's own check of the bytes it
+ * receives then verifies the stored file against what was uploaded.
+ * Otherwise the file is hashed as it is read, and the result is offered to
+ * the storage for next time.
+ *
+ * Two buffers alternate: while one frame is being written to the socket the
+ * next chunk is read from the file straight behind its DATA prefix, so a
+ * chunk is never copied (unless it is compressed).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { constants, zstdCompressSync } from "node:zlib";
+import { FtsError } from "../../protocol/errors.ts";
+import {
+  DATA_PREFIX,
+  encodeMessage,
+  type Expect,
+  type MessageOf,
+  writeDataPrefix,
+} from "../../protocol/messages.ts";
+import { quoteName } from "../../protocol/names.ts";
+import type { HandlerContext, OpResult } from "../session/handler_context.ts";
+import type { FileReader } from "../storage/storage.ts";
+
+const ZSTD_OPTIONS = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
+/** A compressed chunk is sent only if it saves at least 1/16 of the bytes. */
+const MIN_SAVING_SHIFT = 4;
+/** After a chunk that did not compress, this many are sent raw untried. */
+const SKIP_AFTER_MISS = 8;
+
+/**
+ * Runs one download to its end: GET_READY, DATA frames from `get.offset`,
+ * GET_END with the SHA-256 of the whole file.
+ *
+ * @throws {FtsError} `stale` (the file does not match `expect`),
+ * `bad_request` (offset beyond the end), `io` (the file shrank while being
+ * read), the storage's errors, or `signal.reason`.
+ */
+export async function sendFile(
+  ctx: HandlerContext,
+  get: MessageOf<"get">,
+  signal: AbortSignal,
+): Promise<OpResult> {
+  using _slot = await ctx.downloads.acquire(signal);
+  using reader = await ctx.storage.openRead(get.name);
+  const { size } = reader;
+  checkExpect("download", get.name, get.expect, reader);
+  if (get.offset > size) {
+    throw new FtsError(
+      "bad_request",
+      `Cannot download ${
+        quoteName(get.name)
+      } from offset ${get.offset}: the file has ${size} bytes`,
+    );
+  }
+  signal.throwIfAborted();
+  const ready: MessageOf<"get_ready"> = {
+    type: "get_ready",
+    id: get.id,
+    name: get.name,
+    size,
+    mtime: reader.mtime,
+    ...(ctx.modes && reader.mode !== undefined ? { mode: reader.mode } : {}),
+  };
+  if (get.offset === 0 && size <= ctx.chunkSize) {
+    return await sendWhole(ctx, ready, reader);
+  }
+  await ctx.conn.send(ready);
+  const chunkSize = Math.max(1, Math.min(ctx.chunkSize, size));
+  const buffers = [new Uint8Array(DATA_PREFIX + chunkSize)];
+  if (size > chunkSize) buffers.push(new Uint8Array(DATA_PREFIX + chunkSize));
+  const known = reader.sha256;
+  const hash = known === undefined ? createHash("sha256") : null;
+  let position = 0;
+  // The whole file's hash covers the part before `offset` too.
+  while (position < get.offset) {
+    const want = Math.min(chunkSize, get.offset - position);
+    const view = buffers[0]!.subarray(DATA_PREFIX, DATA_PREFIX + want);
+    await readFull(reader, view, get.name);
+    hash?.update(view);
+    position += want;
+  }
+  let writing: Promise<void> | null = null;
+  let skipCompression = ctx.zstd ? 0 : Infinity;
+  for (let turn = 0; position < size; turn++) {
+    signal.throwIfAborted();
+    const buf = buffers[turn % buffers.length]!;
+    const n = Math.min(chunkSize, size - position);
+    const chunk = buf.subarray(DATA_PREFIX, DATA_PREFIX + n);
+    await readFull(reader, chunk, get.name);
+    hash?.update(chunk);
+    let length = n;
+    let zstd = false;
+    if (skipCompression > 0) {
+      skipCompression--;
+    } else {
+      const packed = compressed(chunk);
+      if (packed) {
+        buf.set(packed, DATA_PREFIX);
+        length = packed.byteLength;
+        zstd = true;
+      } else {
+        skipCompression = SKIP_AFTER_MISS;
+      }
+    }
+    writeDataPrefix(buf, get.id, position, length, { zstd });
+    if (writing) await writing;
+    signal.throwIfAborted();
+    writing = ctx.conn.writeAll(buf.subarray(0, DATA_PREFIX + length));
+    position += n;
+    ctx.touch();
+  }
+  if (writing) await writing;
+  signal.throwIfAborted();
+  const sha256 = known ?? hash!.digest("hex");
+  await ctx.conn.send({ type: "get_end", id: get.id, sha256 });
+  if (known === undefined) await reader.rememberSha256?.(sha256);
+  return { bytes: size - get.offset };
+}
+
+/**
+ * Sends a file that fits in one chunk as GET_READY, DATA and GET_END in a
+ * single write. Over TLS the server cannot turn Nagle's algorithm off, and
+ * three small writes would each wait for the client's delayed ACK.
+ */
+async function sendWhole(
+  ctx: HandlerContext,
+  ready: MessageOf<"get_ready">,
+  reader: FileReader,
+): Promise<OpResult> {
+  const head = encodeMessage(ready);
+  const data = new Uint8Array(DATA_PREFIX + ready.size);
+  const chunk = data.subarray(DATA_PREFIX);
+  await readFull(reader, chunk, ready.name);
+  const known = reader.sha256;
+  const sha256 = known ?? createHash("sha256").update(chunk).digest("hex");
+  const packed = ctx.zstd ? compressed(chunk) : null;
+  if (packed) data.set(packed, DATA_PREFIX);
+  const length = packed?.byteLength ?? ready.size;
+  writeDataPrefix(data, ready.id, 0, length, { zstd: packed !== null });
+  const end = encodeMessage({ type: "get_end", id: ready.id, sha256 });
+  // An empty file has no DATA frame, as in the streaming path.
+  const middle = ready.size === 0
+    ? new Uint8Array(0)
+    : data.subarray(0, DATA_PREFIX + length);
+  const frames = new Uint8Array(
+    head.byteLength + middle.byteLength + end.byteLength,
+  );
+  frames.set(head);
+  frames.set(middle, head.byteLength);
+  frames.set(end, head.byteLength + middle.byteLength);
+  await ctx.conn.writeAll(frames);
+  ctx.touch();
+  if (known === undefined) await reader.rememberSha256?.(sha256);
+  return { bytes: ready.size };
+}
+
+/** `chunk` compressed with zstd, or null when that saves under 1/16. */
+function compressed(chunk: Uint8Array): Uint8Array | null {
+  const packed = zstdCompressSync(chunk, ZSTD_OPTIONS);
+  const n = chunk.byteLength;
+  return packed.byteLength <= n - (n >> MIN_SAVING_SHIFT) ? packed : null;
+}
+
+/**
+ * Refuses with `stale` when the file no longer has the size and
+ * modification time the client saw in a listing.
+ */
+export function checkExpect(
+  action: string,
+  name: string,
+  expect: Expect | undefined,
+  actual: { size: number; mtime: number },
+): void {
+  if (expect === undefined) return;
+  if (expect.size !== actual.size || expect.mtime !== actual.mtime) {
+    throw new FtsError(
+      "stale",
+      `Cannot ${action} ${quoteName(name)}: it changed since it was listed`,
+    );
+  }
+}
+
+async function readFull(
+  reader: FileReader,
+  target: Uint8Array,
+  name: string,
+): Promise<void> {
+  let filled = 0;
+  while (filled < target.byteLength) {
+    const n = await reader.read(target.subarray(filled));
+    if (n === null) {
+      throw new FtsError(
+        "io",
+        `Cannot download ${quoteName(name)}: the file shrank while being read`,
+      );
+    }
+    filled += n;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * What a request handler gets from its session.
+ *
+ * @module
+ */
+
+import type { FrameConn } from "../../common/frame_conn.ts";
+import type { Slots } from "../../common/semaphore.ts";
+import type { Storage } from "../storage/storage.ts";
+
+/** The session's connection and settings, shared by its request handlers. */
+export interface HandlerContext {
+  /** The connection; its writes are serialised across handlers. */
+  readonly conn: FrameConn;
+  /** Where files live. */
+  readonly storage: Storage;
+  /** Largest chunk in a DATA frame, after decompression. */
+  readonly chunkSize: number;
+  /** True when the feature "zstd" was negotiated. */
+  readonly zstd: boolean;
+  /**
+   * True when the feature "mode" was negotiated: permission bits travel in
+   * ENTRIES, GET_READY and PUT. Default false.
+   */
+  readonly modes?: boolean;
+  /** Bounds the downloads of one session that stream at once. */
+  readonly downloads: Slots;
+  /** Bounds the listings of one session held in memory at once. */
+  readonly lists: Slots;
+  /** A handler producing many replies waits while more bytes than this are queued. */
+  readonly writeQueueBytes: number;
+  /** Records progress, so a transfer that moves data is never idle. */
+  touch(): void;
+}
+
+/** What a finished request reports for the log line. */
+export interface OpResult {
+  /** File bytes moved (0 for requests that move none). */
+  readonly bytes: number;
+  /** The name the operation ended with, when it differs from the request's. */
+  readonly finalName?: string;
+}

@@ -1,0 +1,251 @@
+/**
+ * The requests of one connection in flight: admission (request id, the
+ * session's state, the in-flight limit, the client's permissions), running
+ * each on its handler, turning its failure into the wire error, and one log
+ * line per request.
+ *
+ * @module
+ */
+
+import type { FrameConn } from "../../common/frame_conn.ts";
+import { isConnectionLoss } from "../../common/frame_conn.ts";
+import { FtsError, ProtocolError } from "../../protocol/errors.ts";
+import type { Message, MessageOf } from "../../protocol/messages.ts";
+import { quoteName } from "../../protocol/names.ts";
+import type { Clock } from "../../common/clock.ts";
+import type { HandlerContext, OpResult } from "./handler_context.ts";
+import { sendFile } from "../handlers/get_handler.ts";
+import { UploadInbox } from "./upload_inbox.ts";
+import { operationOf } from "../auth/permissions.ts";
+import {
+  deleteFile,
+  listFolder,
+  makeFolder,
+  renameFile,
+} from "../handlers/folder_requests.ts";
+import { ConnectionClosed } from "./session_errors.ts";
+import { receiveFile } from "../handlers/put_handler.ts";
+import { toWireError } from "./wire_error.ts";
+
+/** Requests one connection may have in flight; more are answered `busy`. */
+export const MAX_REQUESTS_IN_FLIGHT = 1024;
+
+/** Where a session is in its life. */
+export type SessionState =
+  | "handshake"
+  | "open"
+  | "going_away"
+  | "closing"
+  | "closed";
+
+/** A message that starts a request. */
+export type RequestMessage = MessageOf<
+  "list" | "put" | "get" | "delete" | "rename" | "mkdir" | "shutdown"
+>;
+
+/** True when `message` starts a request (it needs a permission). */
+export function isRequest(message: Message): message is RequestMessage {
+  return operationOf(message.type) !== null;
+}
+
+/** Settings of a {@linkcode RequestRunner}. */
+export interface RequestRunnerOptions {
+  /** The session's connection. */
+  readonly conn: FrameConn;
+  /** Time source for durations. */
+  readonly clock: Clock;
+  /** The session's log. */
+  readonly log: (line: string) => void;
+  /** The handlers' context; called only once the session is open. */
+  readonly context: () => HandlerContext;
+  /** Why the client may not run `message`, or null when it may. */
+  readonly refusal: (message: RequestMessage) => FtsError | null;
+  /** Starts the server's graceful shutdown, for an admin's SHUTDOWN. */
+  readonly shutdownServer: (graceMs: number) => void;
+  /** The longest grace period a SHUTDOWN may ask for. */
+  readonly maxGraceMs: number;
+  /** Called each time a request has finished. */
+  readonly settled: () => void;
+}
+
+/** A request in flight. */
+interface Active {
+  readonly controller: AbortController;
+  readonly inbox: UploadInbox | null;
+  done: Promise<void>;
+}
+
+/** See the module comment; one per session. */
+export class RequestRunner {
+  readonly #options: RequestRunnerOptions;
+  readonly #requests = new Map<number, Active>();
+
+  constructor(options: RequestRunnerOptions) {
+    this.#options = options;
+  }
+
+  /** Number of requests in flight. */
+  get size(): number {
+    return this.#requests.size;
+  }
+
+  /** The upload inbox of request `id`, if it is a PUT in flight. */
+  inbox(id: number): UploadInbox | null | undefined {
+    return this.#requests.get(id)?.inbox;
+  }
+
+  /** Aborts request `id` with `reason`, if it is in flight. */
+  cancel(id: number, reason: FtsError): void {
+    this.#requests.get(id)?.controller.abort(reason);
+  }
+
+  /** Aborts every request in flight with `reason`. */
+  abortAll(reason: FtsError): void {
+    for (const active of this.#requests.values()) {
+      active.controller.abort(reason);
+    }
+  }
+
+  /** Resolves once every request now in flight has finished. */
+  async finished(): Promise<void> {
+    await Promise.all([...this.#requests.values()].map((a) => a.done));
+  }
+
+  /**
+   * Admits `message` in a session that is in `state` and starts it, or
+   * answers it with the refusal.
+   *
+   * @throws {ProtocolError} for a zero or reused request id.
+   */
+  async start(message: RequestMessage, state: SessionState): Promise<void> {
+    if (message.id === 0) {
+      throw new ProtocolError(
+        `${message.type.toUpperCase()} needs a non-zero request id`,
+      );
+    }
+    if (this.#requests.has(message.id)) {
+      throw new ProtocolError(`Request id ${message.id} is already in use`);
+    }
+    if (state === "closing") return;
+    const refusal = state !== "open"
+      ? new FtsError(
+        "shutting_down",
+        `Cannot ${message.type}: the server is shutting down`,
+      )
+      : this.#requests.size >= MAX_REQUESTS_IN_FLIGHT
+      ? new FtsError(
+        "busy",
+        `Cannot ${message.type}: ${MAX_REQUESTS_IN_FLIGHT} requests are already in flight`,
+      )
+      : this.#options.refusal(message);
+    if (refusal) {
+      this.#logOp(message, { bytes: 0 }, 0, refusal.code);
+      await this.#options.conn.send(toWireError(refusal, message.id).reply);
+      return;
+    }
+    const active: Active = {
+      controller: new AbortController(),
+      inbox: message.type === "put" ? new UploadInbox() : null,
+      done: Promise.resolve(),
+    };
+    this.#requests.set(message.id, active);
+    active.done = this.#run(message, active);
+  }
+
+  async #run(message: RequestMessage, active: Active): Promise<void> {
+    const { clock, conn } = this.#options;
+    const started = clock.now();
+    let result: OpResult = { bytes: 0 };
+    let outcome = "ok";
+    try {
+      result = await this.#handle(message, active);
+    } catch (error) {
+      active.inbox?.close();
+      if (
+        error instanceof ConnectionClosed || conn.closed ||
+        isConnectionLoss(error)
+      ) {
+        outcome = "disconnected";
+      } else {
+        const { reply, unexpected } = toWireError(error, message.id);
+        outcome = reply.code;
+        if (unexpected) {
+          this.#options.log(
+            `internal error in ${message.type}: ${
+              error instanceof Error
+                ? (error.stack ?? error.message)
+                : String(error)
+            }`,
+          );
+        }
+        await conn.send(reply).catch(() => {});
+      }
+    } finally {
+      active.inbox?.close();
+      this.#requests.delete(message.id);
+      this.#logOp(message, result, clock.now() - started, outcome);
+      this.#options.settled();
+    }
+  }
+
+  #handle(message: RequestMessage, active: Active): Promise<OpResult> {
+    const ctx = this.#options.context();
+    const signal = active.controller.signal;
+    switch (message.type) {
+      case "put":
+        return receiveFile(ctx, message, active.inbox!, signal);
+      case "get":
+        return sendFile(ctx, message, signal);
+      case "list":
+        return listFolder(ctx, message, signal);
+      case "delete":
+        return deleteFile(ctx, message, signal);
+      case "rename":
+        return renameFile(ctx, message, signal);
+      case "mkdir":
+        return makeFolder(ctx, message, signal);
+      case "shutdown":
+        return this.#shutdownServer(message);
+    }
+  }
+
+  /** SHUTDOWN from an admin: OK first, then the server's graceful shutdown. */
+  async #shutdownServer(message: MessageOf<"shutdown">): Promise<OpResult> {
+    const graceMs = Math.min(message.graceMs, this.#options.maxGraceMs);
+    await this.#options.conn.send({ type: "ok", id: message.id });
+    this.#options.log(`shutdown requested (grace ${graceMs / 1000} s)`);
+    this.#options.shutdownServer(graceMs);
+    return { bytes: 0 };
+  }
+
+  #logOp(
+    message: RequestMessage,
+    result: OpResult,
+    ms: number,
+    outcome: string,
+  ): void {
+    this.#options.log(
+      `${message.type} ${describe(message, result)} ${result.bytes} B ${
+        Math.round(ms)
+      } ms ${outcome}`,
+    );
+  }
+}
+
+/** The names a request's log line shows. */
+function describe(message: RequestMessage, result: OpResult): string {
+  switch (message.type) {
+    case "list":
+      return quoteName(message.path);
+    case "rename":
+      return `${quoteName(message.from)} -> ${quoteName(message.to)}`;
+    case "shutdown":
+      return "-";
+    case "put":
+      return result.finalName !== undefined && result.finalName !== message.name
+        ? `${quoteName(message.name)} as ${quoteName(result.finalName)}`
+        : quoteName(message.name);
+    default:
+      return quoteName(message.name);
+  }
+}

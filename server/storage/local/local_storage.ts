@@ -1,0 +1,695 @@
+/**
+ * The local-disk {@linkcode Storage} backend.
+ *
+ * Layout of the root folder:
+ * - the user's files and folders, served by name;
+ * - `.fts/` (mode 0700), the server's state, never listed or served;
+ * - `.fts/lock`, locked while a server uses the root: a second server on the
+ *   same root is refused, so every partial file that no upload of this
+ *   server owns is an orphan;
+ * - `.fts/partial/<random>.part`, uploads in progress. A partial file becomes
+ *   visible only when complete, verified and fsynced, by a rename (overwrite)
+ *   or a link under the first free name. Partials left by a crash are never
+ *   listed, and no resume can use them (uploads always start at offset 0):
+ *   they are deleted when the storage opens, and again at the first upload
+ *   after every {@linkcode LocalStorageOptions.sweepEveryMs};
+ * - `.fts/sums/`, the SHA-256 of stored files (see checksum_cache.ts), so
+ *   downloads need not hash them;
+ * - `.fts/trash/`, files an overwriting upload replaced, deleted after its
+ *   reply went out (and on open, after a crash).
+ *
+ * Uploaded files keep the partial file's mode, 0600: only the server's user
+ * can read them on the disk; clients reach them through the server. An
+ * upload that asks for permission bits (`put -p`, feature "mode") gets
+ * them masked by `storedMode()`: never setuid, setgid, sticky or writable
+ * by group or others.
+ *
+ * Symbolic links are never followed, and every request is resolved from
+ * held folder descriptors: see rooted_paths.ts.
+ *
+ * Free space: an upload declares its size, and {@linkcode
+ * LocalStorage.beginUpload} refuses it with `no_space` unless it fits in the
+ * disk's free space (`statfs`, which counts every partial file already on
+ * the disk as used) less what the uploads in flight have declared but not
+ * written yet. The reservation ends when the upload commits or aborts.
+ *
+ * @module
+ */
+
+import * as fs from "node:fs";
+import { FtsError } from "../../../protocol/errors.ts";
+import { MAX_MODE } from "../../../protocol/messages.ts";
+import { quoteName, validateName } from "../../../protocol/names.ts";
+import { AgeSniffer } from "./age_sniff.ts";
+import {
+  ChecksumCache,
+  type FileStamp,
+  sameStamp,
+  stampOf,
+} from "./checksum_cache.ts";
+import { type Clock, systemClock } from "../../../common/clock.ts";
+import { fsError } from "./fs_errors.ts";
+import { LocalUpload, removeQuietly } from "./local_upload.ts";
+import {
+  type Folder,
+  lstatOrNull,
+  makeOwnPrivate,
+  mtimeMs,
+  openFileAt,
+  RootedPaths,
+} from "./rooted_paths.ts";
+import {
+  type Entry,
+  type FileReader,
+  type RenameOptions,
+  STATE_DIR,
+  type Storage,
+  type Upload,
+} from "../storage.ts";
+
+/** Options of {@linkcode LocalStorage.open}. */
+export interface LocalStorageOptions {
+  /** Clock for partial sweeps and checksums. Default: the system clock. */
+  clock?: Clock;
+  /**
+   * Partial files no upload owns are deleted on open and at the first
+   * upload after every `sweepEveryMs`. Default: one hour.
+   */
+  sweepEveryMs?: number;
+  /** Create the root folder (and its parents) when missing. Default: true. */
+  create?: boolean;
+  /**
+   * Bytes free on the root's disk for this server. Default: `statfs`'s
+   * blocks available to unprivileged users times the block size.
+   */
+  freeSpace?: (root: Folder) => number;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+const PART_SUFFIX = ".part";
+/** Files sniffed for the age header at once while listing. */
+const SNIFF_BATCH = 64;
+
+/** What an upload in flight holds of the free space. */
+interface Reservation {
+  /** Declared size. */
+  readonly size: number;
+  /** Bytes on the disk already (counted by `statfs`). */
+  readonly written: number;
+  /** Discards the upload (absent while its partial file is being made). */
+  abort?(): Promise<void>;
+}
+
+/** Files in a folder on the local disk. Create with {@linkcode LocalStorage.open}. */
+export class LocalStorage implements Storage {
+  readonly #paths: RootedPaths;
+  readonly #state: StateFolders;
+  /** SHA-256 of stored files, so downloads need not hash them. */
+  readonly #sums: ChecksumCache;
+  /** Marks age files `encrypted` in listings. */
+  readonly #sniffer = new AgeSniffer();
+  readonly #clock: Clock;
+  readonly #sweepEveryMs: number;
+  readonly #freeSpace: (root: Folder) => number;
+  /** Uploads in flight, by partial file name. */
+  readonly #uploads = new Map<string, Reservation>();
+  #lastSweep: number;
+  #closed = false;
+
+  private constructor(
+    paths: RootedPaths,
+    state: StateFolders,
+    sums: ChecksumCache,
+    options: LocalStorageOptions,
+  ) {
+    this.#paths = paths;
+    this.#state = state;
+    this.#sums = sums;
+    this.#clock = options.clock ?? systemClock;
+    this.#sweepEveryMs = options.sweepEveryMs ?? HOUR_MS;
+    this.#freeSpace = options.freeSpace ?? statfsFree;
+    this.#lastSweep = this.#clock.now();
+  }
+
+  /**
+   * Opens (and by default creates) the root folder, prepares `.fts/`, locks
+   * it and deletes the partial files a previous run left.
+   *
+   * @throws {FtsError} when the root is not a usable folder, `.fts` is not
+   * a real folder, or another server uses the root (`busy`).
+   */
+  static async open(
+    root: string,
+    options: LocalStorageOptions = {},
+  ): Promise<LocalStorage> {
+    let paths: RootedPaths;
+    try {
+      if (options.create ?? true) await Deno.mkdir(root, { recursive: true });
+      paths = RootedPaths.open(await Deno.realPath(root));
+    } catch (error) {
+      throw openError(root, error);
+    }
+    let state: StateFolders | undefined;
+    try {
+      state = openStateFolders(paths.folder);
+      if (!state.lock.tryLockSync(true)) {
+        throw new FtsError(
+          "busy",
+          `Cannot open the data folder ${
+            quoteName(root)
+          }: another fts server is using it`,
+        );
+      }
+      const sums = await ChecksumCache.open(state.sums.path, {
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
+      const storage = new LocalStorage(paths, state, sums, options);
+      storage.#sweepPartials();
+      storage.#emptyTrash();
+      return storage;
+    } catch (error) {
+      if (state) closeStateFolders(state);
+      paths[Symbol.dispose]();
+      throw openError(root, error);
+    }
+  }
+
+  /** The absolute, link-free root folder. */
+  get root(): string {
+    return this.#paths.root;
+  }
+
+  /**
+   * Bytes an upload may still declare: the disk's free space less what the
+   * uploads in flight have declared but not written yet.
+   *
+   * @throws {FtsError} `io` when the free space cannot be read.
+   */
+  available(): number {
+    let free: number;
+    try {
+      free = this.#freeSpace(this.#paths.folder);
+    } catch (error) {
+      throw new FtsError(
+        "io",
+        "Cannot read the free space of the server's disk",
+        { cause: error },
+      );
+    }
+    for (const upload of this.#uploads.values()) {
+      free -= Math.max(0, upload.size - upload.written);
+    }
+    return Math.max(0, free);
+  }
+
+  async list(path: string): Promise<Entry[]> {
+    using at = this.#paths.openFolder(path, "list");
+    const { folder } = at;
+    let names: string[];
+    try {
+      names = [];
+      for (const e of Deno.readDirSync(folder.path)) {
+        if (e.isSymlink || !(e.isFile || e.isDirectory)) continue;
+        if (at.name === "" && e.name === STATE_DIR) continue;
+        if (!isCanonicalComponent(e.name)) continue;
+        names.push(e.name);
+      }
+    } catch (error) {
+      throw fsError(error, "list", at.name);
+    }
+    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const found: { entry: Entry; info: Deno.FileInfo }[] = [];
+    for (const n of names) {
+      let info: Deno.FileInfo | null;
+      try {
+        info = lstatOrNull(folder.at(n));
+      } catch {
+        continue; // Not readable: left out like a special file.
+      }
+      const entry = info && toEntry(n, info);
+      if (info && entry) found.push({ entry, info });
+    }
+    const entries: Entry[] = [];
+    for (let i = 0; i < found.length; i += SNIFF_BATCH) {
+      const batch = await Promise.all(
+        found.slice(i, i + SNIFF_BATCH).map(async ({ entry, info }) =>
+          entry.type === "file" &&
+            await this.#sniffer.isAgeFile(
+              info,
+              () => openFileAt(folder.at(entry.name)),
+            )
+            ? { ...entry, encrypted: true }
+            : entry
+        ),
+      );
+      entries.push(...batch);
+    }
+    return entries;
+  }
+
+  stat(name: string): Promise<Entry> {
+    return settle(() => {
+      using at = this.#paths.inspect(name, "stat");
+      if (at.info === null) {
+        throw new FtsError(
+          "not_found",
+          `Cannot stat ${quoteName(at.name)}: no such file or folder`,
+        );
+      }
+      const entry = toEntry(at.name, at.info);
+      if (!entry) {
+        throw new FtsError(
+          "permission_denied",
+          `Cannot stat ${
+            quoteName(at.name)
+          }: it is not a regular file or folder`,
+        );
+      }
+      return entry;
+    });
+  }
+
+  async openRead(name: string): Promise<FileReader> {
+    // Taken before the file is looked at: see ChecksumCache.record().
+    const observedAt = this.#sums.now();
+    const { name: nfc, file, info } = this.#paths.openFile(name, "read");
+    const stamp = stampOf(info);
+    const sha256 = stamp ? await this.#sums.lookup(stamp) : null;
+    return new LocalReader(nfc, file, info, {
+      sums: this.#sums,
+      stamp,
+      observedAt,
+      sha256,
+    });
+  }
+
+  async beginUpload(name: string, size: number): Promise<Upload> {
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new RangeError(`Upload size ${size} is not a valid size`);
+    }
+    const nfc = (() => {
+      using at = this.#paths.inspect(name, "upload");
+      if (at.info?.isDirectory) {
+        throw new FtsError(
+          "is_directory",
+          `Cannot upload ${quoteName(at.name)}: a folder has that name`,
+        );
+      }
+      return at.name;
+    })();
+    this.#sweepIfDue();
+    // Checked and reserved with no await in between, so two uploads can
+    // never both count the same free bytes.
+    const available = this.available();
+    if (size > available) {
+      throw new FtsError(
+        "no_space",
+        `Cannot upload ${
+          quoteName(nfc)
+        }: ${size} bytes do not fit in the ${available} bytes free on the server`,
+      );
+    }
+    const part = `${crypto.randomUUID()}${PART_SUFFIX}`;
+    const reservation = { size, written: 0 };
+    this.#uploads.set(part, reservation);
+    try {
+      const upload = await LocalUpload.create(
+        this.#paths,
+        nfc,
+        size,
+        { folder: this.#state.partial, base: part },
+        {
+          sums: this.#sums,
+          trash: this.#state.trash,
+          onEnd: () => this.#uploads.delete(part),
+        },
+      );
+      this.#uploads.set(part, upload);
+      return upload;
+    } catch (error) {
+      this.#uploads.delete(part);
+      throw error;
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    using at = this.#paths.inspect(name, "delete");
+    if (at.info === null) {
+      throw new FtsError(
+        "not_found",
+        `Cannot delete ${quoteName(at.name)}: no such file or folder`,
+      );
+    }
+    if (!at.info.isFile && !at.info.isDirectory) {
+      throw new FtsError(
+        "permission_denied",
+        `Cannot delete ${
+          quoteName(at.name)
+        }: it is not a regular file or folder`,
+      );
+    }
+    try {
+      // Through the held parent: a link swapped in is removed itself, a
+      // folder swapped for a link fails (rmdir of a non-folder).
+      if (at.info.isDirectory) fs.rmdirSync(at.path);
+      else fs.unlinkSync(at.path);
+    } catch (error) {
+      throw fsError(error, "delete", at.name);
+    }
+    if (at.info.isFile) await this.#sums.forget(at.info);
+  }
+
+  async rename(
+    from: string,
+    to: string,
+    options: RenameOptions,
+  ): Promise<void> {
+    using src = this.#paths.inspect(from, "rename");
+    using dst = this.#paths.inspect(to, "rename");
+    const action = `rename ${quoteName(src.name)} to`;
+    if (src.info === null) {
+      throw new FtsError(
+        "not_found",
+        `Cannot rename ${quoteName(src.name)}: no such file or folder`,
+      );
+    }
+    if (!src.info.isFile && !src.info.isDirectory) {
+      throw new FtsError(
+        "permission_denied",
+        `Cannot rename ${
+          quoteName(src.name)
+        }: it is not a regular file or folder`,
+      );
+    }
+    if (dst.info !== null) {
+      if (!options.overwrite || src.name === dst.name) {
+        throw new FtsError(
+          "exists",
+          `Cannot ${action} ${quoteName(dst.name)}: it already exists`,
+        );
+      }
+      if (dst.info.isDirectory) {
+        throw new FtsError(
+          "is_directory",
+          `Cannot ${action} ${quoteName(dst.name)}: a folder has that name`,
+        );
+      }
+    }
+    try {
+      if (options.overwrite || src.info.isDirectory) {
+        // Folders cannot be hard-linked; the lstat above is the no-replace
+        // check, and rename() refuses a non-empty folder as target anyway.
+        Deno.renameSync(src.path, dst.path);
+      } else {
+        // link() fails if the target exists: a no-replace rename that
+        // cannot race with another writer.
+        Deno.linkSync(src.path, dst.path);
+        try {
+          fs.unlinkSync(src.path);
+        } catch (error) {
+          removeQuietly(dst.path);
+          throw error;
+        }
+      }
+    } catch (error) {
+      throw fsError(error, action, dst.name);
+    }
+    if (dst.info?.isFile) await this.#sums.forget(dst.info);
+    const before = stampOf(src.info);
+    if (before) await this.#sums.carry(before, dst.path);
+  }
+
+  mkdir(name: string): Promise<void> {
+    return settle(() => {
+      using at = this.#paths.inspect(name, "create folder");
+      if (at.info !== null) {
+        throw new FtsError(
+          "exists",
+          `Cannot create folder ${quoteName(at.name)}: it already exists`,
+        );
+      }
+      try {
+        Deno.mkdirSync(at.path);
+      } catch (error) {
+        throw fsError(error, "create folder", at.name);
+      }
+    });
+  }
+
+  /**
+   * Aborts the uploads still in flight, then releases the root, the state
+   * folders and the lock: nothing touches the disk after this resolves.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(
+      [...this.#uploads.values()].map((upload) => upload.abort?.()),
+    );
+    closeStateFolders(this.#state);
+    this.#paths[Symbol.dispose]();
+  }
+
+  #sweepIfDue(): void {
+    const now = this.#clock.now();
+    if (now - this.#lastSweep < this.#sweepEveryMs) return;
+    this.#lastSweep = now;
+    try {
+      this.#sweepPartials();
+    } catch {
+      // The upload itself does not depend on it; the next sweep retries.
+    }
+  }
+
+  /** Deletes every partial file that no upload in flight owns. */
+  #sweepPartials(): void {
+    const { partial } = this.#state;
+    try {
+      for (const e of Deno.readDirSync(partial.path)) {
+        if (!e.name.endsWith(PART_SUFFIX) || this.#uploads.has(e.name)) {
+          continue;
+        }
+        removeQuietly(partial.at(e.name));
+      }
+    } catch (error) {
+      throw fsError(error, "clean up", `${STATE_DIR}/partial`);
+    }
+  }
+
+  /** Deletes files that overwrites replaced but a crash left in the trash. */
+  #emptyTrash(): void {
+    const { trash } = this.#state;
+    try {
+      for (const e of Deno.readDirSync(trash.path)) {
+        if (e.isFile) removeQuietly(trash.at(e.name));
+      }
+    } catch (error) {
+      throw fsError(error, "clean up", `${STATE_DIR}/trash`);
+    }
+  }
+}
+
+/** What a {@linkcode LocalReader} knows of its file's checksum. */
+interface ReaderSums {
+  readonly sums: ChecksumCache;
+  /** The open file's state, or null where the platform cannot tell. */
+  readonly stamp: FileStamp | null;
+  /** When that state was observed (taken before the stat). */
+  readonly observedAt: number;
+  /** The cached SHA-256 for exactly that state, or null. */
+  readonly sha256: string | null;
+}
+
+/** A {@linkcode FileReader} over an open local file. */
+class LocalReader implements FileReader {
+  readonly size: number;
+  readonly mtime: number;
+  readonly mode: number | undefined;
+  readonly sha256: string | undefined;
+  readonly #name: string;
+  readonly #file: Deno.FsFile;
+  readonly #sums: ReaderSums;
+  #closed = false;
+
+  constructor(
+    name: string,
+    file: Deno.FsFile,
+    info: Deno.FileInfo,
+    sums: ReaderSums,
+  ) {
+    this.#name = name;
+    this.#file = file;
+    this.size = info.size;
+    this.mtime = mtimeMs(info);
+    this.mode = modeOf(info).mode;
+    this.sha256 = sums.sha256 ?? undefined;
+    this.#sums = sums;
+  }
+
+  async rememberSha256(sha256: string): Promise<void> {
+    const { sums, stamp, observedAt } = this.#sums;
+    if (this.sha256 !== undefined || stamp === null || this.#closed) return;
+    if (!sums.accepts(stamp.size)) return;
+    let now: FileStamp | null;
+    try {
+      now = stampOf(await this.#file.stat());
+    } catch {
+      return;
+    }
+    // Changed while it was read: the hash may mix two versions.
+    if (now === null || !sameStamp(now, stamp)) return;
+    await sums.record(stamp, sha256, observedAt);
+  }
+
+  async read(buf: Uint8Array): Promise<number | null> {
+    try {
+      return await this.#file.read(buf);
+    } catch (error) {
+      throw fsError(error, "read", this.#name);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#file.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** The open folders and the lock file under `.fts`. */
+interface StateFolders {
+  readonly partial: Folder;
+  readonly sums: Folder;
+  readonly trash: Folder;
+  readonly lock: Deno.FsFile;
+}
+
+/**
+ * Opens `.fts` and its sub-folders under `root` (creating them private),
+ * and the lock file; never through a link.
+ */
+function openStateFolders(root: Folder): StateFolders {
+  using state = openPrivateFolder(root, STATE_DIR);
+  const opened: Folder[] = [];
+  try {
+    for (const name of ["partial", "sums", "trash"]) {
+      opened.push(openPrivateFolder(state, name));
+    }
+    // `.fts` is private and held open: nobody else can put a link here.
+    const lock = Deno.openSync(state.at("lock"), {
+      read: true,
+      write: true,
+      create: true,
+      mode: 0o600,
+    });
+    return {
+      partial: opened[0]!,
+      sums: opened[1]!,
+      trash: opened[2]!,
+      lock,
+    };
+  } catch (error) {
+    for (const folder of opened) folder[Symbol.dispose]();
+    throw error;
+  }
+}
+
+function closeStateFolders(state: StateFolders): void {
+  state.partial[Symbol.dispose]();
+  state.sums[Symbol.dispose]();
+  state.trash[Symbol.dispose]();
+  state.lock.close();
+}
+
+/** Opens (creating it if needed) the private folder `name` in `parent`. */
+function openPrivateFolder(parent: Folder, name: string): Folder {
+  try {
+    Deno.mkdirSync(parent.at(name), { mode: 0o700 });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  let folder: Folder;
+  try {
+    folder = parent.openFolder(name);
+  } catch (error) {
+    throw new FtsError(
+      "permission_denied",
+      `The server's state folder ${quoteName(name)} is not a real folder`,
+      { cause: error },
+    );
+  }
+  try {
+    makeOwnPrivate(folder, name);
+    return folder;
+  } catch (error) {
+    folder[Symbol.dispose]();
+    throw error;
+  }
+}
+
+/** Free bytes for unprivileged users on the disk of `root`. */
+function statfsFree(root: Folder): number {
+  const s = fs.statfsSync(root.path);
+  return s.bavail * s.bsize;
+}
+
+/** `fn()` as a promise: a throw becomes a rejection. */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function openError(root: string, error: unknown): FtsError {
+  if (error instanceof FtsError) return error;
+  return new FtsError(
+    "io",
+    `Cannot open the data folder ${quoteName(root)}: ${
+      (error as Error).message
+    }`,
+    { cause: error },
+  );
+}
+
+/** True for a base name that is itself a valid, NFC protocol name. */
+function isCanonicalComponent(name: string): boolean {
+  try {
+    return validateName(name) === name && !name.includes("/");
+  } catch {
+    return false;
+  }
+}
+
+/** The permission bits of `info`, when the platform has them. */
+function modeOf(info: Deno.FileInfo): { mode?: number } {
+  return info.mode === null ? {} : { mode: info.mode & MAX_MODE };
+}
+
+function toEntry(name: string, info: Deno.FileInfo): Entry | null {
+  if (info.isSymlink) return null;
+  if (info.isDirectory) {
+    return {
+      name,
+      type: "dir",
+      size: 0,
+      mtime: mtimeMs(info),
+      ...modeOf(info),
+    };
+  }
+  if (info.isFile) {
+    return {
+      name,
+      type: "file",
+      size: info.size,
+      mtime: mtimeMs(info),
+      ...modeOf(info),
+    };
+  }
+  return null;
+}

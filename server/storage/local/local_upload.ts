@@ -1,0 +1,367 @@
+/**
+ * An {@linkcode Upload} of the local backend: data goes to a private file in
+ * `<root>/.fts/partial/`, which becomes visible only by an atomic rename or
+ * link once it is complete and fsynced.
+ *
+ * @module
+ */
+
+import { FtsError } from "../../../protocol/errors.ts";
+import {
+  collisionName,
+  isValidName,
+  quoteName,
+  splitName,
+} from "../../../protocol/names.ts";
+import {
+  type ChecksumCache,
+  type FileStamp,
+  stampOf,
+} from "./checksum_cache.ts";
+import { fsError } from "./fs_errors.ts";
+import type { Folder, RootedPaths } from "./rooted_paths.ts";
+import { type CommitOptions, storedMode, type Upload } from "../storage.ts";
+
+/** Highest `(n) name` tried before an upload gives up with `exists`. */
+export const MAX_COLLISIONS = 9999;
+
+type State = "open" | "committing" | "committed" | "aborted";
+
+/** Options of {@linkcode LocalUpload.create}. */
+export interface LocalUploadOptions {
+  /** Where the verified SHA-256 of a committed file is kept, if anywhere. */
+  sums?: ChecksumCache;
+  /**
+   * The open private folder on the same file system for files an overwrite
+   * replaced: they are moved there by a hard link and deleted only when the
+   * upload is disposed, after its reply went out, because deleting a large
+   * file takes time (0.2 s per GiB here). Without it they are deleted by
+   * the rename itself.
+   */
+  trash?: Folder;
+  /**
+   * Called once, when the partial file is gone: renamed or linked into
+   * place and removed, or removed by an abort.
+   */
+  onEnd?: () => void;
+}
+
+/** See the module comment. Create with {@linkcode LocalUpload.create}. */
+export class LocalUpload implements Upload {
+  readonly #paths: RootedPaths;
+  readonly #name: string;
+  readonly #size: number;
+  readonly #part: PartFile;
+  readonly #file: Deno.FsFile;
+  readonly #sums: ChecksumCache | undefined;
+  readonly #trashDir: Folder | undefined;
+  readonly #onEnd: (() => void) | undefined;
+  /** The replaced file's last link, deleted on disposal. */
+  #trash: string | null = null;
+  /** Bytes on disk. */
+  #written = 0;
+  /** Bytes on disk or queued. */
+  #queued = 0;
+  /** The first write error; every later write fails with it. */
+  #failure: { error: unknown } | null = null;
+  #state: State = "open";
+  #busy: Promise<unknown> = Promise.resolve();
+  #fileClosed = false;
+  #endedOnce = false;
+
+  private constructor(
+    paths: RootedPaths,
+    name: string,
+    size: number,
+    part: PartFile,
+    file: Deno.FsFile,
+    options: LocalUploadOptions,
+  ) {
+    this.#paths = paths;
+    this.#name = name;
+    this.#size = size;
+    this.#part = part;
+    this.#file = file;
+    this.#sums = options.sums;
+    this.#trashDir = options.trash;
+    this.#onEnd = options.onEnd;
+  }
+
+  /**
+   * Creates the partial file `part` (which must not exist yet). On failure `onEnd` is
+   * not called: the caller still owns what it set up.
+   */
+  static async create(
+    paths: RootedPaths,
+    name: string,
+    size: number,
+    part: PartFile,
+    options: LocalUploadOptions = {},
+  ): Promise<LocalUpload> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(part.folder.at(part.base), {
+        write: true,
+        createNew: true,
+        mode: 0o600,
+      });
+    } catch (error) {
+      throw fsError(error, "upload", name);
+    }
+    return new LocalUpload(paths, name, size, part, file, options);
+  }
+
+  /** The declared size. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The partial file's path (through its held folder, while open). */
+  #partPath(): string {
+    return this.#part.folder.at(this.#part.base);
+  }
+
+  get written(): number {
+    return this.#written;
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.#state !== "open") {
+      return Promise.reject(this.#closedError());
+    }
+    if (this.#queued + chunk.byteLength > this.#size) {
+      return Promise.reject(
+        new FtsError(
+          "bad_request",
+          `Cannot upload ${
+            quoteName(this.#name)
+          }: more data than the declared ${this.#size} bytes`,
+        ),
+      );
+    }
+    this.#queued += chunk.byteLength;
+    const run = this.#busy.then(() => this.#writeAll(chunk));
+    this.#busy = run.catch(() => {});
+    return run;
+  }
+
+  async #writeAll(chunk: Uint8Array): Promise<void> {
+    if (this.#failure) throw this.#failure.error;
+    try {
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        offset += await this.#file.write(chunk.subarray(offset));
+      }
+      this.#written += chunk.byteLength;
+    } catch (error) {
+      this.#failure = { error: fsError(error, "upload", this.#name) };
+      throw this.#failure.error;
+    }
+  }
+
+  async commit(options: CommitOptions): Promise<string> {
+    if (this.#state !== "open") throw this.#closedError();
+    this.#state = "committing";
+    await this.#busy;
+    try {
+      if (this.#failure) throw this.#failure.error;
+      if (this.#written !== this.#size) {
+        throw new FtsError(
+          "bad_request",
+          `Cannot upload ${
+            quoteName(this.#name)
+          }: received ${this.#written} of ${this.#size} bytes`,
+        );
+      }
+      let stamp: FileStamp | null;
+      try {
+        if (options.mtime !== undefined) {
+          const when = new Date(options.mtime);
+          await this.#file.utime(when, when);
+        }
+        if (options.mode !== undefined) {
+          Deno.chmodSync(this.#partPath(), storedMode(options.mode));
+        }
+        await this.#file.syncData();
+        stamp = options.sha256 === undefined
+          ? null
+          : stampOf(await this.#file.stat());
+      } catch (error) {
+        throw fsError(error, "upload", this.#name);
+      }
+      this.#closeFile();
+      using final = options.overwrite
+        ? await this.#replace()
+        : await this.#linkFree();
+      this.#state = "committed";
+      this.#ended();
+      if (stamp && options.sha256 !== undefined) {
+        await this.#sums?.recordAt(final.path, stamp, options.sha256);
+      }
+      return final.name;
+    } catch (error) {
+      this.#state = "open";
+      await this.abort();
+      throw error;
+    }
+  }
+
+  /**
+   * Atomically replaces whatever file has the name; the result holds the
+   * folder open until disposed.
+   */
+  async #replace(): Promise<Placed> {
+    const target = this.#paths.inspect(this.#name, "upload");
+    try {
+      if (target.info?.isDirectory) {
+        throw new FtsError(
+          "is_directory",
+          `Cannot upload ${quoteName(target.name)}: a folder has that name`,
+        );
+      }
+      if (target.info?.isFile && this.#trashDir !== undefined) {
+        const trash = this.#trashDir.at(`${crypto.randomUUID()}.old`);
+        try {
+          Deno.linkSync(target.path, trash);
+          this.#trash = trash;
+        } catch {
+          // Replaced already, or not linkable: the rename deletes it instead.
+        }
+      }
+      try {
+        Deno.renameSync(this.#partPath(), target.path);
+      } catch (error) {
+        throw fsError(error, "upload", target.name);
+      }
+      await syncFolder(target.folder);
+      if (target.info?.isFile) await this.#sums?.forget(target.info);
+      return target;
+    } catch (error) {
+      target[Symbol.dispose]();
+      throw error;
+    }
+  }
+
+  /**
+   * Links the partial file under the first free name of `name`, `(1) name`…
+   * `link` fails when the name exists, so two uploads can never take the
+   * same name, whatever the timing.
+   */
+  async #linkFree(): Promise<Placed> {
+    const first = this.#paths.inspect(this.#name, "upload");
+    const { folder } = first;
+    try {
+      for (let n = 0; n <= MAX_COLLISIONS; n++) {
+        const candidate = n === 0 ? first.name : collisionName(first.name, n);
+        if (!isValidName(candidate)) break;
+        const path = folder.at(splitName(candidate).base);
+        try {
+          Deno.linkSync(this.#partPath(), path);
+        } catch (error) {
+          if (error instanceof Deno.errors.AlreadyExists) continue;
+          throw fsError(error, "upload", candidate);
+        }
+        removeQuietly(this.#partPath());
+        await syncFolder(folder);
+        return {
+          name: candidate,
+          path,
+          [Symbol.dispose]: () => folder[Symbol.dispose](),
+        };
+      }
+    } catch (error) {
+      folder[Symbol.dispose]();
+      throw error;
+    }
+    folder[Symbol.dispose]();
+    throw new FtsError(
+      "exists",
+      `Cannot upload ${quoteName(this.#name)}: no free name for a copy`,
+    );
+  }
+
+  async abort(): Promise<void> {
+    if (this.#state === "committed" || this.#state === "aborted") return;
+    if (this.#state === "committing") return;
+    this.#state = "aborted";
+    await this.#busy;
+    this.#closeFile();
+    try {
+      removeQuietly(this.#partPath());
+    } catch {
+      // The storage is closed: its next open sweeps the partial file.
+    }
+    this.#ended();
+    this.#emptyTrash();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.abort();
+    this.#emptyTrash();
+  }
+
+  #emptyTrash(): void {
+    const trash = this.#trash;
+    this.#trash = null;
+    if (trash !== null) removeQuietly(trash);
+  }
+
+  /** Tells the owner, once, that the partial file is gone. */
+  #ended(): void {
+    const onEnd = this.#onEnd;
+    if (onEnd === undefined || this.#endedOnce) return;
+    this.#endedOnce = true;
+    onEnd();
+  }
+
+  #closeFile(): void {
+    if (this.#fileClosed) return;
+    this.#fileClosed = true;
+    try {
+      this.#file.close();
+    } catch {
+      // Already closed by a failed operation: nothing left to release.
+    }
+  }
+
+  #closedError(): FtsError {
+    return new FtsError(
+      this.#state === "aborted" ? "cancelled" : "bad_request",
+      `Cannot upload ${quoteName(this.#name)}: the upload is ${
+        this.#state === "aborted" ? "cancelled" : "already finishing"
+      }`,
+    );
+  }
+}
+
+/** A partial file: its name in the held partial folder. */
+export interface PartFile {
+  readonly folder: Folder;
+  readonly base: string;
+}
+
+/** Where a committed upload ended up; disposal closes its folder. */
+interface Placed extends Disposable {
+  readonly name: string;
+  /** A path through the held folder. */
+  readonly path: string;
+}
+
+/** Removes a file, ignoring "not found" and reporting nothing else. */
+export function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // Missing already, or not removable: the partial sweep retries.
+  }
+}
+
+/** fsyncs a folder so a rename or link in it survives a crash (best effort). */
+async function syncFolder(folder: Folder): Promise<void> {
+  try {
+    using dir = await Deno.open(folder.path, { read: true });
+    await dir.sync();
+  } catch {
+    // Some file systems refuse to fsync folders; the data itself is synced.
+  }
+}

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import * as zlib from "node:zlib";
+import { ChunkCompressor, decompressChunk } from "../../common/compression.ts";
+import { ProtocolError } from "../../protocol/errors.ts";
+
+function random(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) {
+    crypto.getRandomValues(out.subarray(i, i + 65536));
+  }
+  return out;
+}
+
+Deno.test("ChunkCompressor.compress() shrinks text and round-trips", () => {
+  const text = new TextEncoder().encode("compressible text ".repeat(60_000))
+    .subarray(0, 1 << 20);
+  const packed = new ChunkCompressor().compress(text);
+  assert.ok(packed !== null && packed.byteLength < text.byteLength / 10);
+  const back = decompressChunk(packed, 1 << 20);
+  assert.equal(back.byteLength, text.byteLength);
+  assert.ok(back.every((b, i) => b === text[i]));
+});
+
+Deno.test("ChunkCompressor.compress() sends random data raw and backs off", () => {
+  const compressor = new ChunkCompressor();
+  const chunk = random(1 << 20);
+  const text = new TextEncoder().encode("x".repeat(1 << 20));
+  assert.equal(compressor.compress(chunk), null);
+  // Skips the test for the next chunk, even a compressible one, then tries again.
+  assert.equal(compressor.compress(text), null);
+  assert.notEqual(compressor.compress(text), null);
+  assert.equal(compressor.compressed, 1);
+});
+
+Deno.test("decompressChunk() refuses garbage and output beyond the limit", () => {
+  assert.throws(
+    () => decompressChunk(new Uint8Array([1, 2, 3, 4, 5]), 1024),
+    ProtocolError,
+  );
+  const bomb = zlib.zstdCompressSync(new Uint8Array(8 << 20));
+  assert.throws(
+    () => decompressChunk(bomb, 1 << 20),
+    /decompresses to more than 1048576/,
+  );
+});
