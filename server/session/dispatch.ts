@@ -32,7 +32,9 @@ export interface DispatchTarget {
 
 /**
  * Acts on one message from the client. Resolves when the read loop may read
- * the next frame (for DATA: once the chunk is on disk).
+ * the next frame (for DATA: once the upload has taken the chunk, i.e. copied
+ * it into a free write slot of its pipeline, or written it when the pipeline
+ * has no slots; see handlers/upload_pipeline.ts).
  *
  * @throws {ProtocolError} for a message a client may not send here.
  */
