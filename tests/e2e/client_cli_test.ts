@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { tempDir } from "../_helpers/common/temp_dir.ts";
 import { hostKey, KnownHosts } from "../../client/connect/known_hosts.ts";
 import { startServer } from "../../server/server.ts";
 import {
@@ -13,8 +14,7 @@ import {
   type TlsIdentity,
 } from "../../server/tls/tls_identity.ts";
 import {
-  answerCancel,
-  sendStalledGet,
+  stallingGets,
   startFakeServer,
 } from "../_helpers/client/fake_server.ts";
 import {
@@ -192,105 +192,62 @@ Deno.test("fts connect --batch - stops at the first failure", async () => {
   });
 });
 
-Deno.test("fts connect: Ctrl-C during a download cancels it and leaves no file", async () => {
-  let getArrived!: () => void;
-  const arrived = new Promise<void>((resolve) => getArrived = resolve);
-  await using server = startFakeServer({
-    handle: async (ctx, m) => {
-      if (await answerCancel(ctx, m)) return true;
-      if (m.type !== "get") return false;
-      await sendStalledGet(ctx, m, {
-        size: 1 << 30,
-        first: new Uint8Array(4096),
-      });
-      getArrived(); // then nothing more: a stalled transfer
-      return true;
-    },
-  });
-  const local = await Deno.makeTempDir();
-  try {
-    // The fake server speaks plain TCP.
-    const child = spawnConnect(
-      ["--no-tls", `127.0.0.1:${server.port}`, "get", "slow.bin"],
-      { cwd: local, config: local },
-    );
-    await arrived;
+/**
+ * Runs `fts connect … get slow.bin` against a server that stalls it, sends
+ * SIGINT once the download has started (a second time once the server saw
+ * the CANCEL, when `copies` is 2, as a launcher forwarding the terminal's
+ * press does), and returns the exit code and stderr. Asserts that no file
+ * is left in the local folder.
+ */
+async function interruptedGet(
+  copies: 1 | 2,
+): Promise<{ code: number; stderr: string; port: number }> {
+  const stall = stallingGets({ size: 1 << 30, first: new Uint8Array(4096) });
+  await using server = startFakeServer({ handle: stall.handle });
+  await using local = await tempDir();
+  // The fake server speaks plain TCP.
+  const child = spawnConnect(
+    ["--no-tls", `127.0.0.1:${server.port}`, "get", "slow.bin"],
+    { cwd: local.path, config: local.path },
+  );
+  await stall.arrived;
+  child.kill("SIGINT");
+  if (copies === 2) {
+    // The copy is sent once the first was handled (the kernel would merge
+    // two pending ones).
+    await stall.cancelled;
     child.kill("SIGINT");
-    const { code, stderr } = await child.output();
-    assert.equal(code, 1);
-    assert.equal(
-      new TextDecoder().decode(stderr),
-      `fts: warning: the connection to 127.0.0.1:${server.port} is not encrypted (--no-tls): anyone on the network can read and change it\n` +
-        'fts: Cannot get "slow.bin": cancelled\n',
-    );
-    assert.deepEqual(
-      [...Deno.readDirSync(local)],
-      [],
-      "the temporary file is gone",
-    );
-  } finally {
-    await Deno.remove(local, { recursive: true });
   }
+  const { code, stderr } = await child.output();
+  assert.deepEqual([...Deno.readDirSync(local.path)], [], "no partial file");
+  return { code, stderr: new TextDecoder().decode(stderr), port: server.port };
+}
+
+Deno.test("fts connect: Ctrl-C during a download cancels it and leaves no file", async () => {
+  const { code, stderr, port } = await interruptedGet(1);
+  assert.equal(code, 1);
+  assert.equal(
+    stderr,
+    `fts: warning: the connection to 127.0.0.1:${port} is not encrypted (--no-tls): anyone on the network can read and change it\n` +
+      'fts: Cannot get "slow.bin": cancelled\n',
+  );
 });
 
 Deno.test("fts connect: one Ctrl-C delivered twice by a launcher cancels the download once and leaves no file", async () => {
-  let getArrived!: () => void;
-  const arrived = new Promise<void>((resolve) => getArrived = resolve);
-  let cancelArrived!: () => void;
-  const cancelled = new Promise<void>((resolve) => cancelArrived = resolve);
-  await using server = startFakeServer({
-    handle: async (ctx, m) => {
-      if (m.type === "cancel") cancelArrived();
-      if (await answerCancel(ctx, m)) return true;
-      if (m.type !== "get") return false;
-      await sendStalledGet(ctx, m, {
-        size: 1 << 30,
-        first: new Uint8Array(4096),
-      });
-      getArrived();
-      return true;
-    },
-  });
-  const local = await Deno.makeTempDir();
-  try {
-    const child = spawnConnect(
-      ["--no-tls", `127.0.0.1:${server.port}`, "get", "slow.bin"],
-      { cwd: local, config: local },
-    );
-    await arrived;
-    // `npx … task fts` and `deno task fts` deliver the terminal's SIGINT
-    // and their own copy; the copy is sent once the first was handled
-    // (the kernel would merge two pending ones).
-    child.kill("SIGINT");
-    await cancelled;
-    child.kill("SIGINT");
-    const { code, stderr } = await child.output();
-    assert.equal(code, 1, new TextDecoder().decode(stderr));
-    assert.match(
-      new TextDecoder().decode(stderr),
-      /\nfts: Cannot get "slow\.bin": cancelled\n$/,
-    );
-    assert.deepEqual([...Deno.readDirSync(local)], [], "no partial file");
-  } finally {
-    await Deno.remove(local, { recursive: true });
-  }
+  const { code, stderr } = await interruptedGet(2);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /\nfts: Cannot get "slow\.bin": cancelled\n$/);
 });
 
 Deno.test("fts connect: the next run removes the temporary file of a client killed mid-download", async () => {
-  let getArrived!: () => void;
-  const arrived = new Promise<void>((resolve) => getArrived = resolve);
+  const stall = stallingGets({
+    size: 1 << 30,
+    first: new Uint8Array(4096),
+    only: "slow.bin",
+  });
   await using server = startFakeServer({
     files: { "a.txt": new TextEncoder().encode("a") },
-    handle: async (ctx, m) => {
-      if (await answerCancel(ctx, m)) return true;
-      if (m.type !== "get" || m.name !== "slow.bin") return false;
-      await sendStalledGet(ctx, m, {
-        size: 1 << 30,
-        first: new Uint8Array(4096),
-      });
-      getArrived();
-      return true;
-    },
+    handle: stall.handle,
   });
   const local = await Deno.makeTempDir();
   try {
@@ -299,7 +256,7 @@ Deno.test("fts connect: the next run removes the temporary file of a client kill
       cwd: local,
       config: local,
     });
-    await arrived;
+    await stall.arrived;
     child.kill("SIGKILL");
     await child.output();
     const left = [...Deno.readDirSync(local)].map((e) => e.name);

@@ -384,6 +384,39 @@ export async function sendStalledGet(
   });
 }
 
+/** A `handle` hook that stalls downloads, and what it has seen. */
+export interface StallingGets {
+  readonly handle: (ctx: FakeContext, message: Message) => Promise<boolean>;
+  /** Resolves once a stalled GET has sent its first chunk. */
+  readonly arrived: Promise<void>;
+  /** Resolves when the client sends CANCEL (answered as the server does). */
+  readonly cancelled: Promise<void>;
+}
+
+/**
+ * A `handle` hook answering every GET (of `only`, when given) with
+ * {@linkcode sendStalledGet}, and CANCEL with {@linkcode answerCancel}.
+ */
+export function stallingGets(
+  options: StalledGetOptions & { readonly only?: string },
+): StallingGets {
+  const arrived = Promise.withResolvers<void>();
+  const cancelled = Promise.withResolvers<void>();
+  return {
+    arrived: arrived.promise,
+    cancelled: cancelled.promise,
+    handle: async (ctx, m) => {
+      if (m.type === "cancel") cancelled.resolve();
+      if (await answerCancel(ctx, m)) return true;
+      if (m.type !== "get") return false;
+      if (options.only !== undefined && m.name !== options.only) return false;
+      await sendStalledGet(ctx, m, options);
+      arrived.resolve();
+      return true;
+    },
+  };
+}
+
 /**
  * A `handle` hook that answers MKDIR with GOING_AWAY (grace 30 s, `reason`)
  * and then OK.

@@ -6,6 +6,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { zstdDecompressSync } from "node:zlib";
 import { FrameConn } from "../../../common/frame_conn.ts";
@@ -162,6 +163,15 @@ export class RawClient implements AsyncDisposable {
   async request(message: Message): Promise<Message | null> {
     await this.send(message);
     return await this.reply(message.id);
+  }
+
+  /** Asserts that the server answers a PING (id 0) on this connection. */
+  async assertAlive(message?: string): Promise<void> {
+    assert.deepEqual(
+      await this.request({ type: "ping", id: 0 }),
+      { type: "pong", id: 0 },
+      message,
+    );
   }
 
   /** Lists a folder, joining ENTRIES frames; an ERROR is returned as is. */

@@ -29,10 +29,7 @@ Deno.test("fts serve prints its address first and exits 0 on SIGTERM with an idl
   await using serve = serveProcess(root.path);
   const port = await serve.port();
   await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
-  assert.deepEqual(await c.request({ type: "ping", id: 0 }), {
-    type: "pong",
-    id: 0,
-  });
+  await c.assertAlive();
   serve.child.kill("SIGTERM");
   assert.deepEqual((await c.drain()).map((m) => m.type), ["going_away"]);
   const { code, stderr } = await serve.exit();

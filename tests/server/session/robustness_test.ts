@@ -28,14 +28,8 @@ Deno.test("Server closes a connection that sends garbage and keeps serving other
   assert.match(line, /^127\.0\.0\.1:\d+ protocol error: Bad frame magic/);
   assert.equal(t.logs.filter((l) => l.includes("protocol error")).length, 1);
   await using late = await t.connect();
-  assert.deepEqual(await busy.request({ type: "ping", id: 0 }), {
-    type: "pong",
-    id: 0,
-  });
-  assert.deepEqual(await late.request({ type: "ping", id: 0 }), {
-    type: "pong",
-    id: 0,
-  });
+  await busy.assertAlive();
+  await late.assertAlive();
 });
 
 Deno.test("Server refuses garbage after the handshake and mid-upload, removing the partial", async () => {
@@ -111,16 +105,9 @@ Deno.test("Server closes idle connections: requests are activity, PING alone is 
     "entries",
   );
   clock.advance(200_000);
-  assert.deepEqual(
-    await c.request({ type: "ping", id: 0 }),
-    { type: "pong", id: 0 },
-    "still open: only 200 s since the LIST",
-  );
+  await c.assertAlive("still open: only 200 s since the LIST");
   clock.advance(50_000);
-  assert.deepEqual(await c.request({ type: "ping", id: 0 }), {
-    type: "pong",
-    id: 0,
-  });
+  await c.assertAlive();
   clock.advance(50_000);
   // 300 s after the LIST, with only PINGs since, the connection is idle.
   await t.waitForLog(/idle timeout after 300 s/);
@@ -175,14 +162,8 @@ Deno.test("Server answers ERROR busy beyond max clients and admits again when on
   first.close();
   await t.waitForLog(/disconnected/);
   await using fourth = await t.connect();
-  assert.deepEqual(await fourth.request({ type: "ping", id: 0 }), {
-    type: "pong",
-    id: 0,
-  });
-  assert.deepEqual(await second.request({ type: "ping", id: 0 }), {
-    type: "pong",
-    id: 0,
-  });
+  await fourth.assertAlive();
+  await second.assertAlive();
 });
 
 Deno.test("Server serves 50 clients transferring at once", async () => {
