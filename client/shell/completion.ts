@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { type Command, commandName, commandNames } from "./command_parse.ts";
 import { remoteFolder, type ShellState } from "./command_context.ts";
 import { isTempName } from "../engine/local_files.ts";
+import type { Completion } from "../term/line_input.ts";
 
 /** One name in a folder. */
 export interface CompletionEntry {
@@ -26,18 +27,6 @@ export interface CompletionSource {
   remote(typed: string): Promise<readonly CompletionEntry[]>;
   /** Entries of local folder `typed` as the user typed it ("" for the current one). */
   local(typed: string): Promise<readonly CompletionEntry[]>;
-}
-
-/** What a Tab does to the line. */
-export interface Completion {
-  /**
-   * Replace the text before the cursor from this UTF-16 index on by
-   * `text`.
-   */
-  readonly start: number;
-  readonly text: string;
-  /** The matches, to show when there are several (folders end with "/"). */
-  readonly candidates: readonly string[];
 }
 
 type Side = "remote" | "local" | null;

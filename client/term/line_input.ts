@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { Completion } from "../shell/completion.ts";
 import { displayName } from "./format.ts";
 import { History, LineEditor } from "./line_editor.ts";
 import { type TextSink, writeText } from "./progress.ts";
@@ -220,6 +219,18 @@ export class TerminalLineSource implements LineSource {
     this.#closed = true;
     await this.#input.close();
   }
+}
+
+/** What a Tab does to the line. */
+export interface Completion {
+  /**
+   * Replace the text before the cursor from this UTF-16 index on by
+   * `text`.
+   */
+  readonly start: number;
+  readonly text: string;
+  /** The matches, to show when there are several (folders end with "/"). */
+  readonly candidates: readonly string[];
 }
 
 /** Completes the line before the cursor (see shell/completion.ts). */
