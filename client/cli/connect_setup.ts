@@ -14,7 +14,11 @@ import { PASSWORD_ENV, readSecret } from "../../common/secret_input.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
 import { configDir } from "../../common/config_dir.ts";
-import { ReasonError } from "../engine/errors.ts";
+import {
+  ConnectError,
+  type ConnectFailure,
+  ConnectReason,
+} from "../connect/connect_error.ts";
 import {
   hostKey,
   KNOWN_HOSTS_FILE,
@@ -193,9 +197,7 @@ export async function prepareConnector(
       });
     },
     credentials: async () => {
-      if (login.user === null) {
-        throw new ReasonError("auth_required", "the server requires a login");
-      }
+      if (login.user === null) throw new ConnectReason("login_required");
       if (password === undefined) {
         password = prompter && typed
           ? await secretFrom(prompter, prompt)
@@ -259,14 +261,18 @@ function explain(
         return message;
     }
   }
-  if (error.code === "auth_required" && /requires a login$/.test(message)) {
-    return `${message}; connect as USER@HOST`;
-  }
-  if (
-    !context.tls &&
-    /the server (closed|reset) the connection$/.test(message)
-  ) {
+  const failure = connectFailureOf(error);
+  if (failure === "login_required") return `${message}; connect as USER@HOST`;
+  if (!context.tls && (failure === "closed" || failure === "reset")) {
     return `${message} (if the server uses TLS, drop --no-tls)`;
   }
   return message;
+}
+
+/** The connect failure `error` is, or what it was raised for. */
+function connectFailureOf(error: FtsError): ConnectFailure | undefined {
+  if (error instanceof ConnectError || error instanceof ConnectReason) {
+    return error.failure;
+  }
+  return undefined;
 }

@@ -1,16 +1,17 @@
 /**
- * Opening a session's connection: plain TCP, the HELLO/WELCOME handshake,
- * the AUTH login, and the one-line messages for a failed connect.
+ * Opening a session's connection: plain TCP, the HELLO/WELCOME handshake
+ * and the AUTH login. Their failures are worded in `connect_error.ts`.
  *
  * @module
  */
 
 import type { FrameConn } from "../../common/frame_conn.ts";
 import { isLookupFailure } from "../../common/host_lookup.ts";
-import { FtsError, ProtocolError } from "../../protocol/errors.ts";
+import { ProtocolError } from "../../protocol/errors.ts";
 import { MAX_PAYLOAD } from "../../protocol/frame.ts";
 import { type Message, PROTOCOL_VERSION } from "../../protocol/messages.ts";
-import { ReasonError, remoteError } from "../engine/errors.ts";
+import { remoteError } from "../engine/errors.ts";
+import { ConnectReason } from "./connect_error.ts";
 import type { Target } from "./target.ts";
 
 /** The version string sent in HELLO. */
@@ -41,8 +42,8 @@ export interface HandshakeOptions {
 /**
  * Opens a plain TCP connection to `target`, with Nagle's algorithm off.
  *
- * @throws {ReasonError} `io` "host not found" when the name does not
- * resolve; the connection's own error (refused, unreachable…) otherwise.
+ * @throws {ConnectReason} `host_not_found` when the name does not resolve;
+ * the connection's own error (refused, unreachable…) otherwise.
  */
 export async function connectTcp(
   target: Target,
@@ -66,9 +67,9 @@ export async function connectTcp(
 async function lookupFailure(
   hostname: string,
   error: unknown,
-): Promise<ReasonError | null> {
+): Promise<ConnectReason | null> {
   if (!await isLookupFailure(hostname, error)) return null;
-  return new ReasonError("io", "host not found", { cause: error });
+  return new ConnectReason("host_not_found", { cause: error });
 }
 
 /** The server's WELCOME. */
@@ -78,9 +79,9 @@ export type Welcome = Extract<Message, { type: "welcome" }>;
  * Sends HELLO, checks the server's WELCOME and logs in when the server
  * requires it. Closes `conn` when the deadline passes or `signal` aborts.
  *
- * @throws {ReasonError} for a timeout, a closed connection or a missing
+ * @throws {ConnectReason} for a timeout, a closed connection or a missing
  * login; {@linkcode ProtocolError} for a WELCOME that breaks the protocol;
- * the server's error as an {@linkcode FtsError}.
+ * the server's error as a `ReasonError`.
  */
 export async function handshake(
   conn: FrameConn,
@@ -107,8 +108,8 @@ export async function handshake(
     const welcome = await conn.readMessage();
     if (welcome === null) {
       throw timedOut
-        ? new ReasonError("timeout", `no answer within ${timeoutMs} ms`)
-        : new ReasonError("io", "the server closed the connection");
+        ? new ConnectReason("no_answer", { detail: timeoutMs })
+        : new ConnectReason("closed");
     }
     if (welcome.type === "error") throw remoteError(welcome);
     if (welcome.type !== "welcome") {
@@ -143,7 +144,7 @@ export async function handshake(
       } else if (options.login) {
         credentials = options.login;
       } else {
-        throw new ReasonError("auth_required", "the server requires a login");
+        throw new ConnectReason("login_required");
       }
       await login(conn, credentials);
     }
@@ -151,7 +152,7 @@ export async function handshake(
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason;
     if (timedOut) {
-      throw new ReasonError("timeout", `no answer within ${timeoutMs} ms`);
+      throw new ConnectReason("no_answer", { detail: timeoutMs });
     }
     throw error;
   } finally {
@@ -169,7 +170,7 @@ async function login(conn: FrameConn, credentials: Credentials): Promise<void> {
   });
   const reply = await conn.readMessage();
   if (reply === null) {
-    throw new ReasonError("io", "the server closed the connection");
+    throw new ConnectReason("closed");
   }
   if (reply.type === "error") {
     // auth_failed carries the server's one answer ("Wrong user name or
@@ -181,48 +182,4 @@ async function login(conn: FrameConn, credentials: Credentials): Promise<void> {
       `Expected OK after AUTH, got ${reply.type.toUpperCase()}`,
     );
   }
-}
-
-/**
- * `error` from opening a session to `label` as `Cannot connect to LABEL:
- * reason`; an error it does not recognise is returned as it is.
- */
-export function connectError(label: string, error: unknown): unknown {
-  const prefix = `Cannot connect to ${label}: `;
-  if (error instanceof ReasonError) {
-    return new FtsError(error.code, prefix + error.message, { cause: error });
-  }
-  if (error instanceof ProtocolError) {
-    return new FtsError(
-      "protocol",
-      `${prefix}the server does not speak fts (${error.message})`,
-      { cause: error },
-    );
-  }
-  // Any other FtsError already says what failed, in its own words (a
-  // refused server identity, a TLS mismatch): it is passed on as it is.
-  if (error instanceof FtsError) return error;
-  if (error instanceof DOMException && error.name === "AbortError") {
-    return new FtsError("cancelled", prefix + "cancelled", { cause: error });
-  }
-  let reason: string | undefined;
-  if (error instanceof Deno.errors.ConnectionRefused) {
-    reason = "connection refused";
-  } else if (error instanceof Deno.errors.TimedOut) reason = "timed out";
-  else if (error instanceof Deno.errors.ConnectionReset) {
-    reason = "the server reset the connection";
-  } else if (
-    error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.AddrNotAvailable ||
-    error instanceof Deno.errors.NetworkUnreachable
-  ) {
-    reason = "network unreachable";
-  } else if (
-    error instanceof Error &&
-    Object.values(Deno.errors).some((c) => error instanceof c)
-  ) {
-    reason = error.message.split("\n")[0];
-  }
-  if (reason === undefined) return error;
-  return new FtsError("io", prefix + reason, { cause: error });
 }

@@ -18,6 +18,8 @@
 
 import { X509Certificate } from "node:crypto";
 import { parseIpLiteral } from "../../common/ip_address.ts";
+import { classifyTlsFailure } from "../../common/tls_failure.ts";
+import { ConnectError } from "./connect_error.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
 import {
@@ -29,7 +31,6 @@ import {
 import {
   describeCertificate,
   FTS_ALPN,
-  NOT_TLS,
   NotTlsError,
   probeCertificate,
   type ProbeResult,
@@ -293,10 +294,7 @@ export async function connectSecure(
   const address = hostKey(host, port);
   if (host.includes("%")) {
     // The probe's node:tls cannot reach a link-local address by its zone.
-    throw new FtsError(
-      "unsupported",
-      `Cannot connect to "${address}" over TLS: an address with a zone id works only with --no-tls`,
-    );
+    throw new ConnectError(`"${address}"`, "zone_id", { via: " over TLS" });
   }
   const common = { signal: options.signal, timeoutMs: options.timeoutMs };
   const probe = await probeCertificate(host, port, common);
@@ -414,17 +412,17 @@ function translate(
   timeoutMs: number,
 ): unknown {
   if (timedOut) {
-    return new FtsError(
-      "timeout",
-      `Cannot connect to "${address}": no TLS handshake within ${timeoutMs} ms`,
-      { cause: error },
-    );
+    return new ConnectError(`"${address}"`, "no_tls_handshake", {
+      detail: timeoutMs,
+      cause: error,
+    });
   }
-  const message = error instanceof Error ? error.message : String(error);
-  if (NOT_TLS.test(message)) {
+  const failure = classifyTlsFailure(error);
+  if (failure === "not_tls") {
     return new NotTlsError(address, "fts", { cause: error });
   }
-  if (/certificate|CertNotValid|UnknownIssuer|NotValidForName/i.test(message)) {
+  if (failure === "certificate") {
+    const message = (error as Error).message;
     return new ServerIdentityError(
       "untrusted",
       `Cannot connect to "${address}": the server could not prove its identity (${message})`,

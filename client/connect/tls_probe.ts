@@ -17,6 +17,7 @@ import { isIP } from "node:net";
 import * as tls from "node:tls";
 import { FtsError } from "../../protocol/errors.ts";
 import { normaliseFingerprint } from "./known_hosts.ts";
+import { ConnectError, connectError } from "./connect_error.ts";
 
 /** The ALPN protocol fts announces (the server's `FTS_ALPN`). */
 export const FTS_ALPN = "fts/1";
@@ -109,10 +110,9 @@ function probeOnce(
     }
     function onTimeout() {
       settle({
-        error: new FtsError(
-          "timeout",
-          `Cannot connect to "${address}": no TLS handshake within ${timeoutMs} ms`,
-        ),
+        error: new ConnectError(`"${address}"`, "no_tls_handshake", {
+          detail: timeoutMs,
+        }),
       });
       socket.destroy();
     }
@@ -156,26 +156,27 @@ function probeOnce(
   });
 }
 
-/** Names what went wrong before the handshake finished. */
+/** Names what went wrong before the handshake finished, by node's code. */
 function probeError(
   cause: (Error & { code?: string }) | null,
   address: string,
 ): FtsError {
   const options = cause ? { cause } : {};
-  if (
-    cause === null || cause.code === "ECONNRESET" ||
-    /socket hang up|disconnected/i.test(cause.message)
-  ) {
+  // A peer that hangs up mid-handshake ("socket hang up").
+  if (cause === null || cause.code === "ECONNRESET") {
     return new NotTlsError(address, "none", options);
   }
-  if (NOT_TLS.test(cause.message)) {
+  // Bytes that are not a TLS record (an fts frame, an HTTP answer…).
+  if (cause.code === "ERR_SSL_WRONG_VERSION_NUMBER") {
     return new NotTlsError(address, "fts", options);
   }
-  return new FtsError(
-    "io",
-    `Cannot connect to "${address}": ${cause.message}`,
-    options,
-  );
+  const error = connectError(`"${address}"`, cause);
+  return error instanceof FtsError
+    ? error
+    : new ConnectError(`"${address}"`, "system", {
+      detail: cause.message.split("\n", 1)[0]!,
+      cause,
+    });
 }
 
 /**
@@ -286,10 +287,6 @@ async function identifyPlainPeer(
     stop();
   }
 }
-
-/** What rustls and OpenSSL-style messages say when the peer answers in plain text. */
-export const NOT_TLS =
-  /InvalidContentType|wrong version number|corrupt message/i;
 
 /**
  * Fingerprint, PEM and pinning name of a DER certificate, computed exactly

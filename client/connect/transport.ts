@@ -11,7 +11,8 @@
 
 import type { ByteConn } from "../../common/frame_conn.ts";
 import { isTlsRecordStart, SniffingConn } from "../../common/tls_sniff.ts";
-import { FtsError } from "../../protocol/errors.ts";
+import type { FtsError } from "../../protocol/errors.ts";
+import { ConnectError, type ConnectFailure } from "./connect_error.ts";
 import { connectTcp } from "./handshake.ts";
 import type { KnownHosts } from "./known_hosts.ts";
 import { formatTarget, type Target } from "./target.ts";
@@ -23,15 +24,13 @@ import { NotTlsError } from "./tls_probe.ts";
  * says which way; the UI adds the remedy (`--no-tls` on both sides, or
  * none).
  */
-export class TransportMismatchError extends FtsError {
+export class TransportMismatchError extends ConnectError {
   /** True when the server uses TLS and the client asked for plain TCP. */
   readonly serverUsesTls: boolean;
   constructor(target: Target, serverUsesTls: boolean, options?: ErrorOptions) {
     super(
-      "protocol",
-      `Cannot connect to ${formatTarget(target)}: ${
-        serverUsesTls ? "the server uses TLS" : "the server does not use TLS"
-      }`,
+      formatTarget(target),
+      serverUsesTls ? "server_uses_tls" : "server_not_tls",
       options,
     );
     this.name = "TransportMismatchError";
@@ -124,36 +123,27 @@ async function connectPlain(
   });
 }
 
-/** Node's socket error codes, as the plain path words them (engine/session.ts). */
-const NETWORK_REASONS: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ECONNRESET: "the server reset the connection",
-  ETIMEDOUT: "timed out",
-  ENOTFOUND: "host not found",
-  EAI_AGAIN: "host not found",
-  EHOSTUNREACH: "network unreachable",
-  ENETUNREACH: "network unreachable",
-  EADDRNOTAVAIL: "network unreachable",
-};
-
 /**
- * The probe's `io` error (a `node:net` error inside) worded like the same
- * failure on plain TCP, e.g. `Cannot connect to HOST:PORT: connection
- * refused`; undefined for anything else.
+ * A network failure of the TLS connection (a refused connection, a name
+ * that does not resolve…) shown with the address as the plain path shows
+ * it, e.g. `Cannot connect to HOST:PORT: connection refused`; undefined
+ * for anything else.
  */
 function networkError(target: Target, error: unknown): FtsError | undefined {
-  if (!(error instanceof FtsError) || error.code !== "io") return undefined;
-  const code = (error.cause as { code?: unknown } | undefined)?.code;
-  const reason = typeof code === "string" ? NETWORK_REASONS[code] : undefined;
-  if (reason === undefined) return undefined;
-  return new FtsError(
-    "io",
-    `Cannot connect to ${formatTarget(target)}: ${reason}`,
-    {
-      cause: error,
-    },
-  );
+  if (!(error instanceof ConnectError) || !NETWORK.has(error.failure)) {
+    return undefined;
+  }
+  return error.at(formatTarget(target));
 }
+
+/** The failures that are the network's, whatever the transport. */
+const NETWORK: ReadonlySet<ConnectFailure> = new Set([
+  "refused",
+  "reset",
+  "timed_out",
+  "host_not_found",
+  "unreachable",
+]);
 
 /**
  * Tells whether a failed TLS connection met an fts server started with

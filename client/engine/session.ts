@@ -33,7 +33,6 @@ import {
   remoteError,
 } from "./errors.ts";
 import {
-  connectError,
   connectTcp,
   handshake,
   type HandshakeOptions,
@@ -46,6 +45,7 @@ import {
   type WatchdogClock,
 } from "./stall_watchdog.ts";
 import { formatTarget, parseTarget, type Target } from "../connect/target.ts";
+import { connectError } from "../connect/connect_error.ts";
 import {
   compressorFor,
   openUploadSource,

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { classifyTlsFailure } from "../../common/tls_failure.ts";
 import { type FrameConn, isConnectionLoss } from "../../common/frame_conn.ts";
 import { FtsError, ProtocolError } from "../../protocol/errors.ts";
 import { toWireError } from "./wire_error.ts";
@@ -29,10 +30,11 @@ export class ConnectionClosed extends FtsError {
 export function describeTlsFailure(error: unknown): string {
   if (isConnectionLoss(error)) return "the client closed the connection";
   const message = error instanceof Error ? firstLine(error.message) : "";
-  if (/InvalidContentType|corrupt message|wrong version/i.test(message)) {
+  const failure = classifyTlsFailure(error);
+  if (failure === "not_tls") {
     return "the client does not speak TLS (started with --no-tls?)";
   }
-  if (/alert/i.test(message)) {
+  if (failure === "alert" || failure === "certificate") {
     return `the client refused the server's certificate (${message})`;
   }
   return message === "" ? String(error) : message;

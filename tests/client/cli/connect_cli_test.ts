@@ -325,3 +325,35 @@ Deno.test("connectCommand() prints the going-away notice on its own line, not ov
     assert.equal(stderr.split("Notice from the server").length, 2);
   });
 });
+
+Deno.test("connectCommand() chooses a remedy by the kind of failure, not by how the server worded its refusal", async () => {
+  // A server's own refusal that ends like a closed connection is not one:
+  // no remedy is added.
+  await using refusing = startFakeServer({
+    takeOver: async (conn) => {
+      await conn.readMessage();
+      await conn.send({
+        type: "error",
+        id: 0,
+        code: "io",
+        message: "Upstream store: the server closed the connection",
+      });
+    },
+  });
+  const refused = await connectPlain([`127.0.0.1:${refusing.port}`, "ls"]);
+  assert.equal(
+    refused.stderr,
+    `fts: Cannot connect to 127.0.0.1:${refusing.port}: upstream store: the server closed the connection\n`,
+  );
+  // The server closing the connection during the handshake does get it.
+  await using closing = startFakeServer({
+    takeOver: async (conn) => {
+      await conn.readMessage();
+    },
+  });
+  const closed = await connectPlain([`127.0.0.1:${closing.port}`, "ls"]);
+  assert.equal(
+    closed.stderr,
+    `fts: Cannot connect to 127.0.0.1:${closing.port}: the server closed the connection (if the server uses TLS, drop --no-tls)\n`,
+  );
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { connectError, connectTcp } from "../../../client/connect/handshake.ts";
+import { connectTcp } from "../../../client/connect/handshake.ts";
+import { connectError } from "../../../client/connect/connect_error.ts";
 import { openSession } from "../../../client/engine/session.ts";
 import { ServerIdentityError } from "../../../client/connect/tls_connect.ts";
 import { FtsError } from "../../../protocol/errors.ts";
