@@ -18,7 +18,9 @@ import {
   type LoginThrottleOptions,
 } from "./auth/login_throttle.ts";
 import {
+  type AccessDecision,
   type AccessPolicy,
+  AccessRefusedError,
   type AnonymousMode,
   decideAccess,
 } from "./auth/permissions.ts";
@@ -126,9 +128,10 @@ export interface FtsServer extends AsyncDisposable {
  * {@linkcode FtsServer.shutdown}, with the grace period it asks for capped
  * at `graceMs`.
  *
- * @throws {FtsError} when the data folder cannot be used.
- * @throws {RangeError} when access rules forbid starting (see above), or
- * for an out-of-range option.
+ * @throws {FtsError} when the data folder cannot be used;
+ * {@linkcode AccessRefusedError} when access rules forbid starting (see
+ * above).
+ * @throws {RangeError} for an out-of-range option.
  * @throws {Deno.errors.AddrInUse} and other listen errors.
  * @example
  * ```ts
@@ -172,11 +175,15 @@ export async function startServer(
     const port = options.port ?? 12345;
     listener = Deno.listen({ hostname, port, transport: "tcp" });
     try {
-      access = decideAccess({
+      const decision = decideAccess({
         usersExist: accounts?.hasUsers ?? false,
         host: listener.addr.hostname,
         anonymous: options.anonymous,
       });
+      if (decision.kind === "refused") {
+        throw new AccessRefusedError(decision);
+      }
+      access = decision;
       if (tls) front = new TlsFront(tls, { clock });
     } catch (error) {
       listener.close();
@@ -417,7 +424,7 @@ class Server implements FtsServer {
    * server takes effect at once); otherwise anonymous access as decided
    * for the bound address.
    */
-  async #accessFor(): Promise<AccessPolicy> {
+  async #accessFor(): Promise<AccessDecision> {
     const { accounts, anonymous } = this.#settings;
     if (accounts) {
       await accounts.refresh();

@@ -152,28 +152,48 @@ export function operationOf(type: MessageType): Operation | null {
   }
 }
 
+/** Whether a client may run an operation, as {@linkcode checkPermission} decides. */
+export type PermissionCheck =
+  | { readonly ok: true }
+  | {
+    readonly ok: false;
+    /** The permission the client lacks. */
+    readonly needed: Permission;
+    /** What it would allow, e.g. `remove files`. */
+    readonly action: string;
+  };
+
 /**
- * Throws unless `perms` allow `op`.
+ * Whether `perms` allow `op`; a refusal names the missing permission and
+ * what it allows. The caller words it for the client once (see
+ * {@linkcode permissionDenied}).
  *
- * @throws {FtsError} with code `permission_denied`, naming the missing
- * permission: `Permission denied: "delete" is required to remove files`.
  * @example
  * ```ts
- * requirePermission(["read"], "get"); // passes
- * requirePermission(["read"], "delete"); // throws
+ * checkPermission(["read"], "get"); // { ok: true }
+ * checkPermission(["read"], "delete"); // { ok: false, needed: "delete", action: "remove files" }
  * ```
  */
-export function requirePermission(
+export function checkPermission(
   perms: readonly Permission[],
   op: Operation,
-): void {
+): PermissionCheck {
   const needed = REQUIRED[op];
-  if (!perms.includes(needed)) {
-    throw new FtsError(
-      "permission_denied",
-      `Permission denied: "${needed}" is required to ${ACTION[op]}`,
-    );
-  }
+  if (perms.includes(needed)) return { ok: true };
+  return { ok: false, needed, action: ACTION[op] };
+}
+
+/**
+ * The error a refused {@linkcode PermissionCheck} is sent as:
+ * `Permission denied: "delete" is required to remove files`.
+ */
+export function permissionDenied(
+  refusal: Extract<PermissionCheck, { ok: false }>,
+): FtsError {
+  return new FtsError(
+    "permission_denied",
+    `Permission denied: "${refusal.needed}" is required to ${refusal.action}`,
+  );
 }
 
 /** The `--anonymous` flag's values. */
@@ -206,10 +226,35 @@ export interface AccessOptions {
   anonymous?: AnonymousMode | undefined;
 }
 
-/** How clients get their permissions, as decided by {@linkcode decideAccess}. */
+/** How clients get their permissions, once a server may start. */
 export type AccessPolicy =
   | { readonly kind: "login" }
   | { readonly kind: "anonymous"; readonly perms: readonly Permission[] };
+
+/**
+ * Why a server must not start: `--anonymous` while accounts exist, or no
+ * accounts and no `--anonymous` on an address other than loopback.
+ */
+export type AccessRefusal = {
+  readonly kind: "refused";
+  readonly reason: "anonymous_with_users" | "no_accounts";
+  /** One line for the person who started the server. */
+  readonly message: string;
+};
+
+/** What {@linkcode decideAccess} decides. */
+export type AccessDecision = AccessPolicy | AccessRefusal;
+
+/** A server that must not start, as `startServer` reports it. */
+export class AccessRefusedError extends FtsError {
+  /** Why, as {@linkcode AccessRefusal} says. */
+  readonly reason: AccessRefusal["reason"];
+  constructor(refusal: AccessRefusal) {
+    super("permission_denied", refusal.message);
+    this.name = "AccessRefusedError";
+    this.reason = refusal.reason;
+  }
+}
 
 const ANONYMOUS_PERMS: Record<AnonymousMode, readonly Permission[]> = {
   read: ["read"],
@@ -232,15 +277,19 @@ const ANONYMOUS_PERMS: Record<AnonymousMode, readonly Permission[]> = {
  * accounts stops it with a signal (Ctrl-C, SIGTERM), and on a shared machine
  * any local user could otherwise shut it down.
  *
- * @throws {RangeError} when the server must not start.
+ * A server that must not start gets a refusal, with the reason and the
+ * line to show.
  */
-export function decideAccess(options: AccessOptions): AccessPolicy {
+export function decideAccess(options: AccessOptions): AccessDecision {
   const { usersExist, host, anonymous } = options;
   if (usersExist) {
     if (anonymous !== undefined) {
-      throw new RangeError(
-        `Cannot allow anonymous access while user accounts exist: every connection logs in (remove --anonymous ${anonymous})`,
-      );
+      return {
+        kind: "refused",
+        reason: "anonymous_with_users",
+        message:
+          `Cannot allow anonymous access while user accounts exist: every connection logs in (remove --anonymous ${anonymous})`,
+      };
     }
     return { kind: "login" };
   }
@@ -250,11 +299,13 @@ export function decideAccess(options: AccessOptions): AccessPolicy {
   if (isLoopbackHost(host)) {
     return { kind: "anonymous", perms: ANONYMOUS_PERMS.write };
   }
-  throw new RangeError(
-    `Cannot listen on ${
+  return {
+    kind: "refused",
+    reason: "no_accounts",
+    message: `Cannot listen on ${
       JSON.stringify(host)
     } without user accounts: add one with "fts user add NAME", or allow anonymous access with "--anonymous read" or "--anonymous write"`,
-  );
+  };
 }
 
 /**

@@ -18,13 +18,15 @@ import { quoteName } from "../../protocol/names.ts";
 import type { Accounts, LoginCredential } from "./accounts.ts";
 import type { LoginGate } from "./login.ts";
 import {
+  type AccessDecision,
   type AccessPolicy,
   type AnonymousMode,
+  checkPermission,
   decideAccess,
   formatPermissions,
   operationOf,
   type Permission,
-  requirePermission,
+  permissionDenied,
 } from "./permissions.ts";
 import { INTERNAL_MESSAGE } from "../session/wire_error.ts";
 
@@ -83,25 +85,23 @@ export function standingOf(
       : { kind: "removed" };
   }
   if (accounts?.hasUsers) return { kind: "login_required" };
-  try {
-    const policy = decideAccess({
-      usersExist: false,
-      host: options.host,
-      anonymous: options.anonymous,
-    });
-    return policy.kind === "anonymous"
-      ? { kind: "ok", perms: policy.perms }
-      : { kind: "login_required" };
-  } catch (error) {
-    if (error instanceof RangeError) return { kind: "login_required" };
-    throw error;
-  }
+  const decision = decideAccess({
+    usersExist: false,
+    host: options.host,
+    anonymous: options.anonymous,
+  });
+  return decision.kind === "anonymous"
+    ? { kind: "ok", perms: decision.perms }
+    : { kind: "login_required" };
 }
 
 /** Settings of a {@linkcode SessionAccess}. */
 export interface SessionAccessOptions {
-  /** Decides, when HELLO arrives, whether this client logs in or not. */
-  readonly access: () => Promise<AccessPolicy>;
+  /**
+   * Decides, when HELLO arrives, whether this client logs in or not; a
+   * refusal turns the client away.
+   */
+  readonly access: () => Promise<AccessDecision>;
   /** Checks AUTH; null when the server has no accounts at all. */
   readonly loginGate: LoginGate | null;
   /** The client's IP address, without the port: what the throttle counts. */
@@ -167,21 +167,23 @@ export class SessionAccess {
    * connect anonymously, `internal` when the accounts cannot be read.
    */
   async decide(): Promise<AccessPolicy> {
+    let decision: AccessDecision;
     try {
-      return await this.#options.access();
+      decision = await this.#options.access();
     } catch (error) {
-      if (error instanceof RangeError) {
-        throw new FtsError(
-          "auth_failed",
-          "Cannot connect: the server has no user accounts and allows no anonymous access here",
-        );
-      }
       if (error instanceof FtsError) {
         this.#options.log(`cannot decide access: ${error.message}`);
         throw new FtsError("internal", INTERNAL_MESSAGE, { cause: error });
       }
       throw error;
     }
+    if (decision.kind === "refused") {
+      throw new FtsError(
+        "auth_failed",
+        "Cannot connect: the server has no user accounts and allows no anonymous access here",
+      );
+    }
+    return decision;
   }
 
   /** Grants anonymous permissions, without a login. */
@@ -209,13 +211,8 @@ export class SessionAccess {
       );
       this.#perms = standing.perms;
     }
-    try {
-      requirePermission(this.#perms, op);
-      return null;
-    } catch (error) {
-      if (error instanceof FtsError) return error;
-      throw error;
-    }
+    const check = checkPermission(this.#perms, op);
+    return check.ok ? null : permissionDenied(check);
   }
 
   /** The refusal for a standing other than "ok"; ends the session if it must. */

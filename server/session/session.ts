@@ -27,7 +27,11 @@ import type { HandlerContext } from "./handler_context.ts";
 import { dispatch, type DispatchTarget } from "./dispatch.ts";
 import { negotiate } from "./handshake.ts";
 import type { LoginGate } from "../auth/login.ts";
-import { type AccessPolicy, formatPermissions } from "../auth/permissions.ts";
+import {
+  type AccessDecision,
+  type AccessPolicy,
+  formatPermissions,
+} from "../auth/permissions.ts";
 import { RequestRunner, type SessionState } from "./request_runner.ts";
 import {
   SessionAccess,
@@ -93,13 +97,12 @@ export interface SessionOptions {
   readonly refuse?: FtsError;
   /**
    * Decides, when HELLO arrives, whether this client logs in or gets
-   * anonymous permissions.
+   * anonymous permissions; a refusal when it may do neither (no accounts,
+   * and no anonymous access on this address).
    *
-   * @throws {RangeError} when it may do neither (no accounts, and no
-   * anonymous access on this address).
    * @throws {FtsError} code `io` when the accounts cannot be read.
    */
-  readonly access: () => Promise<AccessPolicy>;
+  readonly access: () => Promise<AccessDecision>;
   /** Checks AUTH; null when the server has no accounts at all. */
   readonly loginGate: LoginGate | null;
   /**

@@ -6,7 +6,10 @@
 import assert from "node:assert/strict";
 import type { Accounts } from "../../../server/auth/accounts.ts";
 import { LOGIN_FAILED_MESSAGE } from "../../../server/auth/login.ts";
-import type { Permission } from "../../../server/auth/permissions.ts";
+import {
+  AccessRefusedError,
+  type Permission,
+} from "../../../server/auth/permissions.ts";
 import { startServer } from "../../../server/server.ts";
 import { startTestServer } from "../../_helpers/server/fixture.ts";
 import { ManualClock } from "../../_helpers/common/manual_clock.ts";
@@ -401,7 +404,8 @@ Deno.test("startServer() refuses a non-loopback address without accounts, and --
   await assert.rejects(
     startServer({ root: root.path, host: "0.0.0.0", port: 0 }),
     (error: unknown) => {
-      assert.ok(error instanceof RangeError);
+      assert.ok(error instanceof AccessRefusedError);
+      assert.equal(error.reason, "no_accounts");
       assert.match(
         error.message,
         /^Cannot listen on "0\.0\.0\.0" without user accounts/,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FtsError } from "../../../protocol/errors.ts";
 import type { MessageType } from "../../../protocol/messages.ts";
 import {
+  checkPermission,
   decideAccess,
   formatPermissions,
   isLoopbackHost,
@@ -10,8 +11,8 @@ import {
   parseAnonymousMode,
   parsePermissions,
   type Permission,
+  permissionDenied,
   permissionFor,
-  requirePermission,
 } from "../../../server/auth/permissions.ts";
 
 const EXPECTED: Record<Operation, Permission> = {
@@ -63,31 +64,31 @@ Deno.test("operationOf() names the operation of each request and null for the re
   for (const type of free) assert.equal(operationOf(type), null, type);
 });
 
-Deno.test("requirePermission() refuses each operation without its permission, naming it", () => {
+Deno.test("checkPermission() returns a refusal naming the missing permission for each operation, and never throws", () => {
   const all: Permission[] = ["read", "write", "delete", "admin"];
   for (const [op, needed] of Object.entries(EXPECTED)) {
     const others = all.filter((p) => p !== needed);
-    assert.throws(
-      () => requirePermission(others, op as Operation),
-      (error: unknown) => {
-        assert.ok(error instanceof FtsError);
-        assert.equal(error.code, "permission_denied");
-        assert.match(
-          error.message,
-          new RegExp(`^Permission denied: "${needed}" is required to `),
-        );
-        return true;
-      },
-      op,
+    const check = checkPermission(others, op as Operation);
+    assert.equal(check.ok, false, op);
+    if (check.ok) continue;
+    assert.equal(check.needed, needed);
+    const error = permissionDenied(check);
+    assert.ok(error instanceof FtsError);
+    assert.equal(error.code, "permission_denied");
+    assert.match(
+      error.message,
+      new RegExp(`^Permission denied: "${needed}" is required to `),
     );
-    requirePermission([needed], op as Operation);
+    assert.deepEqual(checkPermission([needed], op as Operation), { ok: true });
   }
 });
 
-Deno.test("requirePermission() message for delete reads as a sentence", () => {
-  assert.throws(
-    () => requirePermission(["read", "write"], "delete"),
-    { message: 'Permission denied: "delete" is required to remove files' },
+Deno.test("permissionDenied() words a refused delete as a sentence", () => {
+  const check = checkPermission(["read", "write"], "delete");
+  assert.ok(!check.ok);
+  assert.equal(
+    permissionDenied(check).message,
+    'Permission denied: "delete" is required to remove files',
   );
 });
 
@@ -148,27 +149,30 @@ Deno.test("decideAccess() follows the anonymous-access table", () => {
   );
 });
 
-Deno.test("decideAccess() refuses a non-loopback bind without users or --anonymous", () => {
+Deno.test("decideAccess() returns a refusal for a non-loopback bind without users or --anonymous", () => {
   for (const host of ["0.0.0.0", "::", "192.0.2.7", "example.org"]) {
-    assert.throws(
-      () => decideAccess({ usersExist: false, host }),
-      (error: unknown) => {
-        assert.ok(error instanceof RangeError);
-        assert.match(error.message, /without user accounts/);
-        assert.ok(error.message.includes(JSON.stringify(host)));
-        assert.match(error.message, /--anonymous read/);
-        return true;
-      },
-      host,
-    );
+    const decision = decideAccess({ usersExist: false, host });
+    assert.equal(decision.kind, "refused", host);
+    if (decision.kind !== "refused") continue;
+    assert.equal(decision.reason, "no_accounts");
+    assert.match(decision.message, /without user accounts/);
+    assert.ok(decision.message.includes(JSON.stringify(host)));
+    assert.match(decision.message, /--anonymous read/);
   }
 });
 
-Deno.test("decideAccess() refuses --anonymous while users exist", () => {
-  assert.throws(
-    () =>
-      decideAccess({ usersExist: true, host: "0.0.0.0", anonymous: "read" }),
-    /Cannot allow anonymous access while user accounts exist/,
+Deno.test("decideAccess() returns a refusal for --anonymous while users exist", () => {
+  const decision = decideAccess({
+    usersExist: true,
+    host: "0.0.0.0",
+    anonymous: "read",
+  });
+  assert.equal(decision.kind, "refused");
+  assert.ok(decision.kind === "refused");
+  assert.equal(decision.reason, "anonymous_with_users");
+  assert.match(
+    decision.message,
+    /^Cannot allow anonymous access while user accounts exist/,
   );
 });
 
