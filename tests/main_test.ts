@@ -59,3 +59,34 @@ Deno.test("main() turns an error no command handled into one line and exit 1", a
     /^fts: Unexpected error: TypeError: the stream broke\n[^]* {4}at /,
   );
 });
+
+Deno.test("main(): every command answers a usage error with one line and exit 2, in the same words", async () => {
+  const cases: [string[], string][] = [
+    [
+      ["serve", "--bogus"],
+      `fts serve: Unknown option '--bogus' (see "fts serve --help")\n`,
+    ],
+    [
+      ["serve", "stray"],
+      `fts serve: Unexpected argument 'stray' (see "fts serve --help")\n`,
+    ],
+    [["user", "list", "--bogus"], "fts: Unknown option '--bogus'\n"],
+    [
+      ["key", "gen", "--bogus"],
+      `fts key: Unknown option '--bogus' (see "fts key --help")\n`,
+    ],
+    [
+      ["known-hosts", "list", "--bogus"],
+      `fts: Unknown option '--bogus' (try "fts known-hosts --help")\n`,
+    ],
+    [
+      ["connect", "--bogus", "h"],
+      `fts: Unknown option '--bogus' (try "fts connect --help")\n`,
+    ],
+  ];
+  for (const [args, expected] of cases) {
+    const { io, stderr } = fakeIo({ env: {} });
+    assert.equal(await main(args, io), 2, args.join(" "));
+    assert.equal(stderr.text(), expected, args.join(" "));
+  }
+});

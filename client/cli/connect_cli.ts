@@ -10,10 +10,14 @@
  */
 
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
 import type { CliIo } from "../../common/cli_io.ts";
 import { SignalPresses } from "../../common/interrupts.ts";
 import { PASSWORD_ENV } from "../../common/secret_input.ts";
+import {
+  parseCommandLine,
+  USAGE_STATUS,
+  UsageError,
+} from "../../common/usage_error.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
 import { splitWords, type Word } from "../shell/command_parse.ts";
@@ -106,20 +110,20 @@ export async function connectCommand(
     // Never echoed: the next word may be the password itself.
     return fail(
       `--password is not accepted: a password on the command line is visible to other users; use --password-file FILE or ${PASSWORD_ENV}, or type it when asked`,
-      2,
+      USAGE_STATUS,
     );
   }
   let parsed;
   try {
-    parsed = parseArgs({
+    parsed = parseCommandLine({
       args: args.slice(0, split),
       options: OPTIONS,
       allowPositionals: true,
       strict: true,
     });
   } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    return fail(`${error.message} (try "fts connect --help")`, 2);
+    if (!(error instanceof UsageError)) throw error;
+    return fail(`${error.message} (try "fts connect --help")`, USAGE_STATUS);
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -128,18 +132,18 @@ export async function connectCommand(
   }
   const command = args.slice(args[split] === "--" ? split + 1 : split);
   if (positionals.length !== 1) {
-    return fail('Missing HOST[:PORT] (try "fts connect --help")', 2);
+    return fail('Missing HOST[:PORT] (try "fts connect --help")', USAGE_STATUS);
   }
   let login: LoginTarget;
   try {
     login = parseLoginTarget(positionals[0]!);
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
-    return fail(error.message, 2);
+    return fail(error.message, USAGE_STATUS);
   }
   const target = login.target;
   if (values.batch !== undefined && command.length > 0) {
-    return fail("Give either --batch or a command, not both", 2);
+    return fail("Give either --batch or a command, not both", USAGE_STATUS);
   }
   let stallTimeoutMs = DEFAULT_STALL_TIMEOUT_MS;
   if (values.timeout !== undefined) {
@@ -151,7 +155,7 @@ export async function connectCommand(
         `--timeout must be a number of seconds (0 for none), not ${
           quoteName(values.timeout, 40)
         }`,
-        2,
+        USAGE_STATUS,
       );
     }
     stallTimeoutMs = Math.round(seconds * 1000);
@@ -163,14 +167,14 @@ export async function connectCommand(
         `Cannot use ${
           quoteName(localDir)
         } as the local folder: it is not a folder`,
-        2,
+        USAGE_STATUS,
       );
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     return fail(
       `Cannot use ${quoteName(localDir)} as the local folder: no such folder`,
-      2,
+      USAGE_STATUS,
     );
   }
   // Temporary files of a client killed mid-download (none still in use).
@@ -183,7 +187,7 @@ export async function connectCommand(
       io,
       quiet: values.quiet ?? false,
     });
-    if (typeof prepared === "string") return fail(prepared, 2);
+    if (typeof prepared === "string") return fail(prepared, USAGE_STATUS);
     connector = prepared;
   } catch (error) {
     if (!(error instanceof FtsError)) throw error;
@@ -289,7 +293,7 @@ export async function connectCommand(
         signal: stop.signal,
       });
       if (result.status === "ok" || result.status === "exit") return 0;
-      return fail(result.message, result.status === "usage" ? 2 : 1);
+      return fail(result.message, result.status === "usage" ? USAGE_STATUS : 1);
     }
     const input: LineSource = interactive && io.stdin.setRaw
       ? new TerminalLineSource(
@@ -379,7 +383,7 @@ async function runBatch(
             ? "no such file"
             : "permission denied"
         }`,
-        2,
+        USAGE_STATUS,
       );
     }
   }
@@ -391,7 +395,7 @@ async function runBatch(
         line = await lines.readLine("");
       } catch (error) {
         if (!(error instanceof RangeError)) throw error;
-        return fail(`${name}:${number}: ${error.message}`, 2);
+        return fail(`${name}:${number}: ${error.message}`, USAGE_STATUS);
       }
       if (line === null) return 0;
       const trimmed = line.trim();
@@ -414,14 +418,14 @@ async function runBatch(
         words = splitWords(trimmed);
       } catch (error) {
         if (!(error instanceof SyntaxError)) throw error;
-        return fail(`${name}:${number}: ${error.message}`, 2);
+        return fail(`${name}:${number}: ${error.message}`, USAGE_STATUS);
       }
       const result = await runWords(words, context);
       if (result.status === "exit") return 0;
       if (result.status !== "ok") {
         return fail(
           `${name}:${number}: ${result.message}`,
-          result.status === "usage" ? 2 : 1,
+          result.status === "usage" ? USAGE_STATUS : 1,
         );
       }
     }

@@ -10,9 +10,13 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import type { CliIo } from "../../common/cli_io.ts";
 import { FtsError } from "../../protocol/errors.ts";
+import {
+  parseCommandLine,
+  USAGE_STATUS,
+  UsageError,
+} from "../../common/usage_error.ts";
 import {
   generateIdentity,
   identityPath,
@@ -41,48 +45,48 @@ The config folder is $FTS_CONFIG_DIR, else $XDG_CONFIG_HOME/fts, else
  * 1 failed, 2 usage error.
  */
 export async function keyCommand(args: string[], io: CliIo): Promise<number> {
-  let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        force: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
+    return await run(args, io);
   } catch (error) {
-    // node's messages go on with advice about "--"; the first sentence says it.
-    const message = error instanceof Error ? error.message : String(error);
-    return usageError(io, message.split(". ")[0] ?? message);
+    if (error instanceof UsageError) {
+      write(io.stderr, `fts key: ${error.message} (see "fts key --help")\n`);
+      return USAGE_STATUS;
+    }
+    if (!(error instanceof FtsError)) throw error;
+    write(io.stderr, `fts: ${error.message}\n`);
+    return 1;
   }
-  const { values, positionals } = parsed;
+}
+
+async function run(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      force: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
   if (values.help || positionals[0] === "help") {
     write(io.stdout, USAGE);
     return 0;
   }
   const [command, ...extra] = positionals;
-  if (command === undefined) return usageError(io, "Missing command");
+  if (command === undefined) throw new UsageError("Missing command");
   if (extra.length > 0) {
-    return usageError(io, `Unexpected argument ${JSON.stringify(extra[0])}`);
+    throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`);
   }
   if (values.force && command !== "gen") {
-    return usageError(io, `Option --force applies to "gen" only`);
+    throw new UsageError(`Option --force applies to "gen" only`);
   }
-  try {
-    switch (command) {
-      case "gen":
-        return await gen(io, values.force);
-      case "show":
-        return await show(io);
-      default:
-        return usageError(io, `Unknown command ${JSON.stringify(command)}`);
-    }
-  } catch (error) {
-    if (!(error instanceof FtsError)) throw error;
-    write(io.stderr, `fts: ${error.message}\n`);
-    return 1;
+  switch (command) {
+    case "gen":
+      return await gen(io, values.force);
+    case "show":
+      return await show(io);
+    default:
+      throw new UsageError(`Unknown command ${JSON.stringify(command)}`);
   }
 }
 
@@ -131,11 +135,6 @@ async function show(io: CliIo): Promise<number> {
     }
     throw error;
   }
-}
-
-function usageError(io: CliIo, message: string): number {
-  write(io.stderr, `fts key: ${message} (see "fts key --help")\n`);
-  return 2;
 }
 
 function write(

@@ -7,10 +7,14 @@
  */
 
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { type CliIo, writeText } from "../../common/cli_io.ts";
 import { quoteName } from "../../protocol/names.ts";
 import { configDir } from "../../common/config_dir.ts";
+import {
+  parseCommandLine,
+  USAGE_STATUS,
+  UsageError,
+} from "../../common/usage_error.ts";
 import {
   hostKey,
   KNOWN_HOSTS_FILE,
@@ -46,15 +50,18 @@ export async function knownHostsCommand(
   };
   let parsed;
   try {
-    parsed = parseArgs({
+    parsed = parseCommandLine({
       args,
       allowPositionals: true,
       strict: true,
       options: { help: { type: "boolean", short: "h" } },
     });
   } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    return fail(`${error.message} (try "fts known-hosts --help")`, 2);
+    if (!(error instanceof UsageError)) throw error;
+    return fail(
+      `${error.message} (try "fts known-hosts --help")`,
+      USAGE_STATUS,
+    );
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -68,7 +75,7 @@ export async function knownHostsCommand(
       command === undefined
         ? 'Missing command: list or rm (try "fts known-hosts --help")'
         : `Unknown command ${quoteName(command, 40)}: use list or rm`,
-      2,
+      USAGE_STATUS,
     );
   }
   if (rest.length !== expected) {
@@ -76,7 +83,7 @@ export async function knownHostsCommand(
       command === "rm"
         ? "Give one HOST[:PORT] to forget: fts known-hosts rm HOST[:PORT]"
         : `"list" takes no arguments`,
-      2,
+      USAGE_STATUS,
     );
   }
   let known: KnownHosts;
@@ -101,7 +108,7 @@ export async function knownHostsCommand(
       if (!(error instanceof SyntaxError || error instanceof TypeError)) {
         throw error;
       }
-      return fail(error.message, 2);
+      return fail(error.message, USAGE_STATUS);
     }
     if (!await known.remove(key)) {
       return fail(

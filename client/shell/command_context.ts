@@ -10,7 +10,7 @@ import { basename, resolve } from "node:path";
 import { FtsError } from "../../protocol/errors.ts";
 import { validateName } from "../../protocol/names.ts";
 import type { Ref } from "./command_parse.ts";
-import { UsageError } from "./command_parse.ts";
+import { UsageError } from "../../common/usage_error.ts";
 import { operationError } from "../engine/errors.ts";
 import { quoted } from "../term/format.ts";
 import type { ListedFile, NumberedListing } from "./listings.ts";

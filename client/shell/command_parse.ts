@@ -9,15 +9,8 @@
  * @module
  */
 
+import { UsageError } from "../../common/usage_error.ts";
 import { displayName } from "../term/format.ts";
-
-/** A mistake in a command line; the CLI exits with status 2 for it. */
-export class UsageError extends SyntaxError {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 /** One word of a command line. */
 export interface Word {

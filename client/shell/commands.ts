@@ -9,12 +9,8 @@
  */
 
 import { FtsError } from "../../protocol/errors.ts";
-import {
-  type Command,
-  parseCommand,
-  UsageError,
-  type Word,
-} from "./command_parse.ts";
+import { UsageError } from "../../common/usage_error.ts";
+import { type Command, parseCommand, type Word } from "./command_parse.ts";
 import { type CommandContext, say } from "./command_context.ts";
 import { formatDuration } from "../term/format.ts";
 import { helpText } from "./help.ts";

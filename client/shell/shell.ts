@@ -8,7 +8,8 @@
 
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
-import { splitWords, UsageError, type Word } from "./command_parse.ts";
+import { UsageError } from "../../common/usage_error.ts";
+import { splitWords, type Word } from "./command_parse.ts";
 import { type CommandOutput, runWords, type ShellState } from "./commands.ts";
 import { localReason } from "../engine/errors.ts";
 import { displayName } from "../term/format.ts";

@@ -8,7 +8,8 @@
 import { basename, dirname, resolve } from "node:path";
 import { FtsError } from "../../protocol/errors.ts";
 import type { Progress } from "../engine/session_core.ts";
-import { type Command, type Ref, UsageError } from "./command_parse.ts";
+import { UsageError } from "../../common/usage_error.ts";
+import type { Command, Ref } from "./command_parse.ts";
 import {
   checkLocalFolder,
   type CommandContext,

@@ -10,12 +10,16 @@
  */
 
 import { isAbsolute, join, relative, resolve, sep as SEP } from "node:path";
-import { parseArgs } from "node:util";
 import { type CliIo, writeText } from "../../common/cli_io.ts";
 import { SignalPresses } from "../../common/interrupts.ts";
 import { isLookupFailure } from "../../common/host_lookup.ts";
 import { looksLikeIpv4, parseIpLiteral } from "../../common/ip_address.ts";
 import { ensurePrivateDir } from "../../common/private_files.ts";
+import {
+  parseCommandLine,
+  USAGE_STATUS,
+  UsageError,
+} from "../../common/usage_error.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
 import { type Accounts, loadAccounts } from "../auth/accounts.ts";
@@ -97,9 +101,9 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   try {
     parsed = parseServeArgs(args);
   } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
+    if (!(error instanceof UsageError)) throw error;
     write(io.stderr, `fts serve: ${error.message} (see "fts serve --help")\n`);
-    return 2;
+    return USAGE_STATUS;
   }
   if (parsed === "help") {
     write(io.stdout, USAGE);
@@ -219,50 +223,46 @@ interface ServeArgs {
   quiet: boolean;
 }
 
-/** @throws {TypeError} with a one-line message for any usage error. */
+/** @throws {UsageError} with a one-line message for any usage error. */
 function parseServeArgs(args: string[]): ServeArgs | "help" {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        root: { type: "string" },
-        state: { type: "string" },
-        cert: { type: "string" },
-        key: { type: "string" },
-        "no-tls": { type: "boolean" },
-        anonymous: { type: "string" },
-        host: { type: "string" },
-        port: { type: "string" },
-        "max-clients": { type: "string" },
-        "max-per-address": { type: "string" },
-        grace: { type: "string" },
-        "idle-timeout": { type: "string" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new TypeError(firstLine((error as Error).message));
-  }
+  const { values } = parseCommandLine({
+    args,
+    allowPositionals: false,
+    strict: true,
+    options: {
+      root: { type: "string" },
+      state: { type: "string" },
+      cert: { type: "string" },
+      key: { type: "string" },
+      "no-tls": { type: "boolean" },
+      anonymous: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      "max-clients": { type: "string" },
+      "max-per-address": { type: "string" },
+      grace: { type: "string" },
+      "idle-timeout": { type: "string" },
+      quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   if (values.help) return "help";
-  if (values.root === "") throw new TypeError("--root needs a folder");
-  if (values.host === "") throw new TypeError("--host needs an address");
-  if (values.state === "") throw new TypeError("--state needs a folder");
+  if (values.root === "") throw new UsageError("--root needs a folder");
+  if (values.host === "") throw new UsageError("--host needs an address");
+  if (values.state === "") throw new UsageError("--state needs a folder");
   if ((values.cert === undefined) !== (values.key === undefined)) {
-    throw new TypeError("--cert and --key go together");
+    throw new UsageError("--cert and --key go together");
   }
   if (values["no-tls"] && values.cert !== undefined) {
-    throw new TypeError("--no-tls cannot be combined with --cert and --key");
+    throw new UsageError("--no-tls cannot be combined with --cert and --key");
   }
   let anonymous: AnonymousMode | undefined;
   if (values.anonymous !== undefined) {
     try {
       anonymous = parseAnonymousMode(values.anonymous);
     } catch (error) {
-      throw new TypeError((error as Error).message);
+      if (!(error instanceof RangeError)) throw error;
+      throw new UsageError(error.message, { cause: error });
     }
   }
   const root = values.root ?? "./dados";
@@ -315,7 +315,7 @@ function integer(
   if (text === undefined) return fallback;
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new TypeError(
+    throw new UsageError(
       `${flag} must be a whole number from ${min} to ${max}, not ${
         quoteName(text, 40)
       }`,
@@ -333,7 +333,7 @@ function seconds(
   if (text === undefined) return fallback * 1000;
   const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(n) || n > 86_400 * 365 || (!zeroOk && n === 0)) {
-    throw new TypeError(
+    throw new UsageError(
       `${flag} must be a number of seconds${zeroOk ? "" : " above 0"}, not ${
         quoteName(text, 40)
       }`,
@@ -352,7 +352,7 @@ function listenHost(text: string): string {
   if (bare.includes(":") || looksLikeIpv4(bare)) {
     const ip = parseIpLiteral(bare);
     if (ip === null || ip.zone !== null) {
-      throw new TypeError(
+      throw new UsageError(
         `--host ${
           JSON.stringify(text)
         } is not an IP address (a port goes in --port)`,

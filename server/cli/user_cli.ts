@@ -7,7 +7,6 @@
  */
 
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { FtsError } from "../../protocol/errors.ts";
 import {
   type Accounts,
@@ -24,6 +23,11 @@ import {
   type Permission,
 } from "../auth/permissions.ts";
 import { PASSWORD_ENV, readSecret } from "../../common/secret_input.ts";
+import {
+  parseCommandLine,
+  USAGE_STATUS,
+  UsageError,
+} from "../../common/usage_error.ts";
 
 /** Default data root, as `fts serve` uses. */
 export const DEFAULT_ROOT = "./dados";
@@ -76,8 +80,6 @@ interface Parsed {
   root: string | null;
 }
 
-class UsageError extends Error {}
-
 /**
  * Runs `fts user …` with `args` (the words after `user`). Returns the exit
  * code: 0 done, 1 the operation failed, 2 usage error. Errors are one line
@@ -99,7 +101,7 @@ export async function userCommand(
   } catch (error) {
     if (error instanceof UsageError) {
       writeText(io.stderr, `fts: ${error.message}\n`);
-      return 2;
+      return USAGE_STATUS;
     }
     throw error;
   }
@@ -262,35 +264,18 @@ function parse(args: string[]): Parsed | "help" {
       );
     }
   }
-  let values: {
-    perm?: string | undefined;
-    "password-file"?: string | undefined;
-    root?: string | undefined;
-    state?: string | undefined;
-    help?: boolean | undefined;
-  };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args,
-      options: {
-        perm: { type: "string" },
-        "password-file": { type: "string" },
-        root: { type: "string" },
-        state: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    }));
-  } catch (error) {
-    // node:util's messages name only the option, never a value.
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
-      throw new UsageError((error as Error).message);
-    }
-    throw error;
-  }
+  const { values, positionals } = parseCommandLine({
+    args,
+    options: {
+      perm: { type: "string" },
+      "password-file": { type: "string" },
+      root: { type: "string" },
+      state: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
   if (values.help || positionals[0] === "help") return "help";
   const [word, name, ...extra] = positionals;
   if (word === undefined) {
@@ -320,7 +305,8 @@ function parse(args: string[]): Parsed | "help" {
     try {
       validateUserName(name);
     } catch (error) {
-      throw new UsageError((error as Error).message);
+      if (!(error instanceof RangeError)) throw error;
+      throw new UsageError(error.message, { cause: error });
     }
   }
   if (values.perm !== undefined && word !== "add" && word !== "perm") {
@@ -340,7 +326,8 @@ function parse(args: string[]): Parsed | "help" {
     try {
       perms = parsePermissions(values.perm);
     } catch (error) {
-      throw new UsageError((error as Error).message);
+      if (!(error instanceof RangeError)) throw error;
+      throw new UsageError(error.message, { cause: error });
     }
   }
   const root = values.root ?? DEFAULT_ROOT;

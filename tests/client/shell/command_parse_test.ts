@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import {
   parseCommand,
   splitWords,
-  UsageError,
 } from "../../../client/shell/command_parse.ts";
+import { UsageError } from "../../../common/usage_error.ts";
 
 const parse = (line: string) => parseCommand(splitWords(line));
 

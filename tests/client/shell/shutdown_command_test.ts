@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import {
   parseCommand,
-  UsageError,
   type Word,
 } from "../../../client/shell/command_parse.ts";
+import { UsageError } from "../../../common/usage_error.ts";
 import { helpText } from "../../../client/shell/help.ts";
 
 const words = (...texts: string[]): Word[] =>
