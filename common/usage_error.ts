@@ -31,7 +31,7 @@ export class UsageError extends SyntaxError {
 /**
  * `node:util`'s `parseArgs`, with its errors (told apart by their
  * `ERR_PARSE_ARGS_…` code) as a {@linkcode UsageError} whose message is the
- * first sentence of node's, e.g. `Unknown option '--frob'`. node's
+ * first sentence of node's first line, e.g. `Unknown option '--frob'`. node's
  * messages name only the option, never a value.
  *
  * @throws {UsageError} for an unknown option, a missing value, a stray
@@ -49,8 +49,8 @@ export function parseCommandLine<T extends ParseArgsConfig>(
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
-      const message = (error as Error).message;
-      throw new UsageError(message.split(". ", 1)[0]!, { cause: error });
+      const line = (error as Error).message.split("\n", 1)[0]!;
+      throw new UsageError(line.split(". ", 1)[0]!, { cause: error });
     }
     throw error;
   }

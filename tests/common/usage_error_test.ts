@@ -9,6 +9,7 @@ Deno.test("parseCommandLine() turns node's parse errors into a UsageError, keepi
       [["--bogus"], "Unknown option '--bogus'"],
       [["--port"], "Option '--port <value>' argument missing"],
       [["stray"], "Unexpected argument 'stray'"],
+      [["--port", "-1"], "Option '--port' argument is ambiguous."],
     ] as const
   ) {
     assert.throws(
