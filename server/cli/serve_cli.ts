@@ -28,9 +28,8 @@ import {
   formatPermissions,
   parseAnonymousMode,
 } from "../auth/permissions.ts";
-import { openOwnFolder } from "../storage/local/rooted_paths.ts";
+import { openOwnFolder, STATE_DIR } from "../storage/local/rooted_paths.ts";
 import { type FtsServer, startServer } from "../server.ts";
-import { STATE_DIR } from "../storage/storage.ts";
 import {
   loadCustomIdentity,
   loadOrCreateIdentity,

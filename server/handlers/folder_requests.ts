@@ -4,25 +4,24 @@
  * @module
  */
 
+import { FtsError } from "../../protocol/errors.ts";
 import type { Entry, MessageOf } from "../../protocol/messages.ts";
+import { quoteName } from "../../protocol/names.ts";
 import type { HandlerContext, OpResult } from "../session/handler_context.ts";
 import { checkExpect } from "./get_handler.ts";
-
-/**
- * Entries per ENTRIES frame. A base name is at most 255 bytes, at most 510
- * once JSON escapes quotes (names hold no control characters), and an
- * entry's other fields take under 90, so a frame stays below
- * 4096 × 600 bytes ≈ 2.4 MiB, well under MAX_PAYLOAD.
- */
-export const ENTRIES_PER_FRAME = 4096;
 
 const NONE: OpResult = { bytes: 0 };
 
 /**
- * LIST: one or more ENTRIES frames, all but the last flagged MORE. A
- * listing waits for one of the session's list slots, and each frame is
- * encoded only once the session's write queue is below its limit, so a
- * client that does not read holds at most a few listings in memory.
+ * LIST: one ENTRIES frame per page of the storage's listing, all but the
+ * last flagged MORE. A page holds at most LIST_PAGE_SIZE (1,000) entries; a
+ * base name is at most 255 bytes, at most 510 once JSON escapes quotes
+ * (names hold no control characters), and an entry's other fields take
+ * under 90, so a frame stays below 1,000 × 600 bytes, well under
+ * MAX_PAYLOAD. A listing waits for one of the session's list slots, and
+ * the next page is pulled from the storage only once the session's write
+ * queue is below its limit, so a client that does not read holds at most
+ * two pages per listing in the server, whatever the folder's size.
  *
  * @throws the storage's errors, or `signal.reason` once aborted.
  */
@@ -32,27 +31,31 @@ export async function listFolder(
   signal: AbortSignal,
 ): Promise<OpResult> {
   using _slot = await ctx.lists.acquire(signal);
-  // A listing may hold the event loop for a while (the local backend reads
-  // a folder synchronously): let pending I/O, such as the end of this
+  // Making a page may hold the event loop for a while (the local backend
+  // reads a folder synchronously): let pending I/O, such as the end of this
   // connection, be seen first.
   await new Promise((resolve) => setTimeout(resolve, 0));
   signal.throwIfAborted();
-  const entries = await ctx.storage.list(list.path);
-  let start = 0;
-  do {
-    await ctx.conn.queueBelow(ctx.writeQueueBytes);
-    signal.throwIfAborted();
-    let part: Entry[] = entries.slice(start, start + ENTRIES_PER_FRAME);
-    if (!ctx.modes) part = part.map(({ mode: _, ...rest }) => rest);
-    start += ENTRIES_PER_FRAME;
-    await ctx.conn.send({
-      type: "entries",
-      id: list.id,
-      entries: part,
-      more: start < entries.length,
-    });
-  } while (start < entries.length);
-  return NONE;
+  const pages = ctx.storage.list(list.path)[Symbol.asyncIterator]();
+  try {
+    // The page after the one being sent, to know whether MORE is set.
+    let next = await pages.next();
+    for (;;) {
+      const page: Entry[] = next.done ? [] : next.value;
+      await ctx.conn.queueBelow(ctx.writeQueueBytes);
+      signal.throwIfAborted();
+      if (!next.done) next = await pages.next();
+      await ctx.conn.send({
+        type: "entries",
+        id: list.id,
+        entries: ctx.modes ? page : page.map(({ mode: _, ...rest }) => rest),
+        more: !next.done,
+      });
+      if (next.done) return NONE;
+    }
+  } finally {
+    await pages.return?.();
+  }
 }
 
 /**
@@ -82,10 +85,11 @@ export async function deleteFile(
 }
 
 /**
- * RENAME: after the `expect` check on `from`. Nothing is renamed once
- * `signal` is aborted.
+ * RENAME: after the `expect` check on `from`. A folder is refused with
+ * `unsupported` when the storage cannot rename folders atomically (see
+ * StorageFeatures). Nothing is renamed once `signal` is aborted.
  *
- * @throws the storage's errors, `stale`, or `signal.reason`.
+ * @throws the storage's errors, `stale`, `unsupported`, or `signal.reason`.
  */
 export async function renameFile(
   ctx: HandlerContext,
@@ -93,13 +97,18 @@ export async function renameFile(
   signal: AbortSignal,
 ): Promise<OpResult> {
   signal.throwIfAborted();
-  if (rename.expect) {
-    checkExpect(
-      "rename",
-      rename.from,
-      rename.expect,
-      await ctx.storage.stat(rename.from),
-    );
+  const { features } = ctx.storage;
+  if (rename.expect || !features.atomicFolderRename) {
+    const from = await ctx.storage.stat(rename.from);
+    checkExpect("rename", rename.from, rename.expect, from);
+    if (from.type === "dir" && !features.atomicFolderRename) {
+      throw new FtsError(
+        "unsupported",
+        `Cannot rename ${
+          quoteName(from.name)
+        }: the server's storage cannot rename folders`,
+      );
+    }
   }
   signal.throwIfAborted();
   await ctx.storage.rename(rename.from, rename.to, {

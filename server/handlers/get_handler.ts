@@ -49,17 +49,10 @@ export async function sendFile(
   signal: AbortSignal,
 ): Promise<OpResult> {
   using _slot = await ctx.downloads.acquire(signal);
-  using reader = await ctx.storage.openRead(get.name);
+  const opened = await openAt(ctx, get);
+  using reader = opened.reader;
   const { size } = reader;
   checkExpect("download", get.name, get.expect, reader);
-  if (get.offset > size) {
-    throw new FtsError(
-      "bad_request",
-      `Cannot download ${
-        quoteName(get.name)
-      } from offset ${get.offset}: the file has ${size} bytes`,
-    );
-  }
   signal.throwIfAborted();
   const ready: MessageOf<"get_ready"> = {
     type: "get_ready",
@@ -78,8 +71,9 @@ export async function sendFile(
   if (size > chunkSize) buffers.push(new Uint8Array(DATA_PREFIX + chunkSize));
   const known = reader.sha256;
   const hash = known === undefined ? createHash("sha256") : null;
-  let position = 0;
-  // The whole file's hash covers the part before `offset` too.
+  let position = opened.from;
+  // Opened at 0 when the hash is unknown: it covers the part before
+  // `offset` too.
   while (position < get.offset) {
     const want = Math.min(chunkSize, get.offset - position);
     const view = buffers[0]!.subarray(DATA_PREFIX, DATA_PREFIX + want);
@@ -123,6 +117,36 @@ export async function sendFile(
   await ctx.conn.send({ type: "get_end", id: get.id, sha256 });
   if (known === undefined) await reader.rememberSha256?.(sha256);
   return { bytes: size - get.offset };
+}
+
+/**
+ * Opens the file of `get` where sending starts: at `get.offset` when the
+ * storage knows the whole file's SHA-256 (GET_END passes it on), else at 0,
+ * because the hash covers the bytes before the offset too.
+ *
+ * @throws {FtsError} `bad_request` (offset beyond the end), the storage's
+ * errors.
+ */
+async function openAt(
+  ctx: HandlerContext,
+  get: MessageOf<"get">,
+): Promise<{ reader: FileReader; from: number }> {
+  const reader = await ctx.storage.openRead(get.name, { offset: get.offset });
+  if (get.offset === 0 || reader.sha256 !== undefined) {
+    return { reader, from: get.offset };
+  }
+  reader.close();
+  const whole = await ctx.storage.openRead(get.name);
+  if (get.offset > whole.size) {
+    whole.close();
+    throw new FtsError(
+      "bad_request",
+      `Cannot download ${
+        quoteName(get.name)
+      } from offset ${get.offset}: the file has ${whole.size} bytes`,
+    );
+  }
+  return { reader: whole, from: 0 };
 }
 
 /**

@@ -1,15 +1,24 @@
 /**
  * The small interface between the server's request handlers and the place
  * where files live. The local folder ({@linkcode LocalStorage} in
- * local/local_storage.ts) is one backend; an object store can be another. Every
- * backend passes the contract suite in tests/server/storage/storage_contract.ts.
+ * local/local_storage.ts) is one backend, memory (memory/memory_storage.ts)
+ * another; an object store can be the next. Every backend passes the
+ * contract suite in tests/server/storage/storage_contract.ts.
+ *
+ * The contract asks nothing an S3-compatible store cannot give: reads start
+ * at any offset (a ranged GET), listings come in pages (a paginated LIST),
+ * an upload is begun, written in order and then committed or aborted (a
+ * multipart upload), and what a store cannot do atomically, renaming a
+ * folder, is declared in {@linkcode StorageFeatures} for the handlers to
+ * consult.
  *
  * Names are protocol names (see protocol/names.ts): relative, "/"-separated,
- * NFC. A backend validates every name it is given, refuses names whose first
- * component is {@linkcode STATE_DIR}, and throws only {@linkcode FtsError}s,
- * with the codes listed on each method (plus `invalid_name` for a bad name,
- * `permission_denied` for a path the backend will not touch, such as a
- * symbolic link, and `io` for any other failure of the medium).
+ * NFC. A backend validates every name it is given, may reserve names of
+ * its own (the local backend keeps its state in `.fts`), and throws only
+ * {@linkcode FtsError}s, with the codes listed on each method (plus
+ * `invalid_name` for a bad or reserved name, `permission_denied` for a path
+ * the backend will not touch, such as a symbolic link, and `io` for any
+ * other failure of the medium).
  *
  * @module
  */
@@ -18,10 +27,41 @@ import type { Entry } from "../../protocol/messages.ts";
 
 export type { Entry };
 
-/** First name component reserved for server state; never listed or served. */
-export const STATE_DIR = ".fts";
+/** Highest `(n) name` a commit tries before it gives up with `exists`. */
+export const MAX_COLLISIONS = 9999;
 
-/** An open file being read from its start, chunk by chunk. */
+/** Most entries in one page of {@linkcode Storage.list}. */
+export const LIST_PAGE_SIZE = 1000;
+
+/** What a backend can and cannot do; handlers consult it. */
+export interface StorageFeatures {
+  /**
+   * True: {@linkcode Storage.rename} moves a folder with everything in it in
+   * one atomic step. False (an object store, where a folder is a prefix
+   * shared by many objects): rename() refuses folders with `unsupported`,
+   * and so does the RENAME handler, before asking.
+   */
+  readonly atomicFolderRename: boolean;
+  /**
+   * True: folders exist by themselves, as on a disk: mkdir() makes one, an
+   * empty folder is listed, and a file can only be stored in a folder that
+   * exists. False (an object store): a folder is a name prefix, there as
+   * long as something lies under it or a marker says so.
+   */
+  readonly realFolders: boolean;
+}
+
+/** Options of {@linkcode Storage.openRead}. */
+export interface ReadOptions {
+  /**
+   * Where reading starts, 0 to the file's size. Default 0. A backend
+   * starts there directly (a seek, a ranged request), never by reading
+   * what comes before.
+   */
+  offset?: number;
+}
+
+/** An open file being read, chunk by chunk, from where it was opened. */
 export interface FileReader extends Disposable {
   /** Size in bytes when the file was opened. */
   readonly size: number;
@@ -45,7 +85,7 @@ export interface FileReader extends Disposable {
   readonly sha256?: string | undefined;
   /**
    * Offers the backend the SHA-256 of the whole file, computed by the
-   * caller from bytes read through this reader from offset 0 to
+   * caller from bytes read through this reader, opened at offset 0, up to
    * {@linkcode size}, so later reads can skip hashing. The backend keeps it
    * only if the file did not change meanwhile. Never throws.
    */
@@ -76,7 +116,9 @@ export interface CommitOptions {
 /**
  * A file being received. Nothing is visible under any name until
  * {@linkcode commit} resolves; {@linkcode abort} (or disposal before commit)
- * removes every trace.
+ * removes every trace. The local backend writes a hidden partial file and
+ * renames it into place; an object store would run a multipart upload and
+ * complete it at commit.
  */
 export interface Upload extends AsyncDisposable {
   /** Bytes written so far. */
@@ -125,22 +167,31 @@ export interface RenameOptions {
  * @example
  * ```ts
  * const storage: Storage = await LocalStorage.open("./dados");
- * for (const e of await storage.list("")) console.log(e.name, e.size);
+ * for await (const page of storage.list("")) {
+ *   for (const e of page) console.log(e.name, e.size);
+ * }
  * ```
  */
 export interface Storage extends AsyncDisposable {
+  /** What this backend can do. */
+  readonly features: StorageFeatures;
   /**
-   * Lists a folder ("" for the top), sorted by name. Entry names are base
+   * Lists a folder ("" for the top), sorted by name, in pages of 1 to {@linkcode LIST_PAGE_SIZE} entries; an empty folder
+   * gives no page. Pages are produced as they are pulled, so a caller holds
+   * one page at a time, never the whole folder. Entry names are base
    * names, each a valid protocol name; entries the backend cannot serve
-   * (symbolic links, devices, invalid names, the state folder) are left out.
+   * (symbolic links, devices, invalid or reserved names) are left out. An
+   * entry may carry `encrypted: true` when the backend knows the file is an
+   * age file (see PROTOCOL.md, ENTRIES). The first pull fails for a folder
+   * that cannot be listed; leaving the loop early releases the listing.
    *
    * @throws {FtsError} `not_found`, `not_directory`.
    * @example
    * ```ts
-   * await storage.list("docs"); // [{ name: "a.pdf", type: "file", size: 3, mtime: 1700000000000 }]
+   * for await (const page of storage.list("docs")) console.log(page.length);
    * ```
    */
-  list(path: string): Promise<Entry[]>;
+  list(path: string): AsyncIterable<Entry[]>;
   /**
    * Describes one file or folder; `name` in the result is the full name.
    *
@@ -152,19 +203,22 @@ export interface Storage extends AsyncDisposable {
    */
   stat(name: string): Promise<Entry>;
   /**
-   * Opens a file for reading from its start.
+   * Opens a file for reading from `options.offset` (default 0).
    *
-   * @throws {FtsError} `not_found`, `is_directory`.
+   * @throws {RangeError} for an offset that is not a non-negative integer.
+   * @throws {FtsError} `not_found`, `is_directory`, `bad_request` (the
+   * offset is beyond the end of the file).
    * @example
    * ```ts
-   * using reader = await storage.openRead("a.txt");
+   * using reader = await storage.openRead("a.txt", { offset: 1 << 20 });
    * const n = await reader.read(new Uint8Array(1 << 20));
    * ```
    */
-  openRead(name: string): Promise<FileReader>;
+  openRead(name: string, options?: ReadOptions): Promise<FileReader>;
   /**
    * Starts receiving a file of `size` bytes to be stored as `name`.
-   * Checks what can be checked before any data flows.
+   * Checks what can be checked before any data flows, the free space
+   * included: the size is reserved until the upload ends.
    *
    * @throws {FtsError} `not_found` (no such folder), `not_directory`,
    * `is_directory` (a folder has that name), `no_space`.
@@ -185,11 +239,14 @@ export interface Storage extends AsyncDisposable {
    */
   remove(name: string): Promise<void>;
   /**
-   * Renames a file or folder. Without `overwrite` an existing `to` is
-   * refused; with it an existing file is replaced atomically.
+   * Renames a file, or a folder when {@linkcode
+   * StorageFeatures.atomicFolderRename} says so. Without `overwrite` an
+   * existing `to` is refused; with it an existing file is replaced
+   * atomically.
    *
    * @throws {FtsError} `not_found`, `exists`, `is_directory` (`to` is a
-   * folder), `bad_request` (a folder moved into itself).
+   * folder), `bad_request` (a folder moved into itself), `unsupported` (a
+   * folder, on a backend without atomic folder renames).
    * @example
    * ```ts
    * await storage.rename("a.txt", "docs/a.txt", { overwrite: false });
@@ -221,4 +278,22 @@ export interface Storage extends AsyncDisposable {
  */
 export function storedMode(mode: number): number {
   return (mode & 0o755) | 0o600;
+}
+
+/**
+ * The offset `options` asks {@linkcode Storage.openRead} to start at.
+ *
+ * @throws {RangeError} when it is not a non-negative safe integer.
+ * @example
+ * ```ts
+ * readOffset({}); // 0
+ * readOffset({ offset: 5 }); // 5
+ * ```
+ */
+export function readOffset(options: ReadOptions): number {
+  const offset = options.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError(`Read offset ${offset} is not a valid offset`);
+  }
+  return offset;
 }

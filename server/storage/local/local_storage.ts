@@ -57,13 +57,17 @@ import {
   mtimeMs,
   openFileAt,
   RootedPaths,
+  STATE_DIR,
 } from "./rooted_paths.ts";
 import {
   type Entry,
   type FileReader,
+  LIST_PAGE_SIZE,
+  readOffset,
+  type ReadOptions,
   type RenameOptions,
-  STATE_DIR,
   type Storage,
+  type StorageFeatures,
   type Upload,
 } from "../storage.ts";
 
@@ -102,6 +106,10 @@ interface Reservation {
 
 /** Files in a folder on the local disk. Create with {@linkcode LocalStorage.open}. */
 export class LocalStorage implements Storage {
+  readonly features: StorageFeatures = {
+    atomicFolderRename: true,
+    realFolders: true,
+  };
   readonly #paths: RootedPaths;
   readonly #state: StateFolders;
   /** SHA-256 of stored files, so downloads need not hash them. */
@@ -174,18 +182,13 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** The absolute, link-free root folder. */
-  get root(): string {
-    return this.#paths.root;
-  }
-
   /**
    * Bytes an upload may still declare: the disk's free space less what the
    * uploads in flight have declared but not written yet.
    *
    * @throws {FtsError} `io` when the free space cannot be read.
    */
-  available(): number {
+  #available(): number {
     let free: number;
     try {
       free = this.#freeSpace(this.#paths.folder);
@@ -202,22 +205,26 @@ export class LocalStorage implements Storage {
     return Math.max(0, free);
   }
 
-  async list(path: string): Promise<Entry[]> {
+  /**
+   * Reads the folder's names at the first pull (the disk gives them
+   * unsorted, so all of them are read and sorted: a few bytes each), then
+   * makes each page's entries (lstat, age sniffing) only as it is pulled.
+   * The folder stays open, by descriptor, until the listing ends.
+   */
+  async *list(path: string): AsyncGenerator<Entry[], void, undefined> {
     using at = this.#paths.openFolder(path, "list");
-    const { folder } = at;
-    let names: string[];
-    try {
-      names = [];
-      for (const e of Deno.readDirSync(folder.path)) {
-        if (e.isSymlink || !(e.isFile || e.isDirectory)) continue;
-        if (at.name === "" && e.name === STATE_DIR) continue;
-        if (!isCanonicalComponent(e.name)) continue;
-        names.push(e.name);
-      }
-    } catch (error) {
-      throw fsError(error, "list", at.name);
+    const names = listNames(at.folder, at.name);
+    for (let i = 0; i < names.length; i += LIST_PAGE_SIZE) {
+      const page = await this.#entries(
+        at.folder,
+        names.slice(i, i + LIST_PAGE_SIZE),
+      );
+      if (page.length > 0) yield page;
     }
-    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** The entries of `names` in `folder` that can still be served. */
+  async #entries(folder: Folder, names: readonly string[]): Promise<Entry[]> {
     const found: { entry: Entry; info: Deno.FileInfo }[] = [];
     for (const n of names) {
       let info: Deno.FileInfo | null;
@@ -269,18 +276,43 @@ export class LocalStorage implements Storage {
     });
   }
 
-  async openRead(name: string): Promise<FileReader> {
+  async openRead(
+    name: string,
+    options: ReadOptions = {},
+  ): Promise<FileReader> {
+    const offset = readOffset(options);
     // Taken before the file is looked at: see ChecksumCache.record().
     const observedAt = this.#sums.now();
     const { name: nfc, file, info } = this.#paths.openFile(name, "read");
-    const stamp = stampOf(info);
-    const sha256 = stamp ? await this.#sums.lookup(stamp) : null;
-    return new LocalReader(nfc, file, info, {
-      sums: this.#sums,
-      stamp,
-      observedAt,
-      sha256,
-    });
+    try {
+      if (offset > info.size) {
+        throw new FtsError(
+          "bad_request",
+          `Cannot read ${
+            quoteName(nfc)
+          } from offset ${offset}: the file has ${info.size} bytes`,
+        );
+      }
+      if (offset > 0) {
+        try {
+          await file.seek(offset, Deno.SeekMode.Start);
+        } catch (error) {
+          throw fsError(error, "read", nfc);
+        }
+      }
+      const stamp = stampOf(info);
+      const sha256 = stamp ? await this.#sums.lookup(stamp) : null;
+      return new LocalReader(nfc, file, info, {
+        sums: this.#sums,
+        stamp,
+        observedAt,
+        sha256,
+        whole: offset === 0,
+      });
+    } catch (error) {
+      file.close();
+      throw error;
+    }
   }
 
   async beginUpload(name: string, size: number): Promise<Upload> {
@@ -300,7 +332,7 @@ export class LocalStorage implements Storage {
     this.#sweepIfDue();
     // Checked and reserved with no await in between, so two uploads can
     // never both count the same free bytes.
-    const available = this.available();
+    const available = this.#available();
     if (size > available) {
       throw new FtsError(
         "no_space",
@@ -498,6 +530,8 @@ interface ReaderSums {
   readonly observedAt: number;
   /** The cached SHA-256 for exactly that state, or null. */
   readonly sha256: string | null;
+  /** Opened at offset 0, so a caller can hash the whole file through it. */
+  readonly whole: boolean;
 }
 
 /** A {@linkcode FileReader} over an open local file. */
@@ -527,8 +561,9 @@ class LocalReader implements FileReader {
   }
 
   async rememberSha256(sha256: string): Promise<void> {
-    const { sums, stamp, observedAt } = this.#sums;
+    const { sums, stamp, observedAt, whole } = this.#sums;
     if (this.sha256 !== undefined || stamp === null || this.#closed) return;
+    if (!whole) return;
     if (!sums.accepts(stamp.size)) return;
     let now: FileStamp | null;
     try {
@@ -655,6 +690,25 @@ function openError(root: string, error: unknown): FtsError {
     }`,
     { cause: error },
   );
+}
+
+/**
+ * The names in `folder` (called `name`) that may be listed, sorted: regular
+ * files and folders with valid protocol names, never the state folder.
+ */
+function listNames(folder: Folder, name: string): string[] {
+  const names: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(folder.path)) {
+      if (e.isSymlink || !(e.isFile || e.isDirectory)) continue;
+      if (name === "" && e.name === STATE_DIR) continue;
+      if (!isCanonicalComponent(e.name)) continue;
+      names.push(e.name);
+    }
+  } catch (error) {
+    throw fsError(error, "list", name);
+  }
+  return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** True for a base name that is itself a valid, NFC protocol name. */

@@ -20,10 +20,12 @@ import {
 } from "./checksum_cache.ts";
 import { fsError } from "./fs_errors.ts";
 import type { Folder, RootedPaths } from "./rooted_paths.ts";
-import { type CommitOptions, storedMode, type Upload } from "../storage.ts";
-
-/** Highest `(n) name` tried before an upload gives up with `exists`. */
-export const MAX_COLLISIONS = 9999;
+import {
+  type CommitOptions,
+  MAX_COLLISIONS,
+  storedMode,
+  type Upload,
+} from "../storage.ts";
 
 type State = "open" | "committing" | "committed" | "aborted";
 

@@ -22,7 +22,13 @@ import * as fs from "node:fs";
 import { FtsError } from "../../../protocol/errors.ts";
 import { quoteName, validateName } from "../../../protocol/names.ts";
 import { fsError } from "./fs_errors.ts";
-import { STATE_DIR } from "../storage.ts";
+
+/**
+ * First name component the local backend keeps for itself (`<root>/.fts`:
+ * partial uploads, checksums, the lock, and by default the server's TLS key
+ * and accounts); never listed or served.
+ */
+export const STATE_DIR = ".fts";
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /** A folder, never through a link. */

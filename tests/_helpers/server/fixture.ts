@@ -1,6 +1,7 @@
 /**
- * An in-process server on 127.0.0.1, port 0, over a temporary data folder,
- * for server tests.
+ * An in-process server on 127.0.0.1, port 0, over a temporary data folder
+ * (or the storage a test gives it, such as a MemoryStorage), for server
+ * tests.
  *
  * @module
  */
@@ -11,12 +12,16 @@ import {
   type ServerOptions,
   startServer,
 } from "../../../server/server.ts";
+import type { Storage } from "../../../server/storage/storage.ts";
 import { RawClient, type RawConnectOptions } from "./raw_client.ts";
 
 /** A running test server and its data folder. */
 export interface TestServer extends AsyncDisposable {
   readonly server: FtsServer;
-  /** The data folder (a fresh temporary directory). */
+  /**
+   * The data folder (a fresh temporary directory), unused when the test
+   * gave the server a storage of its own.
+   */
   readonly root: string;
   /** Every line the server logged. */
   readonly logs: string[];
@@ -27,9 +32,16 @@ export interface TestServer extends AsyncDisposable {
   waitForLog(pattern: RegExp): Promise<string>;
   /** Connects a raw client (handshake done unless told otherwise). */
   connect(options?: RawConnectOptions): Promise<RawClient>;
-  /** Names of the files in `<root>/.fts/partial`. */
+  /**
+   * Names of the files in `<root>/.fts/partial`.
+   *
+   * @throws {TypeError} when the test gave the server its storage.
+   */
   partials(): Promise<string[]>;
-  /** Every path under the root except `.fts/`, sorted ("a", "d/", "d/b"). */
+  /**
+   * Every path under the root except `.fts/`, sorted ("a", "d/", "d/b"); with
+   * a storage the test gave, every path its listings show.
+   */
   visible(): Promise<string[]>;
 }
 
@@ -83,13 +95,17 @@ export async function startTestServer(
     },
     connect: (connectOptions) => RawClient.connect(server.addr, connectOptions),
     partials: async () => {
+      if (options.storage) {
+        throw new TypeError("A storage given by the test has no partial files");
+      }
       const names: string[] = [];
       for await (const e of Deno.readDir(join(root, ".fts", "partial"))) {
         names.push(e.name);
       }
       return names.sort();
     },
-    visible: () => walk(root, ""),
+    visible: () =>
+      options.storage ? walkStorage(options.storage, "") : walk(root, ""),
     async [Symbol.asyncDispose]() {
       await server.shutdown(0);
       await Deno.remove(root, { recursive: true });
@@ -106,6 +122,19 @@ async function walk(root: string, prefix: string): Promise<string[]> {
       out.push(`${name}/`, ...await walk(root, name));
     } else {
       out.push(name);
+    }
+  }
+  return out.sort();
+}
+
+async function walkStorage(storage: Storage, path: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const page of storage.list(path)) {
+    for (const e of page) {
+      const name = path === "" ? e.name : `${path}/${e.name}`;
+      if (e.type === "dir") {
+        out.push(`${name}/`, ...await walkStorage(storage, name));
+      } else out.push(name);
     }
   }
   return out.sort();

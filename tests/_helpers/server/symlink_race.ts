@@ -140,8 +140,11 @@ export async function raceSymlinkSwap(
         if (e.size === "OUTSIDE".length) report.outsideReads++;
       },
       list: async () => {
-        const names = (await storage.list("d")).map((e) => e.name);
-        if (names.some((n) => n.startsWith("victim-"))) report.outsideReads++;
+        for await (const page of storage.list("d")) {
+          if (page.some((e) => e.name.startsWith("victim-"))) {
+            report.outsideReads++;
+          }
+        }
       },
     }),
     loop({

@@ -15,9 +15,10 @@ function heldStorage(local: LocalStorage) {
   const gate = Promise.withResolvers<void>();
   const statStarted = Promise.withResolvers<void>();
   const storage: Storage = {
-    async list(path) {
+    features: local.features,
+    async *list(path) {
       if (path === "slow") await gate.promise;
-      return await local.list(path);
+      yield* local.list(path);
     },
     async stat(name) {
       if (name === "victim.txt") {
@@ -26,7 +27,7 @@ function heldStorage(local: LocalStorage) {
       }
       return await local.stat(name);
     },
-    openRead: (name) => local.openRead(name),
+    openRead: (name, options) => local.openRead(name, options),
     beginUpload: (name, size) => local.beginUpload(name, size),
     remove: (name) => local.remove(name),
     rename: (from, to, options) => local.rename(from, to, options),

@@ -9,7 +9,13 @@
 import assert from "node:assert/strict";
 import { FtsError } from "../../../protocol/errors.ts";
 import type { ErrorCode } from "../../../protocol/errors.ts";
-import type { Storage, Upload } from "../../../server/storage/storage.ts";
+import {
+  type Entry,
+  type FileReader,
+  LIST_PAGE_SIZE,
+  type Storage,
+  type Upload,
+} from "../../../server/storage/storage.ts";
 
 /** A fresh, empty backend; disposing it releases everything it holds. */
 export interface StorageFixture extends AsyncDisposable {
@@ -31,8 +37,6 @@ export const HOSTILE_NAMES: readonly string[] = [
   "a/",
   "a//b",
   "x".repeat(10_000),
-  ".fts",
-  ".fts/partial/x.part",
 ];
 
 const encoder = new TextEncoder();
@@ -54,13 +58,13 @@ export function storageContract(
   }
 
   test(".list() of a fresh storage is empty (no state folder)", async (s) => {
-    assert.deepEqual(await s.list(""), []);
+    assert.deepEqual(await listAll(s, ""), []);
   });
 
   test(".beginUpload() + commit() stores the bytes under the name", async (s) => {
     const name = await put(s, "a.txt", "hello");
     assert.equal(name, "a.txt");
-    const [entry] = await s.list("");
+    const [entry] = await listAll(s, "");
     assert.equal(entry?.name, "a.txt");
     assert.equal(entry?.type, "file");
     assert.equal(entry?.size, 5);
@@ -80,7 +84,7 @@ export function storageContract(
   test(".beginUpload() keeps data invisible until commit", async (s) => {
     await using up = await s.beginUpload("soon.txt", 3);
     await up.write(encoder.encode("abc"));
-    assert.deepEqual(await s.list(""), []);
+    assert.deepEqual(await listAll(s, ""), []);
     await rejects(s.stat("soon.txt"), "not_found");
     await up.commit({ overwrite: false });
     assert.equal((await s.stat("soon.txt")).size, 3);
@@ -92,7 +96,7 @@ export function storageContract(
     await up.write(encoder.encode("new!!"));
     await up.abort();
     await up.abort();
-    assert.deepEqual((await s.list("")).map((e) => e.name), ["keep.txt"]);
+    assert.deepEqual((await listAll(s, "")).map((e) => e.name), ["keep.txt"]);
     assert.equal(await read(s, "keep.txt"), "original");
     await rejects(up.write(encoder.encode("x")), "cancelled");
   });
@@ -126,14 +130,14 @@ export function storageContract(
     await put(s, "f.txt", "old contents");
     assert.equal(await put(s, "f.txt", "new", { overwrite: true }), "f.txt");
     assert.equal(await read(s, "f.txt"), "new");
-    assert.equal((await s.list("")).length, 1);
+    assert.equal((await listAll(s, "")).length, 1);
   });
 
   test(".commit() refuses a short upload and leaves nothing", async (s) => {
     const up = await s.beginUpload("short.txt", 10);
     await up.write(encoder.encode("abc"));
     await rejects(up.commit({ overwrite: false }), "bad_request");
-    assert.deepEqual(await s.list(""), []);
+    assert.deepEqual(await listAll(s, ""), []);
   });
 
   test(".write() refuses more data than declared", async (s) => {
@@ -199,10 +203,10 @@ export function storageContract(
     await s.mkdir("docs/inner");
     await put(s, "docs/inner/a.txt", "a");
     assert.deepEqual(
-      (await s.list("")).map((e) => [e.name, e.type]),
+      (await listAll(s, "")).map((e) => [e.name, e.type]),
       [["docs", "dir"]],
     );
-    assert.deepEqual((await s.list("docs/inner")).map((e) => e.name), [
+    assert.deepEqual((await listAll(s, "docs/inner")).map((e) => e.name), [
       "a.txt",
     ]);
     assert.equal((await s.stat("docs")).type, "dir");
@@ -212,14 +216,14 @@ export function storageContract(
 
   test(".list() refuses a file and a missing folder; sorts by name", async (s) => {
     for (const n of ["b", "a", "C", "é"]) await put(s, n, n);
-    assert.deepEqual((await s.list("")).map((e) => e.name), [
+    assert.deepEqual((await listAll(s, "")).map((e) => e.name), [
       "C",
       "a",
       "b",
       "é",
     ]);
-    await rejects(s.list("a"), "not_directory");
-    await rejects(s.list("missing"), "not_found");
+    await rejects(listAll(s, "a"), "not_directory");
+    await rejects(listAll(s, "missing"), "not_found");
   });
 
   test(".remove() deletes files and empty folders only", async (s) => {
@@ -233,7 +237,7 @@ export function storageContract(
     assert.equal(await read(s, "full/x"), "1");
     await s.mkdir("empty");
     await s.remove("empty");
-    assert.deepEqual((await s.list("")).map((e) => e.name), ["full"]);
+    assert.deepEqual((await listAll(s, "")).map((e) => e.name), ["full"]);
   });
 
   test(".rename() moves a file; refuses to replace without overwrite", async (s) => {
@@ -248,7 +252,7 @@ export function storageContract(
     assert.equal(await read(s, "d/a2"), "A");
     await s.rename("d/a2", "b", { overwrite: true });
     assert.equal(await read(s, "b"), "A");
-    assert.deepEqual(await s.list("d"), []);
+    assert.deepEqual(await listAll(s, "d"), []);
     await rejects(s.rename("missing", "x", { overwrite: false }), "not_found");
     await rejects(s.rename("b", "b", { overwrite: false }), "exists");
   });
@@ -256,6 +260,12 @@ export function storageContract(
   test(".rename() moves folders, never into themselves or over one", async (s) => {
     await s.mkdir("d");
     await put(s, "d/f", "F");
+    if (!s.features.atomicFolderRename) {
+      await rejects(s.rename("d", "e", { overwrite: false }), "unsupported");
+      assert.equal(await read(s, "d/f"), "F");
+      await rejects(s.stat("e"), "not_found");
+      return;
+    }
     await s.rename("d", "e", { overwrite: false });
     assert.equal(await read(s, "e/f"), "F");
     await rejects(
@@ -267,12 +277,101 @@ export function storageContract(
     assert.equal(await read(s, "g"), "G");
   });
 
+  test(".rename() moves files whatever the backend's features", async (s) => {
+    await s.mkdir("d");
+    await put(s, "d/f", "F");
+    await s.rename("d/f", "f", { overwrite: false });
+    assert.equal(await read(s, "f"), "F");
+    assert.deepEqual(await listAll(s, "d"), []);
+  });
+
+  test(".features declares what the backend can do", async (s) => {
+    const { atomicFolderRename, realFolders } = s.features;
+    assert.equal(typeof atomicFolderRename, "boolean");
+    assert.equal(typeof realFolders, "boolean");
+    if (realFolders) {
+      await s.mkdir("empty");
+      assert.deepEqual(
+        (await listAll(s, "")).map((e) => [e.name, e.type]),
+        [["empty", "dir"]],
+      );
+      await rejects(s.beginUpload("none/a", 1), "not_found");
+    }
+  });
+
+  test(".openRead() starts at the offset it is given", async (s) => {
+    const data = new Uint8Array(200_000).map((_, i) => i * 13);
+    const up = await s.beginUpload("f.bin", data.byteLength);
+    await up.write(data);
+    await up.commit({ overwrite: false });
+    for (const offset of [0, 1, 65_536, 199_999, 200_000]) {
+      using reader = await s.openRead("f.bin", { offset });
+      assert.equal(reader.size, data.byteLength, `size at ${offset}`);
+      assert.deepEqual(
+        await readRest(reader),
+        data.subarray(offset),
+        `bytes from ${offset}`,
+      );
+    }
+    await rejects(s.openRead("f.bin", { offset: 200_001 }), "bad_request");
+    for (const offset of [-1, 0.5, NaN, 2 ** 53]) {
+      await assert.rejects(s.openRead("f.bin", { offset }), RangeError);
+    }
+  });
+
+  test(".openRead() keeps reading the old file after an overwrite", async (s) => {
+    await put(s, "f", "old contents");
+    using reader = await s.openRead("f", { offset: 4 });
+    await put(s, "f", "new", { overwrite: true });
+    assert.equal(decoder.decode(await readRest(reader)), "contents");
+    assert.equal(await read(s, "f"), "new");
+  });
+
+  test(".list() gives sorted pages of at most LIST_PAGE_SIZE, each made when pulled", async (s) => {
+    const count = LIST_PAGE_SIZE * 2 + 7;
+    await s.mkdir("many");
+    const names = Array.from(
+      { length: count },
+      (_, i) => `f${String(i).padStart(5, "0")}`,
+    );
+    await putEmpty(s, names.map((n) => `many/${n}`));
+    const pages = s.list("many")[Symbol.asyncIterator]();
+    const first = await pages.next();
+    assert.ok(!first.done);
+    // Removed after the first page was pulled: absent from the last one.
+    await s.remove(`many/${names.at(-1)}`);
+    const sizes = [first.value.length];
+    const seen = first.value.map((e) => e.name);
+    for (let page = await pages.next(); !page.done; page = await pages.next()) {
+      sizes.push(page.value.length);
+      seen.push(...page.value.map((e) => e.name));
+    }
+    assert.deepEqual(sizes, [LIST_PAGE_SIZE, LIST_PAGE_SIZE, 6]);
+    assert.deepEqual(seen, names.slice(0, -1));
+  });
+
+  test(".list() of a missing folder fails at the first pull, not before", async (s) => {
+    const pages = s.list("missing")[Symbol.asyncIterator]();
+    await rejects(pages.next(), "not_found");
+  });
+
+  test(" disposal aborts uploads in flight and refuses later requests", async (s) => {
+    await put(s, "kept", "x");
+    const up = await s.beginUpload("a", 4);
+    await up.write(new Uint8Array(4));
+    await s[Symbol.asyncDispose]();
+    await rejects(up.commit({ overwrite: false }), "cancelled");
+    await rejects(s.stat("kept"), "io");
+    await rejects(listAll(s, ""), "io");
+    await rejects(s.beginUpload("b", 1), "io");
+  });
+
   test(" methods refuse hostile and reserved names with invalid_name", async (s) => {
     await put(s, "ok", "x");
     for (const bad of HOSTILE_NAMES) {
       const label = JSON.stringify(bad.slice(0, 40));
       if (bad !== "") {
-        await rejects(s.list(bad), "invalid_name", label);
+        await rejects(listAll(s, bad), "invalid_name", label);
       }
       await rejects(s.stat(bad), "invalid_name", label);
       await rejects(s.openRead(bad), "invalid_name", label);
@@ -297,10 +396,26 @@ export function storageContract(
     const nfd = "cafe\u0301.txt";
     const nfc = "caf\u00e9.txt";
     assert.equal(await put(s, nfd, "x"), nfc);
-    assert.deepEqual((await s.list("")).map((e) => e.name), [nfc]);
+    assert.deepEqual((await listAll(s, "")).map((e) => e.name), [nfc]);
     assert.equal(await read(s, nfd), "x");
     assert.equal(await read(s, nfc), "x");
   });
+}
+
+/**
+ * Every entry of a listing, checking that each page holds 1 to
+ * LIST_PAGE_SIZE entries.
+ */
+export async function listAll(s: Storage, path: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for await (const page of s.list(path)) {
+    assert.ok(
+      page.length >= 1 && page.length <= LIST_PAGE_SIZE,
+      `a page of ${page.length} entries`,
+    );
+    entries.push(...page);
+  }
+  return entries;
 }
 
 /** Uploads `text` as `name`; returns the final name. */
@@ -317,6 +432,29 @@ export async function put(
     overwrite: options.overwrite ?? false,
     ...(options.mtime === undefined ? {} : { mtime: options.mtime }),
   });
+}
+
+/** Stores empty files under `names`, many at a time. */
+async function putEmpty(s: Storage, names: readonly string[]): Promise<void> {
+  for (let i = 0; i < names.length; i += 64) {
+    await Promise.all(names.slice(i, i + 64).map((n) => put(s, n, "")));
+  }
+}
+
+/** Reads what is left of `reader`. */
+export async function readRest(reader: FileReader): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65_536);
+  for (let n = await reader.read(buf); n !== null; n = await reader.read(buf)) {
+    chunks.push(buf.slice(0, n));
+  }
+  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 /** Reads a whole (small) file as text. */

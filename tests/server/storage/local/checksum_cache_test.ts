@@ -312,7 +312,6 @@ Deno.test("LocalStorage.open() empties a trash a crash left behind", async () =>
   await using t = await storage();
   await Deno.writeFile(join(t.root, ".fts", "trash", "left.old"), bytes(10, 1));
   await t.s[Symbol.asyncDispose](); // One server per root at a time.
-  await using again = await LocalStorage.open(t.root);
+  await using _again = await LocalStorage.open(t.root);
   assert.deepEqual(await names(join(t.root, ".fts", "trash")), []);
-  assert.ok(again.root.length > 0);
 });

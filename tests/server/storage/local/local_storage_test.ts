@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalStorage } from "../../../../server/storage/local/local_storage.ts";
 import type { Clock } from "../../../../common/clock.ts";
-import { put, read, rejects, storageContract } from "../storage_contract.ts";
+import {
+  listAll,
+  put,
+  read,
+  rejects,
+  storageContract,
+} from "../storage_contract.ts";
 import { FtsProcess } from "../../../_helpers/e2e/fts_process.ts";
 import { RawClient } from "../../../_helpers/server/raw_client.ts";
 import { raceSymlinkSwap } from "../../../_helpers/server/symlink_race.ts";
@@ -55,13 +61,13 @@ async function outsideNames(outside: string): Promise<string[]> {
 
 Deno.test("LocalStorage.list() never shows or enters symbolic links", async () => {
   await withEscapeSetup(async (s) => {
-    assert.deepEqual((await s.list("")).map((e) => e.name), [
+    assert.deepEqual((await listAll(s, "")).map((e) => e.name), [
       "plain.txt",
       "real",
     ]);
-    assert.deepEqual(await s.list("real"), []);
+    assert.deepEqual(await listAll(s, "real"), []);
     for (const dir of ["link_dir", "etc", "rel_dir", "real/deep_link"]) {
-      await rejects(s.list(dir), "permission_denied", dir);
+      await rejects(listAll(s, dir), "permission_denied", dir);
     }
   });
 });
@@ -150,6 +156,25 @@ Deno.test("LocalStorage.remove(), rename() and mkdir() refuse links", async () =
   });
 });
 
+Deno.test("LocalStorage refuses its state folder's names with invalid_name", async () => {
+  const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
+  try {
+    await using s = await LocalStorage.open(root);
+    for (const bad of [".fts", ".fts/partial/x.part", ".fts/lock"]) {
+      await rejects(listAll(s, bad), "invalid_name", bad);
+      await rejects(s.stat(bad), "invalid_name", bad);
+      await rejects(s.openRead(bad), "invalid_name", bad);
+      await rejects(s.beginUpload(bad, 1), "invalid_name", bad);
+      await rejects(s.remove(bad), "invalid_name", bad);
+      await rejects(s.mkdir(bad), "invalid_name", bad);
+      await rejects(s.rename(bad, "x", { overwrite: true }), "invalid_name");
+      await rejects(s.rename("x", bad, { overwrite: true }), "invalid_name");
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("LocalStorage.open() makes .fts private and hides it", async () => {
   const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
   try {
@@ -157,7 +182,7 @@ Deno.test("LocalStorage.open() makes .fts private and hides it", async () => {
     const info = await Deno.stat(join(root, ".fts"));
     assert.ok(info.isDirectory);
     assert.equal(info.mode! & 0o777, 0o700);
-    assert.deepEqual(await s.list(""), []);
+    assert.deepEqual(await listAll(s, ""), []);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -204,7 +229,7 @@ Deno.test("LocalStorage.list() skips names that are not valid protocol names", a
     const fifo = join(root, "pipe");
     const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
     assert.ok(made.success);
-    assert.deepEqual((await s.list("")).map((e) => e.name), ["fine"]);
+    assert.deepEqual((await listAll(s, "")).map((e) => e.name), ["fine"]);
     await rejects(s.openRead("pipe"), "permission_denied");
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -233,6 +258,17 @@ Deno.test("LocalStorage never reads or writes outside the root while a folder is
 
 const MIB = 1024 * 1024;
 
+/** Asserts that uploads of up to `bytes` may start now, and no larger. */
+async function assertFree(
+  s: LocalStorage,
+  bytes: number,
+  label = "",
+): Promise<void> {
+  const fits = await s.beginUpload("probe", bytes);
+  await fits.abort();
+  await rejects(s.beginUpload("probe", bytes + 1), "no_space", label);
+}
+
 Deno.test("LocalStorage.beginUpload() refuses a declared size beyond the free space before creating anything", async () => {
   const root = await Deno.makeTempDir({ prefix: "fts_local_storage_" });
   try {
@@ -259,18 +295,18 @@ Deno.test("LocalStorage reserves a declared size until the upload ends, so two c
       freeSpace: () => 5 * MIB - onDisk,
     });
     const first = await s.beginUpload("a", 3 * MIB);
-    assert.equal(s.available(), 2 * MIB);
+    await assertFree(s, 2 * MIB);
     await rejects(s.beginUpload("b", 3 * MIB), "no_space", "b");
     await first.write(new Uint8Array(MIB));
     onDisk = MIB;
-    assert.equal(s.available(), 2 * MIB, "written bytes are not counted twice");
+    await assertFree(s, 2 * MIB, "written bytes are not counted twice");
     await first.abort();
     onDisk = 0;
-    assert.equal(s.available(), 5 * MIB);
+    await assertFree(s, 5 * MIB);
     const second = await s.beginUpload("b", 3 * MIB);
     await second.write(new Uint8Array(3 * MIB));
     assert.equal(await second.commit({ overwrite: false }), "b");
-    assert.equal(s.available(), 5 * MIB, "released after commit");
+    await assertFree(s, 5 * MIB, "released after commit");
     // Concurrent starts: only what fits is accepted.
     const sizes = [2 * MIB, 2 * MIB, 2 * MIB];
     const started = await Promise.allSettled(
@@ -300,7 +336,7 @@ Deno.test("LocalStorage.open() deletes every partial upload a previous run left,
     }
     await using s = await LocalStorage.open(root);
     assert.deepEqual(await partials(root), []);
-    assert.deepEqual(await s.list(""), []);
+    assert.deepEqual(await listAll(s, ""), []);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -344,7 +380,7 @@ Deno.test("LocalStorage.open() refuses a root another server is using", async ()
     await rejects(LocalStorage.open(root), "busy");
     await first[Symbol.asyncDispose]();
     await using again = await LocalStorage.open(root);
-    assert.deepEqual(await again.list(""), []);
+    assert.deepEqual(await listAll(again, ""), []);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -360,7 +396,7 @@ Deno.test("LocalStorage disposal aborts uploads in flight and refuses later requ
     assert.deepEqual(await partials(root), []);
     await rejects(up.commit({ overwrite: false }), "cancelled");
     await rejects(s.stat("a"), "io");
-    await rejects(s.list(""), "io");
+    await rejects(listAll(s, ""), "io");
     await rejects(s.beginUpload("b", 1), "io");
   } finally {
     await Deno.remove(root, { recursive: true });
