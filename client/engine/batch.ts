@@ -80,12 +80,6 @@ export async function putMany(
 ): Promise<BatchResult<PutResult>[]> {
   const results: BatchResult<PutResult>[] = new Array(items.length);
   const progress = new BatchProgress(options.onProgress);
-  const settle = (i: number, result: BatchResult<PutResult>) => {
-    results[i] = result;
-    options.onItem?.(i, result);
-  };
-  const fail = (i: number, error: unknown) =>
-    settle(i, { ok: false, error: options.failure(items[i]!, error) });
   // Sizes first, so the progress total is known from the start.
   const sizes = await Promise.all(items.map(async (item) => {
     try {
@@ -95,36 +89,80 @@ export async function putMany(
     }
   }));
   progress.grow(sizes.reduce((a, b) => a + b, 0));
+  const indexed = items.map((item, index) => ({ ...item, index }));
+  await putEach(core, indexed, {
+    ...options,
+    onOpen: (item, size) => progress.grow(size - sizes[item.index]!),
+    onBytes: (n) => progress.add(n),
+    settle: (item, result) => {
+      results[item.index] = result;
+      options.onItem?.(item.index, result);
+    },
+  });
+  return results;
+}
+
+/** Options of {@linkcode putEach}. */
+export interface EachOptions<I> {
+  overwrite?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+  window?: number | undefined;
+  encrypt?: SealOptions | undefined;
+  keepMode?: boolean | undefined;
+  /** Translates a file's failure (the session's error translation). */
+  failure: (item: I, error: unknown) => unknown;
+  /** Called once per item, when it has succeeded or failed. */
+  settle: (item: I, result: BatchResult<PutResult>) => void;
+  /** Called with the size of each file once it is open. */
+  onOpen?: ((item: I, size: number) => void) | undefined;
+  /** Called with the content bytes sent. */
+  onBytes?: ((n: number) => void) | undefined;
+}
+
+/**
+ * Uploads the files `items` yields, as they come: each file is opened and
+ * sent while up to `window` earlier ones wait for their replies, so a
+ * producer (a tree walk) can keep going while files travel. One file's
+ * failure settles only that file.
+ */
+export async function putEach<I extends PutManyItem>(
+  core: SessionCore,
+  items: Iterable<I> | AsyncIterable<I>,
+  options: EachOptions<I>,
+): Promise<void> {
+  const fail = (item: I, error: unknown) =>
+    options.settle(item, { ok: false, error: options.failure(item, error) });
   const window = Math.max(1, options.window ?? DEFAULT_WINDOW);
   const inFlight = new Set<Promise<void>>();
   const compressor = compressorFor(core);
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i]!;
-    while (inFlight.size >= window) await Promise.race(inFlight);
-    try {
-      options.signal?.throwIfAborted();
-      const name = validateName(item.remoteName);
-      using source = await openUploadSource(item.localPath, item.expectLocal);
-      progress.grow(source.size - sizes[i]!);
-      const { done } = await sendUpload(core, source, name, {
-        overwrite: options.overwrite ?? false,
-        signal: options.signal,
-        compressor,
-        encrypt: options.encrypt,
-        keepMode: options.keepMode,
-        onBytes: (n) => progress.add(n),
-      });
-      const settled: Promise<void> = done.then(
-        (value) => settle(i, { ok: true, value }),
-        (error) => fail(i, error),
-      ).finally(() => inFlight.delete(settled));
-      inFlight.add(settled);
-    } catch (error) {
-      fail(i, error);
+  try {
+    for await (const item of items) {
+      while (inFlight.size >= window) await Promise.race(inFlight);
+      try {
+        options.signal?.throwIfAborted();
+        const name = validateName(item.remoteName);
+        using source = await openUploadSource(item.localPath, item.expectLocal);
+        options.onOpen?.(item, source.size);
+        const { done } = await sendUpload(core, source, name, {
+          overwrite: options.overwrite ?? false,
+          signal: options.signal,
+          compressor,
+          encrypt: options.encrypt,
+          keepMode: options.keepMode,
+          onBytes: options.onBytes,
+        });
+        const settled: Promise<void> = done.then(
+          (value) => options.settle(item, { ok: true, value }),
+          (error) => fail(item, error),
+        ).finally(() => inFlight.delete(settled));
+        inFlight.add(settled);
+      } catch (error) {
+        fail(item, error);
+      }
     }
+  } finally {
+    await Promise.all(inFlight);
   }
-  await Promise.all(inFlight);
-  return results;
 }
 
 /** Downloads `items` into `localDir`; see {@linkcode ClientSession.getMany}. */
@@ -138,15 +176,69 @@ export async function getMany(
   const progress = new BatchProgress(options.onProgress);
   const known = items.every((item) => item.size !== undefined);
   if (known) progress.grow(items.reduce((a, item) => a + (item.size ?? 0), 0));
-  let next = 0;
+  await getEach(core, items.map((item, index) => ({ ...item, index })), {
+    ...options,
+    localDir,
+    window: Math.min(options.window ?? DEFAULT_WINDOW, items.length),
+    onSize: (_item, size) => {
+      if (!known) progress.grow(size);
+    },
+    onBytes: (n) => progress.add(n),
+    settle: (item, result) => {
+      results[item.index] = result;
+      options.onItem?.(item.index, result);
+    },
+  });
+  return results;
+}
+
+/** Options of {@linkcode getEach}. */
+export interface GetEachOptions<I> {
+  /** The local folder names are relative to. */
+  localDir: string;
+  overwrite?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+  window?: number | undefined;
+  decrypt?: DecryptSource | undefined;
+  stripAgeSuffix?: boolean | undefined;
+  keepMode?: boolean | undefined;
+  failure: (item: I, error: unknown) => unknown;
+  /** Called once per item, when it has succeeded or failed. */
+  settle: (item: I, result: BatchResult<GetResult>) => void;
+  /** Called with each file's size once the server announced it. */
+  onSize?: ((item: I, size: number) => void) | undefined;
+  /** Called with the content bytes received. */
+  onBytes?: ((n: number) => void) | undefined;
+}
+
+/**
+ * Downloads the files `items` yields, as they come, with up to `window`
+ * GETs in flight; one file's failure settles only that file.
+ */
+export async function getEach<I extends GetManyItem>(
+  core: SessionCore,
+  items: Iterable<I> | AsyncIterable<I>,
+  options: GetEachOptions<I>,
+): Promise<void> {
+  const source = Symbol.asyncIterator in items
+    ? items[Symbol.asyncIterator]()
+    : items[Symbol.iterator]();
+  // One pull at a time: the workers share the source.
+  let pulling: Promise<unknown> = Promise.resolve();
+  const pull = (): Promise<IteratorResult<I>> => {
+    const next = pulling.then(() => source.next());
+    pulling = next.catch(() => {});
+    return next;
+  };
   const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      const item = items[i]!;
+    for (;;) {
+      const step = await pull();
+      if (step.done) return;
+      const item = step.value;
       let result: BatchResult<GetResult>;
       try {
         options.signal?.throwIfAborted();
-        const value = await download(core, item.remoteName, localDir, {
+        const value = await download(core, item.remoteName, options.localDir, {
           overwrite: options.overwrite ?? false,
           expect: item.expect,
           localName: item.localName,
@@ -154,25 +246,20 @@ export async function getMany(
           decrypt: options.decrypt,
           stripAgeSuffix: options.stripAgeSuffix,
           keepMode: options.keepMode,
-          onSize: (size) => {
-            if (!known) progress.grow(size);
-          },
-          onBytes: (n) => progress.add(n),
+          onSize: (size) => options.onSize?.(item, size),
+          onBytes: options.onBytes,
         });
         result = { ok: true, value };
       } catch (error) {
         result = { ok: false, error: options.failure(item, error) };
       }
-      results[i] = result;
-      options.onItem?.(i, result);
+      options.settle(item, result);
     }
   };
-  const window = Math.max(
-    1,
-    Math.min(options.window ?? DEFAULT_WINDOW, items.length),
-  );
-  await Promise.all(Array.from({ length: window }, worker));
-  return results;
+  const window = Math.max(1, options.window ?? DEFAULT_WINDOW);
+  // Every worker ends before a failure of the source is thrown.
+  const ends = await Promise.allSettled(Array.from({ length: window }, worker));
+  for (const end of ends) if (end.status === "rejected") throw end.reason;
 }
 
 /** Sums the progress of the files of a batch. */

@@ -106,15 +106,29 @@ export async function resolveLocalTarget(
   localDir: string,
   name: string,
 ): Promise<LocalTarget> {
-  const root = await Deno.realPath(localDir);
   const { parent, base } = splitName(name);
+  return { dir: await resolveLocalFolder(localDir, parent), base };
+}
+
+/**
+ * Resolves validated folder name `name` ("" for `localDir` itself) under
+ * `localDir`, creating the missing folders inside it; returns its real path.
+ *
+ * @throws {ReasonError} when a component is a file, or a symlink that leads
+ * outside `localDir`; a Deno file-system error when `localDir` is missing.
+ */
+export async function resolveLocalFolder(
+  localDir: string,
+  name: string,
+): Promise<string> {
+  const root = await Deno.realPath(localDir);
   let dir = root;
-  if (parent !== "") {
-    for (const part of parent.split("/")) {
+  if (name !== "") {
+    for (const part of name.split("/")) {
       dir = await enterFolder(root, dir, part);
     }
   }
-  return { dir, base };
+  return dir;
 }
 
 async function enterFolder(

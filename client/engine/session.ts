@@ -46,6 +46,9 @@ import {
 } from "./stall_watchdog.ts";
 import { formatTarget, parseTarget, type Target } from "../connect/target.ts";
 import { connectError } from "../connect/connect_error.ts";
+import { putTree, type TreeHost, type TreeOptions } from "./tree_put.ts";
+import { getTree, type GetTreeOptions } from "./tree_get.ts";
+import type { TreeSummary } from "./tree_tally.ts";
 import {
   compressorFor,
   openUploadSource,
@@ -431,6 +434,49 @@ export class ClientSession implements AsyncDisposable {
       ...options,
       failure: (item, error) => this.#failure("get", item.remoteName, error),
     });
+  }
+
+  /**
+   * Uploads local folder `localRoot` as remote folder `remoteRoot`, made if
+   * missing (its parent must exist): the whole tree, walked lazily, files
+   * pipelined. Symbolic links are not followed and special files not sent;
+   * both are counted in the summary. One file's failure fails only that
+   * file (in the summary, as an FtsError).
+   *
+   * @throws {FtsError} when the local folder cannot be read or the remote
+   * one cannot be made.
+   */
+  putTree(
+    localRoot: string,
+    remoteRoot: string,
+    options: TreeOptions = {},
+  ): Promise<TreeSummary> {
+    return putTree(this.#treeHost(), localRoot, remoteRoot, options);
+  }
+
+  /**
+   * Downloads remote folder `remoteRoot` as local folder `localRoot`, made
+   * if missing (its parent must exist); like {@linkcode putTree}.
+   *
+   * @throws {FtsError} when the remote folder cannot be listed or the local
+   * one cannot be made.
+   */
+  getTree(
+    remoteRoot: string,
+    localRoot: string,
+    options: GetTreeOptions = {},
+  ): Promise<TreeSummary> {
+    return getTree(this.#treeHost(), remoteRoot, localRoot, options);
+  }
+
+  #treeHost(): TreeHost {
+    return {
+      core: this.#core,
+      mkdir: (name) => this.mkdir(name),
+      isFolder: (name, options) => this.isFolder(name, options),
+      list: (name, options) => this.list(name, options),
+      failure: (action, name, error) => this.#failure(action, name, error),
+    };
   }
 
   /** Deletes remote file `name`. */

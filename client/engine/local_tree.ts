@@ -1,0 +1,158 @@
+/**
+ * Walks a local folder tree lazily, depth first, in name order: each
+ * folder is read only when the walk reaches it, and memory holds the names
+ * of the folders on the current path, never the whole tree. Symbolic links
+ * are never followed (reported as skipped), nor are devices, FIFOs and
+ * sockets. Every name is checked with the shared validator, so what the
+ * walk yields can be sent to a server as it is.
+ *
+ * The calls are synchronous: reading a folder and an lstat per entry are
+ * tiny metadata operations, far cheaper synchronously than as async ops.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { validateName } from "../../protocol/names.ts";
+
+/** One thing the walk met, relative to the tree's top. */
+export type LocalTreeEvent =
+  | {
+    readonly kind: "dir";
+    /** Path from the top, `/`-separated, NFC (valid as a name). */
+    readonly rel: string;
+    /** The local path. */
+    readonly path: string;
+    readonly mtime: number;
+  }
+  | {
+    readonly kind: "file";
+    readonly rel: string;
+    readonly path: string;
+    readonly size: number;
+    readonly mtime: number;
+    /** Permission bits (0o777), where the platform has them. */
+    readonly mode: number | undefined;
+  }
+  | {
+    /** Not followed or not sent: a symbolic link or a special file. */
+    readonly kind: "skip";
+    readonly rel: string;
+    readonly path: string;
+    readonly reason: "symlink" | "special";
+  }
+  | {
+    /** A name the validator refuses, or a folder that cannot be read. */
+    readonly kind: "error";
+    /** The path from the top as found (may not be a valid name). */
+    readonly rel: string;
+    readonly path: string;
+    readonly error: unknown;
+  };
+
+/** Options of {@linkcode walkLocalTree}. */
+export interface WalkOptions {
+  /**
+   * Leaves out an entry (and, for a folder, everything in it) when it
+   * returns true. `rel` is the entry's path from the top.
+   */
+  exclude?: (rel: string, isDir: boolean) => boolean;
+}
+
+/**
+ * Walks the tree under folder `root` (not yielded itself): a folder is
+ * yielded before its contents, entries in code-point order of their names.
+ *
+ * @throws a Deno file-system error when `root` cannot be read.
+ */
+export function* walkLocalTree(
+  root: string,
+  options: WalkOptions = {},
+): Generator<LocalTreeEvent, void, void> {
+  const stack: { path: string; rel: string; names: string[] }[] = [
+    { path: root, rel: "", names: readNames(root) },
+  ];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const name = top.names.pop();
+    if (name === undefined) {
+      stack.pop();
+      continue;
+    }
+    const path = join(top.path, name);
+    const raw = top.rel === "" ? name : `${top.rel}/${name}`;
+    let rel: string;
+    try {
+      rel = top.rel === "" ? validateName(name) : validateName(raw);
+      if (name.includes("/")) throw new TypeError("a slash in a file name");
+    } catch (error) {
+      yield { kind: "error", rel: raw, path, error };
+      continue;
+    }
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue; // gone meanwhile
+      yield { kind: "error", rel, path, error };
+      continue;
+    }
+    if (options.exclude?.(rel, info.isDirectory)) continue;
+    const mtime = info.mtime?.getTime() ?? 0;
+    if (info.isSymlink) {
+      yield { kind: "skip", rel, path, reason: "symlink" };
+    } else if (info.isDirectory) {
+      let names: string[];
+      try {
+        names = readNames(path);
+      } catch (error) {
+        yield { kind: "error", rel, path, error };
+        continue;
+      }
+      yield { kind: "dir", rel, path, mtime };
+      stack.push({ path, rel, names });
+    } else if (info.isFile) {
+      yield {
+        kind: "file",
+        rel,
+        path,
+        size: info.size,
+        mtime,
+        mode: info.mode === null ? undefined : info.mode & 0o777,
+      };
+    } else {
+      yield { kind: "skip", rel, path, reason: "special" };
+    }
+  }
+}
+
+/** What {@linkcode countLocalTree} found. */
+export interface TreeCount {
+  readonly files: number;
+  readonly bytes: number;
+}
+
+/**
+ * Counts the files and bytes the walk of `root` would yield, holding no
+ * more than the walk does.
+ */
+export function countLocalTree(
+  root: string,
+  options: WalkOptions = {},
+): TreeCount {
+  let files = 0;
+  let bytes = 0;
+  for (const event of walkLocalTree(root, options)) {
+    if (event.kind !== "file") continue;
+    files++;
+    bytes += event.size;
+  }
+  return { files, bytes };
+}
+
+/** The names in folder `path`, sorted so that `pop()` takes the first. */
+function readNames(path: string): string[] {
+  const names: string[] = [];
+  for (const entry of Deno.readDirSync(path)) names.push(entry.name);
+  return names.sort((a, b) => a < b ? 1 : a > b ? -1 : 0);
+}

@@ -1,0 +1,239 @@
+/**
+ * Downloading a remote folder tree: folders are listed one at a time (a
+ * walk that runs a bounded distance ahead of the downloads, so the totals
+ * grow early and memory stays flat), each is made locally, and its files
+ * stream through the batch downloader. Every name the server sends is
+ * checked with the shared validator and must be a single component, and
+ * every local path is resolved under the copy's top folder, never through
+ * a link that leads out of it: a hostile server cannot make the client
+ * write anywhere else. One file's failure fails that file only.
+ *
+ * @module
+ */
+
+import { quoteName, validateName } from "../../protocol/names.ts";
+import { type DecryptSource, withoutAgeSuffix } from "./download.ts";
+import { getEach, type GetManyItem } from "./batch.ts";
+import { ReasonError } from "./errors.ts";
+import { resolveLocalFolder } from "./local_files.ts";
+import type { Listing } from "./session.ts";
+import type { TreeHost, TreeOptions } from "./tree_put.ts";
+import { type TreeSummary, TreeTally } from "./tree_tally.ts";
+
+/** Options of {@linkcode ClientSession.getTree}. */
+export interface GetTreeOptions extends TreeOptions {
+  /** Decrypt age files (see `GetOptions.decrypt`), dropping `.age`. */
+  decrypt?: DecryptSource;
+}
+
+/** Files the walk finds ahead of the downloads, at most. */
+export const RUN_AHEAD = 4096;
+
+/** A file of the tree on its way, with its path from the top. */
+interface TreeItem extends GetManyItem {
+  readonly rel: string;
+}
+
+/**
+ * Downloads remote folder `remoteRoot` ("" for the top) as local folder
+ * `localRoot`: `localRoot` is made if missing (its parent must exist) and
+ * receives the tree's contents, merged with what is there.
+ *
+ * @throws {FtsError} when `remoteRoot` cannot be listed or `localRoot`
+ * cannot be made; each file's and subfolder's failure is in the summary.
+ */
+export async function getTree(
+  host: TreeHost,
+  remoteRoot: string,
+  localRoot: string,
+  options: GetTreeOptions = {},
+): Promise<TreeSummary> {
+  const tally = new TreeTally(options.onProgress);
+  const { signal, exclude } = options;
+  const listOptions = signal ? { signal } : {};
+  const shown = remoteRoot === "" ? "/" : remoteRoot;
+  const top = await host.list(remoteRoot, listOptions);
+  try {
+    await makeLocalFolder(localRoot);
+  } catch (error) {
+    throw host.failure("get", shown, error);
+  }
+  tally.folders++;
+  const join = (rel: string) =>
+    remoteRoot === "" ? rel : `${remoteRoot}/${rel}`;
+  async function* walk(): AsyncGenerator<TreeItem> {
+    const stack: string[] = [""];
+    while (stack.length > 0) {
+      signal?.throwIfAborted();
+      const rel = stack.pop()!;
+      let listing: Listing;
+      try {
+        listing = rel === "" ? top : await host.list(join(rel), listOptions);
+        if (rel !== "") {
+          await resolveLocalFolder(localRoot, rel);
+          tally.folders++;
+        }
+      } catch (error) {
+        tally.fail(host.failure("get", join(rel), error), false);
+        continue;
+      }
+      for (const name of listing.refused) {
+        tally.fail(
+          unsafeName(host, rel === "" ? shown : join(rel), name),
+          false,
+        );
+      }
+      for (let n = listing.refused.length; n < listing.refusedCount; n++) {
+        tally.fail(
+          unsafeName(host, rel === "" ? shown : join(rel), "…"),
+          false,
+        );
+      }
+      const folders: string[] = [];
+      const files: TreeItem[] = [];
+      let bytes = 0;
+      for (const entry of listing.entries) {
+        let child: string;
+        try {
+          if (entry.name.includes("/")) {
+            throw new ReasonError(
+              "invalid_name",
+              "the server sent a name with a slash in a listing",
+            );
+          }
+          child = validateName(
+            rel === "" ? entry.name : `${rel}/${entry.name}`,
+          );
+        } catch (error) {
+          const where = rel === "" ? entry.name : `${join(rel)}/${entry.name}`;
+          tally.fail(host.failure("get", where, error), false);
+          continue;
+        }
+        if (exclude?.(child)) continue;
+        if (entry.type === "dir") {
+          folders.push(child);
+          continue;
+        }
+        bytes += entry.size;
+        files.push({
+          rel: child,
+          remoteName: join(child),
+          localName: child,
+          size: entry.size,
+          ...(entry.mtime > 0
+            ? { expect: { size: entry.size, mtime: entry.mtime } }
+            : {}),
+        });
+      }
+      tally.found(files.length, bytes);
+      stack.push(...folders.reverse());
+      yield* files;
+    }
+    tally.counted();
+  }
+  const decrypt = options.decrypt;
+  await getEach(host.core, runAhead(walk(), RUN_AHEAD), {
+    localDir: localRoot,
+    overwrite: options.overwrite ?? false,
+    signal,
+    window: options.window,
+    decrypt,
+    stripAgeSuffix: decrypt !== undefined,
+    keepMode: options.keepMode,
+    failure: (item, error) => host.failure("get", item.remoteName, error),
+    onBytes: (n) => tally.moved(n),
+    settle: (item, result) => {
+      if (!result.ok) return tally.fail(result.error, true);
+      const wanted = item.rel.slice(item.rel.lastIndexOf("/") + 1);
+      const expected = result.value.decrypted
+        ? withoutAgeSuffix(wanted)
+        : wanted;
+      const saved = result.value.path.slice(
+        result.value.path.lastIndexOf("/") + 1,
+      );
+      tally.sent(
+        result.value.size,
+        saved === expected ? null : { from: item.rel, to: saved },
+      );
+    },
+  });
+  return tally.summary();
+}
+
+/** Makes local folder `path` (its parent must exist), or finds it there. */
+async function makeLocalFolder(path: string): Promise<void> {
+  try {
+    await Deno.mkdir(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    if (!(await Deno.stat(path)).isDirectory) {
+      throw new ReasonError(
+        "not_directory",
+        "the local target is not a folder",
+      );
+    }
+  }
+}
+
+/** The failure for a name the server sent that the validator refused. */
+function unsafeName(host: TreeHost, folder: string, name: string): unknown {
+  return host.failure(
+    "get",
+    `${folder}/${quoteName(name).slice(1, -1)}`,
+    new ReasonError("invalid_name", "the server sent an unsafe name"),
+  );
+}
+
+/**
+ * Pulls `source` up to `limit` items ahead of the consumer, in the
+ * background, so a slow walk and slow transfers overlap.
+ */
+export async function* runAhead<T>(
+  source: AsyncIterator<T>,
+  limit: number,
+): AsyncGenerator<T> {
+  const buffer: T[] = [];
+  let finished = false;
+  let stopped = false;
+  let failure: { error: unknown } | null = null;
+  // Fields, not variables: TypeScript cannot follow closures' assignments.
+  const wake: { consumer: (() => void) | null; producer: (() => void) | null } =
+    { consumer: null, producer: null };
+  const producer = (async () => {
+    try {
+      while (!stopped) {
+        const step = await source.next();
+        if (step.done) break;
+        buffer.push(step.value);
+        wake.consumer?.();
+        while (buffer.length >= limit && !stopped) {
+          await new Promise<void>((resolve) => wake.producer = resolve);
+        }
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      finished = true;
+      wake.consumer?.();
+    }
+  })();
+  try {
+    for (;;) {
+      if (buffer.length > 0) {
+        const item = buffer.shift()!;
+        wake.producer?.();
+        yield item;
+        continue;
+      }
+      if (failure !== null) throw (failure as { error: unknown }).error;
+      if (finished) return;
+      await new Promise<void>((resolve) => wake.consumer = resolve);
+      wake.consumer = null;
+    }
+  } finally {
+    stopped = true;
+    wake.producer?.();
+    await producer;
+    await source.return?.();
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * What a folder transfer counts as it goes (files done and failed, bytes,
+ * folders, what was skipped and why) and reports as progress for the whole
+ * tree. It keeps counts and only the first few failures and renamed files,
+ * so memory stays flat however many files the tree holds.
+ *
+ * @module
+ */
+
+import type { Progress } from "./session_core.ts";
+
+/** Progress of a whole folder transfer. */
+export interface TreeProgress extends Progress {
+  /** Files finished (sent or failed). */
+  readonly files: number;
+  /** Files found so far. */
+  readonly fileTotal: number;
+  /** True while the walk is still finding files (the totals may grow). */
+  readonly counting: boolean;
+}
+
+/** A file saved or stored under another name than asked. */
+export interface Renamed {
+  /** The path from the top of the tree. */
+  readonly from: string;
+  /** The name it got (its last component). */
+  readonly to: string;
+}
+
+/** How a folder transfer went. */
+export interface TreeSummary {
+  /** Files sent and committed. */
+  readonly files: number;
+  /** Content bytes of those files. */
+  readonly bytes: number;
+  /** Folders made or found at the destination (the top included). */
+  readonly folders: number;
+  /** Files and folders that failed. */
+  readonly failed: number;
+  /** The first {@linkcode MAX_KEPT} failures, as FtsErrors. */
+  readonly failures: readonly unknown[];
+  /** The first {@linkcode MAX_KEPT} files saved under another name. */
+  readonly renamed: readonly Renamed[];
+  readonly renamedCount: number;
+  /** Symbolic links not followed. */
+  readonly symlinks: number;
+  /** Devices, FIFOs and sockets not sent. */
+  readonly special: number;
+  /** The first {@linkcode MAX_KEPT} skipped paths (links and special files). */
+  readonly skippedPaths: readonly string[];
+}
+
+/** Failures, renamed files and skipped paths kept for the report, each. */
+export const MAX_KEPT = 100;
+
+/** Counts a folder transfer; see {@linkcode TreeSummary}. */
+export class TreeTally {
+  readonly #report: ((progress: TreeProgress) => void) | undefined;
+  files = 0;
+  bytes = 0;
+  folders = 0;
+  failed = 0;
+  readonly failures: unknown[] = [];
+  readonly renamed: Renamed[] = [];
+  renamedCount = 0;
+  symlinks = 0;
+  special = 0;
+  readonly skippedPaths: string[] = [];
+  #done = 0;
+  #fileTotal = 0;
+  #byteTotal = 0;
+  #moved = 0;
+  #counting = true;
+
+  constructor(report: ((progress: TreeProgress) => void) | undefined) {
+    this.#report = report;
+  }
+
+  /** The walk found files: the totals grow. */
+  found(files: number, bytes: number): void {
+    this.#fileTotal += files;
+    this.#byteTotal += bytes;
+    this.#emit();
+  }
+
+  /** The walk is over: the totals are final. */
+  counted(): void {
+    this.#counting = false;
+    this.#emit();
+  }
+
+  /** Content bytes moved. */
+  moved(n: number): void {
+    this.#moved += n;
+    this.#emit();
+  }
+
+  /** A file was committed. */
+  sent(size: number, renamed: Renamed | null): void {
+    this.files++;
+    this.bytes += size;
+    this.#done++;
+    if (renamed !== null) {
+      this.renamedCount++;
+      if (this.renamed.length < MAX_KEPT) this.renamed.push(renamed);
+    }
+    this.#emit();
+  }
+
+  /** A file or folder failed; `file` when it was one of the files counted. */
+  fail(error: unknown, file: boolean): void {
+    this.failed++;
+    if (this.failures.length < MAX_KEPT) this.failures.push(error);
+    if (file) {
+      this.#done++;
+      this.#emit();
+    }
+  }
+
+  /** A link or special file was left out. */
+  skip(path: string, reason: "symlink" | "special"): void {
+    if (reason === "symlink") this.symlinks++;
+    else this.special++;
+    if (this.skippedPaths.length < MAX_KEPT) this.skippedPaths.push(path);
+  }
+
+  /** The summary so far. */
+  summary(): TreeSummary {
+    return {
+      files: this.files,
+      bytes: this.bytes,
+      folders: this.folders,
+      failed: this.failed,
+      failures: this.failures,
+      renamed: this.renamed,
+      renamedCount: this.renamedCount,
+      symlinks: this.symlinks,
+      special: this.special,
+      skippedPaths: this.skippedPaths,
+    };
+  }
+
+  #emit(): void {
+    this.#report?.({
+      bytes: this.#moved,
+      total: Math.max(this.#byteTotal, this.#moved),
+      files: this.#done,
+      fileTotal: Math.max(this.#fileTotal, this.#done),
+      counting: this.#counting,
+    });
+  }
+}
