@@ -105,7 +105,7 @@ export async function getTree(
             rel === "" ? entry.name : `${rel}/${entry.name}`,
           );
         } catch (error) {
-          const where = rel === "" ? entry.name : `${join(rel)}/${entry.name}`;
+          const where = join(rel === "" ? entry.name : `${rel}/${entry.name}`);
           tally.fail(host.failure("get", where, error), false);
           continue;
         }
