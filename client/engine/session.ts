@@ -49,6 +49,7 @@ import { connectError } from "../connect/connect_error.ts";
 import { putTree, type TreeHost, type TreeOptions } from "./tree_put.ts";
 import { getTree, type GetTreeOptions } from "./tree_get.ts";
 import type { TreeSummary } from "./tree_tally.ts";
+import { type RemoveSummary, removeTree } from "./tree_remove.ts";
 import {
   compressorFor,
   openUploadSource,
@@ -469,10 +470,24 @@ export class ClientSession implements AsyncDisposable {
     return getTree(this.#treeHost(), remoteRoot, localRoot, options);
   }
 
+  /**
+   * Deletes remote folder `root` with everything in it. Never throws for
+   * one file's failure: the summary counts and keeps them.
+   *
+   * @throws {FtsError} when `root` cannot be listed.
+   */
+  removeTree(
+    root: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<RemoveSummary> {
+    return removeTree(this.#treeHost(), root, options);
+  }
+
   #treeHost(): TreeHost {
     return {
       core: this.#core,
       mkdir: (name) => this.mkdir(name),
+      remove: (name) => this.remove(name),
       isFolder: (name, options) => this.isFolder(name, options),
       list: (name, options) => this.list(name, options),
       failure: (action, name, error) => this.#failure(action, name, error),

@@ -27,6 +27,7 @@ import {
 export interface TreeHost {
   readonly core: SessionCore;
   mkdir(name: string): Promise<void>;
+  remove(name: string): Promise<void>;
   isFolder(name: string, options?: { signal?: AbortSignal }): Promise<boolean>;
   list(name: string, options?: { signal?: AbortSignal }): Promise<Listing>;
   /** The session's error translation: `Cannot ACTION "name": reason`. */

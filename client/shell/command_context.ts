@@ -215,9 +215,9 @@ function typedFile(path: string): RefFile {
 export function folderRefused(action: string, file: ListedFile): never {
   throw new FtsError(
     "is_directory",
-    `Cannot ${action} ${
-      quoted(file.path)
-    }: it is a folder (use m${action} with its files)`,
+    `Cannot ${action} ${quoted(file.path)}: it is a folder ("${
+      action.replace(/^m/, "")
+    } -r" copies folders)`,
   );
 }
 

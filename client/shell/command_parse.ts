@@ -90,6 +90,8 @@ export type Command =
     readonly pattern?: true;
     /** `-l`: permission bits, exact sizes and times to the second. */
     readonly long?: true;
+    /** `-R`: every folder below too. */
+    readonly recursive?: true;
   }
   | { readonly name: "cd"; readonly path: string }
   | { readonly name: "pwd" }
@@ -102,6 +104,10 @@ export type Command =
     readonly raw?: true;
     /** `-p`: keep the permission bits. */
     readonly keepMode?: true;
+    /** `-r`: a folder with everything in it. */
+    readonly recursive?: true;
+    /** `--exclude GLOB`s, for a folder. */
+    readonly exclude?: readonly string[];
   }
   | {
     readonly name: "put";
@@ -111,6 +117,8 @@ export type Command =
     /** How to encrypt; absent: the user's default. */
     readonly encrypt?: EncryptChoice;
     readonly keepMode?: true;
+    readonly recursive?: true;
+    readonly exclude?: readonly string[];
   }
   | {
     readonly name: "mget";
@@ -129,8 +137,10 @@ export type Command =
   | {
     readonly name: "rm";
     readonly target: Ref;
-    /** `-f`: no question before deleting several files. */
+    /** `-f`: no question before deleting several files or a folder. */
     readonly force?: true;
+    /** `-r`: a folder with everything in it. */
+    readonly recursive?: true;
   }
   | {
     readonly name: "mv";
@@ -138,7 +148,13 @@ export type Command =
     readonly to: string;
     readonly overwrite: boolean;
   }
-  | { readonly name: "mkdir"; readonly path: string }
+  | {
+    readonly name: "mkdir";
+    readonly path: string;
+    /** `-p`: make the missing parents too; an existing folder is fine. */
+    readonly parents?: true;
+  }
+  | { readonly name: "rmdir"; readonly path: string }
   | {
     readonly name: "lls";
     readonly path: string | null;
@@ -182,6 +198,7 @@ const ALIASES: Record<string, Command["name"]> = {
   mv: "mv",
   rename: "mv",
   mkdir: "mkdir",
+  rmdir: "rmdir",
   lls: "lls",
   lrm: "lrm",
   lcd: "lcd",
@@ -197,18 +214,20 @@ const ALIASES: Record<string, Command["name"]> = {
 
 /** Usage line of every command, for errors and help. */
 export const USAGE: Record<Command["name"], string> = {
-  ls: "ls [-l] [FOLDER|PATTERN]",
+  ls: "ls [-l] [-R] [FOLDER|PATTERN]",
   cd: "cd FOLDER",
   pwd: "pwd",
-  get: "get [-p] [--overwrite] [--raw] NAME|NUMBER [LOCAL|-]",
+  get:
+    "get [-r] [-p] [--overwrite] [--raw] [--exclude GLOB]… NAME|NUMBER [LOCAL|-]",
   put:
-    "put [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER|- [REMOTE]",
+    "put [-r] [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] [--exclude GLOB]… LOCAL|NUMBER|- [REMOTE]",
   mget: "mget [-p] [--overwrite] [--raw] NAME|NUMBER|PATTERN…",
   mput:
     "mput [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER|PATTERN…",
-  rm: "rm [-f] NAME|NUMBER|PATTERN",
+  rm: "rm [-r] [-f] NAME|NUMBER|PATTERN",
   mv: "mv [--overwrite] OLD|NUMBER NEW",
-  mkdir: "mkdir FOLDER",
+  mkdir: "mkdir [-p] FOLDER",
+  rmdir: "rmdir FOLDER",
   lls: "lls [-l] [FOLDER|PATTERN]",
   lrm: "lrm NAME|NUMBER",
   lcd: "lcd FOLDER",
@@ -245,7 +264,11 @@ export function parseCommand(words: readonly Word[]): Command {
     );
   }
   if (name === "shutdown") return parseShutdown(rest);
-  const { args, flags } = takeOptions(name, rest);
+  const { args, flags, excludes } = takeOptions(name, rest);
+  const tree = {
+    ...(flags.has("-r") ? { recursive: true as const } : {}),
+    ...(excludes.length > 0 ? { exclude: excludes } : {}),
+  };
   const overwrite = flags.has("--overwrite");
   const raw = {
     ...(flags.has("--raw") ? { raw: true as const } : {}),
@@ -273,11 +296,19 @@ export function parseCommand(words: readonly Word[]): Command {
         path: path?.text ?? null,
         ...(path?.pattern ? { pattern: true as const } : {}),
         ...(flags.has("-l") ? { long: true as const } : {}),
+        ...(flags.has("-R") ? { recursive: true as const } : {}),
       };
     }
+    case "mkdir":
+      count(1, 1);
+      return {
+        name,
+        path: args[0]!.text,
+        ...(flags.has("-p") ? { parents: true as const } : {}),
+      };
     case "cd":
     case "lcd":
-    case "mkdir":
+    case "rmdir":
     case "lmkdir":
       count(1, 1);
       return { name, path: args[0]!.text };
@@ -291,7 +322,14 @@ export function parseCommand(words: readonly Word[]): Command {
       return { name, topic: text(0) };
     case "get":
       count(1, 2);
-      return { name, source: ref(args[0]!), local: text(1), overwrite, ...raw };
+      return {
+        name,
+        source: ref(args[0]!),
+        local: text(1),
+        overwrite,
+        ...raw,
+        ...tree,
+      };
     case "put":
       count(1, 2);
       return {
@@ -301,6 +339,7 @@ export function parseCommand(words: readonly Word[]): Command {
         overwrite,
         ...encrypt,
         ...(flags.has("-p") ? { keepMode: true as const } : {}),
+        ...tree,
       };
     case "mget":
       count(1, Infinity);
@@ -320,6 +359,7 @@ export function parseCommand(words: readonly Word[]): Command {
         name,
         target: ref(args[0]!),
         ...(flags.has("-f") ? { force: true as const } : {}),
+        ...(flags.has("-r") ? { recursive: true as const } : {}),
       };
     case "lrm":
       count(1, 1);
@@ -329,6 +369,9 @@ export function parseCommand(words: readonly Word[]): Command {
       return { name, from: ref(args[0]!), to: args[1]!.text, overwrite };
   }
 }
+
+/** The option that takes a value: `--exclude GLOB` or `--exclude=GLOB`. */
+const EXCLUDE = "--exclude";
 
 const UPLOAD_OPTIONS = [
   "-p",
@@ -340,14 +383,15 @@ const UPLOAD_OPTIONS = [
 
 /** The options each command takes. */
 const COMMAND_OPTIONS: Partial<Record<Command["name"], readonly string[]>> = {
-  get: ["-p", "--overwrite", "--raw"],
+  get: ["-r", "-p", "--overwrite", "--raw", EXCLUDE],
   mget: ["-p", "--overwrite", "--raw"],
-  put: UPLOAD_OPTIONS,
+  put: [...UPLOAD_OPTIONS, "-r", EXCLUDE],
   mput: UPLOAD_OPTIONS,
   mv: ["--overwrite"],
-  ls: ["-l"],
+  ls: ["-l", "-R"],
   lls: ["-l"],
-  rm: ["-f"],
+  rm: ["-r", "-f"],
+  mkdir: ["-p"],
 };
 
 /** `put`'s and `mput`'s encryption flags as an {@linkcode EncryptChoice}. */
@@ -373,31 +417,53 @@ function encryptChoice(
 function takeOptions(
   name: Command["name"],
   words: readonly Word[],
-): { args: Word[]; flags: Set<string> } {
+): { args: Word[]; flags: Set<string>; excludes: string[] } {
   const args: Word[] = [];
   const flags = new Set<string>();
+  const excludes: string[] = [];
+  const known = COMMAND_OPTIONS[name] ?? [];
+  const unknown = (text: string) =>
+    new UsageError(
+      `Unknown option "${displayName(text)}" for ${name} (usage: ${
+        USAGE[name]
+      })`,
+    );
   let options = true;
-  for (const word of words) {
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
     if (
-      options && !word.quoted && word.text.startsWith("-") && word.text !== "-"
+      !options || word.quoted || !word.text.startsWith("-") || word.text === "-"
     ) {
-      if (word.text === "--") {
-        options = false;
-        continue;
-      }
-      if (COMMAND_OPTIONS[name]?.includes(word.text)) {
-        flags.add(word.text);
-        continue;
-      }
-      throw new UsageError(
-        `Unknown option "${displayName(word.text)}" for ${name} (usage: ${
-          USAGE[name]
-        })`,
-      );
+      args.push(word);
+      continue;
     }
-    args.push(word);
+    const text = word.text;
+    if (text === "--") {
+      options = false;
+    } else if (known.includes(EXCLUDE) && text.startsWith(`${EXCLUDE}=`)) {
+      excludes.push(text.slice(EXCLUDE.length + 1));
+    } else if (known.includes(EXCLUDE) && text === EXCLUDE) {
+      const glob = words[++i];
+      if (!glob) {
+        throw new UsageError(`${EXCLUDE} needs a GLOB (usage: ${USAGE[name]})`);
+      }
+      excludes.push(glob.text);
+    } else if (known.includes(text)) {
+      flags.add(text);
+    } else if (/^-[a-zA-Z]{2,}$/.test(text)) {
+      // Letters run together, as in "rm -rf" or "ls -lR".
+      for (const letter of text.slice(1)) {
+        if (!known.includes(`-${letter}`)) throw unknown(text);
+        flags.add(`-${letter}`);
+      }
+    } else {
+      throw unknown(text);
+    }
   }
-  return { args, flags };
+  if (excludes.some((glob) => glob.replace(/\//g, "") === "")) {
+    throw new UsageError(`${EXCLUDE} needs a GLOB (usage: ${USAGE[name]})`);
+  }
+  return { args, flags, excludes };
 }
 
 /** Longest grace period `shutdown --grace` takes: a day. */

@@ -45,6 +45,7 @@ export async function runCommand(
     case "rm":
     case "mv":
     case "mkdir":
+    case "rmdir":
       await runRemoteCommand(command, context);
       break;
     case "lls":

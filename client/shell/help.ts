@@ -8,17 +8,21 @@
 import { commandName, USAGE } from "./command_parse.ts";
 
 const DESCRIPTIONS: Record<keyof typeof USAGE, string> = {
-  ls: "list a remote folder or PATTERN, numbered (-l: modes too)",
+  ls:
+    "list a remote folder or PATTERN, numbered (-l: modes, totals; -R: below)",
   cd: "change the remote folder (.. goes up, / is the top)",
   pwd: "show the remote folder",
   get:
-    "download a file (decrypted if encrypted; --raw keeps it; -p keeps its mode)",
-  put: "upload a local file, into REMOTE if it is a folder (-p keeps its mode)",
+    "download a file, or a folder with -r (decrypted if encrypted; -p keeps modes)",
+  put:
+    "upload a local file, or a folder with -r, into REMOTE if it is a folder",
   mget: "download several files (names, numbers, or patterns like *.txt)",
   mput: "upload several files (paths, numbers, or patterns like *.txt)",
-  rm: "delete a remote file or PATTERN's files (asks unless -f)",
+  rm:
+    "delete a remote file, PATTERN's files, or with -r a folder (asks unless -f)",
   mv: "rename a remote file, or move it into NEW when NEW is a folder",
-  mkdir: "create a remote folder",
+  mkdir: "create a remote folder (-p: with its parents, if missing)",
+  rmdir: "delete an empty remote folder",
   lls: "list a local folder or PATTERN, numbered",
   lrm: "delete a local file",
   lcd: "change the local folder",
@@ -45,9 +49,23 @@ To encrypt every upload by default, set FTS_ENCRYPT=1, or put the line
 `;
 
 /** More about a command, shown by `help COMMAND`. */
+const FOLDER_HELP = `
+With -r, a folder is copied with everything in it, as cp -r and scp -r do:
+when the destination is an existing folder the copy goes inside it, else the
+destination becomes the copy (its parent must exist); an existing copy is
+merged into. A folder picked by its number needs no -r. Files keep their
+modification times; symbolic links are not followed (skipped and counted),
+devices, FIFOs and sockets not sent. --exclude GLOB (repeatable) leaves out
+what it matches: a GLOB without "/" matches names at any depth (*.tmp,
+node_modules), one with "/" paths from the top of the folder (build/**).
+Progress counts the files and bytes of the whole folder; one file that fails
+does not stop the others, and every failure is reported at the end.
+`;
+
 const DETAILS: Partial<Record<keyof typeof USAGE, string>> = {
   put: `
-Without REMOTE an encrypted file is stored as NAME.age.${VAULT_HELP}`,
+Without REMOTE an encrypted file is stored as NAME.age.
+${FOLDER_HELP}${VAULT_HELP}`,
   mput: `
 Encrypted files are stored as NAME.age.${VAULT_HELP}`,
   get: `
@@ -58,7 +76,7 @@ A file that is age-encrypted (by fts or by the age tool) is decrypted with
 your key, or a passphrase asked on the terminal (or FTS_PASSPHRASE), and saved
 without its .age suffix unless LOCAL names the file. If it cannot be
 decrypted, nothing is saved. --raw saves the encrypted file as it is.
-`,
+${FOLDER_HELP}`,
   mget: `
 Encrypted files are decrypted as by get; --raw saves them as they are.
 `,
@@ -66,6 +84,21 @@ Encrypted files are decrypted as by get; --raw saves them as they are.
 With a PATTERN (* and ?), every matching file of the folder is deleted
 (folders never), each only if it is still the file listed. On a terminal,
 more than one match is confirmed first unless -f; scripts are not asked.
+With -r, a folder is deleted with everything in it; on a terminal it is
+confirmed first unless -f.
+`,
+  ls: `
+-l adds permission bits, exact sizes and times to the second, and a footer
+with the total size of the files listed and the count of files and folders.
+-R lists every folder below too, numbered on (a number picks from any of
+them); with -l it ends with the total of the whole tree, as du would.
+`,
+  mkdir: `
+-p makes the missing parent folders too, and is content when the folder is
+already there.
+`,
+  rmdir: `
+Only an empty folder is deleted; "rm -r FOLDER" deletes one with its contents.
 `,
   shutdown: `
 Like SIGTERM on the server: it stops accepting connections, tells every
@@ -108,7 +141,8 @@ export function helpText(topic: string | null): string {
     'looks like a number ("2024") or has spaces ("my file.txt"). --overwrite replaces',
     "an existing file instead of saving the new one as (1) name. In one-shot commands and",
     'batches a number needs a listing first; "./3" names a file called 3. mget and mput',
-    "go on past a file that fails and report every failure and every renamed file.",
+    "go on past a file that fails and report every failure and every renamed file;",
+    '"get -r" and "put -r" copy folders the same way ("help get" tells how).',
     "",
     '!COMMAND runs COMMAND on this computer ($SHELL -c, in the local folder); "!" alone',
     "opens a local shell. Tab completes commands and remote or local names.",
@@ -130,6 +164,7 @@ uses the default port. An address with a zone id (%eth0) needs --no-tls.
 With COMMAND, runs that one shell command and exits, e.g.
   fts connect example.org get report.pdf
   fts connect ana@127.0.0.1:2000 put --overwrite notes.txt
+  fts connect example.org put -r photos/
 
 Options:
   --dir DIR        local folder (default: the current folder)

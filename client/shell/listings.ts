@@ -117,9 +117,46 @@ export interface RenderOptions {
   encryptedMark?: string;
   /**
    * The long format of `ls -l`: permission bits, the exact size in bytes
-   * and the time to the second. Default false.
+   * and the time to the second, and a footer with the totals
+   * ({@linkcode totalLine}). Default false.
    */
   long?: boolean;
+  /** The number of the first line (`ls -R` numbers on). Default 1. */
+  first?: number;
+}
+
+/** Sizes and counts of listed entries, as `du` would sum them. */
+export interface Totals {
+  readonly bytes: number;
+  readonly files: number;
+  readonly folders: number;
+}
+
+/** The totals of `entries`. */
+export function totalsOf(entries: readonly ListedFile[]): Totals {
+  let bytes = 0;
+  let files = 0;
+  let folders = 0;
+  for (const e of entries) {
+    if (e.type === "dir") folders++;
+    else {
+      files++;
+      bytes += e.size;
+    }
+  }
+  return { bytes, files, folders };
+}
+
+/**
+ * `total 4.77 MiB (5000000 bytes) in 2 files and 1 folder` (`label`
+ * replaces "total").
+ */
+export function totalLine(totals: Totals, label = "total"): string {
+  const count = (n: number, noun: string) =>
+    `${n} ${noun}${n === 1 ? "" : "s"}`;
+  return `${label} ${formatSize(totals.bytes)} (${totals.bytes} bytes) in ${
+    count(totals.files, "file")
+  } and ${count(totals.folders, "folder")}`;
 }
 
 /**
@@ -145,7 +182,8 @@ export function renderListing(
   const mark = `  ${options.encryptedMark ?? "[encrypted]"}`;
   if (listing.entries.length === 0) return "(empty folder)\n";
   const long = options.long ?? false;
-  const width = String(listing.entries.length).length;
+  const first = options.first ?? 1;
+  const width = String(first + listing.entries.length - 1).length;
   const sizes = listing.entries.map((e) =>
     e.type === "dir" ? "-" : long ? String(e.size) : formatSize(e.size)
   );
@@ -161,13 +199,14 @@ export function renderListing(
     const name = displayName(e.name) + (e.type === "dir" ? "/" : "") +
       (e.encrypted ? mark : "");
     lines.push(
-      `${String(i + 1).padStart(width)}  ${
+      `${String(i + first).padStart(width)}  ${
         long ? `${modeString(e).padEnd(10)}  ` : ""
       }${sizes[i]!.padStart(sizeWidth)}  ${
         time(e.mtime).padEnd(timeWidth)
       }  ${name}`,
     );
   });
+  if (long) lines.push(totalLine(totalsOf(listing.entries)));
   return lines.join("\n") + "\n";
 }
 

@@ -14,7 +14,6 @@ import {
   patternRegExp,
   remoteFolder,
   remoteLeaf,
-  remoteName,
   remoteParent,
   remoteRef,
   remoteTarget,
@@ -29,11 +28,17 @@ import { displayName, quoted } from "../term/format.ts";
 import { encryptedMark, remoteListing, renderListing } from "./listings.ts";
 import { writeText } from "../term/progress.ts";
 import type { Listing } from "../engine/session.ts";
+import {
+  listRecursive,
+  makeFolder,
+  removeEmptyFolder,
+  removeRecursive,
+} from "./folder_commands.ts";
 
 /** A command that works on remote folders. */
 export type RemoteCommand = Extract<
   Command,
-  { name: "ls" | "cd" | "pwd" | "rm" | "mv" | "mkdir" }
+  { name: "ls" | "cd" | "pwd" | "rm" | "mv" | "mkdir" | "rmdir" }
 >;
 
 /**
@@ -49,6 +54,7 @@ export async function runRemoteCommand(
   const { state, output, signal } = context;
   switch (command.name) {
     case "ls": {
+      if (command.recursive) return await listRecursive(command, context);
       const { folder, listing, only } = await listFor(command, context);
       if (listing.refusedCount > 0) {
         writeText(
@@ -96,6 +102,13 @@ export async function runRemoteCommand(
       writeText(output.out, `/${displayName(state.remoteDir)}\n`);
       return;
     case "rm": {
+      if (command.recursive) {
+        return await removeRecursive(
+          command.target,
+          command.force ?? false,
+          context,
+        );
+      }
       if (command.target.pattern) {
         await removeMatching(
           command.target.text,
@@ -127,12 +140,10 @@ export async function runRemoteCommand(
       say(output, `Renamed ${quoted(file.path)} to ${quoted(to)}`);
       return;
     }
-    case "mkdir": {
-      const name = remoteName(state, command.path, "create folder");
-      await state.session.mkdir(name);
-      say(output, `Created folder ${quoted(name)}`);
-      return;
-    }
+    case "mkdir":
+      return await makeFolder(command, context);
+    case "rmdir":
+      return await removeEmptyFolder(command, context);
   }
 }
 

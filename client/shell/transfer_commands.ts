@@ -39,6 +39,7 @@ import { type ProgressBar, systemClock, writeText } from "../term/progress.ts";
 import type { SealOptions } from "../vault/age_header.ts";
 import { decryptSourceFor, sealOptionsFor } from "../vault/vault_settings.ts";
 import { withoutAgeSuffix } from "../engine/download.ts";
+import { getFolder, putFolder } from "./tree_commands.ts";
 
 /** A command that moves file contents. */
 export type TransferCommand = Extract<
@@ -115,7 +116,16 @@ async function getOne(
 ): Promise<void> {
   const { state, output, signal } = context;
   const file = remoteRef(state, command.source, "get");
+  if (command.local !== "-" && await isRemoteFolder(command, file, context)) {
+    return await getFolder(
+      command,
+      file,
+      context,
+      keepModeOf(command, context),
+    );
+  }
   if (file.listed && file.type === "dir") folderRefused("get", file);
+  noExclude(command);
   if (command.local === "-") {
     return await getToStdout(command, file, output, signal, state);
   }
@@ -157,8 +167,30 @@ async function getOne(
     }
   } catch (error) {
     bar?.clear();
-    throw error;
+    throw await folderRemedy(error, file, context);
   }
+}
+
+/**
+ * A download refused because the name is a folder on the server, with
+ * what copies one; any other error unchanged.
+ */
+async function folderRemedy(
+  error: unknown,
+  file: RefFile,
+  { state, signal }: CommandContext,
+): Promise<unknown> {
+  if (
+    !(error instanceof FtsError) || error.code !== "is_directory" ||
+    file.listed || !await state.session.isFolder(file.path, signalOf(signal))
+  ) {
+    return error;
+  }
+  return new FtsError(
+    "is_directory",
+    `${error.message} ("get -r" copies folders)`,
+    { cause: error },
+  );
 }
 
 /** `get NAME -`: the verified bytes go to standard output, nothing else does. */
@@ -256,7 +288,16 @@ async function putOne(
   const file = shownName === undefined
     ? found
     : { ...found, name: basename(shownName) };
-  if (file.listed && file.type === "dir") folderRefused("put", file);
+  if (
+    (file.listed && file.type === "dir") ||
+    (command.recursive && await isDirectory(file.path))
+  ) {
+    return await putFolder(command, file, context, {
+      ...keepModeOf(command, context),
+      encrypt: await sealFor(command.encrypt, state, file.name),
+    });
+  }
+  noExclude(command);
   // The local file is checked first, so that its absence (or a passphrase
   // asked for nothing) is reported under the name the user typed.
   await Deno.stat(file.path).catch((error) => {
@@ -545,6 +586,31 @@ function report(
       `Cannot ${action} ${errors.length} of ${total} file${
         total === 1 ? "" : "s"
       }`,
+    );
+  }
+}
+
+/**
+ * Tells whether `get` names a remote folder: one picked from a listing,
+ * or with `-r` a name the server has as a folder.
+ */
+async function isRemoteFolder(
+  command: Extract<TransferCommand, { name: "get" }>,
+  file: RefFile,
+  { state, signal }: CommandContext,
+): Promise<boolean> {
+  if (file.listed) return file.type === "dir";
+  return command.recursive === true &&
+    await state.session.isFolder(file.path, signalOf(signal));
+}
+
+/** Refuses `--exclude` for a single file. */
+function noExclude(
+  command: Extract<TransferCommand, { name: "get" | "put" }>,
+): void {
+  if (command.exclude) {
+    throw new UsageError(
+      `--exclude applies to folders ("${command.name} -r FOLDER")`,
     );
   }
 }

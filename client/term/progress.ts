@@ -53,6 +53,14 @@ export interface ProgressBarOptions {
   intervalMs?: number;
 }
 
+/** Files done of a folder transfer, shown before the bytes. */
+export interface FileCount {
+  readonly done: number;
+  readonly total: number;
+  /** True while more files may still be found (the total may grow). */
+  readonly more: boolean;
+}
+
 /** Rates are measured over about this much recent time. */
 const RATE_WINDOW_MS = 3000;
 
@@ -77,6 +85,7 @@ export class ProgressBar {
   readonly #samples: { t: number; bytes: number }[] = [];
   #bytes = 0;
   #total = 0;
+  #count: FileCount | null = null;
   #lastDraw = -Infinity;
   #drawn = false;
   #ended = false;
@@ -90,11 +99,15 @@ export class ProgressBar {
     this.#start = this.#clock.now();
   }
 
-  /** Records progress; redraws when the last redraw is old enough. */
-  update(bytes: number, total: number): void {
+  /**
+   * Records progress (with `count`, the files of a folder transfer);
+   * redraws when the last redraw is old enough.
+   */
+  update(bytes: number, total: number, count?: FileCount): void {
     if (this.#ended) return;
     this.#bytes = bytes;
     this.#total = total;
+    if (count) this.#count = count;
     const now = this.#clock.now();
     this.#samples.push({ t: now, bytes });
     while (
@@ -113,8 +126,11 @@ export class ProgressBar {
     this.#ended = true;
     const elapsed = this.#clock.now() - this.#start;
     const rate = elapsed > 0 ? this.#bytes / (elapsed / 1000) : 0;
+    const files = this.#count === null
+      ? ""
+      : `${this.#count.done} file${this.#count.done === 1 ? "" : "s"}, `;
     const summary =
-      `${this.#label}: ${formatSize(this.#bytes)} in ${
+      `${this.#label}: ${files}${formatSize(this.#bytes)} in ${
         formatDuration(elapsed)
       }` +
       (elapsed > 0 ? `, ${formatRate(rate)}` : "");
@@ -145,12 +161,15 @@ export class ProgressBar {
     const fraction = total > 0 ? Math.min(1, bytes / total) : bytes > 0 ? 1 : 0;
     const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
     const rate = this.rate(now);
-    const eta = rate > 0 && total >= bytes
+    const eta = rate > 0 && total >= bytes && !this.#count?.more
       ? formatDuration(((total - bytes) / rate) * 1000)
       : "?";
     // Fixed widths, so the bar does not jump as the numbers change.
-    const counts = `${formatSize(bytes).padStart(9)} / ${formatSize(total)}`;
-    const tail = ` ${counts}  ${formatRate(rate).padStart(10)}  ETA ${
+    const files = this.#count === null ? "" : ` ${fileCount(this.#count)}`;
+    const counts = `${files} ${formatSize(bytes).padStart(9)} / ${
+      formatSize(total)
+    }${this.#count?.more ? "+" : ""}`;
+    const tail = `${counts}  ${formatRate(rate).padStart(10)}  ETA ${
       eta.padEnd(7)
     }`;
     // One column spare so the cursor never wraps to the next line.
@@ -169,6 +188,11 @@ export class ProgressBar {
     writeText(this.#out, `\r${line.slice(0, this.#columns - 1)}\x1b[K`);
     this.#drawn = true;
   }
+}
+
+/** `12/2000 files`, or `12/340+ files` while more may be found. */
+function fileCount(count: FileCount): string {
+  return `${count.done}/${count.total}${count.more ? "+" : ""} files`;
 }
 
 function drawBar(fraction: number, width: number): string {

@@ -393,3 +393,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test("fts connect HOST put -r photos/ uploads the folder; get -r --dir brings it back; a failure exits 1", async () => {
+  await withServer(async ({ port, root, local, config }) => {
+    await Deno.mkdir(join(local, "photos/2024"), { recursive: true });
+    await Deno.mkdir(join(local, "photos/empty"));
+    await Deno.writeTextFile(join(local, "photos/2024/a b.jpg"), "ab");
+    await Deno.writeTextFile(join(local, "photos/c.tmp"), "c");
+    const put = await fts(
+      [`127.0.0.1:${port}`, "put", "-r", "--exclude", "*.tmp", "photos/"],
+      { cwd: local, config },
+    );
+    assert.deepEqual(put, {
+      code: 0,
+      stdout: "Uploaded 1 file in 3 folders (2 B) in " +
+        put.stdout.split(" in ").at(-1),
+      stderr: "",
+    });
+    assert.equal(
+      await Deno.readTextFile(join(root, "photos/2024/a b.jpg")),
+      "ab",
+    );
+    assert.ok((await Deno.stat(join(root, "photos/empty"))).isDirectory);
+    await assert.rejects(Deno.stat(join(root, "photos/c.tmp")));
+    const back = join(local, "back");
+    await Deno.mkdir(back);
+    const get = await fts(
+      [`127.0.0.1:${port}`, "--dir", back, "-q", "get", "-r", "photos"],
+      { config },
+    );
+    assert.deepEqual(get, { code: 0, stdout: "", stderr: "" });
+    assert.equal(
+      await Deno.readTextFile(join(back, "photos/2024/a b.jpg")),
+      "ab",
+    );
+    // A local file where the copy needs folder "2024": that folder fails.
+    await Deno.mkdir(join(local, "again/photos"), { recursive: true });
+    await Deno.writeTextFile(join(local, "again/photos/2024"), "file");
+    const failed = await fts(
+      [`127.0.0.1:${port}`, "-q", "get", "-r", "photos", "again"],
+      { cwd: local, config },
+    );
+    assert.deepEqual(failed, {
+      code: 1,
+      stdout: "",
+      stderr: 'Cannot get "photos/2024": the local "2024" is not a folder\n' +
+        'fts: Cannot get "photos": 1 of its files and folders failed\n',
+    });
+    assert.ok((await Deno.stat(join(local, "again/photos/empty"))).isDirectory);
+  });
+});

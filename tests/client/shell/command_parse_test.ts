@@ -113,7 +113,7 @@ Deno.test("parseCommand() refuses unknown commands and wrong argument counts", (
   assert.throws(() => parse('"ls"'), /Unknown command "ls"/);
   assert.throws(
     () => parse("get"),
-    /Usage: get \[-p\] \[--overwrite\] \[--raw\] NAME\|NUMBER \[LOCAL\|-\]/,
+    /Usage: get \[-r\] \[-p\] \[--overwrite\] \[--raw\] \[--exclude GLOB\]… NAME\|NUMBER \[LOCAL\|-\]/,
   );
   assert.throws(() => parse("get a b c"), /Usage: get/);
   assert.throws(() => parse("mv a"), /Usage: mv/);

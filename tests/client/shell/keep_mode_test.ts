@@ -48,7 +48,7 @@ Deno.test("get -p gives the local file the server's permission bits; get alone d
   });
 });
 
-Deno.test("ls -l shows permission bits, exact sizes and seconds; lls -l the local ones", async () => {
+Deno.test("ls -l shows permission bits, exact sizes, seconds and totals; lls -l the local ones", async () => {
   await withShellWorld({
     remote: { "a.txt": "12345", "docs/": "" },
     local: { "b.txt": "123" },
@@ -65,6 +65,8 @@ Deno.test("ls -l shows permission bits, exact sizes and seconds; lls -l the loca
       /^1\s+-rw-r-----\s+5\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+a\.txt$/,
     );
     assert.match(lines[2]!, /^2\s+drwxr-x---\s+-\s+.*docs\/$/);
-    assert.match(lines[4]!, /^1\s+-rw----r--\s+3\s+.*b\.txt$/);
+    assert.equal(lines[3], "total 5 B (5 bytes) in 1 file and 1 folder");
+    assert.match(lines[5]!, /^1\s+-rw----r--\s+3\s+.*b\.txt$/);
+    assert.equal(lines[6], "total 3 B (3 bytes) in 1 file and 0 folders");
   });
 });

@@ -1,0 +1,226 @@
+/**
+ * `get -r` and `put -r`: a folder with everything in it, with `cp -r` /
+ * `scp -r` semantics (an existing destination folder receives the copy
+ * inside it; a missing one becomes the copy), one progress bar for the
+ * whole tree, and a report of what was renamed, skipped and failed.
+ *
+ * @module
+ */
+
+import { basename, dirname, join, resolve } from "node:path";
+import { FtsError } from "../../protocol/errors.ts";
+import type { TreeProgress, TreeSummary } from "../engine/tree_tally.ts";
+import { excludeFilter } from "../engine/tree_filter.ts";
+import {
+  checkLocalFolder,
+  type CommandContext,
+  type CommandOutput,
+  missingRemoteFolder,
+  type RefFile,
+  remoteLeaf,
+  remoteName,
+  remoteTarget,
+  signalOf,
+  startBar,
+  vaultOf,
+} from "./command_context.ts";
+import type { Command } from "./command_parse.ts";
+import { formatDuration, formatSize, quoted } from "../term/format.ts";
+import { type ProgressBar, systemClock, writeText } from "../term/progress.ts";
+import { decryptSourceFor } from "../vault/vault_settings.ts";
+import type { SealOptions } from "../vault/age_header.ts";
+
+type GetCommand = Extract<Command, { name: "get" }>;
+type PutCommand = Extract<Command, { name: "put" }>;
+
+/** Most skipped paths a warning names. */
+const SKIPPED_SHOWN = 5;
+
+/** `get -r REMOTE [LOCAL]` of remote folder `folder`. */
+export async function getFolder(
+  command: GetCommand,
+  folder: RefFile,
+  context: CommandContext,
+  keepMode: { keepMode?: boolean },
+): Promise<void> {
+  const { state, output, signal } = context;
+  const remote = folder.path;
+  const leaf = remoteLeaf(remote);
+  let target = join(state.localDir, leaf);
+  if (command.local !== null) {
+    const full = resolve(state.localDir, command.local);
+    target = command.local.endsWith("/") || await isDirectory(full)
+      ? join(full, leaf)
+      : full;
+  }
+  await checkLocalFolder(dirname(target), "get", remote);
+  const bar = startBar(output, quoted(remote));
+  const started = (output.clock ?? systemClock).now();
+  let summary: TreeSummary;
+  try {
+    summary = await state.session.getTree(remote, target, {
+      overwrite: command.overwrite,
+      ...excludeOf(command),
+      ...signalOf(signal),
+      ...(command.raw ? {} : { decrypt: decryptSourceFor(vaultOf(state)) }),
+      ...keepMode,
+      ...treeProgressOf(bar),
+    });
+  } catch (error) {
+    bar?.clear();
+    throw error;
+  }
+  report("get", remote, summary, { bar, output, started });
+}
+
+/** `put -r LOCAL [REMOTE]` of local folder `folder`. */
+export async function putFolder(
+  command: PutCommand,
+  folder: RefFile,
+  context: CommandContext,
+  options: { keepMode?: boolean; encrypt?: SealOptions | undefined },
+): Promise<void> {
+  const { state, output, signal } = context;
+  const leaf = basename(folder.path);
+  const remote = command.remote === null
+    ? remoteName(state, leaf, "put")
+    : await remoteTarget(state, command.remote, leaf, {
+      action: "put",
+      subject: leaf,
+      signal,
+    });
+  const bar = startBar(output, quoted(leaf));
+  const started = (output.clock ?? systemClock).now();
+  let summary: TreeSummary;
+  try {
+    summary = await state.session.putTree(folder.path, remote, {
+      overwrite: command.overwrite,
+      ...excludeOf(command),
+      ...signalOf(signal),
+      ...(options.encrypt ? { encrypt: options.encrypt } : {}),
+      ...(options.keepMode ? { keepMode: true } : {}),
+      ...treeProgressOf(bar),
+    });
+  } catch (error) {
+    bar?.clear();
+    throw await missingRemoteFolder(
+      state,
+      remote,
+      error,
+      (parent) =>
+        `Cannot put ${quoted(leaf)}: no such folder ${
+          quoted(parent)
+        } on the server`,
+    );
+  }
+  report("put", leaf, summary, { bar, output, started });
+}
+
+/** The command's `--exclude` globs as an engine option. */
+function excludeOf(
+  command: GetCommand | PutCommand,
+): { exclude?: (rel: string) => boolean } {
+  const exclude = excludeFilter(command.exclude ?? []);
+  return exclude ? { exclude } : {};
+}
+
+/** A progress bar's `onProgress` for a tree, or none. */
+function treeProgressOf(
+  bar: ProgressBar | null,
+): { onProgress?: (p: TreeProgress) => void } {
+  return bar
+    ? {
+      onProgress: (p: TreeProgress) =>
+        bar.update(p.bytes, p.total, {
+          done: p.files,
+          total: p.fileTotal,
+          more: p.counting,
+        }),
+    }
+    : {};
+}
+
+/**
+ * Prints how a folder transfer went: files saved under another name, what
+ * was skipped, every failure kept, and a summary line when something
+ * failed (or no bar showed one); throws when anything failed.
+ */
+function report(
+  action: "get" | "put",
+  name: string,
+  summary: TreeSummary,
+  view: { bar: ProgressBar | null; output: CommandOutput; started: number },
+): void {
+  const { bar, output } = view;
+  for (const failure of summary.failures) {
+    if (!(failure instanceof FtsError)) throw failure;
+  }
+  if (summary.failed === 0) bar?.finish();
+  else bar?.clear();
+  if (!output.quiet) {
+    const verb = action === "get" ? "saved" : "stored";
+    for (const { from, to } of summary.renamed) {
+      writeText(output.out, `${quoted(from)} ${verb} as ${quoted(to)}\n`);
+    }
+    const more = summary.renamedCount - summary.renamed.length;
+    if (more > 0) {
+      writeText(output.out, `… and ${more} more saved under other names\n`);
+    }
+  }
+  const skipped = skippedLine(summary);
+  if (skipped !== null) writeText(output.err, `warning: ${skipped}\n`);
+  for (const failure of summary.failures) {
+    writeText(output.err, `${(failure as FtsError).message}\n`);
+  }
+  const unshown = summary.failed - summary.failures.length;
+  if (unshown > 0) writeText(output.err, `… and ${unshown} more failures\n`);
+  if (!output.quiet && (!bar || summary.failed > 0)) {
+    const elapsed = (output.clock ?? systemClock).now() - view.started;
+    writeText(
+      output.out,
+      `${action === "get" ? "Downloaded" : "Uploaded"} ${
+        plural(summary.files, "file")
+      } in ${plural(summary.folders, "folder")} (${
+        formatSize(summary.bytes)
+      }) in ${formatDuration(elapsed)}\n`,
+    );
+  }
+  if (summary.failed > 0) {
+    const first = summary.failures[0];
+    throw new FtsError(
+      first instanceof FtsError ? first.code : "io",
+      `Cannot ${action} ${
+        quoted(name)
+      }: ${summary.failed} of its files and folders failed`,
+    );
+  }
+}
+
+/** `skipped 2 symbolic links (not followed) and 1 special file: "a", …`. */
+function skippedLine(summary: TreeSummary): string | null {
+  const parts: string[] = [];
+  if (summary.symlinks > 0) {
+    parts.push(`${plural(summary.symlinks, "symbolic link")} (not followed)`);
+  }
+  if (summary.special > 0) {
+    parts.push(
+      `${plural(summary.special, "special file")} (device, FIFO or socket)`,
+    );
+  }
+  if (parts.length === 0) return null;
+  const shown = summary.skippedPaths.slice(0, SKIPPED_SHOWN).map(quoted);
+  if (summary.symlinks + summary.special > shown.length) shown.push("…");
+  return `skipped ${parts.join(" and ")}: ${shown.join(", ")}`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
