@@ -15,7 +15,11 @@ import {
 } from "../auth/accounts.ts";
 import { type CliIo, writeText } from "../../common/cli_io.ts";
 import type { PasswordHasher } from "../auth/password_hash.ts";
-import { lstatOrNull, openOwnFolder } from "../storage/local/rooted_paths.ts";
+import {
+  lstatOrNull,
+  openOwnFolder,
+  STATE_DIR,
+} from "../storage/local/rooted_paths.ts";
 import {
   DEFAULT_USER_PERMISSIONS,
   formatPermissions,
@@ -31,8 +35,6 @@ import {
 
 /** Default data root, as `fts serve` uses. */
 export const DEFAULT_ROOT = "./dados";
-/** Name of the state folder inside the root. */
-export const STATE_DIR_NAME = ".fts";
 
 const USAGE = `Usage: fts user <command> [options]
 
@@ -49,7 +51,7 @@ Options:
   --password-file FILE  Read the password from the first line of FILE
   --root DIR            Server data folder (default ${DEFAULT_ROOT}); it must
                         exist: run this where the server's root is, or name it
-  --state DIR           State folder (default ROOT/${STATE_DIR_NAME}); only "add"
+  --state DIR           State folder (default ROOT/${STATE_DIR}); only "add"
                         creates it
   -h, --help            Show this help
 
@@ -336,7 +338,7 @@ function parse(args: string[]): Parsed | "help" {
     name: name ?? "",
     perms,
     passwordFile: values["password-file"],
-    stateDir: values.state ?? join(root, STATE_DIR_NAME),
+    stateDir: values.state ?? join(root, STATE_DIR),
     root: values.state === undefined ? root : null,
   };
 }

@@ -44,7 +44,7 @@ import { type Clock, systemClock } from "../../../common/clock.ts";
 export const RACY_MS = 3000;
 
 /** Files smaller than this are not cached: hashing them costs less. */
-export const MIN_CACHED_SIZE = 1024 * 1024;
+const MIN_CACHED_SIZE = 1024 * 1024;
 
 /** The largest entry file read back; real entries are about 250 bytes. */
 const MAX_ENTRY_BYTES = 4096;
@@ -96,7 +96,7 @@ export interface ChecksumCacheOptions {
    * file timestamps are made with. Default: the system clock.
    */
   clock?: Clock;
-  /** Files smaller than this are not cached. Default {@linkcode MIN_CACHED_SIZE}. */
+  /** Files smaller than this are not cached. Default 1 MiB. */
   minSize?: number;
 }
 

@@ -330,7 +330,7 @@ export function openFileAt(
 }
 
 /** The file's info, or the right error when `inspected` is not a regular file. */
-export function requireFile(
+function requireFile(
   inspected: { readonly name: string; readonly info: Deno.FileInfo | null },
   action: string,
 ): Deno.FileInfo {

@@ -31,7 +31,7 @@ export interface DirNode {
 export type Node = FileNode | DirNode;
 
 /** Permission bits of folders made by mkdir(), as a local mkdir gives. */
-export const DIR_MODE = 0o755;
+const DIR_MODE = 0o755;
 
 /** A new, empty folder. */
 export function newDir(mtime: number): DirNode {
