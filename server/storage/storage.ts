@@ -43,10 +43,13 @@ export interface StorageFeatures {
    */
   readonly atomicFolderRename: boolean;
   /**
-   * True: folders exist by themselves, as on a disk: mkdir() makes one, an
-   * empty folder is listed, and a file can only be stored in a folder that
-   * exists. False (an object store): a folder is a name prefix, there as
-   * long as something lies under it or a marker says so.
+   * True: folders exist by themselves, as on a disk: mkdir() makes one
+   * (its parent must exist), and a file can only be stored in a folder
+   * that exists. False (an object store): a folder is a name prefix, there
+   * as long as something lies under it or mkdir() made it (a marker): a file
+   * or folder may be stored under missing folders, which appear with it and
+   * vanish with the last thing under them. Either way a name is never both
+   * a file and a folder, and an empty folder made by mkdir() is listed.
    */
   readonly realFolders: boolean;
 }
@@ -220,8 +223,9 @@ export interface Storage extends AsyncDisposable {
    * Checks what can be checked before any data flows, the free space
    * included: the size is reserved until the upload ends.
    *
-   * @throws {FtsError} `not_found` (no such folder), `not_directory`,
-   * `is_directory` (a folder has that name), `no_space`.
+   * @throws {FtsError} `not_found` (no such folder, when folders are
+   * real), `not_directory`, `is_directory` (a folder has that name),
+   * `no_space`.
    * @example
    * ```ts
    * await using up = await storage.beginUpload("a.txt", 3);
@@ -254,7 +258,7 @@ export interface Storage extends AsyncDisposable {
    */
   rename(from: string, to: string, options: RenameOptions): Promise<void>;
   /**
-   * Creates one folder; its parent must exist.
+   * Creates one folder; its parent must exist when folders are real.
    *
    * @throws {FtsError} `exists`, `not_found` (no parent), `not_directory`.
    * @example

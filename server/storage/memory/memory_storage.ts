@@ -9,6 +9,11 @@
  * file, never a mix, and a reader opened before keeps reading the old one
  * (as an open file on a disk does).
  *
+ * With `realFolders: false` folders behave as in an object store, where a
+ * folder is a name prefix: storing `a/b/c` makes `a` and `a/b` appear, and
+ * removing it makes them vanish again unless mkdir() made them (see
+ * memory_tree.ts).
+ *
  * Free space: with {@linkcode MemoryStorageOptions.capacity}, an upload
  * declares its size and beginUpload() refuses it with `no_space` unless it
  * fits in the capacity less the stored bytes and what the uploads in flight
@@ -40,12 +45,15 @@ import {
   type Upload,
 } from "../storage.ts";
 import {
+  checkPath,
   type DirNode,
   type FileNode,
   locate,
   type Located,
+  locateMaking,
   newDir,
   openDir,
+  pruneVirtual,
   toEntry,
 } from "./memory_tree.ts";
 import { MemoryUpload } from "./memory_upload.ts";
@@ -61,6 +69,11 @@ export interface MemoryStorageOptions {
    * sits above can be tested against a backend that cannot. Default true.
    */
   atomicFolderRename?: boolean;
+  /**
+   * Whether folders are real, as on a disk, or virtual, as in an object
+   * store (see StorageFeatures). Default true.
+   */
+  realFolders?: boolean;
 }
 
 /** Mode of a file stored without one asked for, as on a local disk. */
@@ -90,7 +103,7 @@ export class MemoryStorage implements Storage {
     this.#root = newDir(this.#clock.now());
     this.features = {
       atomicFolderRename: options.atomicFolderRename ?? true,
-      realFolders: true,
+      realFolders: options.realFolders ?? true,
     };
   }
 
@@ -157,7 +170,10 @@ export class MemoryStorage implements Storage {
         throw new RangeError(`Upload size ${size} is not a valid size`);
       }
       this.#check("upload");
-      const at = locate(this.#root, name, "upload");
+      // Virtual folders are made at commit: a missing one is no error.
+      const at = this.features.realFolders
+        ? locate(this.#root, name, "upload")
+        : checkPath(this.#root, name, "upload");
       if (at.node?.type === "dir") {
         throw new FtsError(
           "is_directory",
@@ -196,6 +212,7 @@ export class MemoryStorage implements Storage {
       at.parent.children.delete(at.base);
       if (at.node.type === "file") this.#used -= at.node.data.byteLength;
       this.#touch(at.parent);
+      if (!this.features.realFolders) pruneVirtual(this.#root, at.name);
     });
   }
 
@@ -204,7 +221,9 @@ export class MemoryStorage implements Storage {
       this.#check("rename");
       const src = locate(this.#root, from, "rename");
       const action = `rename ${quoteName(src.name)} to`;
-      const dst = locate(this.#root, to, action);
+      const target = this.features.realFolders
+        ? locate(this.#root, to, action)
+        : checkPath(this.#root, to, action);
       const node = src.node;
       if (node === undefined) throw missing("rename", src.name);
       if (node.type === "dir" && !this.features.atomicFolderRename) {
@@ -215,53 +234,65 @@ export class MemoryStorage implements Storage {
           }: the server's storage cannot rename folders`,
         );
       }
-      const replaced = dst.node;
+      const replaced = target.node;
       if (replaced !== undefined) {
-        if (!options.overwrite || src.name === dst.name) {
+        if (!options.overwrite || src.name === target.name) {
           throw new FtsError(
             "exists",
-            `Cannot ${action} ${quoteName(dst.name)}: it already exists`,
+            `Cannot ${action} ${quoteName(target.name)}: it already exists`,
           );
         }
         if (replaced.type === "dir") {
           throw new FtsError(
             "is_directory",
-            `Cannot ${action} ${quoteName(dst.name)}: a folder has that name`,
+            `Cannot ${action} ${
+              quoteName(target.name)
+            }: a folder has that name`,
           );
         }
         if (node.type === "dir") {
           throw new FtsError(
             "not_directory",
-            `Cannot ${action} ${quoteName(dst.name)}: a file has that name`,
+            `Cannot ${action} ${quoteName(target.name)}: a file has that name`,
           );
         }
       }
-      if (node.type === "dir" && dst.name.startsWith(`${src.name}/`)) {
+      if (node.type === "dir" && target.name.startsWith(`${src.name}/`)) {
         throw new FtsError(
           "bad_request",
           `Cannot ${action} ${
-            quoteName(dst.name)
+            quoteName(target.name)
           }: a folder cannot move into itself`,
         );
       }
+      const dst = "parent" in target
+        ? target
+        : locateMaking(this.#root, to, action, this.#clock.now());
       dst.parent.children.set(dst.base, node);
       src.parent.children.delete(src.base);
       if (replaced?.type === "file") this.#used -= replaced.data.byteLength;
       this.#touch(src.parent);
       this.#touch(dst.parent);
+      if (!this.features.realFolders) pruneVirtual(this.#root, src.name);
     });
   }
 
   mkdir(name: string): Promise<void> {
     return settle(() => {
       this.#check("create folder");
-      const at = locate(this.#root, name, "create folder");
-      if (at.node !== undefined) {
+      const action = "create folder";
+      const found = this.features.realFolders
+        ? locate(this.#root, name, action)
+        : checkPath(this.#root, name, action);
+      if (found.node !== undefined) {
         throw new FtsError(
           "exists",
-          `Cannot create folder ${quoteName(at.name)}: it already exists`,
+          `Cannot create folder ${quoteName(found.name)}: it already exists`,
         );
       }
+      const at = "parent" in found
+        ? found
+        : locateMaking(this.#root, name, action, this.#clock.now());
       at.parent.children.set(at.base, newDir(this.#clock.now()));
       this.#touch(at.parent);
     });
@@ -284,7 +315,9 @@ export class MemoryStorage implements Storage {
       mode: options.mode === undefined ? FILE_MODE : storedMode(options.mode),
       sha256: options.sha256,
     };
-    const first = locate(this.#root, name, "upload");
+    const first = this.features.realFolders
+      ? locate(this.#root, name, "upload")
+      : locateMaking(this.#root, name, "upload", file.mtime);
     const old = first.node;
     const placed = options.overwrite
       ? replace(first, file)

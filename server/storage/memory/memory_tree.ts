@@ -2,6 +2,11 @@
  * The folder tree of {@linkcode MemoryStorage}: nodes, and the walk from a
  * name to its parent folder with the same errors as the local backend.
  *
+ * Folders are real (made by mkdir, kept until removed) or, to model an
+ * object store, virtual: made on the way by whatever is stored below them,
+ * and gone with the last thing below them unless mkdir made them (the
+ * marker object such a store keeps for an empty folder).
+ *
  * @module
  */
 
@@ -25,6 +30,8 @@ export interface DirNode {
   readonly children: Map<string, Node>;
   mtime: number;
   readonly mode: number;
+  /** False for a folder that exists only because something is below it. */
+  readonly marked: boolean;
 }
 
 /** A file or a folder. */
@@ -33,9 +40,9 @@ export type Node = FileNode | DirNode;
 /** Permission bits of folders made by mkdir(), as a local mkdir gives. */
 const DIR_MODE = 0o755;
 
-/** A new, empty folder. */
-export function newDir(mtime: number): DirNode {
-  return { type: "dir", children: new Map(), mtime, mode: DIR_MODE };
+/** A new, empty folder; `marked` false for one made on the way. */
+export function newDir(mtime: number, marked = true): DirNode {
+  return { type: "dir", children: new Map(), mtime, mode: DIR_MODE, marked };
 }
 
 /** Where a name lives: its folder, its base name, and what is there now. */
@@ -59,6 +66,83 @@ export function locate(root: DirNode, name: string, action: string): Located {
   const { parent, base } = splitName(nfc);
   const dir = parent === "" ? root : folderAt(root, parent, nfc, action);
   return { name: nfc, parent: dir, base, node: dir.children.get(base) };
+}
+
+/**
+ * Validates `name` and finds its parent folder, making the missing ones on
+ * the way as virtual folders with modification time `mtime`.
+ *
+ * @throws {FtsError} `invalid_name`, `not_directory` (a parent is a file).
+ */
+export function locateMaking(
+  root: DirNode,
+  name: string,
+  action: string,
+  mtime: number,
+): Located {
+  checkPath(root, name, action);
+  const nfc = validateName(name);
+  const { parent, base } = splitName(nfc);
+  let dir = root;
+  if (parent !== "") {
+    for (const part of parent.split("/")) {
+      let next = dir.children.get(part);
+      if (next === undefined) {
+        next = newDir(mtime, false);
+        dir.children.set(part, next);
+      }
+      dir = next as DirNode; // checkPath() refused files on the way.
+    }
+  }
+  return { name: nfc, parent: dir, base, node: dir.children.get(base) };
+}
+
+/**
+ * Validates `name` and checks that no parent of it is a file; returns what
+ * is there (undefined also when a parent is missing).
+ *
+ * @throws {FtsError} `invalid_name`, `not_directory`.
+ */
+export function checkPath(
+  root: DirNode,
+  name: string,
+  action: string,
+): { name: string; node: Node | undefined } {
+  const nfc = validateName(name);
+  const parts = nfc.split("/");
+  let node: Node | undefined = root;
+  for (let i = 0; i < parts.length; i++) {
+    if (node === undefined) break;
+    if (node.type !== "dir") {
+      throw new FtsError(
+        "not_directory",
+        `Cannot ${action} ${quoteName(nfc)}: ${
+          quoteName(parts.slice(0, i).join("/"))
+        } is not a folder`,
+      );
+    }
+    node = node.children.get(parts[i]!);
+  }
+  return { name: nfc, node };
+}
+
+/**
+ * Removes the virtual folders that `name`'s removal left empty, from its
+ * parent up.
+ */
+export function pruneVirtual(root: DirNode, name: string): void {
+  const parts = name.split("/").slice(0, -1);
+  while (parts.length > 0) {
+    const path: DirNode[] = [root];
+    for (const part of parts) {
+      const next = path.at(-1)!.children.get(part);
+      if (next?.type !== "dir") return;
+      path.push(next);
+    }
+    const dir = path.at(-1)!;
+    if (dir.marked || dir.children.size > 0) return;
+    path.at(-2)!.children.delete(parts.pop()!);
+  }
 }
 
 /**

@@ -19,6 +19,13 @@ type Start = () => Promise<TestServer>;
 const BACKENDS: [string, Start][] = [
   ["LocalStorage", () => startTestServer()],
   ["MemoryStorage", () => onStorage(new MemoryStorage())],
+  [
+    "MemoryStorage as an object store",
+    () =>
+      onStorage(
+        new MemoryStorage({ atomicFolderRename: false, realFolders: false }),
+      ),
+  ],
 ];
 
 /** A test server on `storage`, which it disposes after the server. */

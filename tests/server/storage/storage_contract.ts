@@ -154,7 +154,9 @@ export function storageContract(
   });
 
   test(".beginUpload() refuses a missing folder and a folder's name", async (s) => {
-    await rejects(s.beginUpload("nope/a.txt", 1), "not_found");
+    if (s.features.realFolders) {
+      await rejects(s.beginUpload("nope/a.txt", 1), "not_found");
+    }
     await s.mkdir("dir");
     await rejects(s.beginUpload("dir", 1), "is_directory");
     await put(s, "file", "x");
@@ -211,7 +213,9 @@ export function storageContract(
     ]);
     assert.equal((await s.stat("docs")).type, "dir");
     await rejects(s.mkdir("docs"), "exists");
-    await rejects(s.mkdir("no/such"), "not_found");
+    if (s.features.realFolders) {
+      await rejects(s.mkdir("no/such"), "not_found");
+    }
   });
 
   test(".list() refuses a file and a missing folder; sorts by name", async (s) => {
@@ -285,18 +289,37 @@ export function storageContract(
     assert.deepEqual(await listAll(s, "d"), []);
   });
 
-  test(".features declares what the backend can do", async (s) => {
-    const { atomicFolderRename, realFolders } = s.features;
-    assert.equal(typeof atomicFolderRename, "boolean");
-    assert.equal(typeof realFolders, "boolean");
-    if (realFolders) {
-      await s.mkdir("empty");
-      assert.deepEqual(
-        (await listAll(s, "")).map((e) => [e.name, e.type]),
-        [["empty", "dir"]],
-      );
+  test(" keeps an empty folder made by mkdir() whatever its folders are", async (s) => {
+    await s.mkdir("empty");
+    await put(s, "empty/f", "x");
+    await s.remove("empty/f");
+    assert.deepEqual(
+      (await listAll(s, "")).map((e) => [e.name, e.type]),
+      [["empty", "dir"]],
+    );
+    assert.deepEqual(await listAll(s, "empty"), []);
+  });
+
+  test(" stores a file in a folder that must exist, or makes a virtual one", async (s) => {
+    if (s.features.realFolders) {
       await rejects(s.beginUpload("none/a", 1), "not_found");
+      await rejects(s.mkdir("none/deeper"), "not_found");
+      assert.deepEqual(await listAll(s, ""), []);
+      return;
     }
+    // As in an object store: a folder is there while something is below it.
+    assert.equal(await put(s, "a/b/f", "x"), "a/b/f");
+    await s.mkdir("m/n");
+    assert.deepEqual(
+      (await listAll(s, "")).map((e) => [e.name, e.type]),
+      [["a", "dir"], ["m", "dir"]],
+    );
+    await s.rename("a/b/f", "g", { overwrite: false });
+    await s.remove("m/n");
+    assert.deepEqual((await listAll(s, "")).map((e) => e.name), ["g"]);
+    await rejects(listAll(s, "a"), "not_found");
+    await put(s, "g2", "y");
+    await rejects(s.beginUpload("g2/x", 1), "not_directory");
   });
 
   test(".openRead() starts at the offset it is given", async (s) => {

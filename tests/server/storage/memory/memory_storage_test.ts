@@ -10,8 +10,11 @@ storageContract("MemoryStorage", () => {
   });
 });
 
-storageContract("MemoryStorage without folder renames", () => {
-  const storage = new MemoryStorage({ atomicFolderRename: false });
+storageContract("MemoryStorage as an object store", () => {
+  const storage = new MemoryStorage({
+    atomicFolderRename: false,
+    realFolders: false,
+  });
   return Promise.resolve({
     storage,
     [Symbol.asyncDispose]: () => storage[Symbol.asyncDispose](),
