@@ -132,31 +132,36 @@ export async function getTree(
     tally.counted();
   }
   const decrypt = options.decrypt;
-  await getEach(host.core, runAhead(walk(), RUN_AHEAD), {
-    localDir: localRoot,
-    overwrite: options.overwrite ?? false,
-    signal,
-    window: options.window,
-    decrypt,
-    stripAgeSuffix: decrypt !== undefined,
-    keepMode: options.keepMode,
-    failure: (item, error) => host.failure("get", item.remoteName, error),
-    onBytes: (n) => tally.moved(n),
-    settle: (item, result) => {
-      if (!result.ok) return tally.fail(result.error, true);
-      const wanted = item.rel.slice(item.rel.lastIndexOf("/") + 1);
-      const expected = result.value.decrypted
-        ? withoutAgeSuffix(wanted)
-        : wanted;
-      const saved = result.value.path.slice(
-        result.value.path.lastIndexOf("/") + 1,
-      );
-      tally.sent(
-        result.value.size,
-        saved === expected ? null : { from: item.rel, to: saved },
-      );
-    },
-  });
+  try {
+    await getEach(host.core, runAhead(walk(), RUN_AHEAD), {
+      localDir: localRoot,
+      overwrite: options.overwrite ?? false,
+      signal,
+      window: options.window,
+      decrypt,
+      stripAgeSuffix: decrypt !== undefined,
+      keepMode: options.keepMode,
+      failure: (item, error) => host.failure("get", item.remoteName, error),
+      onBytes: (n) => tally.moved(n),
+      settle: (item, result) => {
+        if (!result.ok) return tally.fail(result.error, true);
+        const wanted = item.rel.slice(item.rel.lastIndexOf("/") + 1);
+        const expected = result.value.decrypted
+          ? withoutAgeSuffix(wanted)
+          : wanted;
+        const saved = result.value.path.slice(
+          result.value.path.lastIndexOf("/") + 1,
+        );
+        tally.sent(
+          result.value.size,
+          saved === expected ? null : { from: item.rel, to: saved },
+        );
+      },
+    });
+  } catch (error) {
+    // Ended as a whole (cancelled, the connection lost): one error for it.
+    throw host.failure("get", shown, error);
+  }
   return tally.summary();
 }
 

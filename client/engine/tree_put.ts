@@ -10,6 +10,7 @@
  * @module
  */
 
+import { basename } from "node:path";
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName, validateName } from "../../protocol/names.ts";
 import type { SealOptions } from "../vault/age_header.ts";
@@ -87,7 +88,7 @@ export async function putTree(
     tally.found(count.files, count.bytes);
     tally.counted();
   } catch (error) {
-    throw host.failure("put", localRoot, error);
+    throw host.failure("put", basename(localRoot), error);
   }
   if (root !== "") await makeRemoteFolder(host, root, signal);
   tally.folders++;
@@ -136,25 +137,30 @@ export async function putTree(
       }
     }
   }
-  await putEach(host.core, items(), {
-    overwrite: options.overwrite ?? false,
-    signal,
-    window: options.window,
-    encrypt: options.encrypt,
-    keepMode: options.keepMode,
-    failure: (item, error) => host.failure("put", item.remoteName, error),
-    onBytes: (n) => tally.moved(n),
-    settle: (item, result) => {
-      if (!result.ok) return tally.fail(result.error, true);
-      const stored = result.value.name;
-      tally.sent(
-        result.value.size,
-        stored === item.remoteName
-          ? null
-          : { from: item.rel, to: stored.slice(stored.lastIndexOf("/") + 1) },
-      );
-    },
-  });
+  try {
+    await putEach(host.core, items(), {
+      overwrite: options.overwrite ?? false,
+      signal,
+      window: options.window,
+      encrypt: options.encrypt,
+      keepMode: options.keepMode,
+      failure: (item, error) => host.failure("put", item.remoteName, error),
+      onBytes: (n) => tally.moved(n),
+      settle: (item, result) => {
+        if (!result.ok) return tally.fail(result.error, true);
+        const stored = result.value.name;
+        tally.sent(
+          result.value.size,
+          stored === item.remoteName
+            ? null
+            : { from: item.rel, to: stored.slice(stored.lastIndexOf("/") + 1) },
+        );
+      },
+    });
+  } catch (error) {
+    // Ended as a whole (cancelled, the connection lost): one error for it.
+    throw host.failure("put", basename(localRoot), error);
+  }
   return tally.summary();
 }
 

@@ -100,6 +100,11 @@ export async function removeTree(
       fail(error);
     }
   };
-  await clear(validateName(root), top);
+  try {
+    await clear(validateName(root), top);
+  } catch (error) {
+    // Ended as a whole (cancelled, the connection lost): one error for it.
+    throw host.failure("delete", root, error);
+  }
   return { files, folders, failed, failures };
 }

@@ -21,6 +21,7 @@ import {
   vaultOf,
 } from "./command_context.ts";
 import { makeRemoteFolder } from "../engine/tree_put.ts";
+import { operationError } from "../engine/errors.ts";
 import type { RemoveSummary } from "../engine/tree_remove.ts";
 import { displayName, quoted } from "../term/format.ts";
 import {
@@ -160,7 +161,11 @@ export async function removeRecursive(
     writeText(output.err, `${error.message}\n`);
   };
   for (const t of targets) {
-    signal?.throwIfAborted();
+    try {
+      signal?.throwIfAborted();
+    } catch (error) {
+      throw operationError("delete", t.path, error);
+    }
     if (t.type === "file") {
       try {
         await state.session.remove(t.path, expectOf(t));
@@ -230,8 +235,12 @@ export async function listRecursive(
   const stack = [top];
   let first = true;
   while (stack.length > 0) {
-    signal?.throwIfAborted();
     const folder = stack.pop()!;
+    try {
+      signal?.throwIfAborted();
+    } catch (error) {
+      throw operationError("list", folder === "" ? "/" : folder, error);
+    }
     let listing: Listing;
     try {
       listing = await state.session.list(folder, signalOf(signal));

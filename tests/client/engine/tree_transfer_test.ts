@@ -217,3 +217,34 @@ Deno.test("getTree() commits the other files when one file of the tree fails", a
     ["t/", "t/a.txt", "t/c.txt"],
   );
 });
+
+Deno.test("putTree(), getTree() and removeTree() stopped by their signal fail as cancelled", async () => {
+  await withServedFolders(async ({ root, local, port }) => {
+    await Deno.mkdir(join(local, "src/sub"), { recursive: true });
+    await Deno.writeTextFile(join(local, "src/sub/a.txt"), "a");
+    await Deno.mkdir(join(root, "tree/sub"), { recursive: true });
+    await Deno.writeTextFile(join(root, "tree/sub/b.txt"), "b");
+    await using session = await openSession(`127.0.0.1:${port}`);
+    const controller = new AbortController();
+    const cancelled = (error: unknown) =>
+      error instanceof FtsError && error.code === "cancelled";
+    const aborting = {
+      signal: controller.signal,
+      // Stops the transfer once the walk is under way.
+      onProgress: () => controller.abort(),
+    };
+    await assert.rejects(
+      session.putTree(join(local, "src"), "up", aborting),
+      cancelled,
+    );
+    await assert.rejects(
+      session.getTree("tree", join(local, "down"), aborting),
+      cancelled,
+    );
+    await assert.rejects(
+      session.removeTree("tree", { signal: controller.signal }),
+      cancelled,
+    );
+    assert.equal(await Deno.readTextFile(join(root, "tree/sub/b.txt")), "b");
+  });
+});
