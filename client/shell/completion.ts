@@ -39,6 +39,7 @@ function sideOf(name: Command["name"], index: number): Side {
     case "rm":
     case "mv":
     case "mkdir":
+    case "rmdir":
     case "mget":
       return "remote";
     case "lls":
@@ -126,7 +127,10 @@ export async function complete(
   }
   const name = commandName(words[0]!);
   if (!name) return null;
-  const args = words.slice(1, -1).filter((w) => !w.startsWith("-"));
+  // Options are left out, and so is the GLOB after "--exclude".
+  const args = words.slice(1, -1).filter((w, i, all) =>
+    !w.startsWith("-") && all[i - 1] !== "--exclude"
+  );
   if (typed.startsWith("-")) return null;
   const side = sideOf(name, args.length);
   if (side === null) return null;

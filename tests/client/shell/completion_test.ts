@@ -116,3 +116,16 @@ Deno.test("shellCompletionSource() lists the remote folder through the session a
     assert.equal(await complete("get ../../x", source), null);
   });
 });
+
+Deno.test("complete() reads the GLOB after --exclude as no argument, and completes rmdir remotely", async () => {
+  const source = fakeSource();
+  assert.equal(
+    (await complete("put -r --exclude *.tmp no", source))?.text,
+    "not",
+  );
+  assert.equal(
+    (await complete("get -r --exclude x reports/2", source))?.text,
+    "reports/2024.csv ",
+  );
+  assert.equal((await complete("rmdir reports", source))?.text, "reports/");
+});
