@@ -295,3 +295,18 @@ Deno.test("the age version line is recognised when it arrives over several DATA 
   assertBytes(await Deno.readFile(join(back, "a.bin")), plain);
   assert.equal(await Deno.readTextFile(join(back, "b.txt")), "tiny");
 });
+
+Deno.test("put -r --encrypt stores every file of a folder as NAME.age, and get -r decrypts them back", async () => {
+  await using world = await startVaultWorld();
+  const data = plaintext(10_000);
+  await Deno.mkdir(join(world.local, "docs/sub"), { recursive: true });
+  await Deno.writeFile(join(world.local, "docs/a.bin"), data);
+  await Deno.writeFile(join(world.local, "docs/sub/b.bin"), data);
+  assert.equal(await world.run("put -r --encrypt docs"), "ok");
+  assert.deepEqual(namesIn(join(world.root, "docs")), ["a.bin.age", "sub"]);
+  assert.deepEqual(namesIn(join(world.root, "docs/sub")), ["b.bin.age"]);
+  assert.deepEqual(await anyFileHasMarker(world.root), []);
+  assert.equal(await world.run("get -r docs back"), "ok");
+  assertBytes(await Deno.readFile(join(world.local, "back/a.bin")), data);
+  assertBytes(await Deno.readFile(join(world.local, "back/sub/b.bin")), data);
+});
