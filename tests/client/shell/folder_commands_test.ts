@@ -186,3 +186,19 @@ Deno.test("ls -R numbers on through every folder, and -l adds each folder's tota
     assert.equal(await Deno.readTextFile(join(w.local, "got/b.jpg")), "bb");
   });
 });
+
+Deno.test("put takes a folder by its lls number without -r, and -r on a single file copies the file", async () => {
+  await withShellWorld({ local: TREE, remote: { "r.txt": "r" } }, async (w) => {
+    assert.equal(await w.run("lls"), "ok");
+    assert.equal(await w.run("put 1"), "ok");
+    assert.ok((await paths(w.root)).includes("photos/2024/b.jpg"));
+    assert.equal(await w.run("put -r photos/a.jpg"), "ok");
+    assert.equal(await w.run("get -r r.txt"), "ok");
+    assert.equal(await Deno.readTextFile(join(w.root, "a.jpg")), "a");
+    assert.equal(await Deno.readTextFile(join(w.local, "r.txt")), "r");
+    assert.equal(
+      await w.run("put --exclude *.jpg photos/a.jpg"),
+      'usage: --exclude applies to folders ("put -r FOLDER")',
+    );
+  });
+});
