@@ -13,7 +13,8 @@ import type { TreeProgress } from "../../../client/engine/tree_tally.ts";
 import { FtsError } from "../../../protocol/errors.ts";
 import { withServedFolders } from "../../_helpers/e2e/served_folders.ts";
 import { startFakeServer } from "../../_helpers/client/fake_server.ts";
-import { tempDir } from "../../_helpers/common/temp_dir.ts";
+import { memoryTempDir, tempDir } from "../../_helpers/common/temp_dir.ts";
+import { startServer } from "../../../server/server.ts";
 
 const MTIME = new Date(1_600_000_000_000);
 
@@ -70,37 +71,42 @@ function setFileTimes(dir: string): void {
 }
 
 Deno.test("putTree() and getTree() carry a whole tree there and back, with the files' times", async () => {
-  await withServedFolders(async ({ root, local, port }) => {
-    const source = join(local, "source");
-    await Deno.mkdir(source);
-    await makeTree(source);
-    await using session = await openSession(`127.0.0.1:${port}`);
-    let last: TreeProgress | null = null;
-    const up = await session.putTree(source, "copy", {
-      onProgress: (p) => last = p,
-    });
-    assert.equal(up.failed, 0, String(up.failures[0]));
-    assert.equal(up.files, 2004);
-    assert.equal(up.folders, 27);
-    assert.deepEqual(
-      await snapshot(join(root, "copy")),
-      await snapshot(source),
-    );
-    assert.ok(last !== null);
-    const done = last as TreeProgress;
-    assert.equal(done.files, 2004);
-    assert.equal(done.fileTotal, 2004);
-    assert.equal(done.bytes, done.total);
-    assert.equal(done.counting, false);
-
-    const down = await session.getTree("copy", join(local, "back"));
-    assert.equal(down.failed, 0, String(down.failures[0]));
-    assert.equal(down.files, 2004);
-    assert.deepEqual(
-      await snapshot(join(local, "back")),
-      await snapshot(source),
-    );
+  // In memory: the server's fsync per file is not what this test checks.
+  await using rootDir = await memoryTempDir();
+  await using localDir = await memoryTempDir();
+  const root = rootDir.path;
+  const local = localDir.path;
+  await using server = await startServer({ root, host: "127.0.0.1", port: 0 });
+  const port = server.addr.port;
+  const source = join(local, "source");
+  await Deno.mkdir(source);
+  await makeTree(source);
+  await using session = await openSession(`127.0.0.1:${port}`);
+  let last: TreeProgress | null = null;
+  const up = await session.putTree(source, "copy", {
+    onProgress: (p) => last = p,
   });
+  assert.equal(up.failed, 0, String(up.failures[0]));
+  assert.equal(up.files, 2004);
+  assert.equal(up.folders, 27);
+  assert.deepEqual(
+    await snapshot(join(root, "copy")),
+    await snapshot(source),
+  );
+  assert.ok(last !== null);
+  const done = last as TreeProgress;
+  assert.equal(done.files, 2004);
+  assert.equal(done.fileTotal, 2004);
+  assert.equal(done.bytes, done.total);
+  assert.equal(done.counting, false);
+
+  const down = await session.getTree("copy", join(local, "back"));
+  assert.equal(down.failed, 0, String(down.failures[0]));
+  assert.equal(down.files, 2004);
+  assert.deepEqual(
+    await snapshot(join(local, "back")),
+    await snapshot(source),
+  );
 });
 
 Deno.test("putTree() skips symbolic links and special files, and counts them", async () => {
