@@ -77,6 +77,14 @@ Deno.test("get -r copies a remote folder as cp -r does, and ls numbers pick fold
     assert.ok((await paths(w.local, "into")).includes("into/photos/a.jpg"));
     assert.equal(await w.run("get -r photos copy"), "ok");
     assert.ok((await paths(w.local, "copy")).includes("copy/2024/b.jpg"));
+    assert.equal(
+      await w.run("get -r --exclude 2024 --exclude *.tmp photos less"),
+      "ok",
+    );
+    assert.deepEqual(await paths(w.local, "less"), [
+      "less/a.jpg",
+      "less/empty/",
+    ]);
     assert.equal(await w.run("cd photos"), "ok");
     assert.equal(await w.run("ls"), "ok");
     // 1 is "2024", a folder: no -r needed.

@@ -118,3 +118,27 @@ Deno.test("ProgressBar never draws wider than the terminal", () => {
     if (columns >= 40) assert.match(line, /50%/);
   }
 });
+
+Deno.test("ProgressBar counts the files of a folder, with + and no ETA while the total may grow", () => {
+  const out = new Buffer(true);
+  const clock = fakeClock();
+  const bar = new ProgressBar({ out, label: '"photos"', clock, columns: 120 });
+  clock.t += 1000;
+  bar.update(1 * MiB, 4 * MiB, { done: 3, total: 40, more: true });
+  assert.match(
+    out.text(),
+    /"photos" +25% \[=+> *\] 3\/40\+ files +1\.00 MiB \/ 4\.00 MiB\+ +1\.00 MiB\/s {2}ETA \? /,
+  );
+  clock.t += 1000;
+  bar.update(2 * MiB, 4 * MiB, { done: 20, total: 40, more: false });
+  assert.match(
+    out.text(),
+    /20\/40 files +2\.00 MiB \/ 4\.00 MiB +.*ETA 2\.0 s/,
+  );
+  bar.update(4 * MiB, 4 * MiB, { done: 40, total: 40, more: false });
+  bar.finish();
+  assert.match(
+    out.text(),
+    /"photos": 40 files, 4\.00 MiB in 2\.0 s, 2\.00 MiB\/s\n$/,
+  );
+});
