@@ -202,6 +202,8 @@ export interface GetEachOptions<I> {
   decrypt?: DecryptSource | undefined;
   stripAgeSuffix?: boolean | undefined;
   keepMode?: boolean | undefined;
+  /** Refuse local targets that are devices or FIFOs (see `ReceiveOptions`). */
+  regularOnly?: boolean | undefined;
   failure: (item: I, error: unknown) => unknown;
   /** Called once per item, when it has succeeded or failed. */
   settle: (item: I, result: BatchResult<GetResult>) => void;
@@ -246,6 +248,7 @@ export async function getEach<I extends GetManyItem>(
           decrypt: options.decrypt,
           stripAgeSuffix: options.stripAgeSuffix,
           keepMode: options.keepMode,
+          regularOnly: options.regularOnly,
           onSize: (size) => options.onSize?.(item, size),
           onBytes: options.onBytes,
         });

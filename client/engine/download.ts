@@ -18,7 +18,7 @@
 import { createHash } from "node:crypto";
 import { ProtocolError } from "../../protocol/errors.ts";
 import type { Expect, Message } from "../../protocol/messages.ts";
-import { isValidName, validateName } from "../../protocol/names.ts";
+import { isValidName, quoteName, validateName } from "../../protocol/names.ts";
 import { decompressChunk } from "../../common/compression.ts";
 import type { Progress, SessionCore } from "./session_core.ts";
 import { ReasonError, remoteError } from "./errors.ts";
@@ -109,6 +109,11 @@ export interface ReceiveOptions {
   stripAgeSuffix?: boolean | undefined;
   keepMode?: boolean | undefined;
   sink?: ByteSink | undefined;
+  /**
+   * Refuse a local target that is a device or a FIFO (or a link to one)
+   * instead of writing into it: a folder copy makes regular files only.
+   */
+  regularOnly?: boolean | undefined;
 }
 
 /**
@@ -133,6 +138,12 @@ export async function download(
   const target = await resolveLocalTarget(localDir, localName);
   const targetPath = join(target.dir, target.base);
   if (specialTarget(targetPath, target.base) === "stream") {
+    if (options.regularOnly) {
+      throw new ReasonError(
+        "bad_request",
+        `the local ${quoteName(target.base)} is a device or a FIFO`,
+      );
+    }
     // A device or a FIFO is written into, never replaced by a file.
     const device = await openStreamTarget(targetPath, target.base);
     try {

@@ -141,6 +141,7 @@ export async function getTree(
       decrypt,
       stripAgeSuffix: decrypt !== undefined,
       keepMode: options.keepMode,
+      regularOnly: true,
       failure: (item, error) => host.failure("get", item.remoteName, error),
       onBytes: (n) => tally.moved(n),
       settle: (item, result) => {
