@@ -139,6 +139,10 @@ export function withRemedy(
     const which = name !== null && LOCAL_SOURCES.has(name) ? "lls" : "ls";
     return `${error.message} (run "${which}" to see the folder as it is now)`;
   }
+  // DELETE refuses a folder only when it is not empty.
+  if (error.code === "is_directory" && name === "rm") {
+    return `${error.message} ("rm -r" deletes a folder with its contents)`;
+  }
   // No key opens it (a passphrase file says "wrong passphrase" instead).
   const vault = vaultErrorOf(error);
   if (vault?.reason === "no_identity" && !vault.passphrase) {

@@ -168,8 +168,12 @@ Deno.test("rm -r deletes a folder with everything in it, asking first on a termi
   });
 });
 
-Deno.test("rm -r in a script asks nothing", async () => {
+Deno.test("rm -r in a script asks nothing; rm without -r says how to delete a folder that is not empty", async () => {
   await withShellWorld({ remote: TREE }, async (w) => {
+    assert.equal(
+      await w.run("rm photos"),
+      'failed: Cannot delete "photos": it is a folder on the server ("rm -r" deletes a folder with its contents)',
+    );
     assert.equal(await w.run("rm -r photos"), "ok");
     assert.deepEqual(await paths(w.root), []);
   });
