@@ -11,6 +11,9 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 /** A running server subprocess; disposing it stops it with SIGTERM. */
 export interface ServerProcess extends AsyncDisposable {
   readonly port: number;
+  readonly pid: number;
+  /** The fingerprint the server printed ("SHA256:…"); undefined with --no-tls. */
+  readonly fingerprint: string | undefined;
   /** The server's peak resident memory (VmHWM) in MiB. */
   peakRssMiB(): Promise<number>;
   /** CPU seconds (user + system, all threads) the server used so far. */
@@ -62,12 +65,23 @@ export async function startServerProcess(
     if (done) throw new Error(`The server exited before listening: ${text}`);
     text += value;
   }
+  const tls = !extraArgs.includes("--no-tls");
+  let fingerprint: RegExpMatchArray | null = null;
+  while (tls && !(fingerprint = text.match(/fingerprint (SHA256:\S+)\n/))) {
+    const { value, done } = await lines.read();
+    if (done) {
+      throw new Error(`The server exited before its fingerprint: ${text}`);
+    }
+    text += value;
+  }
   // Keep draining stdout so the server never blocks on a full pipe.
   const drained = (async () => {
     while (!(await lines.read()).done) { /* discard */ }
   })();
   return {
     port: Number(match[1]),
+    pid: child.pid,
+    fingerprint: fingerprint?.[1],
     async peakRssMiB() {
       const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
       const kib = Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? NaN);
