@@ -85,7 +85,7 @@ export function renderChart(spec: ChartSpec): string {
     );
     x += 22 + tool.length * 7;
   }
-  y += 28;
+  y += 36;
   parts.push(
     `<text x="${LABEL_W}" y="${y - 6}" font-size="11" fill="#555">` +
       `${escape(spec.unit)}, median of the runs; longer is faster</text>`,

@@ -79,6 +79,17 @@ export function freePort(): number {
   return (listener.addr as Deno.NetAddr).port;
 }
 
+/** Options of {@linkcode startDaemon}. */
+export interface DaemonOptions {
+  /** How long to wait for the port (default 10 s). */
+  readonly readyMs?: number;
+  /**
+   * Wait for this on standard output instead of connecting to the port:
+   * for a daemon that takes a probe connection for a client (iperf3).
+   */
+  readonly readyLine?: RegExp;
+}
+
 /** A daemon started by {@linkcode startDaemon}. */
 export interface Daemon extends AsyncDisposable {
   readonly pid: number;
@@ -88,19 +99,21 @@ export interface Daemon extends AsyncDisposable {
 /**
  * Starts `command` (which must listen on 127.0.0.1:`port` and stay in the
  * foreground), waits until the port accepts a connection (at most
- * `readyMs`), and returns it; disposing it stops it with SIGTERM.
+ * `readyMs`) or it prints `readyLine`, and returns it; disposing it stops
+ * it with SIGTERM.
  */
 export async function startDaemon(
   name: string,
   command: string,
   args: readonly string[],
   port: number,
-  readyMs = 10_000,
+  options: DaemonOptions = {},
 ): Promise<Daemon> {
+  const readyMs = options.readyMs ?? 10_000;
   const child = new Deno.Command(command, {
     args: [...args],
     stdin: "null",
-    stdout: "null",
+    stdout: options.readyLine ? "piped" : "null",
     stderr: "piped",
   }).spawn();
   const stderr = new Response(child.stderr).text();
@@ -114,6 +127,30 @@ export async function startDaemon(
     await status;
     return await stderr;
   };
+  if (options.readyLine) {
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!options.readyLine.test(text)) {
+      const { value, done } = await lines.read();
+      if (done) {
+        throw new CommandError(
+          `${name} exited at start: ${(await stop()).trim()}`,
+        );
+      }
+      text += value;
+    }
+    // Keep reading so the daemon never blocks on a full pipe.
+    (async () => {
+      while (!(await lines.read()).done) { /* discard */ }
+    })();
+    return {
+      pid: child.pid,
+      port,
+      async [Symbol.asyncDispose]() {
+        await stop();
+      },
+    };
+  }
   const deadline = performance.now() + readyMs;
   for (let wait = 5;; wait = Math.min(wait * 2, 200)) {
     if (exited) {

@@ -37,12 +37,14 @@ export function parseStat(text: string): ProcStat {
 
 /** /proc/PID/stat of `pid`, or undefined when it is gone. */
 export function readStat(pid: number): ProcStat | undefined {
+  let text: string;
   try {
-    return parseStat(Deno.readTextFileSync(`/proc/${pid}/stat`));
+    text = Deno.readTextFileSync(`/proc/${pid}/stat`);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
+    if (isGone(error)) return undefined;
     throw error;
   }
+  return parseStat(text);
 }
 
 /** `root` and every live descendant of it. */
@@ -93,7 +95,7 @@ export function rssBytes(pid: number): number {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
     return Number(status.match(/VmRSS:\s+(\d+) kB/)?.[1] ?? 0) * 1024;
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
+    if (isGone(error)) return 0;
     throw error;
   }
 }
@@ -123,4 +125,15 @@ export function sampleTreeRss(
       return peak;
     },
   };
+}
+
+/**
+ * Whether reading a /proc file failed because the process ended: the file
+ * is gone (ENOENT), or the process is being reaped and the kernel answers
+ * ESRCH, which Deno reports as an error of no dedicated class and no code.
+ * /proc/PID files of live processes are always readable to their owner
+ * and root, so any error there means the process ended.
+ */
+function isGone(error: unknown): boolean {
+  return error instanceof Error;
 }

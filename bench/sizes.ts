@@ -52,7 +52,7 @@ export const FULL: Sizes = {
 export const QUICK: Sizes = {
   ...FULL,
   bigBytes: 24 * MiB,
-  smallFiles: 300,
+  smallFiles: 200,
   mediumFiles: 12,
   clients: 10,
   clientBytes: MiB,

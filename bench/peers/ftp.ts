@@ -1,8 +1,11 @@
 /**
  * vsftpd on a free port of 127.0.0.1 (plain FTP, no encryption, anonymous
  * with upload rights into its `pub` folder) and curl as the client. FTP
- * opens a second connection per file (passive mode), so it cannot run
- * through the one-port shaping proxy.
+ * opens a second connection per file, so it cannot run through the
+ * one-port shaping proxy. curl uses active mode (the server connects back
+ * to 127.0.0.1): in passive mode, transfers after the first on one control
+ * connection stalled 1–4 s each on this machine, which would measure the
+ * stall rather than FTP.
  *
  * @module
  */
@@ -56,6 +59,8 @@ export const ftpPeer: PeerKind = {
         "anon_world_readable_only=NO",
         "anon_umask=022",
         "local_enable=NO",
+        "port_enable=YES",
+        "connect_from_port_20=NO",
         "pasv_enable=YES",
         "pasv_address=127.0.0.1",
         "max_clients=0",
@@ -73,11 +78,11 @@ export const ftpPeer: PeerKind = {
       port,
     );
     const base = `ftp://127.0.0.1:${port}/pub`;
-    const args = ["--ftp-create-dirs"];
+    const args = ["--ftp-create-dirs", "--ftp-port", "127.0.0.1"];
     const tool: Tool = {
       name: "ftp",
       description: `curl to vsftpd ${await packageVersion("vsftpd")} ` +
-        `(plain FTP, passive; ${await curlVersion()})`,
+        `(plain FTP, active mode; ${await curlVersion()})`,
       root,
       port,
       serverPids: [daemon.pid],

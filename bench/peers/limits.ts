@@ -46,13 +46,20 @@ export const cpPeer: PeerKind = {
 export async function iperf3(seconds: number): Promise<number | undefined> {
   if (which("iperf3") === undefined) return undefined;
   const port = freePort();
-  await using _server = await startDaemon("iperf3", "iperf3", [
-    "--server",
-    "--bind",
-    "127.0.0.1",
-    "--port",
-    String(port),
-  ], port);
+  await using _server = await startDaemon(
+    "iperf3",
+    "iperf3",
+    [
+      "--server",
+      "--forceflush",
+      "--bind",
+      "127.0.0.1",
+      "--port",
+      String(port),
+    ],
+    port,
+    { readyLine: /Server listening on/ },
+  );
   const out = await run("iperf3", [
     "--client",
     "127.0.0.1",
