@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { run } from "../command.ts";
 import { startServerProcess } from "../server_process.ts";
 import {
-  foldersOf,
   type Peer,
   type PeerKind,
   type Tool,
@@ -20,12 +19,6 @@ import {
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const MANY = new URL("../fts_many_clients.ts", import.meta.url).pathname;
-
-/**
- * Whether the client has `put -r` / `get -r`. Without them a folder moves
- * as a batch of `mkdir`/`lmkdir` plus one `mput`/`mget` per folder.
- */
-const RECURSIVE = false;
 
 export const ftsPeer: PeerKind = {
   toolNames: ["fts"],
@@ -71,12 +64,6 @@ export const ftsPeer: PeerKind = {
         ...extra,
         ...args,
       ], { env: { FTS_CONFIG_DIR: config } });
-    const batch = async (lines: string[]) => {
-      const file = join(dir, "batch.txt");
-      // The benchmark's paths hold no spaces, so no word needs quoting.
-      Deno.writeTextFileSync(file, lines.join("\n") + "\n");
-      await client(server.port, [], ["--batch", file]);
-    };
     const tool: Tool = {
       name: "fts",
       description: `fts ${await version(entry)} (TLS 1.3, pinned key; client ${
@@ -101,33 +88,10 @@ export const ftsPeer: PeerKind = {
         );
       },
       async putTree(local: string, remote: string) {
-        if (RECURSIVE) return void await batch([`put -r ${local} ${remote}`]);
-        const lines = [`mkdir ${remote}`];
-        for (const folder of foldersOf(local)) {
-          lines.push(`mkdir ${remote}/${folder}`);
-        }
-        for (const folder of ["", ...foldersOf(local)]) {
-          if (!hasFiles(join(local, folder))) continue;
-          lines.push(`cd /${join(remote, folder)}`);
-          lines.push(`lcd ${join(local, folder)}`);
-          lines.push("mput *");
-        }
-        await batch(lines);
+        await client(server.port, ["put", "-r", local, remote]);
       },
       async getTree(remote: string, local: string) {
-        if (RECURSIVE) return void await batch([`get -r ${remote} ${local}`]);
-        const served = join(root, remote);
-        const lines = [`lmkdir ${local}`];
-        for (const folder of foldersOf(served)) {
-          lines.push(`lmkdir ${join(local, folder)}`);
-        }
-        for (const folder of ["", ...foldersOf(served)]) {
-          if (!hasFiles(join(served, folder))) continue;
-          lines.push(`cd /${join(remote, folder)}`);
-          lines.push(`lcd ${join(local, folder)}`);
-          lines.push("mget *");
-        }
-        await batch(lines);
+        await client(server.port, ["get", "-r", remote, local]);
       },
       async fetchMany(remote: string, locals: readonly string[]) {
         // One process holding every client, as curl --parallel does for the
@@ -160,9 +124,4 @@ async function version(entry: string): Promise<string> {
     "--version",
   ]);
   return out.trim().replace(/^fts /, "");
-}
-
-function hasFiles(dir: string): boolean {
-  for (const entry of Deno.readDirSync(dir)) if (entry.isFile) return true;
-  return false;
 }

@@ -75,19 +75,3 @@ export async function fetchManyByProcesses(
 ): Promise<void> {
   await Promise.all(locals.map((local) => tool.getFile(remote, local)));
 }
-
-/** The folders under `dir`, parents before children (relative paths). */
-export function foldersOf(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    const entries = [...Deno.readDirSync(rel === "" ? dir : `${dir}/${rel}`)]
-      .filter((e) => e.isDirectory).map((e) => e.name).sort();
-    for (const name of entries) {
-      const path = rel === "" ? name : `${rel}/${name}`;
-      out.push(path);
-      walk(path);
-    }
-  };
-  walk("");
-  return out;
-}
