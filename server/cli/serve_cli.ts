@@ -56,7 +56,8 @@ Options:
                         without user accounts, let anyone connect with read
                         (or read, write and delete) permission; needed to
                         listen on a non-loopback address without accounts
-  --max-clients N       clients served at once (default 64)
+  --max-clients N       clients served at once (default 64); each holds at
+                        most about 28 MiB of the server's memory (see README)
   --max-per-address N   connections open at once from one address (an IPv6
                         /64 counts as one), before any handshake; more are
                         closed at once (default 16, or --max-clients if lower)

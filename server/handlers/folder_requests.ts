@@ -31,20 +31,23 @@ export async function listFolder(
   signal: AbortSignal,
 ): Promise<OpResult> {
   using _slot = await ctx.lists.acquire(signal);
-  // Making a page may hold the event loop for a while (the local backend
-  // reads a folder synchronously): let pending I/O, such as the end of this
-  // connection, be seen first.
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  signal.throwIfAborted();
   const pages = ctx.storage.list(list.path)[Symbol.asyncIterator]();
+  // Making a page may hold the event loop for a while (the local backend
+  // reads a folder synchronously): each page takes a turn on the loop, so
+  // every other session's pending input, and the end of this connection,
+  // is seen first.
+  const nextPage = async () => {
+    using _turn = await ctx.turns.take(signal);
+    return await pages.next();
+  };
   try {
     // The page after the one being sent, to know whether MORE is set.
-    let next = await pages.next();
+    let next = await nextPage();
     for (;;) {
       const page: Entry[] = next.done ? [] : next.value;
       await ctx.conn.queueBelow(ctx.writeQueueBytes);
       signal.throwIfAborted();
-      if (!next.done) next = await pages.next();
+      if (!next.done) next = await nextPage();
       await ctx.conn.send({
         type: "entries",
         id: list.id,

@@ -43,7 +43,7 @@ export async function dispatch(
   target: DispatchTarget,
 ): Promise<void> {
   if (isRequest(message)) {
-    await target.requests.start(message, target.state());
+    await target.requests.start(message, () => target.state());
     return;
   }
   switch (message.type) {

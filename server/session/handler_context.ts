@@ -7,6 +7,7 @@
 import type { FrameConn } from "../../common/frame_conn.ts";
 import type { Slots } from "../../common/semaphore.ts";
 import type { Storage } from "../storage/storage.ts";
+import type { LoopTurns } from "./loop_turns.ts";
 
 /** The session's connection and settings, shared by its request handlers. */
 export interface HandlerContext {
@@ -27,6 +28,11 @@ export interface HandlerContext {
   readonly downloads: Slots;
   /** Bounds the listings of one session held in memory at once. */
   readonly lists: Slots;
+  /**
+   * Turns on the event loop shared by every session, taken by work that
+   * holds the thread (reading a folder), never while waiting on the client.
+   */
+  readonly turns: LoopTurns;
   /** A handler producing many replies waits while more bytes than this are queued. */
   readonly writeQueueBytes: number;
   /** Records progress, so a transfer that moves data is never idle. */

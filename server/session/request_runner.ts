@@ -1,8 +1,16 @@
 /**
  * The requests of one connection in flight: admission (request id, the
- * session's state, the in-flight limit, the client's permissions), running
+ * session's state, the in-flight limits, the client's permissions), running
  * each on its handler, turning its failure into the wire error, and one log
  * line per request.
+ *
+ * A connection has at most {@linkcode MAX_REQUESTS_IN_FLIGHT} requests other
+ * than uploads in flight: while that many run, admitting the next one waits
+ * for one of them to end, and so does the session's read loop. A client that
+ * pipelines more is slowed down, never refused, and what it costs the server
+ * stays bounded. Uploads are counted apart and refused beyond
+ * {@linkcode MAX_UPLOADS_IN_FLIGHT}: an upload needs the read loop for its
+ * data, so it cannot wait for a place without stopping itself.
  *
  * @module
  */
@@ -26,9 +34,15 @@ import {
 import { ConnectionClosed } from "./session_errors.ts";
 import { receiveFile } from "../handlers/put_handler.ts";
 import { toWireError } from "./wire_error.ts";
+import { Slots } from "../../common/semaphore.ts";
 
-/** Requests one connection may have in flight; more are answered `busy`. */
-export const MAX_REQUESTS_IN_FLIGHT = 1024;
+/**
+ * Requests other than uploads one connection may have in flight; the next
+ * one waits (and the session reads no further frame) until one ends.
+ */
+export const MAX_REQUESTS_IN_FLIGHT = 64;
+/** Uploads one connection may have in flight; more are answered `busy`. */
+export const MAX_UPLOADS_IN_FLIGHT = 32;
 
 /** Where a session is in its life. */
 export type SessionState =
@@ -66,12 +80,19 @@ export interface RequestRunnerOptions {
   readonly maxGraceMs: number;
   /** Called each time a request has finished. */
   readonly settled: () => void;
+  /**
+   * Called when a request found the connection gone (a write failed): the
+   * session then ends, cancelling the rest, even while it reads no frame.
+   */
+  readonly lost: () => void;
 }
 
 /** A request in flight. */
 interface Active {
   readonly controller: AbortController;
   readonly inbox: UploadInbox | null;
+  /** The place among the requests in flight; null for an upload. */
+  readonly place: Disposable | null;
   done: Promise<void>;
 }
 
@@ -79,6 +100,10 @@ interface Active {
 export class RequestRunner {
   readonly #options: RequestRunnerOptions;
   readonly #requests = new Map<number, Active>();
+  readonly #places = new Slots(MAX_REQUESTS_IN_FLIGHT);
+  #uploads = 0;
+  /** Aborted by {@linkcode abortAll}: no request is admitted after it. */
+  readonly #ended = new AbortController();
 
   constructor(options: RequestRunnerOptions) {
     this.#options = options;
@@ -101,6 +126,7 @@ export class RequestRunner {
 
   /** Aborts every request in flight with `reason`. */
   abortAll(reason: FtsError): void {
+    if (!this.#ended.signal.aborted) this.#ended.abort(reason);
     for (const active of this.#requests.values()) {
       active.controller.abort(reason);
     }
@@ -112,12 +138,16 @@ export class RequestRunner {
   }
 
   /**
-   * Admits `message` in a session that is in `state` and starts it, or
-   * answers it with the refusal.
+   * Admits `message` and starts it, or answers it with the refusal. A
+   * request other than an upload first waits for a place among the
+   * requests in flight; `state` is asked once it has one.
    *
    * @throws {ProtocolError} for a zero or reused request id.
    */
-  async start(message: RequestMessage, state: SessionState): Promise<void> {
+  async start(
+    message: RequestMessage,
+    state: () => SessionState,
+  ): Promise<void> {
     if (message.id === 0) {
       throw new ProtocolError(
         `${message.type.toUpperCase()} needs a non-zero request id`,
@@ -126,19 +156,34 @@ export class RequestRunner {
     if (this.#requests.has(message.id)) {
       throw new ProtocolError(`Request id ${message.id} is already in use`);
     }
-    if (state === "closing") return;
-    const refusal = state !== "open"
+    let place: Disposable | null = null;
+    if (message.type !== "put") {
+      if (this.#ended.signal.aborted) return;
+      try {
+        place = await this.#places.acquire(this.#ended.signal);
+      } catch (error) {
+        if (this.#ended.signal.aborted) return;
+        throw error;
+      }
+    }
+    const now = state();
+    if (now === "closing") {
+      place?.[Symbol.dispose]();
+      return;
+    }
+    const refusal = now !== "open"
       ? new FtsError(
         "shutting_down",
         `Cannot ${message.type}: the server is shutting down`,
       )
-      : this.#requests.size >= MAX_REQUESTS_IN_FLIGHT
+      : message.type === "put" && this.#uploads >= MAX_UPLOADS_IN_FLIGHT
       ? new FtsError(
         "busy",
-        `Cannot ${message.type}: ${MAX_REQUESTS_IN_FLIGHT} requests are already in flight`,
+        `Cannot put: ${MAX_UPLOADS_IN_FLIGHT} uploads are already in flight`,
       )
       : this.#options.refusal(message);
     if (refusal) {
+      place?.[Symbol.dispose]();
       this.#logOp(message, { bytes: 0 }, 0, refusal.code);
       await this.#options.conn.send(toWireError(refusal, message.id).reply);
       return;
@@ -146,8 +191,10 @@ export class RequestRunner {
     const active: Active = {
       controller: new AbortController(),
       inbox: message.type === "put" ? new UploadInbox() : null,
+      place,
       done: Promise.resolve(),
     };
+    if (message.type === "put") this.#uploads++;
     this.#requests.set(message.id, active);
     active.done = this.#run(message, active);
   }
@@ -161,10 +208,10 @@ export class RequestRunner {
       result = await this.#handle(message, active);
     } catch (error) {
       active.inbox?.close();
-      if (
-        error instanceof ConnectionClosed || conn.closed ||
-        isConnectionLoss(error)
-      ) {
+      if (isConnectionLoss(error)) {
+        outcome = "disconnected";
+        this.#options.lost();
+      } else if (error instanceof ConnectionClosed || conn.closed) {
         outcome = "disconnected";
       } else {
         const { reply, unexpected } = toWireError(error, message.id);
@@ -183,6 +230,8 @@ export class RequestRunner {
     } finally {
       active.inbox?.close();
       this.#requests.delete(message.id);
+      if (active.place === null) this.#uploads--;
+      else active.place[Symbol.dispose]();
       this.#logOp(message, result, clock.now() - started, outcome);
       this.#options.settled();
     }

@@ -47,6 +47,7 @@ import {
 import { Slots } from "../../common/semaphore.ts";
 import type { Storage } from "../storage/storage.ts";
 import { toWireError } from "./wire_error.ts";
+import { eventLoopTurns } from "./loop_turns.ts";
 
 export { MAX_REQUESTS_IN_FLIGHT } from "./request_runner.ts";
 
@@ -69,6 +70,19 @@ export const LIST_SLOTS = 4;
  * does not read stops being served instead of growing the server's memory.
  */
 export const WRITE_QUEUE_BYTES = 1024 * 1024;
+
+/**
+ * What one connection may hold of the server's memory at most, in MiB, at
+ * the default chunk size: its requests in flight (under 1 MiB, see
+ * request_runner.ts), one frame being read (4 MiB),
+ * {@linkcode WRITE_QUEUE_BYTES} of replies plus one ENTRIES frame per
+ * listing (4 × 0.6 MiB), {@linkcode LIST_SLOTS} listings of two pages each
+ * (a page of 1,000 long names measured 0.72 MiB with its frame),
+ * {@linkcode DOWNLOAD_SLOTS} downloads of up to 3 chunk buffers each, and
+ * one upload chunk: 1 + 4 + 3.5 + 6 + 12 + 1 = 27.5. The local backend
+ * also holds the names of each folder being listed. Documented in README.
+ */
+export const CONNECTION_MEMORY_MIB = 28;
 
 /** Settings of a {@linkcode Session}; the server fills in its defaults. */
 export interface SessionOptions {
@@ -187,6 +201,7 @@ export class Session {
       shutdownServer: options.shutdownServer,
       maxGraceMs: options.maxGraceMs,
       settled: () => this.#closeIfIdle(),
+      lost: () => this.#terminate(new ConnectionClosed(), false),
     });
     this.#dispatchTarget = {
       conn: this.#conn,
@@ -361,6 +376,7 @@ export class Session {
       modes: welcome.features.includes("mode"),
       downloads: new Slots(DOWNLOAD_SLOTS),
       lists: new Slots(LIST_SLOTS),
+      turns: eventLoopTurns,
       writeQueueBytes: WRITE_QUEUE_BYTES,
       touch: () => {
         this.#lastActivity = this.#options.clock.now();
@@ -384,6 +400,7 @@ export class Session {
     for (;;) {
       // Backpressure: no new request while the client leaves replies unread.
       await this.#conn.queueBelow(WRITE_QUEUE_BYTES);
+      if (this.#ending) return;
       const frame = await this.#conn.readFrame();
       if (frame === null) return;
       const message = decodeMessage(frame);

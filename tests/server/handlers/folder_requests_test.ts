@@ -10,6 +10,7 @@ import {
   CountingStorage,
   fillFlat,
 } from "../../_helpers/server/counting_storage.ts";
+import { LoopTurns } from "../../../server/session/loop_turns.ts";
 
 /** A connection whose peer reads nothing until {@linkcode flow} is called. */
 class StalledPeer implements ByteConn {
@@ -55,6 +56,7 @@ function context(conn: FrameConn, storage: CountingStorage): HandlerContext {
     zstd: false,
     downloads: new Slots(1),
     lists: new Slots(1),
+    turns: new LoopTurns(),
     writeQueueBytes: WRITE_QUEUE_BYTES,
     touch: () => {},
   };

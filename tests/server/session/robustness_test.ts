@@ -7,6 +7,7 @@ import {
   writeHeader,
 } from "../../../protocol/frame.ts";
 import { MSG } from "../../../protocol/messages.ts";
+import { MAX_UPLOADS_IN_FLIGHT } from "../../../server/session/request_runner.ts";
 import { startTestServer } from "../../_helpers/server/fixture.ts";
 import { ManualClock } from "../../_helpers/common/manual_clock.ts";
 import {
@@ -256,10 +257,11 @@ Deno.test("Server streams a connection's GETs a few at a time and serves them al
   });
 });
 
-Deno.test("Server answers ERROR busy beyond 1024 requests in flight on one connection", async () => {
+Deno.test("Server answers ERROR busy beyond its uploads in flight on one connection", async () => {
   await using t = await startTestServer();
   await using c = await t.connect();
-  for (let id = 1; id <= 1025; id++) {
+  const limit = MAX_UPLOADS_IN_FLIGHT;
+  for (let id = 1; id <= limit + 1; id++) {
     await c.send({
       type: "put",
       id,
@@ -268,13 +270,13 @@ Deno.test("Server answers ERROR busy beyond 1024 requests in flight on one conne
       overwrite: false,
     });
   }
-  const refused = await c.reply(1025);
+  const refused = await c.reply(limit + 1);
   assert.ok(
     refused?.type === "error" && refused.code === "busy",
     JSON.stringify(refused),
   );
-  for (let id = 1; id <= 1024; id++) await c.send({ type: "cancel", id });
-  for (let id = 1; id <= 1024; id++) {
+  for (let id = 1; id <= limit; id++) await c.send({ type: "cancel", id });
+  for (let id = 1; id <= limit; id++) {
     let m = await c.reply(id);
     if (m?.type === "put_ready") m = await c.reply(id);
     assert.ok(m?.type === "error" && m.code === "cancelled");
