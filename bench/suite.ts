@@ -116,9 +116,18 @@ export async function runSuite(options: SuiteOptions): Promise<boolean> {
     tools.push(...peer.tools.filter((t) => wanted.includes(t.name)));
     log(`started ${wanted.join(", ")}`);
   }
-  const loopback = await iperf3(sizes.iperfSeconds);
-  if (loopback === undefined) {
-    notes.push("Skipped the loopback limit: iperf3 is not installed.");
+  let loopback: number | undefined;
+  try {
+    loopback = await iperf3(sizes.iperfSeconds);
+    if (loopback === undefined) {
+      notes.push("Skipped the loopback limit: iperf3 is not installed.");
+    }
+  } catch (error) {
+    notes.push(
+      `Skipped the loopback limit: iperf3 failed (${
+        error instanceof Error ? error.message : error
+      }).`,
+    );
   }
   const ctx: BenchContext = { work, tools, sizes, failures: [], progress: log };
   const tables: Table[] = [];
@@ -166,7 +175,7 @@ export async function runSuite(options: SuiteOptions): Promise<boolean> {
         date: new Date(),
         quick: options.quick,
         runs: sizes.runs,
-        machine: await machine(scratch.description, load),
+        machine: machine(scratch.description, load),
         tools: tools.map((t) => [t.name, t.description] as const),
         notes,
         chart: chart === undefined
@@ -239,13 +248,12 @@ function makeSources(
   };
 }
 
-async function machine(scratch: string, load: string): Promise<string[]> {
+function machine(scratch: string, load: string): string[] {
   const cpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
   const model = cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1] ?? "unknown CPU";
   const kib = Number(
     Deno.readTextFileSync("/proc/meminfo").match(/MemTotal:\s+(\d+)/)?.[1],
   );
-  await Promise.resolve();
   return [
     `Machine: ${model}, ${navigator.hardwareConcurrency} cores, ` +
     `${Math.round(kib / 1024 / 1024)} GiB memory, Linux ${Deno.osRelease()}; ` +
