@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { LoopTurns } from "../../../server/session/loop_turns.ts";
+
+const NEVER = new AbortController().signal;
+
+Deno.test("LoopTurns gives one turn at a time, in the order they were asked", async () => {
+  const turns = new LoopTurns(1000);
+  const order: string[] = [];
+  const a = await turns.take(NEVER);
+  let aEnded = false;
+  const b = turns.take(NEVER).then((turn) => {
+    assert.ok(aEnded, "B got its turn while A held one");
+    order.push("B");
+    return turn;
+  });
+  const c = turns.take(NEVER).then((turn) => {
+    order.push("C");
+    return turn;
+  });
+  aEnded = true;
+  a[Symbol.dispose]();
+  (await b)[Symbol.dispose]();
+  (await c)[Symbol.dispose]();
+  assert.deepEqual(order, ["B", "C"]);
+});
+
+Deno.test("LoopTurns passes an aborted wait's place to the next", async () => {
+  const turns = new LoopTurns(1000);
+  const a = await turns.take(NEVER);
+  const gone = new AbortController();
+  const b = turns.take(gone.signal);
+  const c = turns.take(NEVER);
+  gone.abort(new Error("gone"));
+  await assert.rejects(b, /gone/);
+  a[Symbol.dispose]();
+  (await c)[Symbol.dispose]();
+});
+
+Deno.test("LoopTurns lets the event loop run what is pending before the next turn once jobs used their share", async () => {
+  const turns = new LoopTurns(0);
+  const order: string[] = [];
+  const a = await turns.take(NEVER);
+  setTimeout(() => order.push("pending"), 0);
+  const b = turns.take(NEVER).then((turn) => {
+    order.push("next turn");
+    return turn;
+  });
+  a[Symbol.dispose]();
+  (await b)[Symbol.dispose]();
+  assert.deepEqual(order, ["pending", "next turn"]);
+});
+
+Deno.test("LoopTurns refuses a share that is not a duration", () => {
+  assert.throws(() => new LoopTurns(-1), RangeError);
+  assert.throws(() => new LoopTurns(Number.NaN), RangeError);
+});
