@@ -7,7 +7,7 @@
 import type { FrameConn } from "../../common/frame_conn.ts";
 import type { Slots } from "../../common/semaphore.ts";
 import type { Storage } from "../storage/storage.ts";
-import type { LoopTurns } from "./loop_turns.ts";
+import type { Turns } from "./loop_turns.ts";
 
 /** The session's connection and settings, shared by its request handlers. */
 export interface HandlerContext {
@@ -32,7 +32,7 @@ export interface HandlerContext {
    * Turns on the event loop shared by every session, taken by work that
    * holds the thread (reading a folder), never while waiting on the client.
    */
-  readonly turns: LoopTurns;
+  readonly turns: Turns;
   /** A handler producing many replies waits while more bytes than this are queued. */
   readonly writeQueueBytes: number;
   /** Records progress, so a transfer that moves data is never idle. */

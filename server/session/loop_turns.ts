@@ -7,18 +7,18 @@
  * checks the sockets for new data only when it has nothing ready to run, and
  * with several jobs queued, the timer of the next one has always expired
  * while the last one ran. A flood of LISTs then kept another client's PING
- * unread for over a second. So jobs take turns, one at a time in the order
- * they asked, and once jobs have held the loop for
+ * unread for over a second. So jobs take turns, one at a time, the waiting
+ * owners (sessions) in rotation, each owner's jobs in the order they asked:
+ * a connection with many listings waiting gets one turn, then every other
+ * connection that waits gets one. Once jobs have held the loop for
  * {@linkcode LOOP_SHARE_MS} since it last went idle, the next turn is given
  * only by a short timer armed after the previous job ended: the loop goes
- * idle in between, reads every socket that has data, and runs what that data asks
- * before the next job starts. Short jobs (a small folder) pass without a
- * pause.
+ * idle in between, reads every socket that has data, and runs what that
+ * data asks before the next job starts. Short jobs (a small folder) pass
+ * without a pause.
  *
  * @module
  */
-
-import { Slots } from "../../common/semaphore.ts";
 
 /**
  * How long jobs may hold the event loop, one after another, before the
@@ -26,10 +26,27 @@ import { Slots } from "../../common/semaphore.ts";
  */
 export const LOOP_SHARE_MS = 10;
 
+/** Turns of one owner: what a request handler is given. */
+export interface Turns {
+  /**
+   * Waits for this job's turn; the returned disposable ends it.
+   *
+   * @throws the signal's reason if `signal` aborts first.
+   */
+  take(signal: AbortSignal): Promise<Disposable>;
+}
+
+/** A job waiting for its turn. */
+interface Waiter {
+  readonly grant: () => void;
+}
+
 /** See the module comment; one per process, shared by every session. */
-export class LoopTurns {
-  readonly #slot = new Slots(1);
+export class LoopTurns implements Turns {
   readonly #shareMs: number;
+  #held = false;
+  /** Waiting jobs by owner; the map's order is the rotation. */
+  readonly #waiting = new Map<object, Waiter[]>();
   /** When the loop last went idle between turns (performance.now()). */
   #lastIdle = performance.now();
 
@@ -41,6 +58,11 @@ export class LoopTurns {
     this.#shareMs = shareMs;
   }
 
+  /** The turns of `owner` (one per session), taken in rotation with others'. */
+  of(owner: object): Turns {
+    return { take: (signal) => this.take(signal, owner) };
+  }
+
   /**
    * Waits for this job's turn; the returned disposable ends it. The time is
    * the event loop's own (real timers, not a session clock): what is shared
@@ -50,11 +72,19 @@ export class LoopTurns {
    * @example
    * ```ts
    * using _turn = await turns.take(signal);
-   * const entries = await storage.list(path);
+   * const page = await pages.next();
    * ```
    */
-  async take(signal: AbortSignal): Promise<Disposable> {
-    const turn = await this.#slot.acquire(signal);
+  async take(signal: AbortSignal, owner: object = this): Promise<Disposable> {
+    await this.#acquire(signal, owner);
+    let ended = false;
+    const turn = {
+      [Symbol.dispose]: () => {
+        if (ended) return;
+        ended = true;
+        this.#release();
+      },
+    };
     try {
       if (performance.now() - this.#lastIdle >= this.#shareMs) {
         await idle(signal);
@@ -65,6 +95,49 @@ export class LoopTurns {
       throw error;
     }
     return turn;
+  }
+
+  #acquire(signal: AbortSignal, owner: object): Promise<void> {
+    signal.throwIfAborted();
+    if (!this.#held) {
+      this.#held = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        grant: () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        const queue = this.#waiting.get(owner);
+        if (queue) {
+          queue.splice(queue.indexOf(waiter), 1);
+          if (queue.length === 0) this.#waiting.delete(owner);
+        }
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      const queue = this.#waiting.get(owner);
+      if (queue) queue.push(waiter);
+      else this.#waiting.set(owner, [waiter]);
+    });
+  }
+
+  /** Gives the turn to the first waiting owner's oldest job, or frees it. */
+  #release(): void {
+    const next = this.#waiting.entries().next();
+    if (next.done) {
+      this.#held = false;
+      return;
+    }
+    const [owner, queue] = next.value;
+    const waiter = queue.shift()!;
+    // The owner goes to the end of the rotation, if it still waits.
+    this.#waiting.delete(owner);
+    if (queue.length > 0) this.#waiting.set(owner, queue);
+    waiter.grant();
   }
 }
 

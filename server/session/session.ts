@@ -376,7 +376,7 @@ export class Session {
       modes: welcome.features.includes("mode"),
       downloads: new Slots(DOWNLOAD_SLOTS),
       lists: new Slots(LIST_SLOTS),
-      turns: eventLoopTurns,
+      turns: eventLoopTurns.of(this),
       writeQueueBytes: WRITE_QUEUE_BYTES,
       touch: () => {
         this.#lastActivity = this.#options.clock.now();

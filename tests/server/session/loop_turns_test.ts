@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LoopTurns } from "../../../server/session/loop_turns.ts";
+import { LoopTurns, type Turns } from "../../../server/session/loop_turns.ts";
 
 const NEVER = new AbortController().signal;
 
@@ -22,6 +22,29 @@ Deno.test("LoopTurns gives one turn at a time, in the order they were asked", as
   (await b)[Symbol.dispose]();
   (await c)[Symbol.dispose]();
   assert.deepEqual(order, ["B", "C"]);
+});
+
+Deno.test("LoopTurns gives waiting owners their turns in rotation", async () => {
+  const turns = new LoopTurns(1000);
+  const flood = turns.of({});
+  const other = turns.of({});
+  const order: string[] = [];
+  const held = await flood.take(NEVER);
+  // Each job records its turn and ends it at once.
+  const job = (turns: Turns, name: string) =>
+    turns.take(NEVER).then((turn) => {
+      order.push(name);
+      turn[Symbol.dispose]();
+    });
+  const jobs = [
+    job(flood, "flood 1"),
+    job(flood, "flood 2"),
+    job(flood, "flood 3"),
+    job(other, "other"),
+  ];
+  held[Symbol.dispose]();
+  await Promise.all(jobs);
+  assert.deepEqual(order, ["flood 1", "other", "flood 2", "flood 3"]);
 });
 
 Deno.test("LoopTurns passes an aborted wait's place to the next", async () => {
