@@ -117,10 +117,20 @@ export function sampleTreeRss(
     peak = Math.max(peak, sum);
   };
   sample();
-  const timer = setInterval(sample, everyMs);
+  // An error in a timer would end the process before anything is cleaned
+  // up (servers, the tmpfs): keep it for stop(), which runs in the caller's flow.
+  let failure: { error: unknown } | undefined;
+  const timer = setInterval(() => {
+    try {
+      sample();
+    } catch (error) {
+      failure ??= { error };
+    }
+  }, everyMs);
   return {
     stop() {
       clearInterval(timer);
+      if (failure) throw failure.error;
       sample();
       return peak;
     },
