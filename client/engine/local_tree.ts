@@ -126,28 +126,41 @@ export function* walkLocalTree(
   }
 }
 
-/** What {@linkcode countLocalTree} found. */
-export interface TreeCount {
-  readonly files: number;
-  readonly bytes: number;
-}
+/** Entries the gradual count walks between two turns of the event loop. */
+const COUNT_SLICE = 1000;
 
 /**
  * Counts the files and bytes the walk of `root` would yield, holding no
- * more than the walk does.
+ * more than the walk does, a slice at a time, letting the event loop run
+ * between slices (so a transfer can go on meanwhile):
+ * `onCount` gets the files and bytes of each slice. Stops early, quietly,
+ * when `signal` aborts; a tree that cannot be read counts as empty (the
+ * walk that sends it reports why).
  */
-export function countLocalTree(
+export async function countLocalTreeGradually(
   root: string,
-  options: WalkOptions = {},
-): TreeCount {
+  options: WalkOptions & { signal?: AbortSignal | undefined },
+  onCount: (files: number, bytes: number) => void,
+): Promise<void> {
   let files = 0;
   let bytes = 0;
-  for (const event of walkLocalTree(root, options)) {
-    if (event.kind !== "file") continue;
-    files++;
-    bytes += event.size;
+  let seen = 0;
+  try {
+    for (const event of walkLocalTree(root, options)) {
+      if (event.kind === "file") {
+        files++;
+        bytes += event.size;
+      }
+      if (++seen % COUNT_SLICE !== 0) continue;
+      onCount(files, bytes);
+      files = bytes = 0;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (options.signal?.aborted) return;
+    }
+  } catch {
+    return;
   }
-  return { files, bytes };
+  onCount(files, bytes);
 }
 
 /** The names in folder `path`, sorted so that `pop()` takes the first. */

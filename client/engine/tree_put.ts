@@ -15,7 +15,12 @@ import { FtsError } from "../../protocol/errors.ts";
 import { quoteName, validateName } from "../../protocol/names.ts";
 import type { SealOptions } from "../vault/age_header.ts";
 import { putEach, type PutManyItem } from "./batch.ts";
-import { countLocalTree, walkLocalTree } from "./local_tree.ts";
+import {
+  countLocalTreeGradually,
+  walkLocalTree,
+  type WalkOptions,
+} from "./local_tree.ts";
+import { ReasonError } from "./errors.ts";
 import type { SessionCore } from "./session_core.ts";
 import type { Listing } from "./session.ts";
 import {
@@ -81,15 +86,39 @@ export async function putTree(
     root = remoteRoot === "" ? "" : validateName(remoteRoot);
     const info = await Deno.stat(localRoot);
     if (!info.isDirectory) {
-      throw new FtsError("not_directory", "it is not a local folder");
+      throw new ReasonError("not_directory", "it is not a local folder");
     }
-    // Totals first (names and sizes only), so progress shows the whole tree.
-    const count = countLocalTree(localRoot, walk);
-    tally.found(count.files, count.bytes);
-    tally.counted();
   } catch (error) {
     throw host.failure("put", basename(localRoot), error);
   }
+  // The totals (names and sizes only) are counted while files already go.
+  const stopCount = new AbortController();
+  const counting = countLocalTreeGradually(
+    localRoot,
+    {
+      ...walk,
+      signal: signal
+        ? AbortSignal.any([signal, stopCount.signal])
+        : stopCount.signal,
+    },
+    (files, bytes) => tally.found(files, bytes),
+  ).then(() => tally.counted());
+  try {
+    return await sendTree(host, localRoot, root, { ...options, walk, tally });
+  } finally {
+    stopCount.abort();
+    await counting;
+  }
+}
+
+/** The walk and the sending of {@linkcode putTree}. */
+async function sendTree(
+  host: TreeHost,
+  localRoot: string,
+  root: string,
+  options: TreeOptions & { walk: WalkOptions; tally: TreeTally },
+): Promise<TreeSummary> {
+  const { walk, tally, signal } = options;
   if (root !== "") await makeRemoteFolder(host, root, signal);
   tally.folders++;
   const failedFolders = new Set<string>();
@@ -118,7 +147,11 @@ export async function putTree(
           continue;
         case "dir":
           try {
-            await makeRemoteFolder(host, validateName(join(event.rel)), signal);
+            await makeRemoteFolder(
+              host,
+              validateName(join(event.rel)),
+              signal,
+            );
             tally.folders++;
           } catch (error) {
             failedFolders.add(event.rel);
@@ -151,9 +184,10 @@ export async function putTree(
         const stored = result.value.name;
         tally.sent(
           result.value.size,
-          stored === item.remoteName
-            ? null
-            : { from: item.rel, to: stored.slice(stored.lastIndexOf("/") + 1) },
+          stored === item.remoteName ? null : {
+            from: item.rel,
+            to: stored.slice(stored.lastIndexOf("/") + 1),
+          },
         );
       },
     });
