@@ -22,6 +22,11 @@ import { ProtocolError } from "./errors.ts";
 export const MAGIC = 0x4654;
 /** The framing version every header carries. */
 export const FRAME_VERSION = 1;
+/**
+ * The ALPN protocol name both sides announce inside TLS, so that fts never
+ * talks to another TLS service by mistake.
+ */
+export const FTS_ALPN = "fts/1";
 /** Size of the fixed frame header in bytes. */
 export const HEADER_SIZE = 16;
 /** Largest payload a frame may carry (4 MiB); checked before any allocation. */

@@ -19,11 +19,11 @@ import {
   type ConnectFailure,
   ConnectReason,
 } from "../connect/connect_error.ts";
+import { normaliseFingerprint } from "../../common/fingerprint.ts";
 import {
   hostKey,
   KNOWN_HOSTS_FILE,
   KnownHosts,
-  normaliseFingerprint,
 } from "../connect/known_hosts.ts";
 import { askYesNo } from "../term/prompt.ts";
 import type { Credentials } from "../engine/session.ts";

@@ -15,6 +15,7 @@
  */
 
 import { dirname } from "node:path";
+import { normaliseFingerprint } from "../../common/fingerprint.ts";
 import { parseIpLiteral } from "../../common/ip_address.ts";
 import { writeFileAtomic } from "../../common/private_files.ts";
 
@@ -55,31 +56,6 @@ export function hostKey(hostname: string, port: number): string {
   }
   if (host === "") throw new TypeError(`"${hostname}" is not a valid host`);
   return `${host}:${port}`;
-}
-
-/**
- * A fingerprint in the one form fts stores and prints,
- * `SHA256:<unpadded base64>`. Also accepts it with padding, without the
- * `SHA256:` prefix, or as 64 hex digits (with or without colons).
- *
- * @throws {SyntaxError} when `text` is none of these.
- */
-export function normaliseFingerprint(text: string): string {
-  let value = text.trim();
-  if (/^sha256:/i.test(value)) value = value.slice(7);
-  const hex = value.replaceAll(":", "");
-  if (/^[0-9a-f]{64}$/i.test(hex)) {
-    const bytes = Uint8Array.from(
-      hex.match(/../g) ?? [],
-      (pair) => parseInt(pair, 16),
-    );
-    value = btoa(String.fromCharCode(...bytes));
-  }
-  value = value.replace(/=$/, "");
-  if (!/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]$/.test(value)) {
-    throw new SyntaxError(`"${text}" is not a SHA256 fingerprint`);
-  }
-  return `SHA256:${value}`;
 }
 
 /**

@@ -22,15 +22,12 @@ import { classifyTlsFailure } from "../../common/tls_failure.ts";
 import { ConnectError } from "./connect_error.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
-import {
-  hostKey,
-  type HostVerdict,
-  type KnownHosts,
-  normaliseFingerprint,
-} from "./known_hosts.ts";
+import { base64 } from "@scure/base";
+import { FTS_ALPN } from "../../protocol/frame.ts";
+import { normaliseFingerprint } from "../../common/fingerprint.ts";
+import { hostKey, type HostVerdict, type KnownHosts } from "./known_hosts.ts";
 import {
   describeCertificate,
-  FTS_ALPN,
   NotTlsError,
   probeCertificate,
   type ProbeResult,
@@ -505,8 +502,5 @@ function pemToDer(pem: string): Uint8Array {
   const match = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/
     .exec(pem);
   if (!match) throw new SyntaxError("No PEM certificate found");
-  return Uint8Array.from(
-    atob(match[1]!.replace(/\s+/g, "")),
-    (c) => c.charCodeAt(0),
-  );
+  return base64.decode(match[1]!.replace(/\s+/g, ""));
 }

@@ -12,15 +12,13 @@
  * @module
  */
 
-import { createHash, X509Certificate } from "node:crypto";
+import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import * as tls from "node:tls";
 import { FtsError } from "../../protocol/errors.ts";
-import { normaliseFingerprint } from "./known_hosts.ts";
+import { FTS_ALPN } from "../../protocol/frame.ts";
+import { pinnedHostname, spkiFingerprint } from "../../common/fingerprint.ts";
 import { ConnectError, connectError } from "./connect_error.ts";
-
-/** The ALPN protocol fts announces (the server's `FTS_ALPN`). */
-export const FTS_ALPN = "fts/1";
 
 /** What the probe saw. */
 export interface ProbeResult {
@@ -289,37 +287,20 @@ async function identifyPlainPeer(
 }
 
 /**
- * Fingerprint, PEM and pinning name of a DER certificate, computed exactly
- * as the server computes its own (`server/tls/tls_identity.ts`).
+ * Fingerprint, PEM and pinning name of a DER certificate (see
+ * common/fingerprint.ts).
  *
  * @throws {Error} when `der` is not a certificate.
  */
 export function describeCertificate(der: Uint8Array): ProbeResult {
   const cert = new X509Certificate(der);
   const spki = cert.publicKey.export({ type: "spki", format: "der" });
-  const digest = createHash("sha256").update(spki).digest();
-  const fingerprint = `SHA256:${digest.toString("base64").replace(/=+$/, "")}`;
-  const name = pinnedHostnameOf(fingerprint);
+  const fingerprint = spkiFingerprint(spki);
+  const name = pinnedHostname(fingerprint);
   const pinnable = cert.checkHost(name, { subject: "never" }) === name;
   return {
     certPem: cert.toString(),
     fingerprint,
     pinnedHostname: pinnable ? name : null,
   };
-}
-
-/**
- * The pinning name that belongs to a fingerprint:
- * `fts-<first 16 hex digits of the SHA-256>.invalid`.
- *
- * @throws {SyntaxError} when `fingerprint` is not a SHA256 fingerprint.
- */
-export function pinnedHostnameOf(fingerprint: string): string {
-  const base64 = normaliseFingerprint(fingerprint).slice("SHA256:".length);
-  const bytes = Uint8Array.from(atob(base64 + "="), (c) => c.charCodeAt(0));
-  const hex = Array.from(
-    bytes.subarray(0, 8),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-  return `fts-${hex}.invalid`;
 }

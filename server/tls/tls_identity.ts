@@ -23,13 +23,14 @@
  */
 
 import {
-  createHash,
   createPrivateKey,
   createPublicKey,
   type KeyObject,
   X509Certificate,
 } from "node:crypto";
 import { join } from "node:path";
+import { FTS_ALPN } from "../../protocol/frame.ts";
+import { pinnedHostname, spkiFingerprint } from "../../common/fingerprint.ts";
 import {
   ensurePrivateDir,
   writeFileAtomic,
@@ -39,8 +40,6 @@ import {
 export const KEY_FILE = "tls_key.pem";
 /** File name of the certificate inside the state folder. */
 export const CERT_FILE = "tls_cert.pem";
-/** The ALPN protocol both sides announce, so fts never talks to another TLS service by mistake. */
-export const FTS_ALPN = "fts/1";
 
 const DAY_MS = 86_400_000;
 
@@ -130,7 +129,7 @@ export async function loadOrCreateIdentity(
   const spki = Uint8Array.from(
     createPublicKey(privateKey).export({ type: "spki", format: "der" }),
   );
-  const hostname = pinnedHostname(spki);
+  const hostname = pinnedHostname(spkiFingerprint(spki));
 
   let certPem = created ? null : await readPrivateFile(certFile);
   let cert = certPem === null
@@ -237,21 +236,6 @@ export function listenTls(
     key: identity.keyPem,
     alpnProtocols: [FTS_ALPN],
   });
-}
-
-/**
- * The fingerprint of a public key given as SubjectPublicKeyInfo DER:
- * `SHA256:` and the unpadded base64 of its SHA-256.
- */
-export function spkiFingerprint(spki: Uint8Array): string {
-  const digest = createHash("sha256").update(spki).digest("base64");
-  return `SHA256:${digest.replace(/=+$/, "")}`;
-}
-
-/** The pinning name of a public key: `fts-<first 16 hex of its SHA-256>.invalid`. */
-export function pinnedHostname(spki: Uint8Array): string {
-  const hex = createHash("sha256").update(spki).digest("hex");
-  return `fts-${hex.slice(0, 16)}.invalid`;
 }
 
 /** The stored certificate if it belongs to `key` and names `hostname`, else null. */

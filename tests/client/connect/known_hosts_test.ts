@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  hostKey,
-  KnownHosts,
-  normaliseFingerprint,
-} from "../../../client/connect/known_hosts.ts";
+import { hostKey, KnownHosts } from "../../../client/connect/known_hosts.ts";
 
 const FP_A = "SHA256:u6tlZUS/baH9Lr56Zs+gR7BuYQMEZxyDtvFxW68qeeA";
 const FP_B = "SHA256:Xq1S0V3GtVJ6u+uU2PpGh6mS1Yx9rGm1Wl2bU8f2yXs";
@@ -45,35 +41,6 @@ Deno.test("hostKey() refuses bad hosts and ports", () => {
   assert.throws(() => hostKey("host", 0), RangeError);
   assert.throws(() => hostKey("host", 65536), RangeError);
   assert.throws(() => hostKey("host", 1.5), RangeError);
-});
-
-Deno.test("normaliseFingerprint() accepts padding, no prefix and hex", () => {
-  assert.equal(normaliseFingerprint(FP_A), FP_A);
-  assert.equal(normaliseFingerprint(` ${FP_A}= `), FP_A);
-  assert.equal(normaliseFingerprint(FP_A.slice(7)), FP_A);
-  assert.equal(normaliseFingerprint("sha256:" + FP_A.slice(7)), FP_A);
-  const hex = Array.from(
-    atob(FP_A.slice(7) + "="),
-    (c) => c.charCodeAt(0).toString(16).padStart(2, "0"),
-  );
-  assert.equal(normaliseFingerprint(hex.join("")), FP_A);
-  assert.equal(normaliseFingerprint(hex.join(":").toUpperCase()), FP_A);
-});
-
-Deno.test("normaliseFingerprint() refuses what is not a SHA-256", () => {
-  for (
-    const bad of [
-      "",
-      "SHA256:",
-      "SHA256:abc",
-      FP_A + "A",
-      FP_A.slice(0, -1) + "B", // last char must carry 2 zero bits
-      "MD5:" + FP_A.slice(7),
-      "SHA256:" + "!".repeat(43),
-    ]
-  ) {
-    assert.throws(() => normaliseFingerprint(bad), SyntaxError, bad);
-  }
 });
 
 Deno.test("KnownHosts.verify() tells match, unknown and mismatch", async () => {

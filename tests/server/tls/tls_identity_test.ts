@@ -3,12 +3,12 @@ import { createHash, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import {
   CERT_FILE,
-  FTS_ALPN,
   KEY_FILE,
   listenTls,
   loadCustomIdentity,
   loadOrCreateIdentity,
 } from "../../../server/tls/tls_identity.ts";
+import { FTS_ALPN } from "../../../protocol/frame.ts";
 import { createTestCa, privateKeyPem, x509 } from "../../_helpers/tls/ca.ts";
 
 const DAY_MS = 86_400_000;
