@@ -6,7 +6,8 @@
  * @module
  */
 
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, join } from "node:path";
+import { configDir, type EnvReader } from "../../common/config_dir.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import {
   AgeIdentity,
@@ -17,30 +18,9 @@ import {
 /** File name of the identity inside the config folder. */
 export const IDENTITY_FILE = "identity.txt";
 
-/** Reads an environment variable (`Deno.env.get` or a test's map). */
-export type EnvReader = (name: string) => string | undefined;
-
-/**
- * The fts config folder: `$FTS_CONFIG_DIR`, else `$XDG_CONFIG_HOME/fts`
- * (when absolute), else `$HOME/.config/fts` (`%USERPROFILE%` on Windows).
- * Throws `FtsError` ("bad_request") when none is set.
- */
-export function configDir(env: EnvReader): string {
-  const own = env("FTS_CONFIG_DIR");
-  if (own) return own;
-  const xdg = env("XDG_CONFIG_HOME");
-  if (xdg && isAbsolute(xdg)) return join(xdg, "fts");
-  const home = env("HOME") || env("USERPROFILE");
-  if (home) return join(home, ".config", "fts");
-  throw new FtsError(
-    "bad_request",
-    "Cannot find the config folder: set FTS_CONFIG_DIR or HOME",
-  );
-}
-
-/** The path of the identity file in {@linkcode configDir}. */
+/** The path of the identity file in the config folder (see common/config_dir.ts). */
 export function identityPath(env: EnvReader): string {
-  return join(configDir(env), IDENTITY_FILE);
+  return join(configDir({ env }), IDENTITY_FILE);
 }
 
 /** Options of {@linkcode saveIdentity}. */

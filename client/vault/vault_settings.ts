@@ -23,12 +23,8 @@ import { askOnTerminal } from "../term/tty_secret.ts";
 import type { SealOptions } from "./age_header.ts";
 import type { AgeIdentity } from "./age_keys.ts";
 import type { DecryptorOptions } from "./decryptor.ts";
-import {
-  configDir,
-  type EnvReader,
-  identityPath,
-  loadIdentities,
-} from "./identity.ts";
+import { configDir, type EnvReader } from "../../common/config_dir.ts";
+import { identityPath, loadIdentities } from "./identity.ts";
 
 /** The environment variable a vault passphrase may come from. */
 export const PASSPHRASE_ENV = "FTS_PASSPHRASE";
@@ -120,7 +116,7 @@ export async function encryptByDefault(
         }: it must be 1 or 0 (true or false, yes or no, on or off)`,
     );
   }
-  const path = join(configDir(settings.env), SETTINGS_FILE);
+  const path = join(configDir({ env: settings.env }), SETTINGS_FILE);
   let text: string;
   try {
     text = await Deno.readTextFile(path);

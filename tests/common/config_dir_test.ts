@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { configDir, ensureConfigDir } from "../../common/config_dir.ts";
+import { FtsError } from "../../protocol/errors.ts";
 
 function envOf(
   vars: Record<string, string>,
@@ -30,7 +31,18 @@ Deno.test("configDir() prefers FTS_CONFIG_DIR, then XDG_CONFIG_HOME, then HOME",
   );
   assert.throws(
     () => configDir({ env: envOf({}) }),
-    /Cannot find the config folder/,
+    (error) => error instanceof FtsError && error.code === "bad_request",
+  );
+});
+
+Deno.test("configDir() falls back to USERPROFILE when HOME is not set, as on Windows", () => {
+  assert.equal(
+    configDir({ env: envOf({ USERPROFILE: "/users/ana" }) }),
+    join("/users/ana", ".config", "fts"),
+  );
+  assert.equal(
+    configDir({ env: envOf({ HOME: "/home/ana", USERPROFILE: "/users/ana" }) }),
+    "/home/ana/.config/fts",
   );
 });
 

@@ -8,7 +8,6 @@ import {
   validateRecipient,
 } from "../../../client/vault/age_keys.ts";
 import {
-  configDir,
   generateIdentity,
   identityPath,
   loadIdentities,
@@ -31,27 +30,11 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("configDir() prefers FTS_CONFIG_DIR, then XDG_CONFIG_HOME, then HOME", () => {
-  const all = {
-    FTS_CONFIG_DIR: "/a/fts",
-    XDG_CONFIG_HOME: "/x",
-    HOME: "/home/u",
-  };
-  assert.equal(configDir(env(all)), "/a/fts");
-  assert.equal(
-    configDir(env({ XDG_CONFIG_HOME: "/x", HOME: "/home/u" })),
-    "/x/fts",
-  );
-  assert.equal(
-    configDir(env({ XDG_CONFIG_HOME: "relative", HOME: "/home/u" })),
-    "/home/u/.config/fts",
-  );
-  assert.equal(configDir(env({ HOME: "/home/u" })), "/home/u/.config/fts");
+Deno.test("identityPath() is identity.txt in the config folder", () => {
   assert.equal(
     identityPath(env({ HOME: "/home/u" })),
     "/home/u/.config/fts/identity.txt",
   );
-  assert.throws(() => configDir(env({})), FtsError);
 });
 
 Deno.test("saveIdentity() writes an age-keygen style file, mode 0600 in a 0700 folder", async () => {
