@@ -11,7 +11,7 @@ import { FtsError } from "../protocol/errors.ts";
 /** Reads an environment variable; `Deno.env.get` or a test's map. */
 export type EnvReader = (name: string) => string | undefined;
 
-/** Options of {@linkcode configDir} and {@linkcode ensureConfigDir}. */
+/** Options of {@linkcode configDir}. */
 export interface ConfigDirOptions {
   /** Environment to read. Default: `Deno.env.get`. */
   env?: EnvReader;
@@ -43,25 +43,4 @@ export function configDir(options: ConfigDirOptions = {}): string {
     "bad_request",
     "Cannot find the config folder: set HOME, XDG_CONFIG_HOME or FTS_CONFIG_DIR",
   );
-}
-
-/**
- * {@linkcode configDir}, created if missing (with its parents) and kept at
- * mode 0700 so only its owner can read what is in it.
- */
-export async function ensureConfigDir(
-  options: ConfigDirOptions = {},
-): Promise<string> {
-  const dir = configDir(options);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const info = await Deno.stat(dir);
-  if (!info.isDirectory) {
-    throw new Error(
-      `Cannot use the config folder "${dir}": it is not a folder`,
-    );
-  }
-  if (info.mode !== null && (info.mode & 0o077) !== 0) {
-    await Deno.chmod(dir, 0o700);
-  }
-  return dir;
 }

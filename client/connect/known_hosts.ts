@@ -17,7 +17,10 @@
 import { dirname } from "node:path";
 import { normaliseFingerprint } from "../../common/fingerprint.ts";
 import { parseIpLiteral } from "../../common/ip_address.ts";
-import { writeFileAtomic } from "../../common/private_files.ts";
+import {
+  ensurePrivateDir,
+  writeFileAtomic,
+} from "../../common/private_files.ts";
 
 /** Name of the file inside the config folder (see `common/config_dir.ts`). */
 export const KNOWN_HOSTS_FILE = "known_hosts";
@@ -66,7 +69,7 @@ export function hostKey(hostname: string, port: number): string {
  *
  * @example
  * ```ts
- * const known = new KnownHosts(join(await ensureConfigDir(), KNOWN_HOSTS_FILE));
+ * const known = new KnownHosts(join(configDir(), KNOWN_HOSTS_FILE));
  * const key = hostKey("127.0.0.1", 12345);
  * if (await known.verify(key, offered) === "unknown") await known.add(key, offered);
  * ```
@@ -134,7 +137,7 @@ export class KnownHosts {
     const kept = lines.filter((line) => line.key !== key).map((l) => l.text);
     if (kept.length === 0) kept.push(HEADER.trimEnd());
     kept.push(`${key} ${value}`);
-    await Deno.mkdir(dirname(this.#file), { recursive: true, mode: 0o700 });
+    await ensurePrivateDir(dirname(this.#file));
     await writeFileAtomic(this.#file, kept.join("\n") + "\n");
   }
 

@@ -30,11 +30,11 @@ import {
   createTempFile,
   openStreamTarget,
   reclaimPartFiles,
-  removeQuietly,
   resolveLocalTarget,
   specialTarget,
   writeFull,
 } from "./local_files.ts";
+import { removeQuietly } from "../../common/remove_quietly.ts";
 import type { PendingRequest } from "./request_table.ts";
 import { AGE_MAGIC_SIZE, startsLikeAge } from "../vault/age_header.ts";
 import { AgeDecryptor, type DecryptorOptions } from "../vault/decryptor.ts";
@@ -185,7 +185,7 @@ export async function download(
     };
   } catch (error) {
     if (open) temp.file.close();
-    await removeQuietly(temp.path);
+    removeQuietly(temp.path);
     throw error;
   }
 }

@@ -339,15 +339,6 @@ async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
   }
 }
 
-/** Removes `path`, ignoring a file that is already gone. */
-export async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-}
-
 /**
  * Reads until `target` is full or the file ends; returns the count read.
  *

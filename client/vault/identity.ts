@@ -8,6 +8,7 @@
 
 import { dirname, join } from "node:path";
 import { configDir, type EnvReader } from "../../common/config_dir.ts";
+import { ensurePrivateDir } from "../../common/private_files.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import {
   AgeIdentity,
@@ -47,7 +48,7 @@ export async function saveIdentity(
   const text = formatIdentityFile(identity, (options.now ?? now)());
   const temp = `${path}.tmp-${crypto.randomUUID()}`;
   try {
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await ensurePrivateDir(dir);
     {
       using file = await Deno.open(temp, {
         write: true,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { configDir, ensureConfigDir } from "../../common/config_dir.ts";
+import { configDir } from "../../common/config_dir.ts";
 import { FtsError } from "../../protocol/errors.ts";
 
 function envOf(
@@ -44,19 +44,4 @@ Deno.test("configDir() falls back to USERPROFILE when HOME is not set, as on Win
     configDir({ env: envOf({ HOME: "/home/ana", USERPROFILE: "/users/ana" }) }),
     "/home/ana/.config/fts",
   );
-});
-
-Deno.test("ensureConfigDir() creates the folder 0700 and tightens an existing one", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "fts_config_" });
-  try {
-    const home = join(dir, "home");
-    const made = await ensureConfigDir({ env: envOf({ HOME: home }) });
-    assert.equal(made, join(home, ".config", "fts"));
-    assert.equal(Deno.statSync(made).mode! & 0o777, 0o700);
-    await Deno.chmod(made, 0o755);
-    await ensureConfigDir({ env: envOf({ HOME: home }) });
-    assert.equal(Deno.statSync(made).mode! & 0o777, 0o700);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 });

@@ -49,7 +49,8 @@ import {
 } from "./checksum_cache.ts";
 import { type Clock, systemClock } from "../../../common/clock.ts";
 import { fsError } from "./fs_errors.ts";
-import { LocalUpload, removeQuietly } from "./local_upload.ts";
+import { LocalUpload } from "./local_upload.ts";
+import { removeQuietly } from "../../../common/remove_quietly.ts";
 import {
   type Folder,
   lstatOrNull,

@@ -18,6 +18,7 @@ import {
   type FileStamp,
   stampOf,
 } from "./checksum_cache.ts";
+import { removeQuietly } from "../../../common/remove_quietly.ts";
 import { fsError } from "./fs_errors.ts";
 import type { Folder, RootedPaths } from "./rooted_paths.ts";
 import {
@@ -347,15 +348,6 @@ interface Placed extends Disposable {
   readonly name: string;
   /** A path through the held folder. */
   readonly path: string;
-}
-
-/** Removes a file, ignoring "not found" and reporting nothing else. */
-export function removeQuietly(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch {
-    // Missing already, or not removable: the partial sweep retries.
-  }
 }
 
 /** fsyncs a folder so a rename or link in it survives a crash (best effort). */
