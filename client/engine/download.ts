@@ -36,7 +36,7 @@ import {
 } from "./local_files.ts";
 import { removeQuietly } from "../../common/remove_quietly.ts";
 import type { PendingRequest } from "./request_table.ts";
-import { AGE_MAGIC_SIZE, startsLikeAge } from "../vault/age_header.ts";
+import { AGE_MAGIC, startsLikeAge } from "../../common/age_magic.ts";
 import { AgeDecryptor, type DecryptorOptions } from "../vault/decryptor.ts";
 import { VaultError } from "../vault/vault_error.ts";
 
@@ -405,7 +405,7 @@ class Receiver {
       data.set(this.#head);
       data.set(bytes, this.#head.byteLength);
     }
-    if (data.byteLength < AGE_MAGIC_SIZE && this.#received < this.#size) {
+    if (data.byteLength < AGE_MAGIC.length && this.#received < this.#size) {
       this.#head = data === bytes ? bytes.slice() : data; // views are reused
       this.#options.onBytes?.(wire);
       return;

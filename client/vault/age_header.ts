@@ -25,6 +25,7 @@ import { validateRecipient } from "./age_keys.ts";
 import { ScryptRecipient } from "./scrypt_recipient.ts";
 import { X25519Identity } from "./x25519_identity.ts";
 import { VaultError } from "./vault_error.ts";
+import { AGE_MAGIC } from "../../common/age_magic.ts";
 
 /** Bytes of the random nonce between the header and the payload. */
 export const PAYLOAD_NONCE_SIZE = 16;
@@ -35,25 +36,6 @@ export const PAYLOAD_NONCE_SIZE = 16;
  */
 export const MAX_HEADER_SIZE = 1024 * 1024;
 
-const VERSION_LINE = new TextEncoder().encode("age-encryption.org/v1\n");
-
-/** Bytes of the age version line, the first line of every binary age file. */
-export const AGE_MAGIC_SIZE = VERSION_LINE.length;
-
-/**
- * Whether `head` (a file's first bytes, at least {@linkcode AGE_MAGIC_SIZE}
- * of them to say yes) starts with the age version line
- * `age-encryption.org/v1\n`: how a download tells an age file from any
- * other, by its content rather than its name.
- *
- * @example
- * ```ts
- * startsLikeAge(new TextEncoder().encode("age-encryption.org/v1\n-> X25519 …")); // true
- * ```
- */
-export function startsLikeAge(head: Uint8Array): boolean {
-  return startsWith(head, VERSION_LINE);
-}
 const ARMOR_START = new TextEncoder().encode("-----BEGIN AGE ENCRYPTED FILE");
 const NEWLINE = 0x0a;
 const DASH = 0x2d;
@@ -323,9 +305,9 @@ export function findHeaderEnd(buf: Uint8Array): number {
 }
 
 function checkVersion(buf: Uint8Array): void {
-  const prefix = VERSION_LINE.subarray(
+  const prefix = AGE_MAGIC.subarray(
     0,
-    Math.min(buf.length, VERSION_LINE.length),
+    Math.min(buf.length, AGE_MAGIC.length),
   );
   if (startsWith(buf, prefix)) return;
   const armor = ARMOR_START.subarray(

@@ -6,10 +6,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  AGE_MAGIC_SIZE,
-  findHeaderEnd,
-} from "../../client/vault/age_header.ts";
+import { findHeaderEnd } from "../../client/vault/age_header.ts";
+import { AGE_MAGIC } from "../../common/age_magic.ts";
 import { decryptedSize } from "../../client/vault/decryptor.ts";
 import {
   assertBytes,
@@ -69,7 +67,7 @@ for (const size of [0, 1, 65536, 3 * 1024 * 1024 + 7]) {
     ]);
     const stored = await Deno.readFile(join(world.root, "report.bin.age"));
     assert.equal(
-      new TextDecoder().decode(stored.subarray(0, AGE_MAGIC_SIZE)),
+      new TextDecoder().decode(stored.subarray(0, AGE_MAGIC.length)),
       AGE_LINE,
     );
     assert.equal(decryptedSize(stored.length, findHeaderEnd(stored)), size);

@@ -12,10 +12,7 @@
  * @module
  */
 
-/** The first line of every binary age file. */
-export const AGE_MAGIC: Uint8Array = new TextEncoder().encode(
-  "age-encryption.org/v1\n",
-);
+import { AGE_MAGIC } from "../../../common/age_magic.ts";
 
 /** Options of {@linkcode AgeSniffer}. */
 export interface AgeSnifferOptions {

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  AGE_MAGIC,
-  AgeSniffer,
-} from "../../../../server/storage/local/age_sniff.ts";
+import { AGE_MAGIC } from "../../../../common/age_magic.ts";
+import { AgeSniffer } from "../../../../server/storage/local/age_sniff.ts";
 import { openFileAt } from "../../../../server/storage/local/rooted_paths.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
