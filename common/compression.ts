@@ -1,11 +1,14 @@
 /**
- * Per-chunk zstd compression for DATA frames (feature "zstd").
+ * Per-chunk zstd compression for DATA frames (feature "zstd"), one policy
+ * for both directions: the client's uploads and the server's downloads.
  *
  * Compressing costs about 0.85 ms per MiB of incompressible data here, more
  * than hashing it, so the compressor first tries a 16 KiB sample from the
  * middle of the chunk and only compresses the chunk when the sample shrinks
- * well. After an incompressible chunk it skips the test for the next 1, 2,
- * 4… up to 32 chunks, so a video or archive costs almost nothing extra.
+ * well. A chunk is sent compressed only when that saves at least 1/16 of
+ * its bytes (less is not worth the peer's decompression). After a chunk that
+ * did not qualify it skips the test for the next 1, 2, 4… up to 32 chunks,
+ * so a video or archive costs almost nothing extra.
  *
  * @module
  */
@@ -18,6 +21,8 @@ const SAMPLE = 16 * 1024;
 /** A sample must shrink to this share of its size to try the whole chunk. */
 const SAMPLE_RATIO = 0.9;
 const MAX_SKIP = 32;
+/** A chunk is sent compressed only if that saves at least 1/2^this of it. */
+const MIN_SAVING_SHIFT = 4;
 
 /** Decides chunk by chunk whether compressing is worth it. */
 export class ChunkCompressor {
@@ -27,8 +32,8 @@ export class ChunkCompressor {
   compressed = 0;
 
   /**
-   * The zstd frame for `chunk` when it is smaller than the chunk, or null to
-   * send the chunk raw.
+   * The zstd frame for `chunk` when it saves at least 1/16 of the chunk's
+   * bytes, or null to send the chunk raw.
    */
   compress(chunk: Uint8Array): Uint8Array | null {
     if (chunk.byteLength < 512) return null;
@@ -47,7 +52,10 @@ export class ChunkCompressor {
       }
     }
     const out = zlib.zstdCompressSync(chunk, LEVEL);
-    if (out.byteLength >= chunk.byteLength) return this.#incompressible();
+    const n = chunk.byteLength;
+    if (out.byteLength > n - (n >> MIN_SAVING_SHIFT)) {
+      return this.#incompressible();
+    }
     this.#backoff = 1;
     this.compressed++;
     return out;

@@ -16,7 +16,6 @@
  */
 
 import { createHash } from "node:crypto";
-import { constants, zstdCompressSync } from "node:zlib";
 import { FtsError } from "../../protocol/errors.ts";
 import {
   DATA_PREFIX,
@@ -28,12 +27,7 @@ import {
 import { quoteName } from "../../protocol/names.ts";
 import type { HandlerContext, OpResult } from "../session/handler_context.ts";
 import type { FileReader } from "../storage/storage.ts";
-
-const ZSTD_OPTIONS = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
-/** A compressed chunk is sent only if it saves at least 1/16 of the bytes. */
-const MIN_SAVING_SHIFT = 4;
-/** After a chunk that did not compress, this many are sent raw untried. */
-const SKIP_AFTER_MISS = 8;
+import { ChunkCompressor } from "../../common/compression.ts";
 
 /**
  * Runs one download to its end: GET_READY, DATA frames from `get.offset`,
@@ -82,7 +76,7 @@ export async function sendFile(
     position += want;
   }
   let writing: Promise<void> | null = null;
-  let skipCompression = ctx.zstd ? 0 : Infinity;
+  const compressor = ctx.zstd ? new ChunkCompressor() : null;
   for (let turn = 0; position < size; turn++) {
     signal.throwIfAborted();
     const buf = buffers[turn % buffers.length]!;
@@ -90,21 +84,10 @@ export async function sendFile(
     const chunk = buf.subarray(DATA_PREFIX, DATA_PREFIX + n);
     await readFull(reader, chunk, get.name);
     hash?.update(chunk);
-    let length = n;
-    let zstd = false;
-    if (skipCompression > 0) {
-      skipCompression--;
-    } else {
-      const packed = compressed(chunk);
-      if (packed) {
-        buf.set(packed, DATA_PREFIX);
-        length = packed.byteLength;
-        zstd = true;
-      } else {
-        skipCompression = SKIP_AFTER_MISS;
-      }
-    }
-    writeDataPrefix(buf, get.id, position, length, { zstd });
+    const packed = compressor?.compress(chunk) ?? null;
+    if (packed) buf.set(packed, DATA_PREFIX);
+    const length = packed?.byteLength ?? n;
+    writeDataPrefix(buf, get.id, position, length, { zstd: packed !== null });
     if (writing) await writing;
     signal.throwIfAborted();
     writing = ctx.conn.writeAll(buf.subarray(0, DATA_PREFIX + length));
@@ -165,7 +148,7 @@ async function sendWhole(
   await readFull(reader, chunk, ready.name);
   const known = reader.sha256;
   const sha256 = known ?? createHash("sha256").update(chunk).digest("hex");
-  const packed = ctx.zstd ? compressed(chunk) : null;
+  const packed = ctx.zstd ? new ChunkCompressor().compress(chunk) : null;
   if (packed) data.set(packed, DATA_PREFIX);
   const length = packed?.byteLength ?? ready.size;
   writeDataPrefix(data, ready.id, 0, length, { zstd: packed !== null });
@@ -184,13 +167,6 @@ async function sendWhole(
   ctx.touch();
   if (known === undefined) await reader.rememberSha256?.(sha256);
   return { bytes: ready.size };
-}
-
-/** `chunk` compressed with zstd, or null when that saves under 1/16. */
-function compressed(chunk: Uint8Array): Uint8Array | null {
-  const packed = zstdCompressSync(chunk, ZSTD_OPTIONS);
-  const n = chunk.byteLength;
-  return packed.byteLength <= n - (n >> MIN_SAVING_SHIFT) ? packed : null;
 }
 
 /**

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { zstdDecompressSync } from "node:zlib";
-import { FtsError } from "../../protocol/errors.ts";
+import { FtsError, ProtocolError } from "../../protocol/errors.ts";
+import { decompressChunk } from "../../common/compression.ts";
 import type { MessageOf } from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
 import type { HandlerContext, OpResult } from "../session/handler_context.ts";
@@ -104,8 +104,9 @@ function decompress(
     throw refuse(put, 'a compressed chunk, but "zstd" was not negotiated');
   }
   try {
-    return zstdDecompressSync(bytes, { maxOutputLength: ctx.chunkSize });
+    return decompressChunk(bytes, ctx.chunkSize);
   } catch (cause) {
+    if (!(cause instanceof ProtocolError)) throw cause;
     throw refuse(
       put,
       `a compressed chunk is invalid or larger than ${ctx.chunkSize} bytes`,

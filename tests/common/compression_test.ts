@@ -43,3 +43,20 @@ Deno.test("decompressChunk() refuses garbage and output beyond the limit", () =>
     /decompresses to more than 1048576/,
   );
 });
+
+Deno.test("ChunkCompressor.compress() sends raw a chunk that would save less than 1/16", () => {
+  // Half random, half zeros: compresses to about half. Random with a few
+  // zero runs: shrinks by well under 1/16, not worth the peer's work.
+  const half = random(1 << 20);
+  half.fill(0, 1 << 19);
+  const packed = new ChunkCompressor().compress(half);
+  assert.ok(packed !== null && packed.byteLength < 0.6 * half.byteLength);
+  const little = random(1 << 20);
+  for (let at = 0; at < little.byteLength; at += 64 * 1024) {
+    little.fill(0, at, at + 2 * 1024);
+  }
+  const plain = zlib.zstdCompressSync(little);
+  assert.ok(plain.byteLength < little.byteLength, "zstd alone shrinks it");
+  const result = new ChunkCompressor().compress(little);
+  assert.equal(result?.byteLength ?? "raw", "raw");
+});
