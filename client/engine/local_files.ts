@@ -9,6 +9,7 @@
  */
 
 import { join, relative, resolve, sep } from "node:path";
+import { hex } from "@scure/base";
 import { collisionName, quoteName, splitName } from "../../protocol/names.ts";
 import { ReasonError } from "./errors.ts";
 
@@ -194,10 +195,7 @@ export interface TempFile {
 export async function createTempFile(dir: string): Promise<TempFile> {
   for (let attempt = 0;; attempt++) {
     const random = crypto.getRandomValues(new Uint8Array(8));
-    const hex = Array.from(random, (b) => b.toString(16).padStart(2, "0")).join(
-      "",
-    );
-    const path = join(dir, `${TEMP_PREFIX}${hex}${TEMP_SUFFIX}`);
+    const path = join(dir, `${TEMP_PREFIX}${hex.encode(random)}${TEMP_SUFFIX}`);
     let file: Deno.FsFile;
     try {
       file = await Deno.open(path, { write: true, createNew: true });

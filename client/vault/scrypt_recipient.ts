@@ -16,6 +16,7 @@
 import { Buffer } from "node:buffer";
 import { createCipheriv, randomBytes, scrypt } from "node:crypto";
 import { type Recipient, Stanza } from "age-encryption";
+import { base64nopad } from "@scure/base";
 
 /** Default scrypt work factor (log2 N), the same as the `age` command's. */
 export const DEFAULT_WORK_FACTOR = 18;
@@ -95,7 +96,7 @@ export class ScryptRecipient implements Recipient {
     key.fill(0);
     return [
       new Stanza(
-        ["scrypt", base64NoPad(salt), String(this.#workFactor)],
+        ["scrypt", base64nopad.encode(salt), String(this.#workFactor)],
         new Uint8Array(body),
       ),
     ];
@@ -116,8 +117,4 @@ function scryptAsync(
       else resolve(key);
     });
   });
-}
-
-function base64NoPad(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString("base64").replace(/=+$/, "");
 }

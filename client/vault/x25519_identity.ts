@@ -27,11 +27,11 @@ import {
   hkdfSync,
   type KeyObject,
 } from "node:crypto";
-import { base64nopad, bech32 } from "@scure/base";
+import { base64nopad, bech32, hex } from "@scure/base";
 import type { Identity, Stanza } from "age-encryption";
 
-const PKCS8_PREFIX = hex("302e020100300506032b656e04220420");
-const SPKI_PREFIX = hex("302a300506032b656e032100");
+const PKCS8_PREFIX = hex.decode("302e020100300506032b656e04220420");
+const SPKI_PREFIX = hex.decode("302a300506032b656e032100");
 const LABEL = new TextEncoder().encode("age-encryption.org/v1/X25519");
 
 /** Unwraps X25519 stanzas for one identity; an age library `Identity`. */
@@ -142,8 +142,4 @@ function join(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
-}
-
-function hex(text: string): Uint8Array {
-  return new Uint8Array(text.match(/../g)!.map((byte) => parseInt(byte, 16)));
 }

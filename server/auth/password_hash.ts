@@ -18,6 +18,7 @@
  */
 
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { base64 } from "@scure/base";
 
 /** scrypt cost parameters. */
 export interface ScryptParams {
@@ -226,8 +227,8 @@ function formatHash(
     params.logN,
     params.r,
     params.p,
-    toBase64(salt),
-    toBase64(key),
+    base64.encode(salt),
+    base64.encode(key),
   ].join("$");
 }
 
@@ -248,8 +249,14 @@ function parseHash(stored: string): ParsedHash {
   }
   const params = { logN: Number(logN), r: Number(r), p: Number(p) };
   checkParams(params);
-  const saltBytes = fromBase64(salt);
-  const keyBytes = fromBase64(key);
+  let saltBytes: Uint8Array;
+  let keyBytes: Uint8Array;
+  try {
+    saltBytes = base64.decode(salt);
+    keyBytes = base64.decode(key);
+  } catch {
+    throw new RangeError("Password hash is not in the scrypt$… format");
+  }
   if (saltBytes.byteLength < SALT_BYTES || keyBytes.byteLength < 16) {
     throw new RangeError("Password hash has a short salt or key");
   }
@@ -265,17 +272,4 @@ function checkParams(params: ScryptParams): void {
   ) {
     throw new RangeError("Password hash cost parameters are out of range");
   }
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const s = atob(text);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }

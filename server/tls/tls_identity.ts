@@ -29,6 +29,7 @@ import {
   X509Certificate,
 } from "node:crypto";
 import { join } from "node:path";
+import { base64, hex } from "@scure/base";
 import { FTS_ALPN } from "../../protocol/frame.ts";
 import { pinnedHostname, spkiFingerprint } from "../../common/fingerprint.ts";
 import {
@@ -291,8 +292,7 @@ async function issueSelfSigned(
   const serial = crypto.getRandomValues(new Uint8Array(16));
   serial[0] = (serial[0]! & 0x7f) | 0x01; // positive, 16 bytes long
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: Array.from(serial, (b) => b.toString(16).padStart(2, "0"))
-      .join(""),
+    serialNumber: hex.encode(serial),
     name: `CN=${options.hostname}`,
     notBefore: new Date(options.now - 3_600_000), // tolerate clock skew
     notAfter: new Date(options.now + options.validityDays * DAY_MS),
@@ -313,16 +313,15 @@ async function issueSelfSigned(
 }
 
 function toPem(label: string, der: Uint8Array): string {
-  const base64 = btoa(Array.from(der, (b) => String.fromCharCode(b)).join(""));
-  const lines = base64.match(/.{1,64}/g) ?? [];
+  const lines = base64.encode(der).match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${
     lines.join("\n")
   }\n-----END ${label}-----\n`;
 }
 
 function fromPem(pem: string): Uint8Array<ArrayBuffer> {
-  const base64 = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
-  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const body = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+  return Uint8Array.from(base64.decode(body));
 }
 
 /** Reads a secret file, tightening its mode to 0600; null when it does not exist. */
