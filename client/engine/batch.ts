@@ -6,6 +6,7 @@
  * @module
  */
 
+import { Semaphore } from "../../common/semaphore.ts";
 import type { Expect } from "../../protocol/messages.ts";
 import { validateName } from "../../protocol/names.ts";
 import type { Progress, SessionCore } from "./session_core.ts";
@@ -132,12 +133,12 @@ export async function putEach<I extends PutManyItem>(
 ): Promise<void> {
   const fail = (item: I, error: unknown) =>
     options.settle(item, { ok: false, error: options.failure(item, error) });
-  const window = Math.max(1, options.window ?? DEFAULT_WINDOW);
+  const window = new Semaphore(Math.max(1, options.window ?? DEFAULT_WINDOW));
   const inFlight = new Set<Promise<void>>();
   const compressor = compressorFor(core);
   try {
     for await (const item of items) {
-      while (inFlight.size >= window) await Promise.race(inFlight);
+      const permit = await window.acquire();
       try {
         options.signal?.throwIfAborted();
         const name = validateName(item.remoteName);
@@ -154,9 +155,13 @@ export async function putEach<I extends PutManyItem>(
         const settled: Promise<void> = done.then(
           (value) => options.settle(item, { ok: true, value }),
           (error) => fail(item, error),
-        ).finally(() => inFlight.delete(settled));
+        ).finally(() => {
+          inFlight.delete(settled);
+          permit[Symbol.dispose]();
+        });
         inFlight.add(settled);
       } catch (error) {
+        permit[Symbol.dispose]();
         fail(item, error);
       }
     }

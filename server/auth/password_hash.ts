@@ -19,6 +19,7 @@
 
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { base64 } from "@scure/base";
+import { Semaphore } from "../../common/semaphore.ts";
 
 /** scrypt cost parameters. */
 export interface ScryptParams {
@@ -78,10 +79,8 @@ export interface ScryptHasherOptions {
  */
 export class ScryptHasher implements PasswordHasher {
   readonly params: ScryptParams;
-  readonly #maxConcurrent: number;
   readonly #dummy: string;
-  #running = 0;
-  readonly #waiting: (() => void)[] = [];
+  readonly #permits: Semaphore;
 
   constructor(options: ScryptHasherOptions = {}) {
     this.params = options.params ?? DEFAULT_SCRYPT_PARAMS;
@@ -89,11 +88,12 @@ export class ScryptHasher implements PasswordHasher {
     const cpus = typeof navigator === "undefined"
       ? 1
       : navigator.hardwareConcurrency;
-    this.#maxConcurrent = options.maxConcurrent ??
+    const maxConcurrent = options.maxConcurrent ??
       Math.max(1, Math.min(4, cpus));
-    if (!Number.isInteger(this.#maxConcurrent) || this.#maxConcurrent < 1) {
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) {
       throw new RangeError("maxConcurrent must be a positive integer");
     }
+    this.#permits = new Semaphore(maxConcurrent);
     this.#dummy = formatHash(
       this.params,
       randomBytes(SALT_BYTES),
@@ -157,26 +157,8 @@ export class ScryptHasher implements PasswordHasher {
     params: ScryptParams,
     length: number,
   ): Promise<Uint8Array> {
-    await this.#acquire();
-    try {
-      return await scryptAsync(password, salt, params, length);
-    } finally {
-      this.#release();
-    }
-  }
-
-  #acquire(): Promise<void> {
-    if (this.#running < this.#maxConcurrent) {
-      this.#running++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  #release(): void {
-    const next = this.#waiting.shift();
-    if (next) next(); // the slot passes straight to the next waiter
-    else this.#running--;
+    using _permit = await this.#permits.acquire();
+    return await scryptAsync(password, salt, params, length);
   }
 }
 

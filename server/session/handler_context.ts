@@ -5,7 +5,7 @@
  */
 
 import type { FrameConn } from "../../common/frame_conn.ts";
-import type { Slots } from "../../common/semaphore.ts";
+import type { Semaphore } from "../../common/semaphore.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { Turns } from "./loop_turns.ts";
 
@@ -25,9 +25,9 @@ export interface HandlerContext {
    */
   readonly modes?: boolean;
   /** Bounds the downloads of one session that stream at once. */
-  readonly downloads: Slots;
+  readonly downloads: Semaphore;
   /** Bounds the listings of one session held in memory at once. */
-  readonly lists: Slots;
+  readonly lists: Semaphore;
   /**
    * Turns on the event loop shared by every session, taken by work that
    * holds the thread (reading a folder), never while waiting on the client.

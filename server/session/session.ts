@@ -44,7 +44,7 @@ import {
   ConnectionClosed,
   describeTlsFailure,
 } from "./session_errors.ts";
-import { Slots } from "../../common/semaphore.ts";
+import { Semaphore } from "../../common/semaphore.ts";
 import type { Storage } from "../storage/storage.ts";
 import { toWireError } from "./wire_error.ts";
 import { eventLoopTurns } from "./loop_turns.ts";
@@ -374,8 +374,8 @@ export class Session {
       chunkSize: this.#options.chunkSize,
       zstd: welcome.features.includes("zstd"),
       modes: welcome.features.includes("mode"),
-      downloads: new Slots(DOWNLOAD_SLOTS),
-      lists: new Slots(LIST_SLOTS),
+      downloads: new Semaphore(DOWNLOAD_SLOTS),
+      lists: new Semaphore(LIST_SLOTS),
       turns: eventLoopTurns.of(this),
       writeQueueBytes: WRITE_QUEUE_BYTES,
       touch: () => {

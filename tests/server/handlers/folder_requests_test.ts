@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ByteConn, FrameConn } from "../../../common/frame_conn.ts";
-import { Slots } from "../../../common/semaphore.ts";
+import { Semaphore } from "../../../common/semaphore.ts";
 import type { MessageOf } from "../../../protocol/messages.ts";
 import { listFolder } from "../../../server/handlers/folder_requests.ts";
 import type { HandlerContext } from "../../../server/session/handler_context.ts";
@@ -54,8 +54,8 @@ function context(conn: FrameConn, storage: CountingStorage): HandlerContext {
     storage,
     chunkSize: 1024 * 1024,
     zstd: false,
-    downloads: new Slots(1),
-    lists: new Slots(1),
+    downloads: new Semaphore(1),
+    lists: new Semaphore(1),
     turns: new LoopTurns(),
     writeQueueBytes: WRITE_QUEUE_BYTES,
     touch: () => {},
