@@ -15,6 +15,8 @@
  * @module
  */
 
+import { type Clock, systemClock } from "./clock.ts";
+
 /** Signals closer than this to the last counted one are duplicates (ms). */
 export const DUPLICATE_WINDOW_MS = 250;
 
@@ -24,20 +26,12 @@ export interface SignalHost {
   remove(signal: Deno.Signal, handler: () => void): void;
 }
 
-/** The time source and the waiting of {@linkcode SignalPresses}. */
-export interface PressClock {
-  /** Milliseconds, monotonic. */
-  now(): number;
-  /** Resolves after `ms` milliseconds. */
-  sleep(ms: number): Promise<void>;
-}
-
 /** Options of {@linkcode SignalPresses}. */
 export interface SignalPressesOptions {
   /** Default {@linkcode DUPLICATE_WINDOW_MS}. */
   windowMs?: number;
-  /** Default: `performance.now()` and `setTimeout`. */
-  clock?: PressClock;
+  /** Default: {@linkcode systemClock}. */
+  clock?: Clock;
   /** Default: the process's own signals. */
   host?: SignalHost;
 }
@@ -46,11 +40,6 @@ export interface SignalPressesOptions {
 export const processSignals: SignalHost = {
   add: (signal, handler) => Deno.addSignalListener(signal, handler),
   remove: (signal, handler) => Deno.removeSignalListener(signal, handler),
-};
-
-const systemClock: PressClock = {
-  now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
 /**
@@ -70,7 +59,7 @@ const systemClock: PressClock = {
 export class SignalPresses {
   readonly #onPress: (count: number) => void;
   readonly #windowMs: number;
-  readonly #clock: PressClock;
+  readonly #clock: Clock;
   readonly #host: SignalHost;
   readonly #handlers = new Map<Deno.Signal, () => void>();
   /** When each signal was last counted. */
@@ -134,7 +123,11 @@ export class SignalPresses {
     if (this.#closed) return;
     const last = Math.max(-Infinity, ...this.#last.values());
     const left = last + this.#windowMs - this.#clock.now();
-    if (left > 0) await this.#clock.sleep(left);
+    if (left > 0) {
+      await new Promise<void>((resolve) =>
+        this.#clock.setTimeout(resolve, left)
+      );
+    }
     this.release();
   }
 

@@ -44,6 +44,7 @@ const SINGLE_HOMES: readonly [string, RegExp, string][] = [
   ["quiet removal", /function removeQuietly\b/, "common/remove_quietly.ts"],
   ["private folders", /function ensurePrivateDir\b/, "common/private_files.ts"],
   ["the zstd level", /ZSTD_c_compressionLevel/, "common/compression.ts"],
+  ["the clock", /interface \w*Clock\b/, "common/clock.ts"],
   [
     "a counting semaphore's queue",
     /#waiting: \(\(\) => void\)\[\]/,

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Clock } from "../../common/clock.ts";
 import { type ByteConn, FrameConn } from "../../common/frame_conn.ts";
 import { FtsError, NameError, ProtocolError } from "../../protocol/errors.ts";
 import {
@@ -39,11 +40,7 @@ import {
   type Welcome,
 } from "../connect/handshake.ts";
 import { RequestTable } from "./request_table.ts";
-import {
-  DEFAULT_STALL_TIMEOUT_MS,
-  StallWatchdog,
-  type WatchdogClock,
-} from "./stall_watchdog.ts";
+import { DEFAULT_STALL_TIMEOUT_MS, StallWatchdog } from "./stall_watchdog.ts";
 import { formatTarget, parseTarget, type Target } from "../connect/target.ts";
 import { connectError } from "../connect/connect_error.ts";
 import { putTree, type TreeHost, type TreeOptions } from "./tree_put.ts";
@@ -100,7 +97,7 @@ export interface SessionOptions extends HandshakeOptions {
    */
   stallTimeoutMs?: number;
   /** The stall timer's clock. Default: the system's. */
-  watchdogClock?: WatchdogClock;
+  watchdogClock?: Clock;
 }
 
 /** A remote folder's listing. */

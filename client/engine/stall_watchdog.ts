@@ -9,26 +9,14 @@
  * @module
  */
 
+import {
+  type Clock,
+  systemClock,
+  type TimerHandle,
+} from "../../common/clock.ts";
+
 /** Default of `fts connect --timeout`: two minutes without progress. */
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
-
-/** Time and timers of a {@linkcode StallWatchdog}; tests pass a manual one. */
-export interface WatchdogClock {
-  /** Milliseconds, monotonic. */
-  now(): number;
-  /** Calls `fn` after `ms`; returns a function that cancels it. */
-  schedule(fn: () => void, ms: number): () => void;
-}
-
-/** `performance.now()` and `setTimeout`, the timer not keeping the process alive. */
-export const systemWatchdogClock: WatchdogClock = {
-  now: () => performance.now(),
-  schedule(fn, ms) {
-    const id = setTimeout(fn, ms);
-    Deno.unrefTimer(id);
-    return () => clearTimeout(id);
-  },
-};
 
 /** What the watchdog watches. */
 export interface WatchdogOptions {
@@ -38,16 +26,17 @@ export interface WatchdogOptions {
   active: () => boolean;
   /** Called once, when the connection stalled. */
   onStall: () => void;
-  clock?: WatchdogClock;
+  /** Default: {@linkcode systemClock}, its timer in the background. */
+  clock?: Clock;
 }
 
 /** See the module comment. */
 export class StallWatchdog {
   readonly #options: WatchdogOptions;
-  readonly #clock: WatchdogClock;
+  readonly #clock: Clock;
   #last: number;
   #busy = 0;
-  #cancel: (() => void) | null = null;
+  #timer: TimerHandle | null = null;
   #done = false;
 
   constructor(options: WatchdogOptions) {
@@ -55,7 +44,7 @@ export class StallWatchdog {
       throw new RangeError(`Timeout ${options.timeoutMs} is not >= 0`);
     }
     this.#options = options;
-    this.#clock = options.clock ?? systemWatchdogClock;
+    this.#clock = options.clock ?? systemClock;
     this.#last = this.#clock.now();
     if (options.timeoutMs > 0) this.#arm(options.timeoutMs);
   }
@@ -83,16 +72,18 @@ export class StallWatchdog {
   /** Stops watching. Idempotent. */
   stop(): void {
     this.#done = true;
-    this.#cancel?.();
-    this.#cancel = null;
+    if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
+    this.#timer = null;
   }
 
   #arm(ms: number): void {
-    this.#cancel = this.#clock.schedule(() => this.#check(), ms);
+    this.#timer = this.#clock.setTimeout(() => this.#check(), ms, {
+      background: true,
+    });
   }
 
   #check(): void {
-    this.#cancel = null;
+    this.#timer = null;
     if (this.#done) return;
     const timeout = this.#options.timeoutMs;
     const now = this.#clock.now();

@@ -14,12 +14,8 @@ import { UsageError } from "../../common/usage_error.ts";
 import { operationError } from "../engine/errors.ts";
 import { quoted } from "../term/format.ts";
 import type { ListedFile, NumberedListing } from "./listings.ts";
-import {
-  type Clock,
-  ProgressBar,
-  type TextSink,
-  writeText,
-} from "../term/progress.ts";
+import { ProgressBar, type TextSink, writeText } from "../term/progress.ts";
+import type { Clock } from "../../common/clock.ts";
 import type { ClientSession } from "../engine/session.ts";
 import type { VaultSettings } from "../vault/vault_settings.ts";
 
@@ -65,7 +61,7 @@ export interface CommandOutput {
   readonly quiet: boolean;
   /** Terminal width for progress bars. */
   readonly columns: number;
-  readonly clock?: Clock;
+  readonly clock?: Pick<Clock, "now">;
   /**
    * Standard output as a byte stream, for `get NAME -`. Default: `out`,
    * written synchronously.

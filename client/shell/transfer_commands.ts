@@ -35,7 +35,8 @@ import {
   readLocalListing,
   remoteListing,
 } from "./listings.ts";
-import { type ProgressBar, systemClock, writeText } from "../term/progress.ts";
+import { type ProgressBar, writeText } from "../term/progress.ts";
+import { systemClock } from "../../common/clock.ts";
 import type { SealOptions } from "../vault/age_header.ts";
 import { decryptSourceFor, sealOptionsFor } from "../vault/vault_settings.ts";
 import { withoutAgeSuffix } from "../engine/download.ts";

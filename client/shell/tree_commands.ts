@@ -26,7 +26,8 @@ import {
 } from "./command_context.ts";
 import type { Command } from "./command_parse.ts";
 import { formatDuration, formatSize, quoted } from "../term/format.ts";
-import { type ProgressBar, systemClock, writeText } from "../term/progress.ts";
+import { type ProgressBar, writeText } from "../term/progress.ts";
+import { systemClock } from "../../common/clock.ts";
 import { decryptSourceFor } from "../vault/vault_settings.ts";
 import type { SealOptions } from "../vault/age_header.ts";
 

@@ -13,15 +13,8 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../../common/clock.ts";
 import { formatDuration, formatRate, formatSize } from "./format.ts";
-
-/** A source of monotonic time in milliseconds. */
-export interface Clock {
-  now(): number;
-}
-
-/** The system's monotonic clock. */
-export const systemClock: Clock = { now: () => performance.now() };
 
 /** Where text goes: `Deno.stdout`, `Deno.stderr`, or a test buffer. */
 export interface TextSink {
@@ -45,8 +38,8 @@ export interface ProgressBarOptions {
   out: TextSink;
   /** What is being transferred, already safe to print (see format.ts). */
   label: string;
-  /** Default: {@linkcode systemClock}. */
-  clock?: Clock;
+  /** Default: the system clock. */
+  clock?: Pick<Clock, "now">;
   /** Terminal width. Default 80. */
   columns?: number;
   /** Least time between two redraws. Default 100 ms (at most ~10 per second). */
@@ -78,7 +71,7 @@ const RATE_WINDOW_MS = 3000;
 export class ProgressBar {
   readonly #out: TextSink;
   readonly #label: string;
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, "now">;
   readonly #columns: number;
   readonly #intervalMs: number;
   readonly #start: number;

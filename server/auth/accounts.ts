@@ -14,6 +14,7 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../../common/clock.ts";
 import { join } from "node:path";
 import {
   ensurePrivateDir,
@@ -53,7 +54,7 @@ export interface AccountsOptions {
   /** Hashes passwords; default a {@linkcode ScryptHasher} at default cost. */
   hasher?: PasswordHasher;
   /** Time source for the `created`/`updated` fields; default `Date`. */
-  clock?: { now(): number };
+  clock?: Pick<Clock, "now">;
   /**
    * Where the state folder is reached, when not by `stateDir` itself: the
    * `/proc/self/fd/N` path of a descriptor the server holds, so a folder
@@ -145,7 +146,7 @@ export class Accounts {
   readonly #dir: string;
   readonly #file: string;
   readonly #hasher: PasswordHasher;
-  readonly #clock: { now(): number };
+  readonly #clock: Pick<Clock, "now">;
   #users = new Map<string, UserRecord>();
   #stamp = "";
 
@@ -155,7 +156,7 @@ export class Accounts {
     this.#dir = options.through ?? stateDir;
     this.#file = join(this.#dir, USERS_FILE);
     this.#hasher = options.hasher ?? new ScryptHasher();
-    this.#clock = options.clock ?? Date;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** True when at least one user exists (as of the last load). */

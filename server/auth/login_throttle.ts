@@ -35,18 +35,14 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../../common/clock.ts";
 import { addressNetwork } from "../../common/ip_address.ts";
 import { FtsError } from "../../protocol/errors.ts";
 
-/** A time source in ms; `Date` is one. Tests inject a fake. */
-export interface Clock {
-  now(): number;
-}
-
 /** Options of {@linkcode LoginThrottle}; all durations in ms. */
 export interface LoginThrottleOptions {
-  /** Default `Date`. */
-  clock?: Clock;
+  /** Default: the system clock. */
+  clock?: Pick<Clock, "now">;
   /** Delay after the first failure; doubles after each one. Default 500. */
   baseDelayMs?: number;
   /** Largest delay. Default 8,000. */
@@ -129,7 +125,7 @@ export interface LoginAttempt extends Disposable {
 
 /** See the module comment. */
 export class LoginThrottle {
-  readonly #clock: Clock;
+  readonly #clock: Pick<Clock, "now">;
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #maxFailures: number;
@@ -142,7 +138,7 @@ export class LoginThrottle {
   #waiters: Waiter[] = [];
 
   constructor(options: LoginThrottleOptions = {}) {
-    this.#clock = options.clock ?? Date;
+    this.#clock = options.clock ?? systemClock;
     this.#baseDelayMs = nonNegative("baseDelayMs", options.baseDelayMs, 500);
     this.#maxDelayMs = nonNegative("maxDelayMs", options.maxDelayMs, 8_000);
     this.#maxFailures = nonNegative("maxFailures", options.maxFailures, 5);

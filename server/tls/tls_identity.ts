@@ -22,6 +22,7 @@
  * @module
  */
 
+import { type Clock, systemClock } from "../../common/clock.ts";
 import {
   createPrivateKey,
   createPublicKey,
@@ -70,8 +71,8 @@ export interface TlsIdentity {
 
 /** Options of {@linkcode loadOrCreateIdentity}. */
 export interface IdentityOptions {
-  /** Time source for the certificate's validity. Default: `Date.now`. */
-  clock?: { now(): number };
+  /** Time source for the certificate's validity. Default: the system clock. */
+  clock?: Pick<Clock, "now">;
   /** Validity of a newly issued certificate, in days. Default: 3650. */
   validityDays?: number;
   /**
@@ -97,7 +98,7 @@ export async function loadOrCreateIdentity(
   stateDir: string,
   options: IdentityOptions = {},
 ): Promise<TlsIdentity> {
-  const now = (options.clock ?? { now: () => Date.now() }).now();
+  const now = (options.clock ?? systemClock).now();
   const validityDays = options.validityDays ?? 3650;
   const renewDays = options.renewDays ?? 30;
   await ensurePrivateDir(stateDir);
@@ -166,9 +167,9 @@ export async function loadOrCreateIdentity(
 export async function loadCustomIdentity(
   certFile: string,
   keyFile: string,
-  options: { clock?: { now(): number } } = {},
+  options: { clock?: Pick<Clock, "now"> } = {},
 ): Promise<TlsIdentity> {
-  const now = (options.clock ?? { now: () => Date.now() }).now();
+  const now = (options.clock ?? systemClock).now();
   const certPem = await Deno.readTextFile(certFile);
   const keyPem = await Deno.readTextFile(keyFile);
   let cert: X509Certificate;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import type { Clock } from "../../common/clock.ts";
 import {
   DUPLICATE_WINDOW_MS,
-  type PressClock,
   type SignalHost,
   SignalPresses,
 } from "../../common/interrupts.ts";
@@ -22,13 +22,15 @@ function fakeWorld() {
   };
   let now = 1_000;
   const sleeps: number[] = [];
-  const clock: PressClock = {
+  const clock: Clock = {
     now: () => now,
-    sleep(ms) {
+    setTimeout(fn, ms) {
       sleeps.push(ms);
       now += ms;
-      return Promise.resolve();
+      queueMicrotask(fn);
+      return sleeps.length;
     },
+    clearTimeout() {},
   };
   return {
     host,

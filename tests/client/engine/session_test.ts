@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Clock } from "../../../common/clock.ts";
 import { join } from "node:path";
 import { openSession } from "../../../client/engine/session.ts";
 import { StallWatchdog } from "../../../client/engine/stall_watchdog.ts";
@@ -637,12 +638,15 @@ Deno.test("A download from a server that stalls fails with a timeout instead of 
 Deno.test("StallWatchdog fires only after the timeout without progress while requests are in flight", () => {
   let now = 0;
   const timers: { at: number; fn: () => void; live: boolean }[] = [];
-  const clock = {
+  const clock: Clock = {
     now: () => now,
-    schedule(fn: () => void, ms: number) {
+    setTimeout(fn, ms) {
       const timer = { at: now + ms, fn, live: true };
       timers.push(timer);
-      return () => void (timer.live = false);
+      return timer;
+    },
+    clearTimeout(handle) {
+      (handle as { live: boolean }).live = false;
     },
   };
   const runUntil = (t: number) => {
