@@ -14,25 +14,18 @@
  * every slot is still being written, {@linkcode UploadPipeline.push} waits,
  * which is the upload's backpressure.
  *
- * Where hashing happens: the session's thread serves every connection, so
- * on a machine with cores to spare the largest uploads are hashed on a
- * worker thread ({@linkcode WorkerSha256}), which lets uploads together go
- * beyond what one thread can hash. On two cores, with the client on the same
- * machine, that measured slower: the thread hand-offs cost more CPU
- * (1.16 s per GiB for main thread and worker together against 0.84 s
- * inline), and there was no idle core to win it back.
+ * Hashing happens on the session's thread: hashing on a worker thread
+ * instead gained nothing beyond the noise on two cores (1 GiB uploads over
+ * 127.0.0.1), and its thread hand-offs cost CPU.
  *
  * @module
  */
 
 import { createHash, type Hash } from "node:crypto";
-import { WorkerSha256 } from "./sha256_worker.ts";
 import type { Upload } from "../storage/storage.ts";
 
 /** Uploads of at least this many bytes are copied into slots and overlapped. */
 export const PIPELINE_MIN_SIZE = 4 * 1024 * 1024;
-/** Uploads of at least this many bytes are hashed on a worker thread. */
-export const WORKER_MIN_SIZE = 32 * 1024 * 1024;
 /** Chunks one large upload may have in flight (hashing or writing). */
 export const PIPELINE_DEPTH = 4;
 /** Slot memory all uploads of this process may hold together. */
@@ -40,19 +33,6 @@ export const PIPELINE_MEMORY = 64 * 1024 * 1024;
 
 /** Slot memory reserved by the pipelines that exist now. */
 let reserved = 0;
-
-/** Where an upload's SHA-256 is computed. */
-export type HashPlace = "inline" | "worker";
-
-/**
- * The default {@linkcode HashPlace} for an upload of `size` bytes: a worker
- * for large uploads on machines with more than two cores.
- */
-export function defaultHashPlace(size: number): HashPlace {
-  return size >= WORKER_MIN_SIZE && navigator.hardwareConcurrency > 2
-    ? "worker"
-    : "inline";
-}
 
 /** Options of {@linkcode UploadPipeline}. */
 export interface UploadPipelineOptions {
@@ -62,13 +42,6 @@ export interface UploadPipelineOptions {
   chunkSize: number;
   /** Slots for a large upload. Default {@linkcode PIPELINE_DEPTH}. */
   depth?: number;
-  /**
-   * Where to hash. Default {@linkcode defaultHashPlace}. A worker is used
-   * only when the upload gets slots (at least {@linkcode PIPELINE_MIN_SIZE}
-   * bytes, and slot memory left) and fewer than `MAX_HASH_WORKERS` run;
-   * otherwise inline.
-   */
-  hash?: HashPlace;
 }
 
 interface Slot {
@@ -80,8 +53,7 @@ interface Slot {
 /** See the module comment. */
 export class UploadPipeline implements Disposable {
   readonly #upload: Upload;
-  readonly #inline: Hash | null;
-  readonly #worker: WorkerSha256 | null;
+  readonly #hash: Hash = createHash("sha256");
   readonly #slots: Slot[] = [];
   readonly #depth: number;
   readonly #chunkSize: number;
@@ -104,11 +76,6 @@ export class UploadPipeline implements Disposable {
     } else {
       this.#depth = 0;
     }
-    const place = options.hash ?? defaultHashPlace(options.size);
-    this.#worker = place === "worker" && this.#depth > 0
-      ? WorkerSha256.start()
-      : null;
-    this.#inline = this.#worker ? null : createHash("sha256");
   }
 
   /**
@@ -125,24 +92,17 @@ export class UploadPipeline implements Disposable {
     }
     if (this.#depth === 0) {
       const written = this.#upload.write(chunk);
-      this.#inline!.update(chunk);
+      this.#hash.update(chunk);
       await written;
       return;
     }
     const slot = await this.#slot();
     this.#throwIfFailed();
     const view = slot.buffer.subarray(0, chunk.byteLength);
-    let hashed: Promise<void> | undefined;
-    if (this.#worker) {
-      view.set(chunk);
-      hashed = this.#worker.update(view);
-    } else {
-      // Hashing first reads the chunk while it is still in the cache.
-      this.#inline!.update(chunk);
-      view.set(chunk);
-    }
-    const written = this.#upload.write(view);
-    slot.busy = Promise.all([hashed, written]).then(
+    // Hashing first reads the chunk while it is still in the cache.
+    this.#hash.update(chunk);
+    view.set(chunk);
+    slot.busy = this.#upload.write(view).then(
       () => {},
       (error) => {
         this.#failure ??= { error };
@@ -159,17 +119,14 @@ export class UploadPipeline implements Disposable {
   async finish(): Promise<string> {
     await Promise.all(this.#slots.map((s) => s.busy));
     this.#throwIfFailed();
-    return this.#worker
-      ? await this.#worker.digest()
-      : this.#inline!.digest("hex");
+    return this.#hash.digest("hex");
   }
 
   /**
-   * Stops the hash worker, if any, and gives back the slot memory. Writes
-   * already queued go on (the storage's upload waits for them).
+   * Gives back the slot memory. Writes already queued go on (the storage's
+   * upload waits for them).
    */
   [Symbol.dispose](): void {
-    this.#worker?.[Symbol.dispose]();
     reserved -= this.#reserved;
     this.#reserved = 0;
   }
@@ -180,10 +137,10 @@ export class UploadPipeline implements Disposable {
     this.#next = (i + 1) % this.#depth;
     let slot = this.#slots[i];
     if (slot === undefined) {
-      const memory = this.#worker
-        ? new SharedArrayBuffer(this.#chunkSize)
-        : new ArrayBuffer(this.#chunkSize);
-      slot = { buffer: new Uint8Array(memory), busy: Promise.resolve() };
+      slot = {
+        buffer: new Uint8Array(this.#chunkSize),
+        busy: Promise.resolve(),
+      };
       this.#slots[i] = slot;
     } else {
       await slot.busy;

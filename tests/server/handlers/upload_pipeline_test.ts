@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { FtsError } from "../../../protocol/errors.ts";
-import { WorkerSha256 } from "../../../server/handlers/sha256_worker.ts";
 import type { Upload } from "../../../server/storage/storage.ts";
 import {
-  type HashPlace,
   PIPELINE_MEMORY,
   PIPELINE_MIN_SIZE,
   UploadPipeline,
@@ -69,30 +67,27 @@ function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-for (const hash of ["inline", "worker"] as const satisfies HashPlace[]) {
-  Deno.test(`UploadPipeline (${hash}) writes and hashes chunks in order even when the caller reuses its buffer`, async () => {
-    const upload = new FakeUpload();
-    upload.auto = true;
-    const data = pattern(PIPELINE_MIN_SIZE + 12_345, 1);
-    using pipeline = new UploadPipeline(upload, {
-      size: data.byteLength,
-      chunkSize: CHUNK,
-      depth: 3,
-      hash,
-    });
-    // Like the connection's read buffer: one buffer, overwritten each time.
-    const wire = new Uint8Array(CHUNK);
-    for (let at = 0; at < data.byteLength; at += CHUNK) {
-      const piece = data.subarray(at, at + CHUNK);
-      wire.set(piece);
-      await pipeline.push(wire.subarray(0, piece.byteLength));
-      wire.fill(0xaa);
-    }
-    const sha256 = await pipeline.finish();
-    assert.equal(sha256, createHash("sha256").update(data).digest("hex"));
-    assert.deepEqual(upload.bytes, data);
+Deno.test("UploadPipeline writes and hashes chunks in order even when the caller reuses its buffer", async () => {
+  const upload = new FakeUpload();
+  upload.auto = true;
+  const data = pattern(PIPELINE_MIN_SIZE + 12_345, 1);
+  using pipeline = new UploadPipeline(upload, {
+    size: data.byteLength,
+    chunkSize: CHUNK,
+    depth: 3,
   });
-}
+  // Like the connection's read buffer: one buffer, overwritten each time.
+  const wire = new Uint8Array(CHUNK);
+  for (let at = 0; at < data.byteLength; at += CHUNK) {
+    const piece = data.subarray(at, at + CHUNK);
+    wire.set(piece);
+    await pipeline.push(wire.subarray(0, piece.byteLength));
+    wire.fill(0xaa);
+  }
+  const sha256 = await pipeline.finish();
+  assert.equal(sha256, createHash("sha256").update(data).digest("hex"));
+  assert.deepEqual(upload.bytes, data);
+});
 
 Deno.test("UploadPipeline holds at most `depth` chunks in flight (backpressure)", async () => {
   const upload = new FakeUpload();
@@ -100,7 +95,6 @@ Deno.test("UploadPipeline holds at most `depth` chunks in flight (backpressure)"
     size: PIPELINE_MIN_SIZE,
     chunkSize: CHUNK,
     depth: 2,
-    hash: "inline",
   });
   const chunk = pattern(CHUNK, 2);
   await pipeline.push(chunk);
@@ -127,7 +121,6 @@ Deno.test("UploadPipeline reports a failed write at the next push or at finish",
     size: PIPELINE_MIN_SIZE,
     chunkSize: CHUNK,
     depth: 2,
-    hash: "inline",
   });
   const failure = new FtsError("no_space", "Cannot upload: the disk is full");
   await pipeline.push(pattern(CHUNK, 3));
@@ -155,7 +148,7 @@ Deno.test("UploadPipeline writes small uploads straight from the caller's buffer
 });
 
 Deno.test("UploadPipeline falls back to direct writes beyond the process's slot memory", async () => {
-  const options = { size: PIPELINE_MIN_SIZE, hash: "inline" as const };
+  const options = { size: PIPELINE_MIN_SIZE };
   const greedy = new UploadPipeline(new FakeUpload(), {
     ...options,
     chunkSize: PIPELINE_MEMORY / 2,
@@ -181,30 +174,6 @@ Deno.test("UploadPipeline falls back to direct writes beyond the process's slot 
   assert.equal(await pipelined(), false, "no memory left: written directly");
   greedy[Symbol.dispose]();
   assert.equal(await pipelined(), true, "memory given back: pipelined");
-});
-
-Deno.test("WorkerSha256 hashes shared memory in order and refuses other memory", async () => {
-  using hasher = WorkerSha256.start();
-  assert.ok(hasher, "a worker starts");
-  const shared = new Uint8Array(new SharedArrayBuffer(3000));
-  shared.set(pattern(3000, 6));
-  await Promise.all([
-    hasher.update(shared.subarray(0, 1000)),
-    hasher.update(shared.subarray(1000)),
-  ]);
-  assert.equal(await hasher.digest(), sha(pattern(3000, 6)));
-  assert.equal(await hasher.digest(), sha(new Uint8Array(0)), "starts over");
-  assert.throws(() => hasher.update(new Uint8Array(10)), TypeError);
-});
-
-Deno.test("WorkerSha256 rejects waiting calls once disposed", async () => {
-  const hasher = WorkerSha256.start();
-  assert.ok(hasher);
-  const shared = new Uint8Array(new SharedArrayBuffer(1 << 20));
-  const waiting = hasher.update(shared);
-  hasher[Symbol.dispose]();
-  await assert.rejects(waiting, /stopped/);
-  await assert.rejects(hasher.digest(), /stopped/);
 });
 
 function sha(data: Uint8Array): string {
