@@ -11,6 +11,7 @@
 
 import { FtsError } from "../protocol/errors.ts";
 import { type CliIo, writeText } from "./cli_io.ts";
+import { LineReader } from "./line_reader.ts";
 import { MAX_SECRET_BYTES, SecretLine } from "./secret_line.ts";
 
 /** The environment variable a password may come from. */
@@ -75,7 +76,7 @@ export async function readSecret(
       "Cannot read a password: this terminal cannot turn echo off",
     );
   }
-  const reader = new LineReader(io.stdin.readable, io.signal);
+  const reader = new SecretReader(io.stdin.readable, io.signal);
   setRaw(true);
   try {
     const first = nonEmpty(
@@ -96,7 +97,7 @@ export async function readSecret(
 
 async function promptLine(
   io: SecretIo,
-  reader: LineReader,
+  reader: SecretReader,
   prompt: string,
 ): Promise<string> {
   writeText(io.stderr, prompt);
@@ -153,8 +154,8 @@ function nonEmpty(password: string): string {
  * Reads lines typed on a raw terminal through a {@linkcode SecretLine}.
  * Keeps bytes typed ahead for the next line.
  */
-class LineReader {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+class SecretReader {
+  readonly #lines: LineReader;
   readonly #signal: AbortSignal | undefined;
   readonly #line = new SecretLine({
     maxBytes: MAX_LINE_BYTES,
@@ -162,39 +163,22 @@ class LineReader {
     tooLong: (max) =>
       new FtsError("bad_request", `The password is longer than ${max} bytes`),
   });
-  #pending: Uint8Array = new Uint8Array(0);
 
   constructor(stream: ReadableStream<Uint8Array>, signal?: AbortSignal) {
-    this.#reader = stream.getReader();
+    this.#lines = new LineReader(stream, { maxBytes: MAX_LINE_BYTES });
     this.#signal = signal;
   }
 
   async readLine(): Promise<string> {
     const line = this.#line;
-    const onAbort = () => {
-      this.#reader.cancel().catch(() => {});
-    };
+    const onAbort = () => void this.#lines.cancel();
+    if (this.#signal?.aborted) throw cancelled();
     this.#signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      for (;;) {
-        if (this.#signal?.aborted) throw cancelled();
-        if (this.#pending.byteLength === 0) {
-          const { value, done } = await this.#reader.read();
-          if (this.#signal?.aborted) throw cancelled();
-          if (done) {
-            if (line.length === 0) throw cancelled();
-            return line.take();
-          }
-          this.#pending = value;
-          continue;
-        }
-        const at = this.#pending.findIndex((b) => line.key(b));
-        if (at >= 0) {
-          this.#pending = this.#pending.subarray(at + 1);
-          return line.take();
-        }
-        this.#pending = new Uint8Array(0);
-      }
+      const complete = await this.#lines.readKeys((b) => line.key(b));
+      if (this.#signal?.aborted) throw cancelled();
+      if (!complete && line.length === 0) throw cancelled();
+      return line.take();
     } finally {
       this.#signal?.removeEventListener("abort", onAbort);
     }
@@ -202,8 +186,7 @@ class LineReader {
 
   release(): void {
     this.#line.wipe();
-    this.#pending.fill(0);
-    this.#reader.releaseLock();
+    this.#lines.release();
   }
 }
 

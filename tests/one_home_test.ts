@@ -66,6 +66,11 @@ Deno.test("base64 and hex go through @scure/base, not hand-written helpers", () 
   assert.deepEqual(filesMatching(handWritten, outsideProtocol), []);
 });
 
+Deno.test("streams are split into lines by common/line_reader.ts only", () => {
+  const splitsBytes = /\.indexOf\((?:0x0a|LF|"\\n")\)/;
+  assert.deepEqual(filesMatching(splitsBytes), ["common/line_reader.ts"]);
+});
+
 Deno.test("mkdir with a private mode goes through ensurePrivateDir", () => {
   assert.deepEqual(
     filesMatching(/mkdir(?:Sync)?\([^)]*mode:\s*0o700/),

@@ -5,11 +5,12 @@
  * @module
  */
 
+import { LineReader } from "../../common/line_reader.ts";
 import { displayName } from "./format.ts";
 import { History, LineEditor } from "./line_editor.ts";
 import { type TextSink, writeText } from "./progress.ts";
 
-/** Longest line accepted from a pipe or file, in characters. */
+/** Longest line accepted from a pipe or file, in bytes. */
 export const MAX_LINE = 64 * 1024;
 
 /** A source of command lines. */
@@ -60,46 +61,26 @@ class TextReader {
 
 /** Lines from a pipe or a file; no prompt, no echo. */
 export class PlainLineSource implements LineSource {
-  readonly #input: TextReader;
+  readonly #lines: LineReader;
   readonly #notices: TextSink;
-  #buffer = "";
-  #ended = false;
 
   constructor(stream: ReadableStream<Uint8Array>, notices: TextSink) {
-    this.#input = new TextReader(stream);
+    this.#lines = new LineReader(stream, { maxBytes: MAX_LINE });
     this.#notices = notices;
   }
 
-  async readLine(_prompt: string): Promise<string | null> {
-    for (;;) {
-      const end = this.#buffer.indexOf("\n");
-      if (end >= 0) {
-        const line = this.#buffer.slice(0, end).replace(/\r$/, "");
-        this.#buffer = this.#buffer.slice(end + 1);
-        return line;
-      }
-      if (this.#buffer.length > MAX_LINE) {
-        this.#buffer = "";
-        throw new RangeError(`A line is longer than ${MAX_LINE} characters`);
-      }
-      const text = this.#ended ? null : await this.#input.read();
-      if (text === null) {
-        this.#ended = true;
-        if (this.#buffer === "") return null;
-        const line = this.#buffer.replace(/\r$/, "");
-        this.#buffer = "";
-        return line;
-      }
-      this.#buffer += text;
-    }
+  /** @throws {RangeError} for a line longer than {@linkcode MAX_LINE} bytes. */
+  readLine(_prompt: string): Promise<string | null> {
+    return this.#lines.readLine();
   }
 
   notice(text: string): void {
     writeText(this.#notices, text + "\n");
   }
 
-  close(): Promise<void> {
-    return this.#input.close();
+  async close(): Promise<void> {
+    await this.#lines.cancel();
+    this.#lines.release();
   }
 }
 

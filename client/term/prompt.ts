@@ -7,6 +7,7 @@
  */
 
 import { writeText } from "../../common/cli_io.ts";
+import { LineReader } from "../../common/line_reader.ts";
 
 /** The streams a question needs. */
 export interface PromptIo {
@@ -31,13 +32,18 @@ export async function askYesNo(
   io: PromptIo,
   question: string,
 ): Promise<boolean> {
-  const reader = io.stdin.readable.getReader();
-  const onAbort = () => void reader.cancel().catch(() => {});
+  using lines = new LineReader(io.stdin.readable, {
+    maxBytes: MAX_ANSWER_BYTES,
+  });
+  const onAbort = () => void lines.cancel();
   io.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     writeText(io.stderr, `${question} (yes/no) `);
     for (;;) {
-      const answer = await readLine(reader);
+      const answer = await lines.readLine().catch((error) => {
+        if (error instanceof RangeError) return ""; // asked again
+        throw error;
+      });
       if (answer === null || io.signal?.aborted) {
         writeText(io.stderr, "\n");
         return false;
@@ -49,30 +55,6 @@ export async function askYesNo(
     }
   } finally {
     io.signal?.removeEventListener("abort", onAbort);
-    reader.releaseLock();
-  }
-}
-
-/** One line of input without its ending, or null at the end of input. */
-async function readLine(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): Promise<string | null> {
-  const bytes: number[] = [];
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) {
-      return bytes.length === 0 ? null : new TextDecoder().decode(
-        Uint8Array.from(bytes),
-      );
-    }
-    const end = value.indexOf(0x0a);
-    const part = end < 0 ? value : value.subarray(0, end);
-    for (const b of part) {
-      if (bytes.length < MAX_ANSWER_BYTES) bytes.push(b);
-    }
-    if (end >= 0) {
-      return new TextDecoder().decode(Uint8Array.from(bytes));
-    }
   }
 }
 
