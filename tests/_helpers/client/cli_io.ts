@@ -7,18 +7,24 @@
 
 import type { CliIo } from "../../../common/cli_io.ts";
 
-/** A text sink that keeps what was written. */
+/**
+ * A text sink that keeps what was written. With `maxWrite` it takes at most
+ * that many bytes per call, as a pipe may: callers must loop.
+ */
 export class Buffer {
   #chunks: Uint8Array[] = [];
   readonly #terminal: boolean;
+  readonly #maxWrite: number;
 
-  constructor(terminal = false) {
+  constructor(terminal = false, maxWrite = Infinity) {
     this.#terminal = terminal;
+    this.#maxWrite = maxWrite;
   }
 
   writeSync(p: Uint8Array): number {
-    this.#chunks.push(p.slice());
-    return p.byteLength;
+    const n = Math.min(p.byteLength, this.#maxWrite);
+    this.#chunks.push(p.slice(0, n));
+    return n;
   }
 
   isTerminal(): boolean {
@@ -48,6 +54,8 @@ export interface FakeIoOptions {
   ttyErr?: boolean;
   env?: Record<string, string>;
   signal?: AbortSignal;
+  /** Most bytes stdout and stderr take per write. Default: all. */
+  maxWrite?: number;
 }
 
 /** A fake CliIo and its output buffers. */
@@ -68,8 +76,8 @@ export function fakeIo(options: FakeIoOptions = {}): {
       else controller.close();
     },
   });
-  const stdout = new Buffer(options.tty ?? false);
-  const stderr = new Buffer(options.ttyErr ?? false);
+  const stdout = new Buffer(options.tty ?? false, options.maxWrite);
+  const stderr = new Buffer(options.ttyErr ?? false, options.maxWrite);
   const rawModes: boolean[] = [];
   const io: CliIo = {
     stdin: {

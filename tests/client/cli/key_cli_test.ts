@@ -2,7 +2,17 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { keyCommand } from "../../../client/cli/key_cli.ts";
 import { loadIdentities } from "../../../client/vault/identity.ts";
-import { captureIo } from "../../_helpers/vault/io.ts";
+import { fakeIo } from "../../_helpers/client/cli_io.ts";
+
+/** The CLI's io with environment `env`; outputs take 5 bytes per write. */
+function captureIo(env: Record<string, string>) {
+  const { io, stdout, stderr } = fakeIo({ env, maxWrite: 5 });
+  return {
+    ...io,
+    stdoutText: () => stdout.text(),
+    stderrText: () => stderr.text(),
+  };
+}
 
 async function withConfigDir(
   fn: (dir: string) => Promise<void>,
