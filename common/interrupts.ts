@@ -37,7 +37,7 @@ export interface SignalPressesOptions {
 }
 
 /** The process's signals. */
-export const processSignals: SignalHost = {
+const processSignals: SignalHost = {
   add: (signal, handler) => Deno.addSignalListener(signal, handler),
   remove: (signal, handler) => Deno.removeSignalListener(signal, handler),
 };

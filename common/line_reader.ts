@@ -7,7 +7,6 @@
  */
 
 const LF = 0x0a;
-const CR = 0x0d;
 
 /** Options of {@linkcode LineReader}. */
 export interface LineReaderOptions {

@@ -113,7 +113,7 @@ async function promptLine(
  *
  * @throws {FtsError} code `io` if the file cannot be read or is too large.
  */
-export async function readPasswordFile(path: string): Promise<string> {
+async function readPasswordFile(path: string): Promise<string> {
   const where = `Cannot read the password file "${path}"`;
   let bytes: Uint8Array;
   try {

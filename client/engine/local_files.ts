@@ -77,8 +77,8 @@ export async function openStreamTarget(
 }
 
 /** Prefix and suffix of the temporary files downloads are written to. */
-export const TEMP_PREFIX = ".fts-";
-export const TEMP_SUFFIX = ".part";
+const TEMP_PREFIX = ".fts-";
+const TEMP_SUFFIX = ".part";
 
 /** Tells whether a local file name is one of fts's temporary files. */
 export function isTempName(base: string): boolean {

@@ -11,7 +11,7 @@ import { History, LineEditor } from "./line_editor.ts";
 import { type TextSink, writeText } from "./progress.ts";
 
 /** Longest line accepted from a pipe or file, in bytes. */
-export const MAX_LINE = 64 * 1024;
+const MAX_LINE = 64 * 1024;
 
 /** A source of command lines. */
 export interface LineSource {

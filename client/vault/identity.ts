@@ -17,7 +17,7 @@ import {
 } from "./age_keys.ts";
 
 /** File name of the identity inside the config folder. */
-export const IDENTITY_FILE = "identity.txt";
+const IDENTITY_FILE = "identity.txt";
 
 /** The path of the identity file in the config folder (see common/config_dir.ts). */
 export function identityPath(env: EnvReader): string {

@@ -19,14 +19,14 @@ import { type Recipient, Stanza } from "age-encryption";
 import { base64nopad } from "@scure/base";
 
 /** Default scrypt work factor (log2 N), the same as the `age` command's. */
-export const DEFAULT_WORK_FACTOR = 18;
+const DEFAULT_WORK_FACTOR = 18;
 /** Lowest work factor accepted when encrypting. */
-export const MIN_WORK_FACTOR = 10;
+const MIN_WORK_FACTOR = 10;
 /**
  * Highest work factor accepted when encrypting: the reference library
  * refuses to decrypt above 20.
  */
-export const MAX_WORK_FACTOR = 20;
+const MAX_WORK_FACTOR = 20;
 
 const LABEL = new TextEncoder().encode("age-encryption.org/v1/scrypt");
 

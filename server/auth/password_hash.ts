@@ -32,7 +32,7 @@ export interface ScryptParams {
 }
 
 /** The cost used for new hashes unless told otherwise. */
-export const DEFAULT_SCRYPT_PARAMS: ScryptParams = { logN: 15, r: 8, p: 1 };
+const DEFAULT_SCRYPT_PARAMS: ScryptParams = { logN: 15, r: 8, p: 1 };
 
 /** Longest password accepted, in UTF-8 bytes. */
 export const MAX_PASSWORD_BYTES = 1024;

@@ -27,7 +27,7 @@ import type { Upload } from "../storage/storage.ts";
 /** Uploads of at least this many bytes are copied into slots and overlapped. */
 export const PIPELINE_MIN_SIZE = 4 * 1024 * 1024;
 /** Chunks one large upload may have in flight (hashing or writing). */
-export const PIPELINE_DEPTH = 4;
+const PIPELINE_DEPTH = 4;
 /** Slot memory all uploads of this process may hold together. */
 export const PIPELINE_MEMORY = 64 * 1024 * 1024;
 
