@@ -11,6 +11,7 @@ import { DEFAULT_CHUNK, KNOWN_FEATURES } from "../protocol/messages.ts";
 import { MAX_PAYLOAD } from "../protocol/frame.ts";
 import type { Accounts } from "./auth/accounts.ts";
 import { type Clock, systemClock, type TimerHandle } from "../common/clock.ts";
+import { addressNetwork } from "../common/ip_address.ts";
 import { LocalStorage } from "./storage/local/local_storage.ts";
 import { LoginGate } from "./auth/login.ts";
 import {
@@ -247,7 +248,7 @@ class Server implements FtsServer {
   readonly #storage: Storage;
   readonly #settings: Settings;
   readonly #sessions = new Map<Session, Promise<void>>();
-  /** Open connections per address key (see {@linkcode addressKey}). */
+  /** Open connections per address network (see common/ip_address.ts). */
   readonly #perAddress = new Map<string, { count: number; logged: boolean }>();
   readonly #finished = Promise.withResolvers<void>();
   readonly #accepting: Promise<void>;
@@ -351,7 +352,8 @@ class Server implements FtsServer {
       tcp.close();
       return;
     }
-    const key = addressKey(tcp.remoteAddr.hostname);
+    const key = addressNetwork(tcp.remoteAddr.hostname) ??
+      tcp.remoteAddr.hostname;
     const from = this.#perAddress.get(key) ?? { count: 0, logged: false };
     if (from.count >= settings.maxPerAddress) {
       tcp.close();
@@ -479,27 +481,6 @@ function safeLog(
       // A broken log sink (closed stdout…) must not stop transfers.
     }
   };
-}
-
-/**
- * What the per-address limit counts: an IPv4 address as it is, an IPv6
- * address by its /64 network (one host usually holds a whole /64), and an
- * IPv4-mapped IPv6 address as its IPv4 address.
- */
-export function addressKey(hostname: string): string {
-  if (!hostname.includes(":")) return hostname;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(hostname);
-  if (mapped) return mapped[1]!;
-  const bare = hostname.split("%", 1)[0]!.toLowerCase();
-  const [head = "", tail] = bare.split("::", 2);
-  const left = head === "" ? [] : head.split(":");
-  const right = tail === undefined || tail === "" ? [] : tail.split(":");
-  const groups = tail === undefined
-    ? left
-    : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
-  return `${
-    groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")
-  }::/64`;
 }
 
 /** `host:port`, with IPv6 hosts in brackets. */

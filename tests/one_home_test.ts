@@ -71,6 +71,10 @@ Deno.test("streams are split into lines by common/line_reader.ts only", () => {
   assert.deepEqual(filesMatching(splitsBytes), ["common/line_reader.ts"]);
 });
 
+Deno.test("IP addresses are parsed by ipaddr.js, not by hand", () => {
+  assert.deepEqual(filesMatching(/\.split\(["']::["']/), []);
+});
+
 Deno.test("mkdir with a private mode goes through ensurePrivateDir", () => {
   assert.deepEqual(
     filesMatching(/mkdir(?:Sync)?\([^)]*mode:\s*0o700/),
