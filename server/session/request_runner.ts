@@ -34,7 +34,7 @@ import {
 import { ConnectionClosed } from "./session_errors.ts";
 import { receiveFile } from "../handlers/put_handler.ts";
 import { toWireError } from "./wire_error.ts";
-import { Slots } from "../../common/semaphore.ts";
+import { Semaphore } from "../../common/semaphore.ts";
 
 /**
  * Requests other than uploads one connection may have in flight; the next
@@ -100,7 +100,7 @@ interface Active {
 export class RequestRunner {
   readonly #options: RequestRunnerOptions;
   readonly #requests = new Map<number, Active>();
-  readonly #places = new Slots(MAX_REQUESTS_IN_FLIGHT);
+  readonly #places = new Semaphore(MAX_REQUESTS_IN_FLIGHT);
   #uploads = 0;
   /** Aborted by {@linkcode abortAll}: no request is admitted after it. */
   readonly #ended = new AbortController();
