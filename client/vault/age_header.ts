@@ -26,6 +26,7 @@ import { ScryptRecipient } from "./scrypt_recipient.ts";
 import { X25519Identity } from "./x25519_identity.ts";
 import { VaultError } from "./vault_error.ts";
 import { AGE_MAGIC } from "../../common/age_magic.ts";
+import { IdentityWalk, type WalkOutcome } from "./identity_walk.ts";
 
 /** Bytes of the random nonce between the header and the payload. */
 export const PAYLOAD_NONCE_SIZE = 16;
@@ -189,12 +190,14 @@ export async function openHeader(
 ): Promise<AgeHeader> {
   const types = headerStanzaTypes(bytes);
   const decrypter = new Decrypter();
+  const walk = new IdentityWalk();
+  walk.begin(decrypter);
   const identities = options.identities ?? [];
   for (const identity of identities) {
     const secret = identity.exportSecret();
     decrypter.addIdentity(
       secret.startsWith("AGE-SECRET-KEY-1")
-        ? new X25519Identity(secret)
+        ? walk.watch(new X25519Identity(secret))
         : secret,
     );
   }
@@ -210,18 +213,28 @@ export async function openHeader(
       { passphrase: scrypt },
     );
   }
+  walk.end(decrypter);
   let fileKey: Uint8Array;
   try {
     fileKey = await decrypter.decryptHeader(bytes);
   } catch (error) {
-    throw translateLibraryError(error, scrypt);
+    throw libraryError(error, walk.outcome, scrypt);
   }
   return new AgeHeader(bytes, fileKey, false);
 }
 
-function translateLibraryError(error: unknown, scrypt: boolean): VaultError {
+/**
+ * The library's failure by where its walk stopped. A library identity (the
+ * passphrase's) that ends the walk found the key and the MAC failed, or
+ * found its stanza invalid: either way the header was modified or damaged.
+ */
+function libraryError(
+  error: unknown,
+  outcome: WalkOutcome,
+  scrypt: boolean,
+): VaultError {
   const message = error instanceof Error ? error.message : String(error);
-  if (message.includes("no identity matched")) {
+  if (outcome === "no_match") {
     return new VaultError(
       "no_identity",
       scrypt
@@ -230,7 +243,7 @@ function translateLibraryError(error: unknown, scrypt: boolean): VaultError {
       { cause: error, passphrase: scrypt },
     );
   }
-  if (message.includes("HMAC")) {
+  if (outcome === "key_found" || outcome === "stopped") {
     return new VaultError(
       "header_mac",
       "Cannot decrypt: the age header failed authentication (modified or damaged)",

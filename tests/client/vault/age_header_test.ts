@@ -232,3 +232,18 @@ Deno.test("headerStanzaTypes() lists the stanza types in order", () => {
   );
   assert.deepEqual(headerStanzaTypes(header), ["X25519", "scrypt"]);
 });
+
+Deno.test("openHeader() tells failures apart by where the library stopped, not by its message, which can quote the file", async () => {
+  const me = await AgeIdentity.generate();
+  // The library's message quotes a bad version line word for word.
+  for (const words of ["no identity matched", "HMAC"]) {
+    const bad = encoder.encode(
+      `age-encryption.org/v9 ${words}\n-> X25519 AAAA\nAAAA\n--- AAAA\n`,
+    );
+    await rejectsWith(
+      openHeader(bad, { identities: [me] }),
+      "malformed_header",
+      "bad_request",
+    );
+  }
+});
