@@ -544,8 +544,7 @@ class Receiver {
  */
 function decryptionError(error: unknown): unknown {
   if (!(error instanceof VaultError)) return error;
-  const reason = error.message.replace(/^Cannot decrypt: /, "");
-  return new ReasonError(error.code, `decryption failed: ${reason}`, {
+  return new ReasonError(error.code, `decryption failed: ${error.detail}`, {
     cause: error,
   });
 }

@@ -205,11 +205,11 @@ export async function openHeader(
   if (scrypt && options.passphrase !== undefined) {
     decrypter.addPassphrase(await options.passphrase());
   } else if (identities.length === 0 || scrypt) {
-    throw new VaultError(
+    throw VaultError.decrypting(
       "no_identity",
       scrypt
-        ? "Cannot decrypt: the file is passphrase-encrypted and no passphrase was given"
-        : "Cannot decrypt: it is encrypted to an age key and no identity was given",
+        ? "the file is passphrase-encrypted and no passphrase was given"
+        : "it is encrypted to an age key and no identity was given",
       { passphrase: scrypt },
     );
   }
@@ -235,24 +235,24 @@ function libraryError(
 ): VaultError {
   const message = error instanceof Error ? error.message : String(error);
   if (outcome === "no_match") {
-    return new VaultError(
+    return VaultError.decrypting(
       "no_identity",
       scrypt
-        ? "Cannot decrypt: wrong passphrase"
-        : "Cannot decrypt: the file is not encrypted to any of your identities",
+        ? "wrong passphrase"
+        : "the file is not encrypted to any of your identities",
       { cause: error, passphrase: scrypt },
     );
   }
   if (outcome === "key_found" || outcome === "stopped") {
-    return new VaultError(
+    return VaultError.decrypting(
       "header_mac",
-      "Cannot decrypt: the age header failed authentication (modified or damaged)",
+      "the age header failed authentication (modified or damaged)",
       { cause: error },
     );
   }
-  return new VaultError(
+  return VaultError.decrypting(
     "malformed_header",
-    `Cannot decrypt: invalid age header (${message})`,
+    `invalid age header (${message})`,
     { cause: error },
   );
 }
@@ -300,9 +300,9 @@ export class HeaderScanner {
       this.#lineStart = this.#scanned = newline + 1;
     }
     if (buf.length > MAX_HEADER_SIZE) {
-      throw new VaultError(
+      throw VaultError.decrypting(
         "malformed_header",
-        `Cannot decrypt: the age header is larger than ${MAX_HEADER_SIZE} bytes`,
+        `the age header is larger than ${MAX_HEADER_SIZE} bytes`,
       );
     }
     return -1;
@@ -328,14 +328,14 @@ function checkVersion(buf: Uint8Array): void {
     Math.min(buf.length, ARMOR_START.length),
   );
   if (startsWith(buf, armor)) {
-    throw new VaultError(
+    throw VaultError.decrypting(
       "unsupported",
-      "Cannot decrypt: ASCII-armored age files are not supported (use age -d)",
+      "ASCII-armored age files are not supported (use age -d)",
     );
   }
-  throw new VaultError(
+  throw VaultError.decrypting(
     "not_age",
-    "Cannot decrypt: the file is not age-encrypted",
+    "the file is not age-encrypted",
   );
 }
 

@@ -49,9 +49,9 @@ export function openedPayloadSize(sealedSize: number): number {
   const full = Math.floor(sealedSize / SEALED_CHUNK_SIZE);
   const rest = sealedSize % SEALED_CHUNK_SIZE;
   if (sealedSize < TAG_SIZE || (rest > 0 && rest <= TAG_SIZE && full > 0)) {
-    throw new VaultError(
+    throw VaultError.decrypting(
       "truncated",
-      `Cannot decrypt: an age payload of ${sealedSize} bytes is impossible`,
+      `an age payload of ${sealedSize} bytes is impossible`,
     );
   }
   return sealedSize - (full + (rest > 0 ? 1 : 0)) * TAG_SIZE;
@@ -185,28 +185,28 @@ export class StreamOpener {
     if (this.#finished) throw new TypeError("The payload is already finished");
     const chunk = this.#held.bytes;
     if (chunk.length < TAG_SIZE) {
-      throw new VaultError(
+      throw VaultError.decrypting(
         "truncated",
-        `Cannot decrypt: the file ends inside chunk ${this.#counter}`,
+        `the file ends inside chunk ${this.#counter}`,
       );
     }
     const plain = this.#open(chunk, 1);
     if (plain === null) {
       if (this.#open(chunk, 0) !== null) {
-        throw new VaultError(
+        throw VaultError.decrypting(
           "truncated",
-          `Cannot decrypt: the file ends after chunk ${this.#counter}, before its final chunk`,
+          `the file ends after chunk ${this.#counter}, before its final chunk`,
         );
       }
-      throw new VaultError(
+      throw VaultError.decrypting(
         "chunk_auth",
-        `Cannot decrypt: final chunk ${this.#counter} failed authentication (modified, damaged or wrong key)`,
+        `final chunk ${this.#counter} failed authentication (modified, damaged or wrong key)`,
       );
     }
     if (plain.length === 0 && this.#counter > 0) {
-      throw new VaultError(
+      throw VaultError.decrypting(
         "malformed_payload",
-        `Cannot decrypt: final chunk ${this.#counter} is empty`,
+        `final chunk ${this.#counter} is empty`,
       );
     }
     this.#finished = true;
@@ -221,14 +221,14 @@ export class StreamOpener {
       return plain;
     }
     if (this.#open(chunk, 1) !== null) {
-      throw new VaultError(
+      throw VaultError.decrypting(
         "trailing_data",
-        `Cannot decrypt: data follows the final chunk ${this.#counter}`,
+        `data follows the final chunk ${this.#counter}`,
       );
     }
-    throw new VaultError(
+    throw VaultError.decrypting(
       "chunk_auth",
-      `Cannot decrypt: chunk ${this.#counter} failed authentication (modified, reordered or damaged)`,
+      `chunk ${this.#counter} failed authentication (modified, reordered or damaged)`,
     );
   }
 

@@ -27,9 +27,9 @@ export type DecryptorOptions = OpenOptions;
 export function decryptedSize(cipherSize: number, headerSize: number): number {
   const payload = cipherSize - headerSize - PAYLOAD_NONCE_SIZE;
   if (payload < 0) {
-    throw new VaultError(
+    throw VaultError.decrypting(
       "truncated",
-      `Cannot decrypt: an age file of ${cipherSize} bytes is impossible`,
+      `an age file of ${cipherSize} bytes is impossible`,
     );
   }
   return openedPayloadSize(payload);
@@ -132,13 +132,13 @@ export class AgeDecryptor {
 
   #endedEarly(): VaultError {
     if (this.#cipherBytes === 0) {
-      return new VaultError("not_age", "Cannot decrypt: the file is empty");
+      return VaultError.decrypting("not_age", "the file is empty");
     }
-    return new VaultError(
+    return VaultError.decrypting(
       "truncated",
       this.#header === null
-        ? "Cannot decrypt: the file ends inside its age header"
-        : "Cannot decrypt: the file ends before its payload",
+        ? "the file ends inside its age header"
+        : "the file ends before its payload",
     );
   }
 

@@ -65,10 +65,16 @@ export class VaultError extends FtsError {
   readonly reason: VaultErrorReason;
   /** True when the file was passphrase-encrypted (an age scrypt stanza). */
   readonly passphrase: boolean;
+  /**
+   * What went wrong without the action, e.g. `wrong passphrase` for the
+   * message `Cannot decrypt: wrong passphrase`, for a caller that names
+   * the action itself.
+   */
+  readonly detail: string;
   constructor(
     reason: VaultErrorReason,
     message: string,
-    options?: ErrorOptions & { passphrase?: boolean },
+    options?: ErrorOptions & { passphrase?: boolean; detail?: string },
   ) {
     super(
       INTEGRITY_REASONS.has(reason) ? "checksum_mismatch" : "bad_request",
@@ -78,5 +84,26 @@ export class VaultError extends FtsError {
     this.name = "VaultError";
     this.reason = reason;
     this.passphrase = options?.passphrase ?? false;
+    this.detail = options?.detail ?? message;
+  }
+
+  /**
+   * A decryption failure: the message is `Cannot decrypt: DETAIL`.
+   *
+   * @example
+   * ```ts
+   * VaultError.decrypting("no_identity", "wrong passphrase").message;
+   * // "Cannot decrypt: wrong passphrase"
+   * ```
+   */
+  static decrypting(
+    reason: VaultErrorReason,
+    detail: string,
+    options?: ErrorOptions & { passphrase?: boolean },
+  ): VaultError {
+    return new VaultError(reason, `Cannot decrypt: ${detail}`, {
+      ...options,
+      detail,
+    });
   }
 }
