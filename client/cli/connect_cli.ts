@@ -19,6 +19,7 @@ import {
   UsageError,
 } from "../../common/usage_error.ts";
 import { FtsError } from "../../protocol/errors.ts";
+import { fileReason } from "../engine/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
 import { splitWords, type Word } from "../shell/command_parse.ts";
 import { complete, shellCompletionSource } from "../shell/completion.ts";
@@ -369,20 +370,12 @@ async function runBatch(
   } else {
     name = file;
     try {
-      stream = (await Deno.open(resolve(file))).readable;
+      stream = await openBatch(resolve(file));
     } catch (error) {
-      if (
-        !(error instanceof Deno.errors.NotFound ||
-          error instanceof Deno.errors.PermissionDenied)
-      ) {
-        throw error;
-      }
+      const reason = fileReason(error);
+      if (reason === undefined) throw error;
       return fail(
-        `Cannot read batch file ${quoteName(file)}: ${
-          error instanceof Deno.errors.NotFound
-            ? "no such file"
-            : "permission denied"
-        }`,
+        `Cannot read batch file ${quoteName(file)}: ${reason}`,
         USAGE_STATUS,
       );
     }
@@ -492,4 +485,18 @@ function signalInterrupts(): InterruptSource & { close(): Promise<void> } {
     },
     close: () => presses.close(),
   };
+}
+
+/** Opens a batch file; a folder is refused here, not at its first read. */
+async function openBatch(path: string): Promise<ReadableStream<Uint8Array>> {
+  const file = await Deno.open(path);
+  try {
+    if ((await file.stat()).isDirectory) {
+      throw new Deno.errors.IsADirectory(path);
+    }
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  return file.readable;
 }

@@ -14,6 +14,7 @@ import { PASSWORD_ENV, readSecret } from "../../common/secret_input.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
 import { configDir } from "../../common/config_dir.ts";
+import { fileReason } from "../engine/errors.ts";
 import {
   ConnectError,
   type ConnectFailure,
@@ -141,10 +142,9 @@ export async function prepareConnector(
     try {
       caCerts = [await Deno.readTextFile(flags.ca)];
     } catch (error) {
-      if (!(error instanceof Error)) throw error;
-      return `Cannot read the --ca file ${quoteName(flags.ca, 200)}: ${
-        error instanceof Deno.errors.NotFound ? "no such file" : error.message
-      }`;
+      const reason = fileReason(error);
+      if (reason === undefined) throw error;
+      return `Cannot read the --ca file ${quoteName(flags.ca, 200)}: ${reason}`;
     }
   }
   let knownHosts: KnownHosts | null = null;

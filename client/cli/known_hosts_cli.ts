@@ -21,6 +21,7 @@ import {
   KnownHosts,
 } from "../connect/known_hosts.ts";
 import { parseTarget } from "../connect/target.ts";
+import { fileReason } from "../engine/errors.ts";
 
 /** The text of `fts known-hosts --help`. */
 export const KNOWN_HOSTS_USAGE = `Usage: fts known-hosts <command>
@@ -126,9 +127,10 @@ export async function knownHostsCommand(
     );
     return 0;
   } catch (error) {
-    if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
+    const reason = fileReason(error);
+    if (reason === undefined) throw error;
     return fail(
-      `Cannot read or write ${quoteName(known.file, 300)}: permission denied`,
+      `Cannot read or write ${quoteName(known.file, 300)}: ${reason}`,
       1,
     );
   }

@@ -170,6 +170,29 @@ export function localReason(
   return undefined;
 }
 
+/**
+ * Why a local file the user named (a batch file, a `--ca` file, the
+ * known_hosts file) cannot be read or written, in a few words: `no such
+ * file`, `permission denied`, `it is a folder`…; undefined when `error` is
+ * not a file-system error.
+ *
+ * @example
+ * ```ts
+ * fileReason(new Deno.errors.NotFound("…")); // "no such file"
+ * ```
+ */
+export function fileReason(error: unknown): string | undefined {
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return "permission denied";
+  }
+  if (error instanceof Deno.errors.IsADirectory) return "it is a folder";
+  if (error instanceof Deno.errors.NotADirectory) {
+    return "a parent is not a folder";
+  }
+  return localReason(error)?.reason;
+}
+
 function serverText(message: string, code: ErrorCode): string {
   let text = message.trim();
   const cannot = /^Cannot [a-z ]+ "(?:[^"\\]|\\.)*": /.exec(text);

@@ -243,6 +243,18 @@ Deno.test("connectCommand() --batch - reads standard input; a bad line exits 2",
     missing.stderr,
     'fts: Cannot read batch file "/nonexistent/b": no such file\n',
   );
+  await withDir(async (folder) => {
+    const notAFile = await connectPlain([
+      `127.0.0.1:${server.port}`,
+      "--batch",
+      folder,
+    ]);
+    assert.equal(notAFile.status, 2);
+    assert.equal(
+      notAFile.stderr,
+      `fts: Cannot read batch file "${folder}": it is a folder\n`,
+    );
+  });
 });
 
 Deno.test("connectCommand() prints the server's going-away notice", async () => {

@@ -61,3 +61,17 @@ Deno.test("fts known-hosts: usage errors are one line and exit 2; --help exits 0
     stderr: "",
   });
 });
+
+Deno.test("fts known-hosts: a known_hosts that cannot be read is one line and exit 1, whatever the file-system error", async () => {
+  await using config = await tempDir();
+  // A folder where the file belongs.
+  await Deno.mkdir(join(config.path, "known_hosts"));
+  const result = await run(["list"], config.path);
+  assert.equal(result.status, 1);
+  assert.equal(
+    result.stderr,
+    `fts: Cannot read or write "${
+      join(config.path, "known_hosts")
+    }": it is a folder\n`,
+  );
+});
