@@ -58,3 +58,17 @@ Deno.test("the error rule's pattern sees the usual ways of reading a message", (
   assert.ok(!READS_MESSAGE.test("assert.match(error.message, /x/);"));
   assert.ok(!READS_MESSAGE.test("writeText(err, `${error.message}\\n`);"));
 });
+
+Deno.test("the client words a failure to connect in one module only", () => {
+  const elsewhere: string[] = [];
+  for (const file of readSources(["client"])) {
+    if (file.path === "client/connect/connect_error.ts") continue;
+    const lines = withoutComments(file.text).split("\n");
+    lines.forEach((line, index) => {
+      if (/Cannot connect\b/.test(line)) {
+        elsewhere.push(`${file.path}:${index + 1}: ${line.trim()}`);
+      }
+    });
+  }
+  assert.deepEqual(elsewhere, []);
+});

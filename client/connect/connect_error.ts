@@ -5,9 +5,9 @@
  * the server requires. Each failure carries a {@linkcode ConnectFailure}
  * kind, so the UI chooses its remedy by kind, never by the message.
  *
- * Refused server identities are worded where trust is decided
- * (`tls_connect.ts`), and a server that answers a TLS handshake in plain
- * text where its first bytes are read (`tls_probe.ts`); both are typed too.
+ * A server that answers a TLS handshake in plain text is a
+ * {@linkcode NotTlsError}, and the words of a refused server identity come
+ * from {@linkcode identityRefusalText}; both are typed too.
  *
  * @module
  */
@@ -33,6 +33,7 @@ export type ConnectFailure =
   | "not_fts"
   | "server_uses_tls"
   | "server_not_tls"
+  | "not_tls"
   | "zone_id"
   | "cancelled"
   | "refused_by_server"
@@ -67,6 +68,8 @@ const FAILURES: Record<
     code: "protocol",
     text: () => "the server does not use TLS",
   },
+  // What answered instead, from PLAIN_PEER_TEXT.
+  not_tls: { code: "protocol", text: (peer) => peer },
   zone_id: {
     code: "unsupported",
     text: () => "an address with a zone id works only with --no-tls",
@@ -234,4 +237,85 @@ export function connectError(label: string, error: unknown): unknown {
     detail: error.message.split("\n", 1)[0]!,
     cause: error,
   });
+}
+
+/**
+ * What answered where a TLS server was expected: an fts server started with
+ * `--no-tls`, an HTTP or SSH server, something else, or a peer that hung up
+ * without a word (`none`).
+ */
+export type PlainPeer = "fts" | "http" | "ssh" | "other" | "none";
+
+const PLAIN_PEER_TEXT: Record<PlainPeer, string> = {
+  fts: "the server does not speak TLS",
+  none: "the server ended the connection during the handshake",
+  http: "it is an HTTP server, not an fts server",
+  ssh: "it is an SSH server, not an fts server",
+  other: "the server speaks neither TLS nor fts",
+};
+
+/**
+ * The server did not answer the TLS handshake in TLS. `peer` says what it
+ * is, as far as its first bytes tell; the UI suggests `--no-tls` only for an
+ * fts server (or a silent hang-up, which is how old fts servers answered).
+ */
+export class NotTlsError extends ConnectError {
+  /** What answered. */
+  readonly peer: PlainPeer;
+  /** `host:port` as shown in the message. */
+  readonly address: string;
+  constructor(address: string, peer: PlainPeer, options?: ErrorOptions) {
+    super(`"${address}"`, "not_tls", {
+      ...options,
+      detail: PLAIN_PEER_TEXT[peer],
+      via: " over TLS",
+    });
+    this.name = "NotTlsError";
+    this.peer = peer;
+    this.address = address;
+  }
+}
+
+/** Why a server's identity was refused, with the facts the message names. */
+export type IdentityRefusal =
+  /** known_hosts holds another fingerprint for this address. */
+  | { reason: "mismatch"; stored: string; offered: string }
+  /** `--fingerprint` names another one. */
+  | { reason: "wrong_fingerprint"; offered: string; expected: string }
+  /** The person said no; or nobody could be asked. */
+  | { reason: "declined" | "unknown"; offered: string }
+  /** The certificate did not verify; `why` says what a reading found. */
+  | { reason: "untrusted" | "invalid"; why: string }
+  /** The TLS library refused the certificate, in its own words. */
+  | { reason: "tls_refused"; tls: string };
+
+/**
+ * The one line for a refused server identity at `address` (`host:port`).
+ *
+ * @example
+ * ```ts
+ * identityRefusalText("127.0.0.1:4433", { reason: "declined", offered: "SHA256:…" });
+ * // 'Cannot connect to "127.0.0.1:4433": its identity SHA256:… was not accepted'
+ * ```
+ */
+export function identityRefusalText(
+  address: string,
+  refusal: IdentityRefusal,
+): string {
+  const cannot = `Cannot connect to "${address}": `;
+  switch (refusal.reason) {
+    case "mismatch":
+      return `WARNING: server identity for ${address} changed! stored ${refusal.stored} offered ${refusal.offered} — refusing to connect`;
+    case "wrong_fingerprint":
+      return `${cannot}it offered ${refusal.offered}, not the expected ${refusal.expected}`;
+    case "declined":
+      return `${cannot}its identity ${refusal.offered} was not accepted`;
+    case "unknown":
+      return `${cannot}its identity ${refusal.offered} is not known and there is no terminal to ask`;
+    case "untrusted":
+    case "invalid":
+      return `${cannot}the server could not prove its identity: ${refusal.why}`;
+    case "tls_refused":
+      return `${cannot}the server could not prove its identity (${refusal.tls})`;
+  }
 }

@@ -19,7 +19,12 @@
 import { X509Certificate } from "node:crypto";
 import { parseIpLiteral } from "../../common/ip_address.ts";
 import { classifyTlsFailure } from "../../common/tls_failure.ts";
-import { ConnectError } from "./connect_error.ts";
+import {
+  ConnectError,
+  type IdentityRefusal,
+  identityRefusalText,
+  NotTlsError,
+} from "./connect_error.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
 import { base64 } from "@scure/base";
@@ -28,7 +33,6 @@ import { normaliseFingerprint } from "../../common/fingerprint.ts";
 import { hostKey, type HostVerdict, type KnownHosts } from "./known_hosts.ts";
 import {
   describeCertificate,
-  NotTlsError,
   probeCertificate,
   type ProbeResult,
 } from "./tls_probe.ts";
@@ -207,20 +211,18 @@ export async function decideTrust(
     : normaliseFingerprint(options.fingerprint);
   const pinned = probe.pinnedHostname !== null;
   if (typeof verdict === "object") {
-    return {
-      action: "refuse",
+    return refuse(address, {
       reason: "mismatch",
-      message:
-        `WARNING: server identity for ${address} changed! stored ${verdict.mismatch} offered ${offered} — refusing to connect`,
-    };
+      stored: verdict.mismatch,
+      offered,
+    });
   }
   if (expected !== undefined && expected !== offered) {
-    return {
-      action: "refuse",
+    return refuse(address, {
       reason: "wrong_fingerprint",
-      message:
-        `Cannot connect to "${address}": it offered ${offered}, not the expected ${options.fingerprint}`,
-    };
+      offered,
+      expected: options.fingerprint!,
+    });
   }
   if (verdict === "match") {
     return { action: "connect", pinned, remember: false };
@@ -239,18 +241,19 @@ export async function decideTrust(
         `Trust it and remember it?`,
     );
     if (yes) return { action: "connect", pinned: true, remember: true };
-    return {
-      action: "refuse",
-      reason: "declined",
-      message:
-        `Cannot connect to "${address}": its identity ${offered} was not accepted`,
-    };
+    return refuse(address, { reason: "declined", offered });
   }
+  return refuse(address, { reason: "unknown", offered });
+}
+
+function refuse(
+  address: string,
+  refusal: Exclude<IdentityRefusal, { reason: "tls_refused" }>,
+): TrustDecision {
   return {
     action: "refuse",
-    reason: "unknown",
-    message:
-      `Cannot connect to "${address}": its identity ${offered} is not known and there is no terminal to ask`,
+    reason: refusal.reason,
+    message: identityRefusalText(address, refusal),
   };
 }
 
@@ -322,7 +325,7 @@ export async function connectSecure(
     if (why === null) throw error;
     throw new ServerIdentityError(
       why.reason,
-      `Cannot connect to "${address}": the server could not prove its identity: ${why.text}`,
+      identityRefusalText(address, { reason: why.reason, why: why.text }),
       { cause: error },
     );
   }
@@ -419,10 +422,12 @@ function translate(
     return new NotTlsError(address, "fts", { cause: error });
   }
   if (failure === "certificate") {
-    const message = (error as Error).message;
     return new ServerIdentityError(
       "untrusted",
-      `Cannot connect to "${address}": the server could not prove its identity (${message})`,
+      identityRefusalText(address, {
+        reason: "tls_refused",
+        tls: (error as Error).message,
+      }),
       { cause: error },
     );
   }
@@ -438,7 +443,7 @@ function whyNotTrusted(
   certPem: string,
   host: string,
   caCerts: readonly string[],
-): { reason: RefusalReason; text: string } | null {
+): { reason: "untrusted" | "invalid"; text: string } | null {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);

@@ -18,7 +18,12 @@ import * as tls from "node:tls";
 import { FtsError } from "../../protocol/errors.ts";
 import { FTS_ALPN } from "../../protocol/frame.ts";
 import { pinnedHostname, spkiFingerprint } from "../../common/fingerprint.ts";
-import { ConnectError, connectError } from "./connect_error.ts";
+import {
+  ConnectError,
+  connectError,
+  NotTlsError,
+  type PlainPeer,
+} from "./connect_error.ts";
 
 /** What the probe saw. */
 export interface ProbeResult {
@@ -177,42 +182,7 @@ function probeError(
     });
 }
 
-/**
- * What answered where a TLS server was expected: an fts server started with
- * `--no-tls`, an HTTP or SSH server, something else, or a peer that hung up
- * without a word (`none`).
- */
-export type PlainPeer = "fts" | "http" | "ssh" | "other" | "none";
-
-const PLAIN_PEER_TEXT: Record<PlainPeer, string> = {
-  fts: "the server does not speak TLS",
-  none: "the server ended the connection during the handshake",
-  http: "it is an HTTP server, not an fts server",
-  ssh: "it is an SSH server, not an fts server",
-  other: "the server speaks neither TLS nor fts",
-};
-
-/**
- * The server did not answer the TLS handshake in TLS. `peer` says what it
- * is, as far as its first bytes tell; the UI suggests `--no-tls` only for an
- * fts server (or a silent hang-up, which is how old fts servers answered).
- */
-export class NotTlsError extends FtsError {
-  /** What answered. */
-  readonly peer: PlainPeer;
-  /** `host:port` as shown in the message. */
-  readonly address: string;
-  constructor(address: string, peer: PlainPeer, options?: ErrorOptions) {
-    super(
-      "protocol",
-      `Cannot connect to "${address}" over TLS: ${PLAIN_PEER_TEXT[peer]}`,
-      options,
-    );
-    this.name = "NotTlsError";
-    this.peer = peer;
-    this.address = address;
-  }
-}
+export type { PlainPeer };
 
 /** How long the plain second look at a non-TLS server may take. */
 const IDENTIFY_MS = 2000;

@@ -12,12 +12,15 @@
 import type { ByteConn } from "../../common/frame_conn.ts";
 import { isTlsRecordStart, SniffingConn } from "../../common/tls_sniff.ts";
 import type { FtsError } from "../../protocol/errors.ts";
-import { ConnectError, type ConnectFailure } from "./connect_error.ts";
+import {
+  ConnectError,
+  type ConnectFailure,
+  NotTlsError,
+} from "./connect_error.ts";
 import { connectTcp } from "./handshake.ts";
 import type { KnownHosts } from "./known_hosts.ts";
 import { formatTarget, type Target } from "./target.ts";
 import { connectSecure, type SecureConnection } from "./tls_connect.ts";
-import { NotTlsError } from "./tls_probe.ts";
 
 /**
  * The server does not use the transport the client asked for. The message
