@@ -26,7 +26,7 @@ import {
   decideAccess,
 } from "./auth/permissions.ts";
 import { Session, type SessionConn } from "./session/session.ts";
-import { standingOf } from "./auth/session_access.ts";
+import { standingOf } from "./session/session_access.ts";
 import type { Storage } from "./storage/storage.ts";
 import { TlsFront } from "./tls/tls_front.ts";
 import type { TlsIdentity } from "./tls/tls_identity.ts";

@@ -1,8 +1,8 @@
 /**
  * The rules of the house, checked on the source itself: `protocol/` is pure
  * and self-contained, `server/` and `client/` never import each other,
- * `common/` imports neither, and the client's engine never writes to the
- * terminal.
+ * `common/` imports neither, the layers inside each side import one way, and
+ * the client's engine never writes to the terminal.
  */
 
 import assert from "node:assert/strict";
@@ -88,6 +88,35 @@ function engineClosure(sources: readonly SourceFile[]): SourceFile[] {
   return importClosure(sources, roots.map((s) => s.path));
 }
 
+/**
+ * The layer a file belongs to: its folder one level below `server/` or
+ * `client/` (`server/session`), or the file itself when it sits at the top
+ * of its side (`server/server.ts`). Null outside the two sides.
+ */
+function layerOf(path: string): string | null {
+  const parts = path.split("/");
+  if (parts[0] !== "server" && parts[0] !== "client") return null;
+  return parts.length > 2 ? `${parts[0]}/${parts[1]}` : path;
+}
+
+/** Pairs of layers that import each other, as "a <-> b". */
+function mutualLayers(sources: readonly SourceFile[]): string[] {
+  const edges = new Set<string>();
+  for (const file of sources) {
+    const from = layerOf(file.path);
+    if (from === null) continue;
+    for (const spec of specifiers(file.text)) {
+      const target = resolveLocal(file.path, spec);
+      const to = target === null ? null : layerOf(target);
+      if (to !== null && to !== from) edges.add(`${from} -> ${to}`);
+    }
+  }
+  return [...edges].flatMap((edge) => {
+    const [a, b] = edge.split(" -> ");
+    return a! < b! && edges.has(`${b} -> ${a}`) ? [`${a} <-> ${b}`] : [];
+  }).sort();
+}
+
 const SOURCES = readSources(["protocol", "server", "client", "common"]);
 
 Deno.test("protocol/ imports nothing outside itself and does no I/O", () => {
@@ -99,6 +128,10 @@ Deno.test("protocol/ imports nothing outside itself and does no I/O", () => {
 
 Deno.test("server/ and client/ never import each other, and common/ imports neither", () => {
   assert.deepEqual(importBreaches(SOURCES, RULES), []);
+});
+
+Deno.test("the layers of each side import one way: no two folders import each other", () => {
+  assert.deepEqual(mutualLayers(SOURCES), []);
 });
 
 Deno.test("the client's engine, and all it imports, never writes to the terminal", () => {
@@ -171,4 +204,17 @@ Deno.test("the engine rule follows imports to a file that prints", () => {
       "protocol/x.ts",
     ],
   );
+});
+
+Deno.test("the layer rule catches two folders that import each other", () => {
+  const sources = [
+    file("server/session/s.ts", 'import { h } from "../handlers/h.ts";'),
+    file("server/handlers/h.ts", 'import type { T } from "../session/t.ts";'),
+    file("server/handlers/g.ts", 'import { a } from "../auth/a.ts";'),
+    file("server/server.ts", 'import { s } from "./session/s.ts";'),
+    file("client/engine/e.ts", 'import { e } from "../errors.ts";'),
+  ];
+  assert.deepEqual(mutualLayers(sources), [
+    "server/handlers <-> server/session",
+  ]);
 });

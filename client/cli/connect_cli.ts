@@ -19,7 +19,7 @@ import {
   UsageError,
 } from "../../common/usage_error.ts";
 import { FtsError } from "../../protocol/errors.ts";
-import { fileReason } from "../engine/errors.ts";
+import { fileReason } from "../errors.ts";
 import { quoteName } from "../../protocol/names.ts";
 import { splitWords, type Word } from "../shell/command_parse.ts";
 import { complete, shellCompletionSource } from "../shell/completion.ts";

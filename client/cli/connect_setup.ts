@@ -14,7 +14,7 @@ import { PASSWORD_ENV, readSecret } from "../../common/secret_input.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
 import { configDir } from "../../common/config_dir.ts";
-import { fileReason } from "../engine/errors.ts";
+import { fileReason } from "../errors.ts";
 import {
   ConnectError,
   type ConnectFailure,

@@ -21,7 +21,7 @@ import {
   KnownHosts,
 } from "../connect/known_hosts.ts";
 import { parseTarget } from "../connect/target.ts";
-import { fileReason } from "../engine/errors.ts";
+import { fileReason } from "../errors.ts";
 
 /** The text of `fts known-hosts --help`. */
 export const KNOWN_HOSTS_USAGE = `Usage: fts known-hosts <command>

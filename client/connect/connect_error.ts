@@ -17,7 +17,7 @@ import {
   FtsError,
   ProtocolError,
 } from "../../protocol/errors.ts";
-import { ReasonError } from "../engine/errors.ts";
+import { ReasonError } from "../errors.ts";
 
 /** What went wrong while connecting, for the UI to pick a remedy. */
 export type ConnectFailure =

@@ -10,7 +10,7 @@ import { isLookupFailure } from "../../common/host_lookup.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { MAX_PAYLOAD } from "../../protocol/frame.ts";
 import { type Message, PROTOCOL_VERSION } from "../../protocol/messages.ts";
-import { remoteError } from "../engine/errors.ts";
+import { remoteError } from "../errors.ts";
 import { ConnectReason } from "./connect_error.ts";
 import type { Target } from "./target.ts";
 

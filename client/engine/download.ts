@@ -21,7 +21,7 @@ import type { Expect, Message } from "../../protocol/messages.ts";
 import { isValidName, quoteName, validateName } from "../../protocol/names.ts";
 import { decompressChunk } from "../../common/compression.ts";
 import type { Progress, SessionCore } from "./session_core.ts";
-import { ReasonError, remoteError } from "./errors.ts";
+import { ReasonError, remoteError } from "../errors.ts";
 import { join } from "node:path";
 import {
   BackgroundWriter,

@@ -11,7 +11,7 @@
 import { join, relative, resolve, sep } from "node:path";
 import { hex } from "@scure/base";
 import { collisionName, quoteName, splitName } from "../../protocol/names.ts";
-import { ReasonError } from "./errors.ts";
+import { ReasonError } from "../errors.ts";
 
 /** Where a streamed download writes: standard output, a FIFO, a device. */
 export interface ByteSink {

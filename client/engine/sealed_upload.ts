@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { DATA_PREFIX, writeDataPrefix } from "../../protocol/messages.ts";
 import type { SessionCore } from "./session_core.ts";
-import { ReasonError } from "./errors.ts";
+import { ReasonError } from "../errors.ts";
 import { readFull } from "./local_files.ts";
 import type { PendingRequest } from "./request_table.ts";
 import { CHUNK_SIZE, SEALED_CHUNK_SIZE } from "../vault/age_stream.ts";

@@ -32,7 +32,7 @@ import {
   operationError,
   ReasonError,
   remoteError,
-} from "./errors.ts";
+} from "../errors.ts";
 import {
   connectTcp,
   handshake,

@@ -14,7 +14,7 @@
 import { quoteName, validateName } from "../../protocol/names.ts";
 import { type DecryptSource, withoutAgeSuffix } from "./download.ts";
 import { getEach, type GetManyItem } from "./batch.ts";
-import { ReasonError } from "./errors.ts";
+import { ReasonError } from "../errors.ts";
 import { resolveLocalFolder } from "./local_files.ts";
 import type { Listing } from "./session.ts";
 import type { TreeHost, TreeOptions } from "./tree_put.ts";

@@ -20,7 +20,7 @@ import {
   walkLocalTree,
   type WalkOptions,
 } from "./local_tree.ts";
-import { ReasonError } from "./errors.ts";
+import { ReasonError } from "../errors.ts";
 import type { SessionCore } from "./session_core.ts";
 import type { Listing } from "./session.ts";
 import {

@@ -9,7 +9,7 @@
 
 import { validateName } from "../../protocol/names.ts";
 import { DEFAULT_WINDOW } from "./batch.ts";
-import { ReasonError } from "./errors.ts";
+import { ReasonError } from "../errors.ts";
 import type { TreeHost } from "./tree_put.ts";
 import { MAX_KEPT } from "./tree_tally.ts";
 

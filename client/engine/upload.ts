@@ -26,7 +26,7 @@ import {
 import { validateName } from "../../protocol/names.ts";
 import { ChunkCompressor } from "../../common/compression.ts";
 import type { Progress, SessionCore } from "./session_core.ts";
-import { ReasonError, remoteError } from "./errors.ts";
+import { ReasonError, remoteError } from "../errors.ts";
 import { readFull } from "./local_files.ts";
 import type { PendingRequest } from "./request_table.ts";
 import { SealedFile } from "./sealed_upload.ts";

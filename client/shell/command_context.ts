@@ -11,13 +11,13 @@ import { FtsError } from "../../protocol/errors.ts";
 import { validateName } from "../../protocol/names.ts";
 import type { Ref } from "./command_parse.ts";
 import { UsageError } from "../../common/usage_error.ts";
-import { operationError } from "../engine/errors.ts";
+import { operationError } from "../errors.ts";
 import { quoted } from "../term/format.ts";
 import type { ListedFile, NumberedListing } from "./listings.ts";
 import { ProgressBar, type TextSink, writeText } from "../term/progress.ts";
 import type { Clock } from "../../common/clock.ts";
 import type { ClientSession } from "../engine/session.ts";
-import type { VaultSettings } from "../vault/vault_settings.ts";
+import type { VaultSettings } from "./vault_settings.ts";
 
 /** What a command may read and change between commands. */
 export interface ShellState {

@@ -21,7 +21,7 @@ import {
   vaultOf,
 } from "./command_context.ts";
 import { makeRemoteFolder } from "../engine/tree_put.ts";
-import { operationError } from "../engine/errors.ts";
+import { operationError } from "../errors.ts";
 import type { RemoveSummary } from "../engine/tree_remove.ts";
 import { displayName, quoted } from "../term/format.ts";
 import {

@@ -16,7 +16,7 @@ import {
   type ShellState,
   splitPattern,
 } from "./command_context.ts";
-import { operationError } from "../engine/errors.ts";
+import { operationError } from "../errors.ts";
 import { displayName, quoted } from "../term/format.ts";
 import {
   NumberedListing,

@@ -23,7 +23,7 @@ import {
   splitPattern,
   vaultOf,
 } from "./command_context.ts";
-import { operationError, ReasonError } from "../engine/errors.ts";
+import { operationError, ReasonError } from "../errors.ts";
 import { displayName, quoted } from "../term/format.ts";
 import { encryptedMark, remoteListing, renderListing } from "./listings.ts";
 import { writeText } from "../term/progress.ts";

@@ -11,7 +11,7 @@ import { quoteName } from "../../protocol/names.ts";
 import { UsageError } from "../../common/usage_error.ts";
 import { splitWords, type Word } from "./command_parse.ts";
 import { type CommandOutput, runWords, type ShellState } from "./commands.ts";
-import { localReason } from "../engine/errors.ts";
+import { localReason } from "../errors.ts";
 import { displayName } from "../term/format.ts";
 import { MENU } from "./help.ts";
 import type { LineSource } from "../term/line_input.ts";

@@ -28,7 +28,7 @@ import {
   startBar,
   vaultOf,
 } from "./command_context.ts";
-import { operationError } from "../engine/errors.ts";
+import { operationError } from "../errors.ts";
 import { formatDuration, formatSize, quoted } from "../term/format.ts";
 import {
   type ListedFile,
@@ -38,7 +38,7 @@ import {
 import { type ProgressBar, writeText } from "../term/progress.ts";
 import { systemClock } from "../../common/clock.ts";
 import type { SealOptions } from "../vault/age_header.ts";
-import { decryptSourceFor, sealOptionsFor } from "../vault/vault_settings.ts";
+import { decryptSourceFor, sealOptionsFor } from "./vault_settings.ts";
 import { withoutAgeSuffix } from "../engine/download.ts";
 import { getFolder, putFolder } from "./tree_commands.ts";
 

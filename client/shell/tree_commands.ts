@@ -28,7 +28,7 @@ import type { Command } from "./command_parse.ts";
 import { formatDuration, formatSize, quoted } from "../term/format.ts";
 import { type ProgressBar, writeText } from "../term/progress.ts";
 import { systemClock } from "../../common/clock.ts";
-import { decryptSourceFor } from "../vault/vault_settings.ts";
+import { decryptSourceFor } from "./vault_settings.ts";
 import type { SealOptions } from "../vault/age_header.ts";
 
 type GetCommand = Extract<Command, { name: "get" }>;

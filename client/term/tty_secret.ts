@@ -8,7 +8,7 @@
  */
 
 import { MAX_SECRET_BYTES, SecretLine } from "../../common/secret_line.ts";
-import { ReasonError } from "../engine/errors.ts";
+import { ReasonError } from "../errors.ts";
 
 /** Longest answer accepted, in bytes. */
 const MAX_BYTES = MAX_SECRET_BYTES;

@@ -7,7 +7,7 @@
 import { FtsError } from "../../protocol/errors.ts";
 import type { Entry, MessageOf } from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
-import type { HandlerContext, OpResult } from "../session/handler_context.ts";
+import type { HandlerContext, OpResult } from "./handler_context.ts";
 import { checkExpect } from "./get_handler.ts";
 
 const NONE: OpResult = { bytes: 0 };

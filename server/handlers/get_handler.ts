@@ -25,7 +25,7 @@ import {
   writeDataPrefix,
 } from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
-import type { HandlerContext, OpResult } from "../session/handler_context.ts";
+import type { HandlerContext, OpResult } from "./handler_context.ts";
 import type { FileReader } from "../storage/storage.ts";
 import { ChunkCompressor } from "../../common/compression.ts";
 

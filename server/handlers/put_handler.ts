@@ -10,8 +10,8 @@ import { FtsError, ProtocolError } from "../../protocol/errors.ts";
 import { decompressChunk } from "../../common/compression.ts";
 import type { MessageOf } from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
-import type { HandlerContext, OpResult } from "../session/handler_context.ts";
-import type { UploadInbox } from "../session/upload_inbox.ts";
+import type { HandlerContext, OpResult } from "./handler_context.ts";
+import type { UploadInbox } from "./upload_inbox.ts";
 import { UploadPipeline } from "./upload_pipeline.ts";
 
 /**

@@ -20,21 +20,13 @@
  * @module
  */
 
+import type { Turns } from "../handlers/handler_context.ts";
+
 /**
  * How long jobs may hold the event loop, one after another, before the
  * next waits for the loop to go idle once.
  */
 export const LOOP_SHARE_MS = 10;
-
-/** Turns of one owner: what a request handler is given. */
-export interface Turns {
-  /**
-   * Waits for this job's turn; the returned disposable ends it.
-   *
-   * @throws the signal's reason if `signal` aborts first.
-   */
-  take(signal: AbortSignal): Promise<Disposable>;
-}
 
 /** A job waiting for its turn. */
 interface Waiter {

@@ -21,9 +21,9 @@ import { FtsError, ProtocolError } from "../../protocol/errors.ts";
 import type { Message, MessageOf } from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
 import type { Clock } from "../../common/clock.ts";
-import type { HandlerContext, OpResult } from "./handler_context.ts";
+import type { HandlerContext, OpResult } from "../handlers/handler_context.ts";
 import { sendFile } from "../handlers/get_handler.ts";
-import { UploadInbox } from "./upload_inbox.ts";
+import { UploadInbox } from "../handlers/upload_inbox.ts";
 import { operationOf } from "../auth/permissions.ts";
 import {
   deleteFile,

@@ -11,7 +11,7 @@
  * This file holds the connection's lifecycle (handshake, read loop,
  * timeouts, closing); the dispatch table is in `dispatch.ts`, the requests
  * in flight in `request_runner.ts`, login and permissions in
- * `../auth/session_access.ts`.
+ * `session_access.ts`.
  *
  * @module
  */
@@ -23,7 +23,7 @@ import { FtsError, ProtocolError } from "../../protocol/errors.ts";
 import { decodeMessage, type MessageOf } from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
 import type { Clock, TimerHandle } from "../../common/clock.ts";
-import type { HandlerContext } from "./handler_context.ts";
+import type { HandlerContext } from "../handlers/handler_context.ts";
 import { dispatch, type DispatchTarget } from "./dispatch.ts";
 import { negotiate } from "./handshake.ts";
 import type { LoginGate } from "../auth/login.ts";
@@ -37,7 +37,7 @@ import {
   SessionAccess,
   type SessionLogin,
   type Standing,
-} from "../auth/session_access.ts";
+} from "./session_access.ts";
 import {
   classifyConnectionError,
   ClientSpeaksTls,

@@ -6,7 +6,7 @@ import {
   identityRefusalText,
   NotTlsError,
 } from "../../../client/connect/connect_error.ts";
-import { remoteError } from "../../../client/engine/errors.ts";
+import { remoteError } from "../../../client/errors.ts";
 import { FtsError, ProtocolError } from "../../../protocol/errors.ts";
 
 const HERE = "127.0.0.1:1";

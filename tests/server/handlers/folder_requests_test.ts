@@ -3,7 +3,7 @@ import { type ByteConn, FrameConn } from "../../../common/frame_conn.ts";
 import { Semaphore } from "../../../common/semaphore.ts";
 import type { MessageOf } from "../../../protocol/messages.ts";
 import { listFolder } from "../../../server/handlers/folder_requests.ts";
-import type { HandlerContext } from "../../../server/session/handler_context.ts";
+import type { HandlerContext } from "../../../server/handlers/handler_context.ts";
 import { WRITE_QUEUE_BYTES } from "../../../server/session/session.ts";
 import { LIST_PAGE_SIZE } from "../../../server/storage/storage.ts";
 import {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { LoopTurns, type Turns } from "../../../server/session/loop_turns.ts";
+import type { Turns } from "../../../server/handlers/handler_context.ts";
+import { LoopTurns } from "../../../server/session/loop_turns.ts";
 
 const NEVER = new AbortController().signal;
 

@@ -7,7 +7,16 @@
 import type { FrameConn } from "../../common/frame_conn.ts";
 import type { Semaphore } from "../../common/semaphore.ts";
 import type { Storage } from "../storage/storage.ts";
-import type { Turns } from "./loop_turns.ts";
+
+/** Turns of one owner: what a request handler is given. */
+export interface Turns {
+  /**
+   * Waits for this job's turn; the returned disposable ends it.
+   *
+   * @throws the signal's reason if `signal` aborts first.
+   */
+  take(signal: AbortSignal): Promise<Disposable>;
+}
 
 /** The session's connection and settings, shared by its request handlers. */
 export interface HandlerContext {

@@ -3,7 +3,7 @@ import { withoutAgeSuffix } from "../../../client/engine/download.ts";
 import { plainReadSize } from "../../../client/engine/sealed_upload.ts";
 import { AgeIdentity } from "../../../client/vault/age_keys.ts";
 import { AgeEncryptor } from "../../../client/vault/encryptor.ts";
-import { readSettings } from "../../../client/vault/vault_settings.ts";
+import { readSettings } from "../../../client/shell/vault_settings.ts";
 
 Deno.test("readSettings() reads encrypt, skips comments and unknown keys", () => {
   assert.deepEqual(readSettings("", "config"), {});

@@ -14,8 +14,8 @@ import {
   FtsError,
   NameError,
   ProtocolError,
-} from "../../protocol/errors.ts";
-import { quoteName } from "../../protocol/names.ts";
+} from "../protocol/errors.ts";
+import { quoteName } from "../protocol/names.ts";
 
 /** A failure that knows its reason but not yet the operation it broke. */
 export class ReasonError extends FtsError {

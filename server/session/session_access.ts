@@ -15,8 +15,8 @@ import type {
   MessageType,
 } from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
-import type { Accounts, LoginCredential } from "./accounts.ts";
-import type { LoginGate } from "./login.ts";
+import type { Accounts, LoginCredential } from "../auth/accounts.ts";
+import type { LoginGate } from "../auth/login.ts";
 import {
   type AccessDecision,
   type AccessPolicy,
@@ -27,8 +27,8 @@ import {
   operationOf,
   type Permission,
   permissionDenied,
-} from "./permissions.ts";
-import { INTERNAL_MESSAGE } from "../session/wire_error.ts";
+} from "../auth/permissions.ts";
+import { INTERNAL_MESSAGE } from "./wire_error.ts";
 
 /** A session's login, as {@linkcode SessionAccessOptions.recheck} takes it. */
 export interface SessionLogin {

@@ -16,15 +16,15 @@
 
 import { join } from "node:path";
 import { FtsError } from "../../protocol/errors.ts";
-import type { EncryptChoice } from "../shell/command_parse.ts";
+import type { EncryptChoice } from "./command_parse.ts";
 import type { DecryptSource } from "../engine/download.ts";
-import { ReasonError } from "../engine/errors.ts";
+import { ReasonError } from "../errors.ts";
 import { askOnTerminal } from "../term/tty_secret.ts";
-import type { SealOptions } from "./age_header.ts";
-import type { AgeIdentity } from "./age_keys.ts";
-import type { DecryptorOptions } from "./decryptor.ts";
+import type { SealOptions } from "../vault/age_header.ts";
+import type { AgeIdentity } from "../vault/age_keys.ts";
+import type { DecryptorOptions } from "../vault/decryptor.ts";
 import { configDir, type EnvReader } from "../../common/config_dir.ts";
-import { identityPath, loadIdentities } from "./identity.ts";
+import { identityPath, loadIdentities } from "../vault/identity.ts";
 
 /** The environment variable a vault passphrase may come from. */
 export const PASSPHRASE_ENV = "FTS_PASSPHRASE";
