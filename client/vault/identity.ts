@@ -39,7 +39,7 @@ export interface SaveIdentityOptions {
  * if missing. Throws `FtsError` "exists" when `path` exists and `force` is
  * not set, "io" for other file errors.
  */
-export async function saveIdentity(
+async function saveIdentity(
   path: string,
   identity: AgeIdentity,
   options: SaveIdentityOptions = {},

@@ -16,8 +16,8 @@ import {
   encryptedSize,
 } from "../../../client/vault/encryptor.ts";
 import {
+  generateIdentity,
   loadIdentities,
-  saveIdentity,
 } from "../../../client/vault/identity.ts";
 import { VaultError } from "../../../client/vault/vault_error.ts";
 import {
@@ -60,7 +60,7 @@ Deno.test(
   async () => {
     await withTempDir(async (dir) => {
       const path = joinPath(dir, "identity.txt");
-      await saveIdentity(path, await AgeIdentity.generate());
+      await generateIdentity(path);
       const [me] = await loadIdentities(path);
       for (const size of EDGE_SIZES) {
         const plain = pattern(size, size + 11);
@@ -110,7 +110,7 @@ Deno.test(
     await withTempDir(async (dir) => {
       const mine = joinPath(dir, "mine.txt");
       const theirs = joinPath(dir, "theirs.txt");
-      await saveIdentity(mine, await AgeIdentity.generate());
+      await generateIdentity(mine);
       const theirRecipient = await ageKeygen(theirs);
       const plain = pattern(65536 * 3, 5);
       const run = await runAge(["-e", "-i", mine, "-r", theirRecipient], plain);

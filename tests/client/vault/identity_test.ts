@@ -11,7 +11,6 @@ import {
   generateIdentity,
   identityPath,
   loadIdentities,
-  saveIdentity,
 } from "../../../client/vault/identity.ts";
 import { VaultError } from "../../../client/vault/vault_error.ts";
 
@@ -37,11 +36,10 @@ Deno.test("identityPath() is identity.txt in the config folder", () => {
   );
 });
 
-Deno.test("saveIdentity() writes an age-keygen style file, mode 0600 in a 0700 folder", async () => {
+Deno.test("generateIdentity() writes an age-keygen style file, mode 0600 in a 0700 folder", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "new", "fts", "identity.txt");
-    const identity = await AgeIdentity.generate();
-    await saveIdentity(path, identity, {
+    const identity = await generateIdentity(path, {
       now: () => new Date("2025-01-02T03:04:05.678Z"),
     });
     const text = await Deno.readTextFile(path);
@@ -65,7 +63,7 @@ Deno.test("saveIdentity() writes an age-keygen style file, mode 0600 in a 0700 f
   });
 });
 
-Deno.test("saveIdentity() refuses to replace an identity unless forced", async () => {
+Deno.test("generateIdentity() refuses to replace an identity unless forced", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "identity.txt");
     const first = await generateIdentity(path);
