@@ -313,7 +313,7 @@ export class HeaderScanner {
  * The length of the header at the start of `buf`, or -1 if `buf` holds only
  * part of it. Throws like {@linkcode HeaderScanner.scan}.
  */
-export function findHeaderEnd(buf: Uint8Array): number {
+function findHeaderEnd(buf: Uint8Array): number {
   return new HeaderScanner().scan(buf);
 }
 

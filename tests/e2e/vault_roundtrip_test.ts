@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { findHeaderEnd } from "../../client/vault/age_header.ts";
+import { HeaderScanner } from "../../client/vault/age_header.ts";
 import { AGE_MAGIC } from "../../common/age_magic.ts";
 import { decryptedSize } from "../../client/vault/decryptor.ts";
 import {
@@ -70,7 +70,10 @@ for (const size of [0, 1, 65536, 3 * 1024 * 1024 + 7]) {
       new TextDecoder().decode(stored.subarray(0, AGE_MAGIC.length)),
       AGE_LINE,
     );
-    assert.equal(decryptedSize(stored.length, findHeaderEnd(stored)), size);
+    assert.equal(
+      decryptedSize(stored.length, new HeaderScanner().scan(stored)),
+      size,
+    );
     assert.deepEqual(await anyFileHasMarker(world.root), []);
 
     const back = await backDir(world);

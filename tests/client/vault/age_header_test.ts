@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { assertBytes } from "../../_helpers/vault/data.ts";
 import {
   AgeHeader,
-  findHeaderEnd,
   HeaderScanner,
   headerStanzaTypes,
   MAX_HEADER_SIZE,
@@ -42,7 +41,7 @@ Deno.test("sealHeader() writes an age v1 header that openHeader() opens with the
     text,
     /^age-encryption\.org\/v1\n-> X25519 [A-Za-z0-9+/]{43}\n[A-Za-z0-9+/]{43}\n--- [A-Za-z0-9+/]{43}\n$/,
   );
-  assert.equal(findHeaderEnd(header.bytes), header.size);
+  assert.equal(new HeaderScanner().scan(header.bytes), header.size);
   const opened = await openHeader(header.bytes, { identities: [me] });
   const nonce = new Uint8Array(16).fill(7);
   assertBytes(
@@ -200,18 +199,24 @@ Deno.test("HeaderScanner.scan() finds the end however the bytes arrive", async (
 });
 
 Deno.test("HeaderScanner.scan() refuses what is not an age file", () => {
-  throwsWith(() => findHeaderEnd(encoder.encode("hello world\n")), "not_age");
   throwsWith(
-    () => findHeaderEnd(encoder.encode("age-encryption.org/v2\n")),
+    () => new HeaderScanner().scan(encoder.encode("hello world\n")),
     "not_age",
   );
-  throwsWith(() => findHeaderEnd(encoder.encode("x")), "not_age");
   throwsWith(
-    () => findHeaderEnd(encoder.encode("-----BEGIN AGE ENCRYPTED FILE-----\n")),
+    () => new HeaderScanner().scan(encoder.encode("age-encryption.org/v2\n")),
+    "not_age",
+  );
+  throwsWith(() => new HeaderScanner().scan(encoder.encode("x")), "not_age");
+  throwsWith(
+    () =>
+      new HeaderScanner().scan(
+        encoder.encode("-----BEGIN AGE ENCRYPTED FILE-----\n"),
+      ),
     "unsupported",
   );
-  assert.equal(findHeaderEnd(encoder.encode("age-enc")), -1);
-  assert.equal(findHeaderEnd(new Uint8Array(0)), -1);
+  assert.equal(new HeaderScanner().scan(encoder.encode("age-enc")), -1);
+  assert.equal(new HeaderScanner().scan(new Uint8Array(0)), -1);
 });
 
 Deno.test("HeaderScanner.scan() refuses a header larger than MAX_HEADER_SIZE", () => {

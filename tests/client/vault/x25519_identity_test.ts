@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Encrypter, generateHybridIdentity, Stanza } from "age-encryption";
-import { findHeaderEnd } from "../../../client/vault/age_header.ts";
+import { HeaderScanner } from "../../../client/vault/age_header.ts";
 import { AgeIdentity } from "../../../client/vault/age_keys.ts";
 import { X25519Identity } from "../../../client/vault/x25519_identity.ts";
 
@@ -20,7 +20,9 @@ async function wrapped(
   });
   encrypter.addRecipient(recipient);
   const file = await encrypter.encrypt(new Uint8Array(0));
-  const text = new TextDecoder().decode(file.subarray(0, findHeaderEnd(file)));
+  const text = new TextDecoder().decode(
+    file.subarray(0, new HeaderScanner().scan(file)),
+  );
   const match = /-> X25519 (\S+)\n(\S+)\n/.exec(text);
   assert.ok(match?.[1] && match[2], "no X25519 stanza in the library's header");
   stanzas.push(
