@@ -338,7 +338,7 @@ export class LoginThrottle {
  * into IPv6) as they are, IPv6 addresses by their /64 network, anything else
  * lowercased.
  */
-export function throttleKey(addr: string): string {
+function throttleKey(addr: string): string {
   let a = addr.trim().toLowerCase();
   if (a.startsWith("[") && a.endsWith("]")) a = a.slice(1, -1);
   return addressNetwork(a) ?? a;

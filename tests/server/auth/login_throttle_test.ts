@@ -5,7 +5,6 @@ import {
   LoginBannedError,
   LoginThrottle,
   type LoginThrottleOptions,
-  throttleKey,
 } from "../../../server/auth/login_throttle.ts";
 
 const MINUTE = 60_000;
@@ -220,15 +219,21 @@ Deno.test("LoginThrottle treats an IPv6 /64 as one address", async () => {
   assert.equal(throttle.bannedFor("2001:db8:1:3::1"), 0);
 });
 
-Deno.test("throttleKey() folds IPv4-mapped addresses and IPv6 spellings together", () => {
-  assert.equal(throttleKey("::ffff:192.0.2.1"), "192.0.2.1");
-  assert.equal(throttleKey("192.0.2.1"), "192.0.2.1");
-  assert.equal(
-    throttleKey("2001:0db8:0001:0002:0:0:0:1"),
-    throttleKey("[2001:db8:1:2::7]"),
-  );
-  assert.equal(throttleKey("fe80::1%eth0"), throttleKey("fe80::2"));
-  assert.notEqual(throttleKey("2001:db8::1"), throttleKey("2001:db9::1"));
+Deno.test("LoginThrottle counts IPv4-mapped addresses and other IPv6 spellings as one address", async () => {
+  const same = [
+    ["::ffff:192.0.2.1", "192.0.2.1"],
+    ["192.0.2.1", "::ffff:192.0.2.1"],
+    ["2001:0db8:0001:0002:0:0:0:1", "[2001:db8:1:2::7]"],
+    ["fe80::1%eth0", "fe80::2"],
+  ];
+  for (const [failing, asked] of same) {
+    const { throttle, fail } = setup();
+    for (let i = 0; i < 5; i++) await fail(failing!);
+    assert.ok(throttle.bannedFor(asked!) > 0, `${failing} then ${asked}`);
+  }
+  const { throttle, fail } = setup();
+  for (let i = 0; i < 5; i++) await fail("2001:db8::1");
+  assert.equal(throttle.bannedFor("2001:db9::1"), 0);
 });
 
 Deno.test("LoginThrottle forgets the least recently seen addresses beyond maxTracked", async () => {
