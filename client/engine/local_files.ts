@@ -174,7 +174,7 @@ async function enterFolder(
 }
 
 /** Tells whether real path `path` is `root` or inside it. */
-export function isInside(root: string, path: string): boolean {
+function isInside(root: string, path: string): boolean {
   const rel = relative(root, path);
   return rel === "" ||
     (!rel.startsWith("..") && !rel.startsWith(sep) &&

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { FtsError } from "../../../protocol/errors.ts";
 import {
   BackgroundWriter,
   commitFile,
   createTempFile,
-  isInside,
   openStreamTarget,
   reclaimPartFiles,
   resolveLocalTarget,
@@ -117,11 +117,27 @@ Deno.test("resolveLocalTarget() follows a link only when it stays inside the fol
   });
 });
 
-Deno.test("isInside() tells a path inside a folder from a sibling with the same prefix", () => {
-  assert.ok(isInside("/a/b", "/a/b"));
-  assert.ok(isInside("/a/b", "/a/b/c"));
-  assert.ok(!isInside("/a/b", "/a/bc"));
-  assert.ok(!isInside("/a/b", "/a"));
+Deno.test("resolveLocalTarget() tells a link to the folder itself from one to a sibling with the same prefix or to the parent", async () => {
+  await withDir(async (dir) => {
+    const root = join(dir, "b");
+    await Deno.mkdir(root);
+    await Deno.mkdir(join(dir, "bc"));
+    await Deno.symlink(root, join(root, "self"));
+    await Deno.symlink(join(dir, "bc"), join(root, "sibling"));
+    await Deno.symlink(dir, join(root, "parent"));
+    assert.deepEqual(await resolveLocalTarget(root, "self/x"), {
+      dir: root,
+      base: "x",
+    });
+    for (const link of ["sibling", "parent"]) {
+      await assert.rejects(
+        resolveLocalTarget(root, `${link}/x`),
+        (error: unknown) =>
+          error instanceof FtsError && error.code === "permission_denied",
+        link,
+      );
+    }
+  });
 });
 
 Deno.test("BackgroundWriter writes chunks in order and reports a failed write", async () => {
