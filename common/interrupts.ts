@@ -18,7 +18,7 @@
 import { type Clock, systemClock } from "./clock.ts";
 
 /** Signals closer than this to the last counted one are duplicates (ms). */
-export const DUPLICATE_WINDOW_MS = 250;
+const DUPLICATE_WINDOW_MS = 250;
 
 /** Where signals come from: `Deno.addSignalListener` by default. */
 export interface SignalHost {
