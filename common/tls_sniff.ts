@@ -11,9 +11,9 @@
 import type { ByteConn } from "./frame_conn.ts";
 
 /** TLS record type of a handshake message (a ClientHello opens every TLS connection). */
-export const TLS_HANDSHAKE_RECORD = 0x16;
+const TLS_HANDSHAKE_RECORD = 0x16;
 /** TLS record type of an alert (what a TLS server sends back to plain bytes). */
-export const TLS_ALERT_RECORD = 0x15;
+const TLS_ALERT_RECORD = 0x15;
 
 /** Tells whether `byte`, the first one received, starts a TLS record. */
 export function isTlsRecordStart(byte: number): boolean {
