@@ -41,7 +41,7 @@ import { type Clock, systemClock } from "../../../common/clock.ts";
  * are "racy": the file could still change without changing its timestamps
  * (2 s is FAT's granularity; ext4, XFS, btrfs and APFS are finer).
  */
-export const RACY_MS = 3000;
+const RACY_MS = 3000;
 
 /** Files smaller than this are not cached: hashing them costs less. */
 const MIN_CACHED_SIZE = 1024 * 1024;

@@ -4,13 +4,14 @@ import { join } from "node:path";
 import {
   ChecksumCache,
   type FileStamp,
-  RACY_MS,
   stampOf,
 } from "../../../../server/storage/local/checksum_cache.ts";
 import { LocalStorage } from "../../../../server/storage/local/local_storage.ts";
 import type { Storage } from "../../../../server/storage/storage.ts";
 
 const MIB = 1024 * 1024;
+/** Modification times closer than this to the observation are racy. */
+const RACY_MS = 3000;
 const HOUR = 60 * 60 * 1000;
 const A = "a".repeat(64);
 const B = "b".repeat(64);
@@ -62,7 +63,7 @@ Deno.test("ChecksumCache.lookup() answers only for the exact state recorded", as
   assert.equal(await cache.lookup({ ...STAMP, ctime: STAMP.ctime + 1000 }), B);
 });
 
-Deno.test("ChecksumCache.record() skips racy and future stamps, small files and bad hashes", async () => {
+Deno.test("ChecksumCache.record() skips stamps modified less than 3 s before they were observed, future stamps, small files and bad hashes", async () => {
   await using dir = await tempDir();
   const cache = await ChecksumCache.open(dir.path);
   const fresh = { ...STAMP, ctime: STAMP.mtime };
