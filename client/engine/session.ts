@@ -256,53 +256,40 @@ export class ClientSession implements AsyncDisposable {
    *
    * @throws {FtsError} `Cannot list "path": reason`.
    */
-  async list(
+  list(
     path = "",
     options: { signal?: AbortSignal } = {},
   ): Promise<Listing> {
-    try {
-      if (path !== "") path = validateName(path);
-      const request = this.#requests.open();
-      let ended = false;
-      try {
-        await this.#conn.send({ type: "list", id: request.id, path });
-        const entries: Entry[] = [];
-        const refused: string[] = [];
-        let refusedCount = 0;
-        for (;;) {
-          const reply = await request.next(options.signal);
-          ended = reply.type === "error" ||
-            (reply.type === "entries" && !reply.more);
-          if (reply.type === "error") {
-            throw reply.code === "not_found"
-              ? new ReasonError("not_found", "no such folder on the server")
-              : remoteError(reply);
-          }
-          if (reply.type !== "entries") throw unexpectedReply(reply, "LIST");
-          for (const entry of reply.entries) {
-            if (entries.length + refusedCount >= MAX_LIST_ENTRIES) {
-              throw new ProtocolError(
-                `A listing has more than ${MAX_LIST_ENTRIES} entries`,
-              );
-            }
-            if (isValidName(entry.name)) {
-              entries.push({ ...entry, name: entry.name.normalize("NFC") });
-            } else {
-              refusedCount++;
-              if (refused.length < MAX_REFUSED_KEPT) {
-                refused.push(shortCopy(entry.name, MAX_REFUSED_NAME));
-              }
-            }
-          }
-          if (!reply.more) return { path, entries, refused, refusedCount };
+    return this.#listing(path, options.signal, async (next, path) => {
+      const entries: Entry[] = [];
+      const refused: string[] = [];
+      let refusedCount = 0;
+      for (;;) {
+        const reply = await next();
+        if (reply.type === "error") {
+          throw reply.code === "not_found"
+            ? new ReasonError("not_found", "no such folder on the server")
+            : remoteError(reply);
         }
-      } finally {
-        if (ended) request.finish();
-        else this.#cancelListing(request.id);
+        if (reply.type !== "entries") throw unexpectedReply(reply, "LIST");
+        for (const entry of reply.entries) {
+          if (entries.length + refusedCount >= MAX_LIST_ENTRIES) {
+            throw new ProtocolError(
+              `A listing has more than ${MAX_LIST_ENTRIES} entries`,
+            );
+          }
+          if (isValidName(entry.name)) {
+            entries.push({ ...entry, name: entry.name.normalize("NFC") });
+          } else {
+            refusedCount++;
+            if (refused.length < MAX_REFUSED_KEPT) {
+              refused.push(shortCopy(entry.name, MAX_REFUSED_NAME));
+            }
+          }
+        }
+        if (!reply.more) return { path, entries, refused, refusedCount };
       }
-    } catch (error) {
-      throw this.#failure("list", path === "" ? "/" : path, error);
-    }
+    });
   }
 
   /**
@@ -312,32 +299,19 @@ export class ClientSession implements AsyncDisposable {
    *
    * @throws {FtsError} `Cannot list "path": reason` for other failures.
    */
-  async isFolder(
+  isFolder(
     path: string,
     options: { signal?: AbortSignal } = {},
   ): Promise<boolean> {
-    try {
-      if (path !== "") path = validateName(path);
-      const request = this.#requests.open();
-      let ended = false;
-      try {
-        await this.#conn.send({ type: "list", id: request.id, path });
-        const reply = await request.next(options.signal);
-        ended = reply.type === "error" ||
-          (reply.type === "entries" && !reply.more);
-        if (reply.type === "entries") return true;
-        if (reply.type !== "error") throw unexpectedReply(reply, "LIST");
-        if (reply.code === "not_found" || reply.code === "not_directory") {
-          return false;
-        }
-        throw remoteError(reply);
-      } finally {
-        if (ended) request.finish();
-        else this.#cancelListing(request.id);
+    return this.#listing(path, options.signal, async (next) => {
+      const reply = await next();
+      if (reply.type === "entries") return true;
+      if (reply.type !== "error") throw unexpectedReply(reply, "LIST");
+      if (reply.code === "not_found" || reply.code === "not_directory") {
+        return false;
       }
-    } catch (error) {
-      throw this.#failure("list", path === "" ? "/" : path, error);
-    }
+      throw remoteError(reply);
+    });
   }
 
   /**
@@ -597,12 +571,34 @@ export class ClientSession implements AsyncDisposable {
     }
   }
 
-  /** Ends a LIST whose last reply was not read yet. */
-  #cancelListing(id: number): void {
-    this.#finishOrCancel(
-      id,
-      (m) => m.type === "error" || (m.type === "entries" && !m.more),
-    );
+  /**
+   * Sends LIST for remote `path` ("" for the top) and lets `read` take its
+   * replies, then ends the listing: finished when `read` saw its last
+   * reply, cancelled otherwise. Any failure becomes `Cannot list "path"`.
+   */
+  async #listing<T>(
+    path: string,
+    signal: AbortSignal | undefined,
+    read: (next: () => Promise<Message>, path: string) => Promise<T>,
+  ): Promise<T> {
+    try {
+      if (path !== "") path = validateName(path);
+      const request = this.#requests.open();
+      let ended = false;
+      try {
+        await this.#conn.send({ type: "list", id: request.id, path });
+        return await read(async () => {
+          const reply = await request.next(signal);
+          ended = endsListing(reply);
+          return reply;
+        }, path);
+      } finally {
+        if (ended) request.finish();
+        else this.#finishOrCancel(request.id, endsListing);
+      }
+    } catch (error) {
+      throw this.#failure("list", path === "" ? "/" : path, error);
+    }
   }
 
   #finishOrCancel(id: number, isLast: (m: Message) => boolean): void {
@@ -698,6 +694,11 @@ export class ClientSession implements AsyncDisposable {
 
 function expectOf(options: { expect?: Expect }): { expect?: Expect } {
   return options.expect ? { expect: options.expect } : {};
+}
+
+/** Whether `reply` is the last one a LIST gets. */
+function endsListing(reply: Message): boolean {
+  return reply.type === "error" || (reply.type === "entries" && !reply.more);
 }
 
 function unexpectedReply(reply: Message, request: string): ProtocolError {
