@@ -1,7 +1,8 @@
 /**
  * Lines from a byte stream (standard input, a pipe, a file), the one line
  * splitter of both sides: the shell's commands from a pipe, yes/no answers,
- * and secret prompts, which feed each typed byte to their own editor.
+ * secret prompts, which feed each typed byte to their own editor, and the
+ * shell's terminal line editor, which takes what was typed in chunks.
  *
  * @module
  */
@@ -108,6 +109,18 @@ export class LineReader implements Disposable {
       }
       this.#pending = new Uint8Array(0);
     }
+  }
+
+  /**
+   * The bytes that come next, as they arrived (those read ahead first);
+   * null at the end of input. For editors that take their input in chunks,
+   * such as the shell's terminal line editor.
+   */
+  async readChunk(): Promise<Uint8Array | null> {
+    if (this.#pending.byteLength === 0 && !(await this.#fill())) return null;
+    const chunk = this.#pending;
+    this.#pending = new Uint8Array(0);
+    return chunk;
   }
 
   /** Stops the stream; a pending read ends as the end of input. */

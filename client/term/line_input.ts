@@ -25,37 +25,32 @@ export interface LineSource {
 
 /** Decoded text chunks from a byte stream. */
 class TextReader {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #bytes: LineReader;
   readonly #decoder = new TextDecoder();
   #ended = false;
 
   constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.getReader();
+    this.#bytes = new LineReader(stream, { maxBytes: MAX_LINE });
   }
 
   async read(): Promise<string | null> {
     if (this.#ended) return null;
     for (;;) {
-      let result: ReadableStreamReadResult<Uint8Array> | null;
-      try {
-        result = await this.#reader.read();
-      } catch {
-        result = null; // a stream that failed ends the input
-      }
-      if (result === null || result.done) {
+      const bytes = await this.#bytes.readChunk();
+      if (bytes === null) {
         this.#ended = true;
         const tail = this.#decoder.decode();
         return tail === "" ? null : tail;
       }
-      const text = this.#decoder.decode(result.value, { stream: true });
+      const text = this.#decoder.decode(bytes, { stream: true });
       if (text !== "") return text;
     }
   }
 
   async close(): Promise<void> {
     this.#ended = true;
-    await this.#reader.cancel().catch(() => {});
-    this.#reader.releaseLock();
+    await this.#bytes.cancel();
+    this.#bytes.release();
   }
 }
 

@@ -53,3 +53,15 @@ Deno.test("LineReader ends the input when the stream fails or is cancelled", asy
   await waiting.cancel();
   assert.equal(await pending, null);
 });
+
+Deno.test("LineReader.readChunk() hands over the bytes read ahead, then each chunk as it came", async () => {
+  using lines = new LineReader(streamOf("one\ntw", "", "o", "three"), {
+    maxBytes: 64,
+  });
+  const decoder = new TextDecoder();
+  assert.equal(await lines.readLine(), "one");
+  assert.equal(decoder.decode((await lines.readChunk())!), "tw");
+  assert.equal(decoder.decode((await lines.readChunk())!), "o");
+  assert.equal(await lines.readLine(), "three");
+  assert.equal(await lines.readChunk(), null);
+});
