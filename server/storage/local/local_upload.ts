@@ -27,8 +27,12 @@ import {
   storedMode,
   type Upload,
 } from "../storage.ts";
-
-type State = "open" | "committing" | "committed" | "aborted";
+import {
+  assertComplete,
+  closedUploadError,
+  refusedWrite,
+  type UploadState,
+} from "../upload_checks.ts";
 
 /** Options of {@linkcode LocalUpload.create}. */
 export interface LocalUploadOptions {
@@ -67,7 +71,7 @@ export class LocalUpload implements Upload {
   #queued = 0;
   /** The first write error; every later write fails with it. */
   #failure: { error: unknown } | null = null;
-  #state: State = "open";
+  #state: UploadState = "open";
   #busy: Promise<unknown> = Promise.resolve();
   #fileClosed = false;
   #endedOnce = false;
@@ -129,19 +133,14 @@ export class LocalUpload implements Upload {
   }
 
   write(chunk: Uint8Array): Promise<void> {
-    if (this.#state !== "open") {
-      return Promise.reject(this.#closedError());
-    }
-    if (this.#queued + chunk.byteLength > this.#size) {
-      return Promise.reject(
-        new FtsError(
-          "bad_request",
-          `Cannot upload ${
-            quoteName(this.#name)
-          }: more data than the declared ${this.#size} bytes`,
-        ),
-      );
-    }
+    const refused = refusedWrite(
+      this.#name,
+      this.#state,
+      this.#queued,
+      chunk.byteLength,
+      this.#size,
+    );
+    if (refused) return Promise.reject(refused);
     this.#queued += chunk.byteLength;
     const run = this.#busy.then(() => this.#writeAll(chunk));
     this.#busy = run.catch(() => {});
@@ -163,19 +162,14 @@ export class LocalUpload implements Upload {
   }
 
   async commit(options: CommitOptions): Promise<string> {
-    if (this.#state !== "open") throw this.#closedError();
+    if (this.#state !== "open") {
+      throw closedUploadError(this.#name, this.#state);
+    }
     this.#state = "committing";
     await this.#busy;
     try {
       if (this.#failure) throw this.#failure.error;
-      if (this.#written !== this.#size) {
-        throw new FtsError(
-          "bad_request",
-          `Cannot upload ${
-            quoteName(this.#name)
-          }: received ${this.#written} of ${this.#size} bytes`,
-        );
-      }
+      assertComplete(this.#name, this.#written, this.#size);
       let stamp: FileStamp | null;
       try {
         if (options.mtime !== undefined) {
@@ -325,15 +319,6 @@ export class LocalUpload implements Upload {
     } catch {
       // Already closed by a failed operation: nothing left to release.
     }
-  }
-
-  #closedError(): FtsError {
-    return new FtsError(
-      this.#state === "aborted" ? "cancelled" : "bad_request",
-      `Cannot upload ${quoteName(this.#name)}: the upload is ${
-        this.#state === "aborted" ? "cancelled" : "already finishing"
-      }`,
-    );
   }
 }
 

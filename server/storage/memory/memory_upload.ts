@@ -6,11 +6,13 @@
  * @module
  */
 
-import { FtsError } from "../../../protocol/errors.ts";
-import { quoteName } from "../../../protocol/names.ts";
 import type { CommitOptions, Upload } from "../storage.ts";
-
-type State = "open" | "committing" | "committed" | "aborted";
+import {
+  assertComplete,
+  closedUploadError,
+  refusedWrite,
+  type UploadState,
+} from "../upload_checks.ts";
 
 /** What the storage does for its uploads. */
 export interface UploadOwner {
@@ -32,7 +34,7 @@ export class MemoryUpload implements Upload {
   readonly #owner: UploadOwner;
   readonly #chunks: Uint8Array[] = [];
   #written = 0;
-  #state: State = "open";
+  #state: UploadState = "open";
 
   constructor(name: string, size: number, owner: UploadOwner) {
     this.#name = name;
@@ -45,17 +47,14 @@ export class MemoryUpload implements Upload {
   }
 
   write(chunk: Uint8Array): Promise<void> {
-    if (this.#state !== "open") return Promise.reject(this.#closedError());
-    if (this.#written + chunk.byteLength > this.#size) {
-      return Promise.reject(
-        new FtsError(
-          "bad_request",
-          `Cannot upload ${
-            quoteName(this.#name)
-          }: more data than the declared ${this.#size} bytes`,
-        ),
-      );
-    }
+    const refused = refusedWrite(
+      this.#name,
+      this.#state,
+      this.#written,
+      chunk.byteLength,
+      this.#size,
+    );
+    if (refused) return Promise.reject(refused);
     // A copy: the caller may reuse `chunk` once this resolves.
     this.#chunks.push(chunk.slice());
     this.#written += chunk.byteLength;
@@ -63,17 +62,12 @@ export class MemoryUpload implements Upload {
   }
 
   commit(options: CommitOptions): Promise<string> {
-    if (this.#state !== "open") return Promise.reject(this.#closedError());
+    if (this.#state !== "open") {
+      return Promise.reject(closedUploadError(this.#name, this.#state));
+    }
     this.#state = "committing";
     try {
-      if (this.#written !== this.#size) {
-        throw new FtsError(
-          "bad_request",
-          `Cannot upload ${
-            quoteName(this.#name)
-          }: received ${this.#written} of ${this.#size} bytes`,
-        );
-      }
+      assertComplete(this.#name, this.#written, this.#size);
       const data = new Uint8Array(this.#size);
       let at = 0;
       for (const chunk of this.#chunks.splice(0)) {
@@ -104,14 +98,5 @@ export class MemoryUpload implements Upload {
     this.#state = "aborted";
     this.#chunks.length = 0;
     this.#owner.ended();
-  }
-
-  #closedError(): FtsError {
-    return new FtsError(
-      this.#state === "aborted" ? "cancelled" : "bad_request",
-      `Cannot upload ${quoteName(this.#name)}: the upload is ${
-        this.#state === "aborted" ? "cancelled" : "already finishing"
-      }`,
-    );
   }
 }
