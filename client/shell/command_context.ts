@@ -302,18 +302,23 @@ export async function remoteTarget(
 /**
  * After a remote operation on `target` failed with `not_found`: when the
  * folder `target` should be in does not exist, an error that says so
- * (naming the folder, not the file); else `error` itself.
+ * (naming the folder, not the file) after `prefix` (such as
+ * `Cannot put "a.txt": `); else `error` itself.
  */
 export async function missingRemoteFolder(
   state: ShellState,
   target: string,
   error: unknown,
-  message: (folder: string) => string,
+  prefix: string,
 ): Promise<unknown> {
   if (!(error instanceof FtsError) || error.code !== "not_found") return error;
   const folder = remoteParent(target);
   if (folder === "" || await state.session.isFolder(folder)) return error;
-  return new FtsError("not_found", message(folder), { cause: error });
+  return new FtsError(
+    "not_found",
+    `${prefix}no such folder ${quoted(folder)} on the server`,
+    { cause: error },
+  );
 }
 
 /**

@@ -214,12 +214,7 @@ async function renameError(
       { cause: error },
     );
   }
-  return await missingRemoteFolder(
-    state,
-    to,
-    error,
-    (folder) => `${prefix}no such folder ${quoted(folder)} on the server`,
-  );
+  return await missingRemoteFolder(state, to, error, prefix);
 }
 
 /**

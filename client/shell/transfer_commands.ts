@@ -342,10 +342,7 @@ async function putOne(
       state,
       remote,
       error,
-      (folder) =>
-        `Cannot put ${quoted(file.name)}: no such folder ${
-          quoted(folder)
-        } on the server`,
+      `Cannot put ${quoted(file.name)}: `,
     );
   }
 }

@@ -108,10 +108,7 @@ export async function putFolder(
       state,
       remote,
       error,
-      (parent) =>
-        `Cannot put ${quoted(leaf)}: no such folder ${
-          quoted(parent)
-        } on the server`,
+      `Cannot put ${quoted(leaf)}: `,
     );
   }
   report("put", leaf, summary, { bar, output, started });
