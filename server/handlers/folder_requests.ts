@@ -81,10 +81,7 @@ export async function deleteFile(
       await ctx.storage.stat(del.name),
     );
   }
-  signal.throwIfAborted();
-  await ctx.storage.remove(del.name);
-  await ctx.conn.send({ type: "ok", id: del.id });
-  return NONE;
+  return await okAfter(ctx, del.id, signal, () => ctx.storage.remove(del.name));
 }
 
 /**
@@ -113,12 +110,15 @@ export async function renameFile(
       );
     }
   }
-  signal.throwIfAborted();
-  await ctx.storage.rename(rename.from, rename.to, {
-    overwrite: rename.overwrite,
-  });
-  await ctx.conn.send({ type: "ok", id: rename.id });
-  return NONE;
+  return await okAfter(
+    ctx,
+    rename.id,
+    signal,
+    () =>
+      ctx.storage.rename(rename.from, rename.to, {
+        overwrite: rename.overwrite,
+      }),
+  );
 }
 
 /**
@@ -126,13 +126,26 @@ export async function renameFile(
  *
  * @throws the storage's errors, or `signal.reason`.
  */
-export async function makeFolder(
+export function makeFolder(
   ctx: HandlerContext,
   mkdir: MessageOf<"mkdir">,
   signal: AbortSignal,
 ): Promise<OpResult> {
+  return okAfter(ctx, mkdir.id, signal, () => ctx.storage.mkdir(mkdir.name));
+}
+
+/**
+ * Does the storage's `step` for request `id` unless `signal` is aborted
+ * first, then replies OK.
+ */
+async function okAfter(
+  ctx: HandlerContext,
+  id: number,
+  signal: AbortSignal,
+  step: () => Promise<unknown>,
+): Promise<OpResult> {
   signal.throwIfAborted();
-  await ctx.storage.mkdir(mkdir.name);
-  await ctx.conn.send({ type: "ok", id: mkdir.id });
+  await step();
+  await ctx.conn.send({ type: "ok", id });
   return NONE;
 }
