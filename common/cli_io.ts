@@ -47,6 +47,24 @@ export function writeText(
 }
 
 /**
+ * Writes `fts: message` as one line to `io.stderr` and returns `status`,
+ * the command's exit code.
+ *
+ * @example
+ * ```ts
+ * return failWith(io, 'Missing HOST (try "fts connect --help")', USAGE_STATUS);
+ * ```
+ */
+export function failWith(
+  io: Pick<CliIo, "stderr">,
+  message: string,
+  status: number,
+): number {
+  writeText(io.stderr, `fts: ${message}\n`);
+  return status;
+}
+
+/**
  * `text` made safe for a one-line message: its first line only, terminal
  * escape sequences removed, other control characters shown as `\u{…}`.
  *

@@ -10,7 +10,7 @@
  */
 
 import { resolve } from "node:path";
-import type { CliIo } from "../../common/cli_io.ts";
+import { type CliIo, failWith } from "../../common/cli_io.ts";
 import { SignalPresses } from "../../common/interrupts.ts";
 import { PASSWORD_ENV } from "../../common/secret_input.ts";
 import {
@@ -83,10 +83,8 @@ export async function connectCommand(
   args: string[],
   io: CliIo,
 ): Promise<number> {
-  const fail = (message: string, status: number) => {
-    writeText(io.stderr, `fts: ${message}\n`);
-    return status;
-  };
+  const fail = (message: string, status: number) =>
+    failWith(io, message, status);
   // Options and HOST come first; the first word after HOST starts the command.
   let split = args.length;
   const password = args.findIndex((arg) => /^--?password(=|$)/.test(arg));

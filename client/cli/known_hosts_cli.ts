@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { type CliIo, writeText } from "../../common/cli_io.ts";
+import { type CliIo, failWith, writeText } from "../../common/cli_io.ts";
 import { quoteName } from "../../protocol/names.ts";
 import { configDir } from "../../common/config_dir.ts";
 import {
@@ -45,10 +45,8 @@ export async function knownHostsCommand(
   args: string[],
   io: CliIo,
 ): Promise<number> {
-  const fail = (message: string, status: number) => {
-    writeText(io.stderr, `fts: ${message}\n`);
-    return status;
-  };
+  const fail = (message: string, status: number) =>
+    failWith(io, message, status);
   let parsed;
   try {
     parsed = parseCommandLine({
