@@ -209,6 +209,16 @@ interface Timing {
   readonly cpu: Cpu;
 }
 
+/** Where a large run reads its file and puts the copy it gets back. */
+interface RunDirs {
+  /** The folder of `big.bin`. */
+  local: string;
+  /** The folder downloads go to. */
+  back: string;
+  /** Whether both copies are deleted after the run. */
+  recycle: boolean;
+}
+
 /**
  * Uploads `local/big.bin` as `name` and downloads it into `back`; returns
  * the time and CPU of each. With `recycle`, deletes both copies afterwards.
@@ -216,12 +226,7 @@ interface Timing {
 async function largeRun(
   session: ClientSession,
   name: string,
-  dirs: {
-    local: string;
-    back: string;
-    recycle: boolean;
-    server: ServerProcess;
-  },
+  dirs: RunDirs & { server: ServerProcess },
 ): Promise<[Timing, Timing]> {
   const upTiming = await measured(
     dirs.server,
@@ -275,12 +280,7 @@ function cpuRow(cpu: readonly Cpu[], sizeMiB: number): string {
 async function sealedRun(
   session: ClientSession,
   name: string,
-  dirs: {
-    local: string;
-    back: string;
-    recycle: boolean;
-    identity: AgeIdentity;
-  },
+  dirs: RunDirs & { identity: AgeIdentity },
 ): Promise<[number, number]> {
   const { identity } = dirs;
   const upSeconds = await timed(() =>

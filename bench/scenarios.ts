@@ -79,6 +79,46 @@ async function measure(tool: Tool, fn: () => Promise<void>): Promise<Measured> {
   };
 }
 
+/**
+ * Measures `tool` sending `source` up as `remote` and getting it back as
+ * `local`, checks each copy against `source` with `same`, then removes both
+ * copies.
+ */
+async function roundTrip(
+  tool: Tool,
+  source: string,
+  remote: string,
+  local: string,
+  steps: {
+    up: () => Promise<void>;
+    down: () => Promise<void>;
+    same: (expected: string, actual: string) => void;
+  },
+): Promise<{ up: Measured; down: Measured }> {
+  const up = await measure(tool, steps.up);
+  steps.same(source, join(tool.root, remote));
+  const down = await measure(tool, steps.down);
+  steps.same(source, local);
+  removeQuietly(join(tool.root, remote));
+  removeQuietly(local);
+  return { up, down };
+}
+
+/** Tells the progress of run `run` of `tool` on `what`, up and down. */
+function runProgress(
+  ctx: BenchContext,
+  tool: Tool,
+  what: string,
+  run: number,
+  up: Measured,
+  down: Measured,
+): void {
+  ctx.progress?.(
+    `  ${tool.name} ${what} run ${run + 1}: up ${up.seconds.toFixed(2)} s, ` +
+      `down ${down.seconds.toFixed(2)} s`,
+  );
+}
+
 /** Runs `body(tool, run)` for every run and tool, taking turns; drops a tool that fails. */
 async function eachRun(
   ctx: BenchContext,
@@ -158,12 +198,11 @@ export async function largeFiles(
     await eachRun(ctx, `${formatBytes(bytes)} ${kind}`, async (tool, run) => {
       const remote = `big-${run}.${ext}`;
       const local = join(emptyDir(join(ctx.work, "big")), remote);
-      const up = await measure(tool, () => tool.putFile(source, remote));
-      assertSameFile(source, join(tool.root, remote));
-      const down = await measure(tool, () => tool.getFile(remote, local));
-      assertSameFile(source, local);
-      removeQuietly(join(tool.root, remote));
-      removeQuietly(local);
+      const { up, down } = await roundTrip(tool, source, remote, local, {
+        up: () => tool.putFile(source, remote),
+        down: () => tool.getFile(remote, local),
+        same: assertSameFile,
+      });
       rows.add(
         `${kind}, up`,
         "MB/s",
@@ -198,12 +237,7 @@ export async function largeFiles(
           Math.max(up.serverRss, down.serverRss) / MiB,
         );
       }
-      ctx.progress?.(
-        `  ${tool.name} ${kind} run ${run + 1}: up ${
-          up.seconds.toFixed(2)
-        } s, ` +
-          `down ${down.seconds.toFixed(2)} s`,
-      );
+      runProgress(ctx, tool, kind, run, up, down);
     });
   }
   return {
@@ -260,20 +294,14 @@ export async function folders(ctx: BenchContext, src: Sources): Promise<Table> {
     await eachRun(ctx, label, async (tool, run) => {
       const remote = `tree-${run}`;
       const local = join(emptyDir(join(ctx.work, "tree")), remote);
-      const up = await measure(tool, () => tool.putTree(tree, remote));
-      assertSameTree(tree, join(tool.root, remote));
-      const down = await measure(tool, () => tool.getTree(remote, local));
-      assertSameTree(tree, local);
-      removeQuietly(join(tool.root, remote));
-      removeQuietly(local);
+      const { up, down } = await roundTrip(tool, tree, remote, local, {
+        up: () => tool.putTree(tree, remote),
+        down: () => tool.getTree(remote, local),
+        same: assertSameTree,
+      });
       rows.add(`${label}, up`, unit, tool.name, rate(up.seconds));
       rows.add(`${label}, down`, unit, tool.name, rate(down.seconds));
-      ctx.progress?.(
-        `  ${tool.name} ${label} run ${run + 1}: up ${
-          up.seconds.toFixed(2)
-        } s, ` +
-          `down ${down.seconds.toFixed(2)} s`,
-      );
+      runProgress(ctx, tool, label, run, up, down);
     });
   }
   return {
@@ -368,18 +396,11 @@ export async function slowLink(
       const options = { port: proxy.port, compress: true };
       const remote = `slow-${run}.${ext}`;
       const local = join(emptyDir(join(ctx.work, "slow")), remote);
-      const up = await measure(
-        tool,
-        () => tool.putFile(source, remote, options),
-      );
-      assertSameFile(source, join(tool.root, remote));
-      const down = await measure(
-        tool,
-        () => tool.getFile(remote, local, options),
-      );
-      assertSameFile(source, local);
-      removeQuietly(join(tool.root, remote));
-      removeQuietly(local);
+      const { up, down } = await roundTrip(tool, source, remote, local, {
+        up: () => tool.putFile(source, remote, options),
+        down: () => tool.getFile(remote, local, options),
+        same: assertSameFile,
+      });
       rows.add(
         `${kind}, up`,
         "MB/s",
@@ -392,12 +413,7 @@ export async function slowLink(
         tool.name,
         megabytesPerSecond(s.slowBytes, down.seconds),
       );
-      ctx.progress?.(
-        `  ${tool.name} slow ${kind} run ${run + 1}: up ${
-          up.seconds.toFixed(2)
-        } s, ` +
-          `down ${down.seconds.toFixed(2)} s`,
-      );
+      runProgress(ctx, tool, `slow ${kind}`, run, up, down);
     }, tools);
   }
   const link = megabytesPerSecond(s.slowBitsPerSecond / 8, 1);
