@@ -101,7 +101,7 @@ export function operationError(
 }
 
 /** Tells whether `error` is an abort (an AbortSignal's default reason). */
-export function isAbort(error: unknown): boolean {
+function isAbort(error: unknown): boolean {
   return error instanceof DOMException &&
     (error.name === "AbortError" || error.name === "TimeoutError");
 }

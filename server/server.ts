@@ -484,7 +484,7 @@ function safeLog(
 }
 
 /** `host:port`, with IPv6 hosts in brackets. */
-export function formatAddr(addr: Deno.Addr): string {
+function formatAddr(addr: Deno.Addr): string {
   if (addr.transport !== "tcp" && addr.transport !== "udp") {
     return addr.transport;
   }

@@ -62,7 +62,7 @@ export interface SecurityFlags {
 }
 
 /** Times a password typed on a terminal is asked for, as ssh does. */
-export const PASSWORD_TRIES = 3;
+const PASSWORD_TRIES = 3;
 
 /**
  * How to ask the person while something else (the shell's line editor)

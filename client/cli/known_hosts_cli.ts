@@ -24,7 +24,7 @@ import { parseTarget } from "../connect/target.ts";
 import { fileReason } from "../errors.ts";
 
 /** The text of `fts known-hosts --help`. */
-export const KNOWN_HOSTS_USAGE = `Usage: fts known-hosts <command>
+const KNOWN_HOSTS_USAGE = `Usage: fts known-hosts <command>
 
 The servers you trust, one line per HOST:PORT with its key fingerprint, kept
 in known_hosts in the config folder ($FTS_CONFIG_DIR, else

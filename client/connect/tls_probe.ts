@@ -196,7 +196,7 @@ const IDENTIFY_MS = 2000;
  * classifyPlainPeer(new TextEncoder().encode("SSH-2.0-OpenSSH_9.6")); // "ssh"
  * ```
  */
-export function classifyPlainPeer(bytes: Uint8Array): PlainPeer {
+function classifyPlainPeer(bytes: Uint8Array): PlainPeer {
   if (bytes.byteLength === 0) return "none";
   const head = String.fromCharCode(...bytes.subarray(0, 5));
   if (head.startsWith("FT")) return "fts";

@@ -60,9 +60,9 @@ import {
  * largest integer the protocol allows, which the server caps at its own
  * (PROTOCOL.md, SHUTDOWN).
  */
-export const SERVER_GRACE = Number.MAX_SAFE_INTEGER;
+const SERVER_GRACE = Number.MAX_SAFE_INTEGER;
 /** Most entries one listing may hold (a hostile server could send forever). */
-export const MAX_LIST_ENTRIES = 1_000_000;
+const MAX_LIST_ENTRIES = 1_000_000;
 /**
  * Refused names one listing keeps for display, each cut to
  * {@linkcode MAX_REFUSED_NAME} UTF-16 units: a hostile server may send

@@ -27,7 +27,7 @@ export interface GetTreeOptions extends TreeOptions {
 }
 
 /** Files the walk finds ahead of the downloads, at most. */
-export const RUN_AHEAD = 4096;
+const RUN_AHEAD = 4096;
 
 /** A file of the tree on its way, with its path from the top. */
 interface TreeItem extends GetManyItem {
@@ -194,7 +194,7 @@ function unsafeName(host: TreeHost, folder: string, name: string): unknown {
  * Pulls `source` up to `limit` items ahead of the consumer, in the
  * background, so a slow walk and slow transfers overlap.
  */
-export async function* runAhead<T>(
+async function* runAhead<T>(
   source: AsyncIterator<T>,
   limit: number,
 ): AsyncGenerator<T> {

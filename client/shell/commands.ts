@@ -33,7 +33,7 @@ export {
  * @throws {FtsError} when the operation fails, {@linkcode UsageError} for a
  * bad argument.
  */
-export async function runCommand(
+async function runCommand(
   command: Command,
   context: CommandContext,
 ): Promise<"ok" | "exit"> {

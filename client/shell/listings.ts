@@ -211,7 +211,7 @@ export function renderListing(
 }
 
 /** `drwxr-xr-x` for a folder with mode 0o755; `?` when the mode is unknown. */
-export function modeString(entry: Pick<ListedFile, "type" | "mode">): string {
+function modeString(entry: Pick<ListedFile, "type" | "mode">): string {
   if (entry.mode === undefined) return "?";
   const bits = "rwxrwxrwx";
   let text = entry.type === "dir" ? "d" : "-";

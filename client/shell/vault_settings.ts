@@ -27,11 +27,11 @@ import { configDir, type EnvReader } from "../../common/config_dir.ts";
 import { identityPath, loadIdentities } from "../vault/identity.ts";
 
 /** The environment variable a vault passphrase may come from. */
-export const PASSPHRASE_ENV = "FTS_PASSPHRASE";
+const PASSPHRASE_ENV = "FTS_PASSPHRASE";
 /** The environment variable that turns default encryption on or off. */
-export const ENCRYPT_ENV = "FTS_ENCRYPT";
+const ENCRYPT_ENV = "FTS_ENCRYPT";
 /** The client's settings file in the config folder. */
-export const SETTINGS_FILE = "config";
+const SETTINGS_FILE = "config";
 
 /** Where the vault settings come from. */
 export interface VaultSettings {
@@ -103,7 +103,7 @@ export function decryptSourceFor(settings: VaultSettings): DecryptSource {
  *
  * @throws {FtsError} `bad_request` for a value other than true or false.
  */
-export async function encryptByDefault(
+async function encryptByDefault(
   settings: VaultSettings,
 ): Promise<boolean> {
   const fromEnv = settings.env(ENCRYPT_ENV);

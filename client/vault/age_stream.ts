@@ -22,7 +22,7 @@ import { VaultError } from "./vault_error.ts";
 /** Plaintext bytes per payload chunk (64 KiB). */
 export const CHUNK_SIZE = 64 * 1024;
 /** Poly1305 tag bytes after each chunk. */
-export const TAG_SIZE = 16;
+const TAG_SIZE = 16;
 /** Ciphertext bytes of a full chunk. */
 export const SEALED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE;
 
@@ -331,7 +331,7 @@ function checkSize(size: number, name: string): void {
 }
 
 /** Joins `parts` into one array (no copy when there is only one). */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
+function concat(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0] as Uint8Array;
   let total = 0;
   for (const part of parts) total += part.length;

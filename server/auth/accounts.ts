@@ -37,7 +37,7 @@ import {
 export const USERS_FILE = "users.json";
 
 /** Pattern of a valid user name. */
-export const USER_NAME_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
+const USER_NAME_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
 
 const FORMAT_VERSION = 1;
 const MAX_FILE_BYTES = 16 * 1024 * 1024;

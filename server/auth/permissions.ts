@@ -14,7 +14,7 @@ import type { MessageType } from "../../protocol/messages.ts";
 export type Permission = "read" | "write" | "delete" | "admin";
 
 /** Every permission, in canonical order. */
-export const PERMISSIONS: readonly Permission[] = [
+const PERMISSIONS: readonly Permission[] = [
   "read",
   "write",
   "delete",

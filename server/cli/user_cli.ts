@@ -34,7 +34,7 @@ import {
 } from "../../common/usage_error.ts";
 
 /** Default data root, as `fts serve` uses. */
-export const DEFAULT_ROOT = "./dados";
+const DEFAULT_ROOT = "./dados";
 
 const USAGE = `Usage: fts user <command> [options]
 

@@ -8,7 +8,7 @@ import { FtsError } from "../../protocol/errors.ts";
 import { type MessageOf, PROTOCOL_VERSION } from "../../protocol/messages.ts";
 
 /** Protocol versions this server speaks, newest last. */
-export const SERVER_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
+const SERVER_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 
 /** What the server offers in a handshake. */
 export interface Offer {

@@ -26,7 +26,7 @@ import type { Turns } from "../handlers/handler_context.ts";
  * How long jobs may hold the event loop, one after another, before the
  * next waits for the loop to go idle once.
  */
-export const LOOP_SHARE_MS = 10;
+const LOOP_SHARE_MS = 10;
 
 /** A job waiting for its turn. */
 interface Waiter {

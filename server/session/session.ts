@@ -52,12 +52,12 @@ import { eventLoopTurns } from "./loop_turns.ts";
 export { MAX_REQUESTS_IN_FLIGHT } from "./request_runner.ts";
 
 /** How long a session waits for its last frames to leave before closing anyway. */
-export const FLUSH_MS = 1000;
+const FLUSH_MS = 1000;
 /**
  * Downloads of one connection that stream at once (each holds two chunk
  * buffers); further GETs wait their turn.
  */
-export const DOWNLOAD_SLOTS = 4;
+const DOWNLOAD_SLOTS = 4;
 /**
  * Listings of one connection held in memory at once; further LISTs wait
  * their turn.

@@ -41,7 +41,7 @@ export function describeTlsFailure(error: unknown): string {
 }
 
 /** The first line of `text`, for one-line log entries. */
-export function firstLine(text: string): string {
+function firstLine(text: string): string {
   return text.split("\n", 1)[0]!;
 }
 

@@ -26,9 +26,9 @@ import type { SessionConn } from "../session/session.ts";
 import { listenTls, type TlsIdentity } from "./tls_identity.ts";
 
 /** Bytes each pump moves per read. */
-export const PUMP_BYTES = 64 * 1024;
+const PUMP_BYTES = 64 * 1024;
 /** How long a closing connection may take to flush its last bytes. */
-export const DRAIN_MS = 1000;
+const DRAIN_MS = 1000;
 
 /** Options of {@linkcode TlsFront}. */
 export interface TlsFrontOptions {
