@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { FtsError } from "../../protocol/errors.ts";
 import type { EncryptChoice } from "./command_parse.ts";
 import type { DecryptSource } from "../engine/download.ts";
-import { ReasonError } from "../errors.ts";
+import { fileReason, ReasonError } from "../errors.ts";
 import { askOnTerminal } from "../term/tty_secret.ts";
 import type { SealOptions } from "../vault/age_header.ts";
 import type { AgeIdentity } from "../vault/age_keys.ts";
@@ -125,7 +125,8 @@ async function encryptByDefault(
     throw new FtsError(
       "io",
       `Cannot read the settings ${JSON.stringify(path)}: ${
-        error instanceof Error ? error.message : String(error)
+        fileReason(error) ??
+          (error instanceof Error ? error.message : String(error))
       }`,
       { cause: error },
     );

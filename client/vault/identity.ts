@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { configDir, type EnvReader } from "../../common/config_dir.ts";
 import { ensurePrivateDir } from "../../common/private_files.ts";
 import { FtsError } from "../../protocol/errors.ts";
+import { fileReason } from "../errors.ts";
 import {
   AgeIdentity,
   formatIdentityFile,
@@ -127,7 +128,8 @@ function now(): Date {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return fileReason(error) ??
+    (error instanceof Error ? error.message : String(error));
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -3,7 +3,12 @@ import { withoutAgeSuffix } from "../../../client/engine/download.ts";
 import { plainReadSize } from "../../../client/engine/sealed_upload.ts";
 import { AgeIdentity } from "../../../client/vault/age_keys.ts";
 import { AgeEncryptor } from "../../../client/vault/encryptor.ts";
-import { readSettings } from "../../../client/shell/vault_settings.ts";
+import { join } from "node:path";
+import { FtsError } from "../../../protocol/errors.ts";
+import {
+  readSettings,
+  sealOptionsFor,
+} from "../../../client/shell/vault_settings.ts";
 
 Deno.test("readSettings() reads encrypt, skips comments and unknown keys", () => {
   assert.deepEqual(readSettings("", "config"), {});
@@ -51,4 +56,27 @@ Deno.test("plainReadSize() fills a DATA chunk with whole age chunks, header incl
   assert.ok(enc.maxPushSize(read + 65536) > 1024 * 1024);
   // Chunks smaller than one sealed age chunk: one age chunk, split later.
   assert.equal(plainReadSize(1000, enc), 65536);
+});
+
+Deno.test("sealOptionsFor() words an unreadable settings file in a few words, not the system's text", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "fts_vault_settings_" });
+  try {
+    const path = join(dir, "fts", "config");
+    await Deno.mkdir(path, { recursive: true });
+    const env = (name: string) => name === "XDG_CONFIG_HOME" ? dir : undefined;
+    await assert.rejects(
+      sealOptionsFor(undefined, { env }),
+      (error: unknown) => {
+        assert.ok(error instanceof FtsError);
+        assert.equal(error.code, "io");
+        assert.equal(
+          error.message,
+          `Cannot read the settings ${JSON.stringify(path)}: it is a folder`,
+        );
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

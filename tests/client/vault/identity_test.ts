@@ -92,6 +92,20 @@ Deno.test("loadIdentities() reports a missing file as not_found", async () => {
   });
 });
 
+Deno.test("loadIdentities() words an unreadable identity file in a few words, not the system's text", async () => {
+  await withTempDir(async (dir) => {
+    await assert.rejects(loadIdentities(dir), (error: unknown) => {
+      assert.ok(error instanceof FtsError);
+      assert.equal(error.code, "io");
+      assert.equal(
+        error.message,
+        `Cannot read identity ${JSON.stringify(dir)}: it is a folder`,
+      );
+      return true;
+    });
+  });
+});
+
 Deno.test("parseIdentityFile() names a bad line without showing it", async () => {
   const identity = await AgeIdentity.generate();
   const secret = identity.exportSecret();
