@@ -27,6 +27,8 @@ export const FRAME_VERSION = 1;
  * talks to another TLS service by mistake.
  */
 export const FTS_ALPN = "fts/1";
+/** The TCP port a server listens on and a client connects to unless told otherwise. */
+export const DEFAULT_PORT = 12345;
 /** Size of the fixed frame header in bytes. */
 export const HEADER_SIZE = 16;
 /** Largest payload a frame may carry (4 MiB); checked before any allocation. */

@@ -8,7 +8,7 @@
 
 import { FtsError } from "../protocol/errors.ts";
 import { DEFAULT_CHUNK, KNOWN_FEATURES } from "../protocol/messages.ts";
-import { MAX_PAYLOAD } from "../protocol/frame.ts";
+import { DEFAULT_PORT, MAX_PAYLOAD } from "../protocol/frame.ts";
 import type { Accounts } from "./auth/accounts.ts";
 import { type Clock, systemClock, type TimerHandle } from "../common/clock.ts";
 import { addressNetwork } from "../common/ip_address.ts";
@@ -173,7 +173,7 @@ export async function startServer(
   let front: TlsFront | null = null;
   try {
     const hostname = options.host ?? "127.0.0.1";
-    const port = options.port ?? 12345;
+    const port = options.port ?? DEFAULT_PORT;
     listener = Deno.listen({ hostname, port, transport: "tcp" });
     try {
       const decision = decideAccess({

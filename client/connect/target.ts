@@ -5,10 +5,8 @@
  */
 
 import { looksLikeIpv4, parseIpLiteral } from "../../common/ip_address.ts";
+import { DEFAULT_PORT } from "../../protocol/frame.ts";
 import { quoteName } from "../../protocol/names.ts";
-
-/** The port fts listens on unless told otherwise. */
-export const DEFAULT_PORT = 12345;
 
 /** Where to connect. */
 export interface Target {

@@ -11,6 +11,7 @@
 
 import { isAbsolute, join, relative, resolve, sep as SEP } from "node:path";
 import { type CliIo, writeText } from "../../common/cli_io.ts";
+import { DEFAULT_PORT } from "../../protocol/frame.ts";
 import { SignalPresses } from "../../common/interrupts.ts";
 import { isLookupFailure } from "../../common/host_lookup.ts";
 import { looksLikeIpv4, parseIpLiteral } from "../../common/ip_address.ts";
@@ -285,7 +286,7 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
     keyFile: values.key ?? "",
     anonymous,
     host: listenHost(values.host ?? "127.0.0.1"),
-    port: integer("--port", values.port, 12345, 0, 65535),
+    port: integer("--port", values.port, DEFAULT_PORT, 0, 65535),
     maxClients,
     maxPerAddress: integer(
       "--max-per-address",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
+import { DEFAULT_PORT } from "../../../protocol/frame.ts";
 import {
-  DEFAULT_PORT,
   formatTarget,
   parseLoginTarget,
   parseTarget,
