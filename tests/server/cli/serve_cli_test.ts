@@ -43,18 +43,10 @@ Deno.test("fts serve lets a transfer finish after SIGTERM", async () => {
   await using serve = serveProcess(root.path);
   const port = await serve.port();
   await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
-  const data = pseudoRandomBytes(4 * MIB, 3);
-  await c.beginPut(1, "t.bin", {
-    size: data.byteLength,
-    first: data.subarray(0, MIB),
-  });
-  assert.equal((await c.reply(1))?.type, "put_ready");
+  const data = await beginPut(c, 3);
   serve.child.kill("SIGTERM");
   assert.equal((await c.reply(0))?.type, "going_away");
-  await c.sendData(1, data, { from: MIB });
-  await c.send({ type: "put_end", id: 1, sha256: sha256(data) });
-  const done = await c.reply(1);
-  assert.ok(done?.type === "put_done", JSON.stringify(done));
+  await finishPut(c, data);
   const { code, stderr } = await serve.exit();
   assert.equal(code, 0, stderr);
   assert.equal(
@@ -112,25 +104,40 @@ Deno.test("fts serve takes a SIGINT and its forwarded copy as one press: the gra
   await using serve = serveProcess(root.path, ["--grace", "600"]);
   const port = await serve.port();
   await using c = await RawClient.connect({ hostname: "127.0.0.1", port });
-  const data = pseudoRandomBytes(4 * MIB, 5);
-  await c.beginPut(1, "t.bin", {
-    size: data.byteLength,
-    first: data.subarray(0, MIB),
-  });
-  assert.equal((await c.reply(1))?.type, "put_ready");
+  const data = await beginPut(c, 5);
   // What `npx … task serve` and `deno task serve` deliver for one Ctrl-C:
   // the terminal's SIGINT, then the launcher's copy a moment later (sent
   // once the first was handled, else the kernel merges the two).
   serve.child.kill("SIGINT");
   assert.equal((await c.reply(0))?.type, "going_away");
   serve.child.kill("SIGINT");
+  await finishPut(c, data);
+  const { code, stderr } = await serve.exit();
+  assert.equal(code, 0, stderr);
+});
+
+/**
+ * Starts request 1, an upload of 4 MiB of pseudo-random bytes (from
+ * `seed`) as "t.bin", with its first MiB; resolves to the bytes once the
+ * server is ready for the rest.
+ */
+async function beginPut(c: RawClient, seed: number): Promise<Uint8Array> {
+  const data = pseudoRandomBytes(4 * MIB, seed);
+  await c.beginPut(1, "t.bin", {
+    size: data.byteLength,
+    first: data.subarray(0, MIB),
+  });
+  assert.equal((await c.reply(1))?.type, "put_ready");
+  return data;
+}
+
+/** Sends the rest of {@linkcode beginPut}'s upload and checks it is done. */
+async function finishPut(c: RawClient, data: Uint8Array): Promise<void> {
   await c.sendData(1, data, { from: MIB });
   await c.send({ type: "put_end", id: 1, sha256: sha256(data) });
   const done = await c.reply(1);
   assert.ok(done?.type === "put_done", JSON.stringify(done));
-  const { code, stderr } = await serve.exit();
-  assert.equal(code, 0, stderr);
-});
+}
 
 /** A CliIo whose output is collected; `line()` waits for stdout lines. */
 function fakeIo(signal?: AbortSignal) {
