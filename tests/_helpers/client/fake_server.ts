@@ -10,7 +10,10 @@
  */
 
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import * as zlib from "node:zlib";
+import type { PutResult } from "../../../client/engine/upload.ts";
+import { openSession } from "../../../client/engine/session.ts";
 import { FrameConn } from "../../../common/frame_conn.ts";
 import type { ErrorCode } from "../../../protocol/errors.ts";
 import {
@@ -21,6 +24,7 @@ import {
 } from "../../../protocol/messages.ts";
 import { collisionName } from "../../../protocol/names.ts";
 import { concat } from "../common/bytes.ts";
+import { tempDir } from "../common/temp_dir.ts";
 
 export { concat };
 
@@ -446,4 +450,21 @@ export function putDoneOnPutEnd(
     await ctx.send({ type: "put_done", id: m.id, ...fields(m) });
     return true;
   };
+}
+
+/**
+ * Puts a local file "a.txt" holding "abc" as "a.txt" to a fake server that
+ * answers its PUT_END with PUT_DONE carrying `fields` (see
+ * {@linkcode putDoneOnPutEnd}); resolves or rejects as `put()` does.
+ */
+export async function putAnsweredBy(
+  fields: (
+    end: MessageOf<"put_end">,
+  ) => Omit<MessageOf<"put_done">, "type" | "id">,
+): Promise<PutResult> {
+  await using server = startFakeServer({ handle: putDoneOnPutEnd(fields) });
+  await using session = await openSession(`127.0.0.1:${server.port}`);
+  await using tmp = await tempDir();
+  await Deno.writeTextFile(join(tmp.path, "a.txt"), "abc");
+  return await session.put(join(tmp.path, "a.txt"), "a.txt");
 }

@@ -10,7 +10,7 @@ import { FtsError } from "../../../protocol/errors.ts";
 import { encodeMessage, type Message } from "../../../protocol/messages.ts";
 import {
   type FakeContext,
-  putDoneOnPutEnd,
+  putAnsweredBy,
   sha256Hex,
   startFakeServer,
 } from "../../_helpers/client/fake_server.ts";
@@ -207,18 +207,12 @@ Deno.test("An error message with terminal escapes reaches the user escaped", asy
 });
 
 Deno.test("put() refuses a PUT_DONE that names a path outside the folder", async () => {
-  await using server = startFakeServer({
-    handle: putDoneOnPutEnd((end) => ({
-      name: "../../x",
-      size: 3,
-      sha256: end.sha256,
-    })),
-  });
-  await using session = await openSession(`127.0.0.1:${server.port}`);
-  await using tmp = await tempDir();
-  const dir = tmp.path;
-  await Deno.writeTextFile(join(dir, "a.txt"), "abc");
-  await assert.rejects(session.put(join(dir, "a.txt"), "a.txt"), {
+  const put = putAnsweredBy((end) => ({
+    name: "../../x",
+    size: 3,
+    sha256: end.sha256,
+  }));
+  await assert.rejects(put, {
     message:
       'Cannot put "a.txt": the server broke the protocol (the server confirmed the upload under an invalid name)',
   });

@@ -8,7 +8,7 @@ import { FtsError } from "../../../protocol/errors.ts";
 import {
   answerCancel,
   goingAwayOnMkdir,
-  putDoneOnPutEnd,
+  putAnsweredBy,
   sendStalledGet,
   sha256Hex,
   startFakeServer,
@@ -275,18 +275,12 @@ Deno.test("ClientSession.put() stops sending when the server refuses", async () 
 });
 
 Deno.test("ClientSession.put() fails when PUT_DONE disagrees with what was sent", async () => {
-  await using server = startFakeServer({
-    handle: putDoneOnPutEnd(() => ({
-      name: "a.txt",
-      size: 3,
-      sha256: "0".repeat(64),
-    })),
-  });
-  await using session = await openSession(`127.0.0.1:${server.port}`);
-  await using tmp = await tempDir();
-  const dir = tmp.path;
-  await Deno.writeTextFile(join(dir, "a.txt"), "abc");
-  await assert.rejects(session.put(join(dir, "a.txt"), "a.txt"), {
+  const put = putAnsweredBy(() => ({
+    name: "a.txt",
+    size: 3,
+    sha256: "0".repeat(64),
+  }));
+  await assert.rejects(put, {
     message:
       'Cannot put "a.txt": the server reports a different size or SHA-256 than was sent',
   });
