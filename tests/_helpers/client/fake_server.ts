@@ -338,22 +338,26 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /**
+ * A `handle` hook that answers every request of type `type` with ERROR
+ * `code` and `message`, and leaves the others to the fake server.
+ */
+export function refuseWith(
+  type: Message["type"],
+  code: ErrorCode,
+  message: string,
+): (ctx: FakeContext, request: Message) => Promise<boolean> {
+  return async (ctx, request) => {
+    if (request.type !== type) return false;
+    await ctx.send({ type: "error", id: request.id, code, message });
+    return true;
+  };
+}
+
+/**
  * For a `handle` hook: answers a CANCEL the way the real server does (ERROR
  * "cancelled"). Returns true when `message` was a CANCEL.
  */
-export async function answerCancel(
-  ctx: FakeContext,
-  message: Message,
-): Promise<boolean> {
-  if (message.type !== "cancel") return false;
-  await ctx.send({
-    type: "error",
-    id: message.id,
-    code: "cancelled",
-    message: "Cancelled",
-  });
-  return true;
-}
+export const answerCancel = refuseWith("cancel", "cancelled", "Cancelled");
 
 /** Options of {@linkcode sendStalledGet}. */
 export interface StalledGetOptions {

@@ -9,6 +9,7 @@ import {
   answerCancel,
   goingAwayOnMkdir,
   putAnsweredBy,
+  refuseWith,
   sendStalledGet,
   sha256Hex,
   startFakeServer,
@@ -150,16 +151,7 @@ Deno.test("ClientSession.list() returns valid entries and sets unsafe names asid
 
 Deno.test("ClientSession.list() of a missing folder fails with the server's reason", async () => {
   await using server = startFakeServer({
-    handle: async (ctx, m) => {
-      if (m.type !== "list") return false;
-      await ctx.send({
-        type: "error",
-        id: m.id,
-        code: "not_found",
-        message: "No such folder",
-      });
-      return true;
-    },
+    handle: refuseWith("list", "not_found", "No such folder"),
   });
   await using session = await openSession(`127.0.0.1:${server.port}`);
   await assert.rejects(session.list("nope"), {
@@ -252,16 +244,11 @@ Deno.test("ClientSession.put() of a missing local file names it and the reason",
 
 Deno.test("ClientSession.put() stops sending when the server refuses", async () => {
   await using server = startFakeServer({
-    handle: async (ctx, m) => {
-      if (m.type !== "put") return false;
-      await ctx.send({
-        type: "error",
-        id: m.id,
-        code: "quota_exceeded",
-        message: 'Cannot upload "big.bin": quota of 10 MiB exceeded',
-      });
-      return true;
-    },
+    handle: refuseWith(
+      "put",
+      "quota_exceeded",
+      'Cannot upload "big.bin": quota of 10 MiB exceeded',
+    ),
   });
   await using session = await openSession(`127.0.0.1:${server.port}`);
   await using tmp = await tempDir();
