@@ -178,7 +178,7 @@ export interface OpenOptions {
 }
 
 /**
- * Opens a header (`bytes` exactly as {@linkcode findHeaderEnd} delimits it):
+ * Opens a header (`bytes` exactly as {@linkcode HeaderScanner} delimits it):
  * unwraps the file key and verifies the MAC. Throws {@linkcode VaultError}:
  * "no_identity" when no identity or passphrase opens it (wrong key),
  * "header_mac" when the header was modified, "malformed_header" when it
@@ -343,7 +343,7 @@ function checkVersion(buf: Uint8Array): void {
  * The recipient types of a header's stanzas (`"X25519"`, `"scrypt"`, …), in
  * order. Useful to tell a passphrase file from an identity file.
  */
-export function headerStanzaTypes(header: Uint8Array): string[] {
+function headerStanzaTypes(header: Uint8Array): string[] {
   const text = new TextDecoder().decode(header);
   const types: string[] = [];
   for (const line of text.split("\n")) {

@@ -3,7 +3,6 @@ import { assertBytes } from "../../_helpers/vault/data.ts";
 import {
   AgeHeader,
   HeaderScanner,
-  headerStanzaTypes,
   MAX_HEADER_SIZE,
   openHeader,
   sealHeader,
@@ -53,7 +52,8 @@ Deno.test("sealHeader() writes an age v1 header that openHeader() opens with the
 Deno.test("sealHeader() wraps the file key for every recipient", async () => {
   const [a, b] = [await AgeIdentity.generate(), await AgeIdentity.generate()];
   const header = await sealHeader({ recipients: [a.recipient, b.recipient] });
-  assert.deepEqual(headerStanzaTypes(header.bytes), ["X25519", "X25519"]);
+  const text = new TextDecoder().decode(header.bytes);
+  assert.equal(text.match(/^-> X25519 /gm)?.length, 2);
   for (const identity of [a, b]) {
     await openHeader(header.bytes, { identities: [identity] });
   }
@@ -148,7 +148,7 @@ Deno.test("openHeader() asks for the passphrase only for a passphrase file", asy
     passphrase: "correct horse",
     scryptWorkFactor: 10,
   });
-  assert.deepEqual(headerStanzaTypes(byPassphrase.bytes), ["scrypt"]);
+  assert.match(new TextDecoder().decode(byPassphrase.bytes), /^-> scrypt /m);
   await openHeader(byPassphrase.bytes, { identities: [me], passphrase });
   assert.equal(asked, 1);
   const missing = await rejectsWith(
@@ -229,13 +229,6 @@ Deno.test("HeaderScanner.scan() refuses a header larger than MAX_HEADER_SIZE", (
   const scanner = new HeaderScanner();
   assert.equal(scanner.scan(huge.subarray(0, MAX_HEADER_SIZE)), -1);
   throwsWith(() => scanner.scan(huge), "malformed_header");
-});
-
-Deno.test("headerStanzaTypes() lists the stanza types in order", () => {
-  const header = encoder.encode(
-    "age-encryption.org/v1\n-> X25519 abc\nAAAA\n-> scrypt s 10\nBBBB\n--- MAC\n",
-  );
-  assert.deepEqual(headerStanzaTypes(header), ["X25519", "scrypt"]);
 });
 
 Deno.test("openHeader() tells failures apart by where the library stopped, not by its message, which can quote the file", async () => {
