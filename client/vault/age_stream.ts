@@ -39,24 +39,6 @@ export function sealedPayloadSize(plainSize: number): number {
   return plainSize + chunks * TAG_SIZE;
 }
 
-/**
- * Plaintext size of a payload of `sealedSize` ciphertext bytes (header and
- * nonce not included). Throws {@linkcode VaultError} ("truncated") when no
- * payload can have that size.
- */
-export function openedPayloadSize(sealedSize: number): number {
-  checkSize(sealedSize, "sealedSize");
-  const full = Math.floor(sealedSize / SEALED_CHUNK_SIZE);
-  const rest = sealedSize % SEALED_CHUNK_SIZE;
-  if (sealedSize < TAG_SIZE || (rest > 0 && rest <= TAG_SIZE && full > 0)) {
-    throw VaultError.decrypting(
-      "truncated",
-      `an age payload of ${sealedSize} bytes is impossible`,
-    );
-  }
-  return sealedSize - (full + (rest > 0 ? 1 : 0)) * TAG_SIZE;
-}
-
 /** Seals plaintext into age payload chunks (the encrypting half). */
 export class StreamSealer {
   readonly #key: KeyObject;

@@ -13,27 +13,11 @@ import {
   type OpenOptions,
   PAYLOAD_NONCE_SIZE,
 } from "./age_header.ts";
-import { openedPayloadSize, StreamOpener } from "./age_stream.ts";
+import { StreamOpener } from "./age_stream.ts";
 import { VaultError } from "./vault_error.ts";
 
 /** Options of {@linkcode AgeDecryptor}: the same as `openHeader`'s. */
 export type DecryptorOptions = OpenOptions;
-
-/**
- * The plaintext size of an age file of `cipherSize` bytes whose header has
- * `headerSize` bytes (known once {@linkcode AgeDecryptor.header} is set).
- * Throws {@linkcode VaultError} ("truncated") for an impossible size.
- */
-export function decryptedSize(cipherSize: number, headerSize: number): number {
-  const payload = cipherSize - headerSize - PAYLOAD_NONCE_SIZE;
-  if (payload < 0) {
-    throw VaultError.decrypting(
-      "truncated",
-      `an age file of ${cipherSize} bytes is impossible`,
-    );
-  }
-  return openedPayloadSize(payload);
-}
 
 /**
  * Decrypts one age file fed in chunks. `push()` returns only authenticated

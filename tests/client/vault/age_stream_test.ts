@@ -7,7 +7,6 @@ import {
 } from "node:crypto";
 import {
   CHUNK_SIZE,
-  openedPayloadSize,
   SEALED_CHUNK_SIZE,
   sealedPayloadSize,
   StreamOpener,
@@ -92,39 +91,6 @@ Deno.test("sealedPayloadSize() adds one tag per 64 KiB chunk, one for empty inpu
   assert.equal(sealedPayloadSize(3 * 65536), 3 * 65552);
   assert.throws(() => sealedPayloadSize(-1), RangeError);
   assert.throws(() => sealedPayloadSize(1.5), RangeError);
-});
-
-Deno.test("openedPayloadSize() inverts sealedPayloadSize() and refuses impossible sizes", () => {
-  for (
-    const size of [
-      0,
-      1,
-      15,
-      16,
-      17,
-      65535,
-      65536,
-      65537,
-      131072,
-      131073,
-      5_000_000,
-    ]
-  ) {
-    assert.equal(
-      openedPayloadSize(sealedPayloadSize(size)),
-      size,
-      `size ${size}`,
-    );
-  }
-  for (
-    const impossible of [0, 15, SEALED_CHUNK_SIZE + 1, SEALED_CHUNK_SIZE + 16]
-  ) {
-    assert.throws(
-      () => openedPayloadSize(impossible),
-      VaultError,
-      `size ${impossible}`,
-    );
-  }
 });
 
 Deno.test("StreamSealer and StreamOpener round-trip edge sizes under any split", () => {

@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import { AgeIdentity } from "../../../client/vault/age_keys.ts";
 import { SEALED_CHUNK_SIZE } from "../../../client/vault/age_stream.ts";
-import {
-  AgeDecryptor,
-  decryptedSize,
-} from "../../../client/vault/decryptor.ts";
+import { AgeDecryptor } from "../../../client/vault/decryptor.ts";
 import { AgeEncryptor } from "../../../client/vault/encryptor.ts";
 import { VaultError } from "../../../client/vault/vault_error.ts";
 import {
@@ -72,14 +69,6 @@ Deno.test("AgeDecryptor returns plaintext as soon as chunks are known not to be 
   const rest = await decryptor.push(cipher.subarray(cut));
   assertBytes(rest, plain.subarray(2 * 65536, 3 * 65536));
   assertBytes(decryptor.finish(), plain.subarray(3 * 65536));
-});
-
-Deno.test("decryptedSize() gives the plaintext size from the ciphertext size", async () => {
-  for (const size of [0, 1, 65536, 65537, 300_000]) {
-    const { cipher, headerSize } = await encrypt(pattern(size));
-    assert.equal(decryptedSize(cipher.length, headerSize), size);
-  }
-  assert.throws(() => decryptedSize(10, 100), VaultError);
 });
 
 Deno.test("AgeDecryptor refuses a file cut before its payload or at a chunk boundary as truncated", async () => {
