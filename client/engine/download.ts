@@ -164,10 +164,10 @@ export async function download(
     await sendGet(core, request.id, name, options);
     const result = await receiver.wait(options.signal);
     await temp.file.sync();
-    temp.file.close();
-    open = false;
+    // The part file stays open, so locked, until it has its name: another
+    // session's reclaimPartFiles() takes an unlocked one for a left-over.
     const mtime = new Date(result.mtime);
-    await Deno.utime(temp.path, mtime, mtime);
+    await temp.file.utime(mtime, mtime);
     if (options.keepMode && result.mode !== undefined) {
       await Deno.chmod(temp.path, result.mode);
     }
@@ -177,6 +177,8 @@ export async function download(
     const path = await commitFile(temp.path, { ...target, base: plainBase }, {
       overwrite: options.overwrite,
     });
+    temp.file.close();
+    open = false;
     return {
       path,
       size: result.written,
