@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalStorage } from "../../../server/storage/local/local_storage.ts";
 import { LIST_SLOTS } from "../../../server/session/session.ts";
-import type { Storage } from "../../../server/storage/storage.ts";
+import { delegatingStorage } from "../../_helpers/server/delegating_storage.ts";
 import { startTestServer } from "../../_helpers/server/fixture.ts";
 import { RawClient } from "../../_helpers/server/raw_client.ts";
 import { tempDir } from "../../_helpers/common/temp_dir.ts";
@@ -14,8 +14,7 @@ import { tempDir } from "../../_helpers/common/temp_dir.ts";
 function heldStorage(local: LocalStorage) {
   const gate = Promise.withResolvers<void>();
   const statStarted = Promise.withResolvers<void>();
-  const storage: Storage = {
-    features: local.features,
+  const storage = delegatingStorage(local, {
     async *list(path) {
       if (path === "slow") await gate.promise;
       yield* local.list(path);
@@ -27,13 +26,7 @@ function heldStorage(local: LocalStorage) {
       }
       return await local.stat(name);
     },
-    openRead: (name, options) => local.openRead(name, options),
-    beginUpload: (name, size) => local.beginUpload(name, size),
-    remove: (name) => local.remove(name),
-    rename: (from, to, options) => local.rename(from, to, options),
-    mkdir: (name) => local.mkdir(name),
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  };
+  });
   return { storage, statStarted: statStarted.promise, release: gate.resolve };
 }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LocalStorage } from "../../../server/storage/local/local_storage.ts";
 import { MAX_REQUESTS_IN_FLIGHT } from "../../../server/session/request_runner.ts";
-import type { Storage } from "../../../server/storage/storage.ts";
+import { delegatingStorage } from "../../_helpers/server/delegating_storage.ts";
 import { startTestServer } from "../../_helpers/server/fixture.ts";
 import { RawClient } from "../../_helpers/server/raw_client.ts";
 import { tempDir } from "../../_helpers/common/temp_dir.ts";
@@ -12,22 +12,14 @@ function heldStats(local: LocalStorage) {
   const held: (() => void)[] = [];
   let started = 0;
   let onStart = () => {};
-  const storage: Storage = {
-    features: local.features,
-    list: (path) => local.list(path),
+  const storage = delegatingStorage(local, {
     async stat(name) {
       started++;
       onStart();
       await new Promise<void>((resolve) => held.push(resolve));
       return await local.stat(name);
     },
-    openRead: (name, options) => local.openRead(name, options),
-    beginUpload: (name, size) => local.beginUpload(name, size),
-    remove: (name) => local.remove(name),
-    rename: (from, to, options) => local.rename(from, to, options),
-    mkdir: (name) => local.mkdir(name),
-    [Symbol.asyncDispose]: () => Promise.resolve(),
-  };
+  });
   return {
     storage,
     /** Resolves once `count` stats have started. */
