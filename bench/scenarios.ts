@@ -8,7 +8,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { formatBytes, type Sizes } from "./sizes.ts";
 import type { Row, Table } from "./report.ts";
 import type { Tool } from "./peers/tool.ts";
@@ -119,6 +119,22 @@ function runProgress(
   );
 }
 
+/** Longest reason a report's failure note quotes. */
+const REASON_CHARS = 160;
+
+/**
+ * A failure's reason as the report quotes it: its first line, scratch paths
+ * shown as `…`, at most {@linkcode REASON_CHARS} characters (the full
+ * message goes to the progress log).
+ */
+export function shortReason(ctx: BenchContext, message: string): string {
+  const scratch = dirname(ctx.work);
+  const line = (message.split("\n")[0] ?? "").replaceAll(scratch, "…").trim();
+  return line.length <= REASON_CHARS
+    ? line
+    : `${line.slice(0, REASON_CHARS - 1)}…`;
+}
+
 /** Runs `body(tool, run)` for every run and tool, taking turns; drops a tool that fails. */
 async function eachRun(
   ctx: BenchContext,
@@ -136,7 +152,9 @@ async function eachRun(
       } catch (error) {
         broken.add(tool.name);
         const message = error instanceof Error ? error.message : String(error);
-        ctx.failures.push(`${tool.name} failed in "${scenario}": ${message}`);
+        ctx.failures.push(
+          `${tool.name} failed in "${scenario}": ${shortReason(ctx, message)}`,
+        );
         ctx.progress?.(`  ${tool.name}: FAILED ${message}`);
       }
     }
@@ -453,8 +471,11 @@ async function prepare(
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       ctx.failures.push(
-        `${tool.name} failed in "${scenario}" (upload): ${message}`,
+        `${tool.name} failed in "${scenario}" (upload): ${
+          shortReason(ctx, message)
+        }`,
       );
+      ctx.progress?.(`  ${tool.name}: FAILED ${message}`);
     }
   }
   return ready;

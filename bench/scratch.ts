@@ -28,11 +28,13 @@ export async function makeScratch(sizeGiB: number): Promise<Scratch> {
         "fts-bench",
         dir,
       ]);
+      const release = unmountOnSignal(dir);
       return {
         dir,
         description:
           `a private tmpfs (${sizeGiB} GiB at most) mounted for the run`,
         async [Symbol.asyncDispose]() {
+          release();
           await run("umount", [dir]);
           await Deno.remove(dir);
         },
@@ -49,6 +51,31 @@ export async function makeScratch(sizeGiB: number): Promise<Scratch> {
     async [Symbol.asyncDispose]() {
       await Deno.remove(dir, { recursive: true });
     },
+  };
+}
+
+/**
+ * Until the returned function is called, SIGINT or SIGTERM unmounts `dir`
+ * (lazily, as the peers that still hold files in it are ending too: Ctrl-C
+ * reaches the whole process group), removes it and ends the process with
+ * status 130, so an interrupted run leaves no tmpfs behind.
+ */
+function unmountOnSignal(dir: string): () => void {
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const onSignal = () => {
+    new Deno.Command("umount", { args: ["-l", dir], stderr: "null" })
+      .outputSync();
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Still busy or already gone: the mount is detached either way.
+    }
+    console.error("fts bench: interrupted; the scratch tmpfs is unmounted");
+    Deno.exit(130);
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  return () => {
+    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
   };
 }
 

@@ -1,7 +1,11 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { randomChunks, writeChunks } from "../../bench/datasets.ts";
-import { largeFiles, type Sources } from "../../bench/scenarios.ts";
+import {
+  largeFiles,
+  shortReason,
+  type Sources,
+} from "../../bench/scenarios.ts";
 import { QUICK } from "../../bench/sizes.ts";
 import type { Tool } from "../../bench/peers/tool.ts";
 
@@ -104,4 +108,23 @@ Deno.test("the tools take turns, the first of one run going last in the next", a
     // Random data then log text, two runs each.
     assert.deepEqual(order, ["a", "b", "b", "a", "a", "b", "b", "a"]);
   });
+});
+
+Deno.test("a failure note quotes one short line, without the scratch path", () => {
+  const ctx = {
+    work: "/tmp/fts-bench-1234/work",
+    tools: [],
+    sizes: QUICK,
+    failures: [],
+  };
+  assert.equal(
+    shortReason(
+      ctx,
+      "curl exited 7 for /tmp/fts-bench-1234/peer-3/x.bin\nsecond line",
+    ),
+    "curl exited 7 for …/peer-3/x.bin",
+  );
+  const long = shortReason(ctx, "x".repeat(500));
+  assert.equal(long.length, 160);
+  assert.ok(long.endsWith("…"));
 });
