@@ -48,6 +48,7 @@ import {
   stampOf,
 } from "./checksum_cache.ts";
 import { type Clock, systemClock } from "../../../common/clock.ts";
+import { CommitGroups, type Durability } from "./commit_group.ts";
 import { fsError } from "./fs_errors.ts";
 import { LocalUpload } from "./local_upload.ts";
 import { removeQuietly } from "../../../common/remove_quietly.ts";
@@ -88,6 +89,11 @@ export interface LocalStorageOptions {
    * blocks available to unprivileged users times the block size.
    */
   freeSpace?: (root: Folder) => number;
+  /**
+   * The file and folder syncs of commits. Default: fdatasync and folder
+   * fsync (see commit_group.ts); tests record the calls through it.
+   */
+  durability?: Durability;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -122,6 +128,8 @@ export class LocalStorage implements Storage {
   readonly #freeSpace: (root: Folder) => number;
   /** Uploads in flight, by partial file name. */
   readonly #uploads = new Map<string, Reservation>();
+  /** Syncs and names committed uploads, in groups. */
+  readonly #commits: CommitGroups;
   #lastSweep: number;
   #closed = false;
 
@@ -137,6 +145,7 @@ export class LocalStorage implements Storage {
     this.#clock = options.clock ?? systemClock;
     this.#sweepEveryMs = options.sweepEveryMs ?? HOUR_MS;
     this.#freeSpace = options.freeSpace ?? statfsFree;
+    this.#commits = new CommitGroups(options.durability);
     this.#lastSweep = this.#clock.now();
   }
 
@@ -316,7 +325,12 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async beginUpload(name: string, size: number): Promise<Upload> {
+  beginUpload(name: string, size: number): Promise<Upload> {
+    return settle(() => this.#beginUpload(name, size));
+  }
+
+  /** {@linkcode beginUpload}, synchronous: its calls are small and few. */
+  #beginUpload(name: string, size: number): Upload {
     if (!Number.isSafeInteger(size) || size < 0) {
       throw new RangeError(`Upload size ${size} is not a valid size`);
     }
@@ -346,13 +360,14 @@ export class LocalStorage implements Storage {
     const reservation = { size, written: 0 };
     this.#uploads.set(part, reservation);
     try {
-      const upload = await LocalUpload.create(
+      const upload = LocalUpload.create(
         this.#paths,
         nfc,
         size,
         { folder: this.#state.partial, base: part },
         {
           sums: this.#sums,
+          commits: this.#commits,
           trash: this.#state.trash,
           onEnd: () => this.#uploads.delete(part),
         },
@@ -479,6 +494,8 @@ export class LocalStorage implements Storage {
     await Promise.all(
       [...this.#uploads.values()].map((upload) => upload.abort?.()),
     );
+    // Commits under way finish (their folders are still open) or fail.
+    await this.#commits.idle();
     closeStateFolders(this.#state);
     this.#paths[Symbol.dispose]();
   }

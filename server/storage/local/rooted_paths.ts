@@ -95,17 +95,21 @@ export class Folder implements Disposable {
   }
 }
 
-/**
- * A checked name: its NFC form, its parent folder (open) and what is there
- * now. Dispose it to close the parent.
- */
-export interface Inspected extends Disposable {
+/** A validated name and its open parent folder; dispose it to close the parent. */
+export interface Located extends Disposable {
   /** The validated (NFC) name. */
   readonly name: string;
   /** The open parent folder. */
   readonly folder: Folder;
   /** The last component. */
   readonly base: string;
+}
+
+/**
+ * A checked name: its NFC form, its parent folder (open) and what is there
+ * now. Dispose it to close the parent.
+ */
+export interface Inspected extends Located {
   /** A path naming the entry through the parent's descriptor. */
   readonly path: string;
   /** The entry's lstat, or null if nothing is there. */
@@ -195,6 +199,27 @@ export class RootedPaths implements Disposable {
       );
     }
     return nfc;
+  }
+
+  /**
+   * Opens the parent folder of `name` without looking at its last
+   * component: for callers whose next call (link, open with `O_NOFOLLOW`,
+   * `O_EXCL`) never follows a link there anyway.
+   *
+   * @throws {FtsError} `invalid_name`, `not_found` (a parent is missing),
+   * `not_directory`, `permission_denied` (a symbolic link), `io`.
+   */
+  locate(name: string, action: string): Located {
+    const nfc = this.resolve(name, action);
+    const parts = nfc.split("/");
+    const base = parts.pop()!;
+    const folder = this.#walk(nfc, parts, action);
+    return {
+      name: nfc,
+      folder,
+      base,
+      [Symbol.dispose]: () => folder[Symbol.dispose](),
+    };
   }
 
   /**
