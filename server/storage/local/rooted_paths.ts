@@ -21,6 +21,7 @@
 import * as fs from "node:fs";
 import { FtsError } from "../../../protocol/errors.ts";
 import { quoteName, validateName } from "../../../protocol/names.ts";
+import { FolderCache } from "./folder_cache.ts";
 import { fsError } from "./fs_errors.ts";
 
 /**
@@ -44,15 +45,19 @@ export class Folder implements Disposable {
   readonly #fd: number;
   /** The handle that closes the descriptor: this one, or its lender. */
   readonly #owner: Folder;
+  /** For a lease: called once when it is disposed. */
+  #release: (() => void) | null;
   #closed = false;
 
   /**
    * Wraps descriptor `fd`, closed when this handle is disposed; with
-   * `owner`, a borrowed view that `owner` closes instead.
+   * `owner`, a borrowed view that `owner` closes instead, calling
+   * `release` (once) when the view is disposed.
    */
-  constructor(fd: number, owner?: Folder) {
+  constructor(fd: number, owner?: Folder, release?: () => void) {
     this.#fd = fd;
     this.#owner = owner ?? this;
+    this.#release = release ?? null;
   }
 
   /** A path naming this folder itself. */
@@ -75,6 +80,14 @@ export class Folder implements Disposable {
     return new Folder(this.#open(), this.#owner);
   }
 
+  /**
+   * The same folder, under a handle whose disposal calls `release` (once)
+   * instead of closing it.
+   */
+  lease(release: () => void): Folder {
+    return new Folder(this.#open(), this.#owner, release);
+  }
+
   /** Opens the sub-folder `base`, never through a link. */
   openFolder(base: string): Folder {
     return new Folder(fs.openSync(this.at(base), DIR_FLAGS));
@@ -82,6 +95,9 @@ export class Folder implements Disposable {
 
   /** Closes the descriptor (unless borrowed). Idempotent. */
   [Symbol.dispose](): void {
+    const release = this.#release;
+    this.#release = null;
+    release?.();
     if (this.#owner !== this || this.#closed) return;
     this.#closed = true;
     fs.closeSync(this.#fd);
@@ -127,10 +143,13 @@ export interface OpenedFolder extends Disposable {
 export class RootedPaths implements Disposable {
   readonly #root: string;
   readonly #folder: Folder;
+  /** Folders opened by earlier walks, checked again before each use. */
+  readonly #cache: FolderCache;
 
   private constructor(root: string, folder: Folder) {
     this.#root = root;
     this.#folder = folder;
+    this.#cache = new FolderCache(root);
   }
 
   /**
@@ -302,27 +321,34 @@ export class RootedPaths implements Disposable {
     return { name: at.name, ...opened };
   }
 
-  /** Closes the root. */
+  /** Closes the root and the folders kept open. */
   [Symbol.dispose](): void {
+    this.#cache[Symbol.dispose]();
     this.#folder[Symbol.dispose]();
   }
 
-  /** Opens the folders `parts` in turn from the root, never through a link. */
+  /**
+   * Opens the folders `parts` in turn from the root, never through a link,
+   * starting from the deepest one kept open that is still where it was
+   * (see folder_cache.ts); keeps the folder it ends at.
+   */
   #walk(name: string, parts: readonly string[], action: string): Folder {
-    let folder = this.#folder.borrow();
-    for (let i = 0; i < parts.length; i++) {
-      let next: Folder;
-      try {
-        next = folder.openFolder(parts[i]!);
-      } catch (error) {
-        const failed = componentError(error, folder, parts, i, name, action);
-        folder[Symbol.dispose]();
-        throw failed;
-      }
-      folder[Symbol.dispose]();
-      folder = next;
+    if (parts.length === 0) return this.#folder.borrow();
+    const key = parts.join("/");
+    const kept = this.#cache.get(key);
+    if (kept !== null) return kept;
+    const i = parts.length - 1;
+    const parent = this.#walk(name, parts.slice(0, i), action);
+    let next: Folder;
+    try {
+      next = parent.openFolder(parts[i]!);
+    } catch (error) {
+      const failed = componentError(error, parent, parts, i, name, action);
+      parent[Symbol.dispose]();
+      throw failed;
     }
-    return folder;
+    parent[Symbol.dispose]();
+    return this.#cache.keep(key, next);
   }
 }
 
