@@ -5,12 +5,7 @@
  * @module
  */
 
-import { connectCommand } from "./client/cli/connect_cli.ts";
-import { keyCommand } from "./client/cli/key_cli.ts";
-import { knownHostsCommand } from "./client/cli/known_hosts_cli.ts";
 import { type CliIo, oneLine, writeText } from "./common/cli_io.ts";
-import { serveCommand } from "./server/cli/serve_cli.ts";
-import { userCommand } from "./server/cli/user_cli.ts";
 
 /** The version printed by `fts --version` and sent in the handshake. */
 export const VERSION = "0.1.0";
@@ -68,19 +63,34 @@ export function reportUnexpected(error: unknown, io: MainIo): void {
   }
 }
 
+// Each command's module is loaded only when that command runs: a client
+// never loads the server (nor the server its x509 code for a client), and
+// a one-shot command starts sooner for every module it does not load.
 async function dispatch(args: string[], io: MainIo): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
-    case "serve":
+    case "serve": {
+      const { serveCommand } = await import("./server/cli/serve_cli.ts");
       return await serveCommand(rest, io);
-    case "connect":
+    }
+    case "connect": {
+      const { connectCommand } = await import("./client/cli/connect_cli.ts");
       return await connectCommand(rest, io);
-    case "user":
+    }
+    case "user": {
+      const { userCommand } = await import("./server/cli/user_cli.ts");
       return await userCommand(rest, io);
-    case "key":
+    }
+    case "key": {
+      const { keyCommand } = await import("./client/cli/key_cli.ts");
       return await keyCommand(rest, io);
-    case "known-hosts":
+    }
+    case "known-hosts": {
+      const { knownHostsCommand } = await import(
+        "./client/cli/known_hosts_cli.ts"
+      );
       return await knownHostsCommand(rest, io);
+    }
     case "--version":
     case "-V":
       write(io, "stdout", `fts ${VERSION}\n`);

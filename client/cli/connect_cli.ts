@@ -19,10 +19,8 @@ import {
   UsageError,
 } from "../../common/usage_error.ts";
 import { FtsError } from "../../protocol/errors.ts";
-import { fileReason } from "../errors.ts";
 import { quoteName } from "../../protocol/names.ts";
-import { splitWords, type Word } from "../shell/command_parse.ts";
-import { complete, shellCompletionSource } from "../shell/completion.ts";
+import type { Word } from "../shell/command_parse.ts";
 import {
   type CommandOutput,
   runWords,
@@ -36,27 +34,16 @@ import {
 } from "./connect_setup.ts";
 import { formatDuration } from "../term/format.ts";
 import { CONNECT_USAGE } from "../shell/help.ts";
-import {
-  type LineSource,
-  PlainLineSource,
-  TerminalLineSource,
-} from "../term/line_input.ts";
+import type { LineSource } from "../term/line_input.ts";
 import { reclaimPartFiles } from "../engine/local_files.ts";
 import { writeText } from "../term/progress.ts";
 import { DEFAULT_STALL_TIMEOUT_MS } from "../engine/stall_watchdog.ts";
-import { askYesNoOn } from "../term/prompt.ts";
-import { askOnTerminal } from "../term/tty_secret.ts";
 import {
   type ClientSession,
   type GoingAway,
   openSession,
 } from "../engine/session.ts";
-import { runLocalShell } from "../shell/local_shell.ts";
-import {
-  type InterruptSource,
-  localCommand,
-  runShell,
-} from "../shell/shell.ts";
+import type { InterruptSource } from "../shell/shell.ts";
 import { type LoginTarget, parseLoginTarget } from "../connect/target.ts";
 
 /** Options that take a value, so the command after them can be found. */
@@ -276,6 +263,7 @@ export async function connectCommand(
   };
   try {
     if (values.batch !== undefined) {
+      const { runBatch } = await import("./connect_batch.ts");
       return await runBatch(values.batch, {
         io,
         state,
@@ -294,134 +282,26 @@ export async function connectCommand(
       if (result.status === "ok" || result.status === "exit") return 0;
       return fail(result.message, result.status === "usage" ? USAGE_STATUS : 1);
     }
-    const input: LineSource = interactive && io.stdin.setRaw
-      ? new TerminalLineSource(
-        {
-          readable: io.stdin.readable,
-          setRaw: (mode) => io.stdin.setRaw?.(mode),
-        },
-        io.stdout,
-        () => terminalColumns(io),
-        {
-          complete: (before) => complete(before, shellCompletionSource(state)),
-        },
-      )
-      : new PlainLineSource(io.stdin.readable, io.stderr);
-    notices = input;
-    // The line editor owns standard input now: a reconnection asks through it.
-    connector.usePrompter({
-      ask: (question) => askYesNoOn(input, question),
-      secret: (prompt) => askOnTerminal(prompt),
+    const { runShellSession } = await import("./connect_shell.ts");
+    return await runShellSession({
+      io,
+      state,
+      output,
+      interactive,
+      connector,
+      reconnect: connect,
+      ...(interrupts ? { interrupts } : {}),
+      signal: stop.signal,
+      columns: () => terminalColumns(io),
+      onNotices: (source) => {
+        notices = source;
+      },
     });
-    try {
-      return await runShell({
-        input,
-        output,
-        state,
-        interactive,
-        reconnect: () =>
-          connect().catch((error) => {
-            if (!(error instanceof FtsError)) throw error;
-            throw new FtsError(error.code, connector.explain(error), {
-              cause: error,
-            });
-          }),
-        ...(interrupts ? { interrupts } : {}),
-        signal: stop.signal,
-        localShell: (line) =>
-          runLocalShell(line, {
-            cwd: state.localDir,
-            env: io.env,
-            stdin: interactive,
-          }),
-      });
-    } finally {
-      notices = null;
-      connector.usePrompter(null);
-      await input.close();
-    }
   } finally {
     unlisten?.();
     io.signal?.removeEventListener("abort", onOuterAbort);
     await state.session.close();
     await interrupts?.close();
-  }
-}
-
-/** Runs the commands of a batch file; stops at the first failure. */
-async function runBatch(
-  file: string,
-  context: {
-    io: CliIo;
-    state: ShellState;
-    output: CommandOutput;
-    signal: AbortSignal;
-    fail: (message: string, status: number) => number;
-  },
-): Promise<number> {
-  const { io, fail } = context;
-  let stream: ReadableStream<Uint8Array>;
-  let name: string;
-  if (file === "-") {
-    stream = io.stdin.readable;
-    name = "stdin";
-  } else {
-    name = file;
-    try {
-      stream = await openBatch(resolve(file));
-    } catch (error) {
-      const reason = fileReason(error);
-      if (reason === undefined) throw error;
-      return fail(
-        `Cannot read batch file ${quoteName(file)}: ${reason}`,
-        USAGE_STATUS,
-      );
-    }
-  }
-  const lines = new PlainLineSource(stream, io.stderr);
-  try {
-    for (let number = 1;; number++) {
-      let line: string | null;
-      try {
-        line = await lines.readLine("");
-      } catch (error) {
-        if (!(error instanceof RangeError)) throw error;
-        return fail(`${name}:${number}: ${error.message}`, USAGE_STATUS);
-      }
-      if (line === null) return 0;
-      const trimmed = line.trim();
-      if (trimmed === "" || trimmed.startsWith("#")) continue;
-      if (trimmed.startsWith("!")) {
-        const failure = await localCommand(trimmed, {
-          interactive: false,
-          localShell: (line) =>
-            runLocalShell(line, {
-              cwd: context.state.localDir,
-              env: io.env,
-              stdin: false,
-            }),
-        });
-        if (failure !== null) return fail(`${name}:${number}: ${failure}`, 1);
-        continue;
-      }
-      let words: Word[];
-      try {
-        words = splitWords(trimmed);
-      } catch (error) {
-        if (!(error instanceof SyntaxError)) throw error;
-        return fail(`${name}:${number}: ${error.message}`, USAGE_STATUS);
-      }
-      const result = await runWords(words, context);
-      if (result.status === "exit") return 0;
-      if (result.status !== "ok") {
-        return fail(
-          `${name}:${number}: ${result.message}`,
-          result.status === "usage" ? USAGE_STATUS : 1,
-        );
-      }
-    }
-  } finally {
-    await lines.close();
   }
 }
 
@@ -483,18 +363,4 @@ function signalInterrupts(): InterruptSource & { close(): Promise<void> } {
     },
     close: () => presses.close(),
   };
-}
-
-/** Opens a batch file; a folder is refused here, not at its first read. */
-async function openBatch(path: string): Promise<ReadableStream<Uint8Array>> {
-  const file = await Deno.open(path);
-  try {
-    if ((await file.stat()).isDirectory) {
-      throw new Deno.errors.IsADirectory(path);
-    }
-  } catch (error) {
-    file.close();
-    throw error;
-  }
-  return file.readable;
 }

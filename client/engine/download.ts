@@ -37,7 +37,7 @@ import {
 import { removeQuietly } from "../../common/remove_quietly.ts";
 import type { PendingRequest } from "./request_table.ts";
 import { AGE_MAGIC, startsLikeAge } from "../../common/age_magic.ts";
-import { AgeDecryptor, type DecryptorOptions } from "../vault/decryptor.ts";
+import type { AgeDecryptor, DecryptorOptions } from "../vault/decryptor.ts";
 import { VaultError } from "../vault/vault_error.ts";
 
 /** Options of {@linkcode ClientSession.get}. */
@@ -419,6 +419,8 @@ class Receiver {
       return;
     }
     try {
+      // The age library loads only when an age file is decrypted.
+      const { AgeDecryptor } = await import("../vault/decryptor.ts");
       this.#decryptor = new AgeDecryptor(await this.#options.decrypt!());
     } catch (error) {
       this.#abandon(decryptionError(error));

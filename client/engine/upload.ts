@@ -29,9 +29,8 @@ import type { Progress, SessionCore } from "./session_core.ts";
 import { ReasonError, remoteError } from "../errors.ts";
 import { readFull } from "./local_files.ts";
 import type { PendingRequest } from "./request_table.ts";
-import { SealedFile } from "./sealed_upload.ts";
-import { sealHeader, type SealOptions } from "../vault/age_header.ts";
-import { AgeEncryptor } from "../vault/encryptor.ts";
+import type { SealedFile } from "./sealed_upload.ts";
+import type { SealOptions } from "../vault/age_header.ts";
 
 /** Files up to this size are sent in one write without waiting for PUT_READY. */
 export const SMALL_FILE = 256 * 1024;
@@ -153,10 +152,7 @@ export async function sendUpload(
 ): Promise<{ done: Promise<PutResult> }> {
   // Sealed before the request opens: a passphrase costs a moment of scrypt.
   const sealed = options.encrypt
-    ? new SealedFile(
-      source,
-      new AgeEncryptor(await sealHeader(options.encrypt)),
-    )
+    ? await sealedFile(source, options.encrypt)
     : null;
   const size = sealed ? sealed.size : source.size;
   const request = core.requests.open();
@@ -404,4 +400,22 @@ function shrank(): ReasonError {
 /** A compressor when zstd was negotiated, else undefined. */
 export function compressorFor(core: SessionCore): ChunkCompressor | undefined {
   return core.zstd ? new ChunkCompressor() : undefined;
+}
+
+/**
+ * `source` encrypted for `seal`; the age code loads only here, so that
+ * plain uploads never load it.
+ */
+async function sealedFile(
+  source: UploadSource,
+  seal: SealOptions,
+): Promise<SealedFile> {
+  const [{ SealedFile }, { AgeEncryptor }, { sealHeader }] = await Promise.all(
+    [
+      import("./sealed_upload.ts"),
+      import("../vault/encryptor.ts"),
+      import("../vault/age_header.ts"),
+    ],
+  );
+  return new SealedFile(source, new AgeEncryptor(await sealHeader(seal)));
 }

@@ -10,7 +10,6 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { FtsError } from "../../protocol/errors.ts";
 import type { TreeProgress, TreeSummary } from "../engine/tree_tally.ts";
-import { excludeFilter } from "../engine/tree_filter.ts";
 import {
   checkLocalFolder,
   type CommandContext,
@@ -61,7 +60,7 @@ export async function getFolder(
   try {
     summary = await state.session.getTree(remote, target, {
       overwrite: command.overwrite,
-      ...excludeOf(command),
+      ...(await excludeOf(command)),
       ...signalOf(signal),
       ...(command.raw ? {} : { decrypt: decryptSourceFor(vaultOf(state)) }),
       ...keepMode,
@@ -96,7 +95,7 @@ export async function putFolder(
   try {
     summary = await state.session.putTree(folder.path, remote, {
       overwrite: command.overwrite,
-      ...excludeOf(command),
+      ...(await excludeOf(command)),
       ...signalOf(signal),
       ...(options.encrypt ? { encrypt: options.encrypt } : {}),
       ...(options.keepMode ? { keepMode: true } : {}),
@@ -114,10 +113,15 @@ export async function putFolder(
   report("put", leaf, summary, { bar, output, started });
 }
 
-/** The command's `--exclude` globs as an engine option. */
-function excludeOf(
+/**
+ * The command's `--exclude` globs as an engine option; the glob matcher
+ * loads only when there are globs.
+ */
+async function excludeOf(
   command: GetCommand | PutCommand,
-): { exclude?: (rel: string) => boolean } {
+): Promise<{ exclude?: (rel: string) => boolean }> {
+  if ((command.exclude ?? []).length === 0) return {};
+  const { excludeFilter } = await import("../engine/tree_filter.ts");
   const exclude = excludeFilter(command.exclude ?? []);
   return exclude ? { exclude } : {};
 }

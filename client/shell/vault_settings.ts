@@ -24,7 +24,6 @@ import type { SealOptions } from "../vault/age_header.ts";
 import type { AgeIdentity } from "../vault/age_keys.ts";
 import type { DecryptorOptions } from "../vault/decryptor.ts";
 import { configDir, type EnvReader } from "../../common/config_dir.ts";
-import { identityPath, loadIdentities } from "../vault/identity.ts";
 
 /** The environment variable a vault passphrase may come from. */
 const PASSPHRASE_ENV = "FTS_PASSPHRASE";
@@ -181,6 +180,10 @@ function parseSwitch(value: string, message: () => string): boolean {
 
 /** The user's identities; none when the identity file does not exist. */
 async function ownIdentities(settings: VaultSettings): Promise<AgeIdentity[]> {
+  // The age library loads only when identities are needed.
+  const { identityPath, loadIdentities } = await import(
+    "../vault/identity.ts"
+  );
   try {
     return await loadIdentities(identityPath(settings.env));
   } catch (error) {
