@@ -1,6 +1,10 @@
 /**
  * The servers this user trusts, like ssh's known_hosts: one line per server,
- * `HOST:PORT SHA256:FINGERPRINT`, in the config folder.
+ * `HOST:PORT SHA256:FINGERPRINT`, in the config folder. A line may carry a
+ * third field, the server's certificate (base64 DER), that lets the next
+ * connection go pinned at once, without first probing for the certificate;
+ * the fingerprint alone decides trust, and a certificate that does not
+ * match it is never used.
  *
  * ```text
  * # fts known hosts: HOST:PORT SHA256:FINGERPRINT
@@ -15,6 +19,7 @@
  */
 
 import { dirname } from "node:path";
+import { base64 } from "@scure/base";
 import { normaliseFingerprint } from "../../common/fingerprint.ts";
 import { parseIpLiteral } from "../../common/ip_address.ts";
 import {
@@ -24,6 +29,14 @@ import {
 
 /** Name of the file inside the config folder (see `common/config_dir.ts`). */
 export const KNOWN_HOSTS_FILE = "known_hosts";
+
+/** What is stored for one server. */
+export interface KnownHost {
+  /** The pinned fingerprint. */
+  readonly fingerprint: string;
+  /** The server's certificate (DER) as last seen, if stored with the pin. */
+  readonly certificate: Uint8Array | null;
+}
 
 /** What the store says about a server's offered fingerprint. */
 export type HostVerdict = "match" | "unknown" | { mismatch: string };
@@ -97,8 +110,17 @@ export class KnownHosts {
 
   /** The fingerprint stored for `key` (from {@linkcode hostKey}), or null. */
   async lookup(key: string): Promise<string | null> {
-    const entry = (await this.#read()).find((line) => line.key === key);
-    return entry?.fingerprint ?? null;
+    return (await this.entry(key))?.fingerprint ?? null;
+  }
+
+  /**
+   * The pin stored for `key` with its certificate, or null. The certificate
+   * is as stored: the caller checks it against the fingerprint before use.
+   */
+  async entry(key: string): Promise<KnownHost | null> {
+    const line = (await this.#read()).find((line) => line.key === key);
+    if (line === undefined || line.fingerprint === null) return null;
+    return { fingerprint: line.fingerprint, certificate: line.certificate };
   }
 
   /**
@@ -114,8 +136,9 @@ export class KnownHosts {
   }
 
   /**
-   * Stores `fingerprint` for `key`. Storing the fingerprint already there
-   * does nothing.
+   * Stores `fingerprint` for `key`, with the server's certificate (DER) when
+   * `options.certificate` is given. Storing the fingerprint already there
+   * does nothing, unless it adds or changes the certificate.
    *
    * @throws {Error} when a different fingerprint is stored for `key`, unless
    * `options.replace` is true.
@@ -123,20 +146,28 @@ export class KnownHosts {
   async add(
     key: string,
     fingerprint: string,
-    options: { replace?: boolean } = {},
+    options: { replace?: boolean; certificate?: Uint8Array } = {},
   ): Promise<void> {
     const value = normaliseFingerprint(fingerprint);
+    const certificate = options.certificate === undefined
+      ? null
+      : base64.encode(options.certificate);
     const lines = await this.#read();
     const mine = lines.filter((line) => line.key === key);
-    if (mine.length === 1 && mine[0]!.fingerprint === value) return;
-    if (mine.length > 0 && !options.replace) {
+    const same = mine.length === 1 && mine[0]!.fingerprint === value;
+    if (same && (certificate === null || mine[0]!.stored === certificate)) {
+      return;
+    }
+    if (mine.length > 0 && !same && !options.replace) {
       throw new Error(
         `Cannot store the identity of "${key}": "${this.#file}" already holds another one`,
       );
     }
     const kept = lines.filter((line) => line.key !== key).map((l) => l.text);
     if (kept.length === 0) kept.push(HEADER.trimEnd());
-    kept.push(`${key} ${value}`);
+    kept.push(
+      `${key} ${value}${certificate === null ? "" : ` ${certificate}`}`,
+    );
     await ensurePrivateDir(dirname(this.#file));
     await writeFileAtomic(this.#file, kept.join("\n") + "\n");
   }
@@ -172,23 +203,49 @@ interface Line {
   text: string;
   key: string | null;
   fingerprint: string | null;
+  /** The certificate field as written (base64), or null. */
+  stored: string | null;
+  /** The certificate field decoded; null when absent or not base64. */
+  certificate: Uint8Array | null;
 }
 
 function parseLine(text: string): Line {
   const fields = text.trim().split(/\s+/);
+  const junk = { text, key: null, fingerprint: null, stored: null };
   if (fields.length < 2 || fields[0]!.startsWith("#")) {
-    return { text, key: null, fingerprint: null };
+    return { ...junk, certificate: null };
   }
   try {
     const stored = fields[0]!;
     const colon = stored.lastIndexOf(":");
     const port = Number(stored.slice(colon + 1));
     const key = hostKey(stored.slice(0, colon), port);
-    return { text, key, fingerprint: normaliseFingerprint(fields[1]!) };
+    const fingerprint = normaliseFingerprint(fields[1]!);
+    const field = fields[2] ?? null;
+    return {
+      text,
+      key,
+      fingerprint,
+      stored: field,
+      certificate: field === null ? null : decodeCertificate(field),
+    };
   } catch {
-    return { text, key: null, fingerprint: null }; // kept, never matched
+    return { ...junk, certificate: null }; // kept, never matched
   }
 }
+
+/** A certificate field's bytes; null when it is not base64 (then unused). */
+function decodeCertificate(field: string): Uint8Array | null {
+  if (field.length > MAX_CERTIFICATE_FIELD) return null;
+  try {
+    return base64.decode(field);
+  } catch {
+    return null;
+  }
+}
+
+/** A certificate field longer than this is ignored (an fts identity is ~600). */
+const MAX_CERTIFICATE_FIELD = 16_384;
 
 function parseHost(host: string, original: string): string {
   if (host === "" || /[\s/\\@?#%]/.test(host)) {

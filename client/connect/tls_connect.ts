@@ -31,11 +31,8 @@ import { base64 } from "@scure/base";
 import { FTS_ALPN } from "../../protocol/frame.ts";
 import { normaliseFingerprint } from "../../common/fingerprint.ts";
 import { hostKey, type HostVerdict, type KnownHosts } from "./known_hosts.ts";
-import {
-  describeCertificate,
-  probeCertificate,
-  type ProbeResult,
-} from "./tls_probe.ts";
+import { describeCertificate, pinnedCertificate } from "./certificate.ts";
+import type { ProbeResult } from "./tls_probe.ts";
 
 /**
  * Why the client would not connect: `untrusted` is a certificate from an
@@ -279,7 +276,15 @@ export interface SecureConnection {
 /**
  * The whole client-side flow: probe the server's certificate, look it up in
  * known_hosts, {@linkcode decideTrust}, connect pinned or verified, and
- * remember a newly trusted pin once the handshake succeeded.
+ * remember a newly trusted pin, with its certificate, once the handshake
+ * succeeded.
+ *
+ * A server whose pin is stored with its certificate is reached in one
+ * connection: pinned at once, without the probe. Should that handshake
+ * fail on the server's identity (its key changed, or it no longer speaks
+ * TLS), or a `fingerprint` option differ from the stored one, the whole
+ * flow runs, so the user sees the same refusal as without the stored
+ * certificate.
  *
  * @throws {ServerIdentityError} when the identity is refused or not proven.
  * @throws {FtsError} `timeout`, `io` or `protocol` when the server cannot
@@ -297,6 +302,40 @@ export async function connectSecure(
     throw new ConnectError(`"${address}"`, "zone_id", { via: " over TLS" });
   }
   const common = { signal: options.signal, timeoutMs: options.timeoutMs };
+  const known = await options.knownHosts.entry(address);
+  const stored = known?.certificate
+    ? pinnedCertificate(known.certificate, known.fingerprint)
+    : null;
+  // A refusal here (a --fingerprint that is not the stored one) is left to
+  // the probe, which names what the server really offers.
+  if (
+    stored !== null &&
+    (await decideTrust({ address, verdict: "match", probe: stored }, options))
+        .action === "connect"
+  ) {
+    try {
+      const conn = await connectPinned(host, port, {
+        ...common,
+        pinnedCertPem: stored.certPem,
+      });
+      return {
+        conn,
+        fingerprint: stored.fingerprint,
+        pinned: true,
+        remembered: false,
+      };
+    } catch (error) {
+      if (
+        !(error instanceof ServerIdentityError) &&
+        !(error instanceof NotTlsError)
+      ) {
+        throw error;
+      }
+      // The probe below tells what changed.
+    }
+  }
+  // Loaded only here: a server known with its certificate needs no probe.
+  const { probeCertificate } = await import("./tls_probe.ts");
   const probe = await probeCertificate(host, port, common);
   const verdict = await options.knownHosts.verify(address, probe.fingerprint);
   const decision = await decideTrust({ address, verdict, probe }, options);
@@ -331,11 +370,20 @@ export async function connectSecure(
   }
   if (decision.remember) {
     try {
-      await options.knownHosts.add(address, probe.fingerprint);
+      await options.knownHosts.add(address, probe.fingerprint, {
+        certificate: pemToDer(probe.certPem),
+      });
     } catch (error) {
       conn.close();
       throw error;
     }
+  } else if (decision.pinned) {
+    // Known by its fingerprint alone: keep the certificate too, so that
+    // the next connection needs no probe. Only a saving: a config folder
+    // that cannot be written costs the probe next time, nothing else.
+    await options.knownHosts.add(address, probe.fingerprint, {
+      certificate: pemToDer(probe.certPem),
+    }).catch(() => {});
   }
   return {
     conn,

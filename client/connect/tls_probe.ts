@@ -12,12 +12,11 @@
  * @module
  */
 
-import { X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import * as tls from "node:tls";
 import { FtsError } from "../../protocol/errors.ts";
 import { FTS_ALPN } from "../../protocol/frame.ts";
-import { pinnedHostname, spkiFingerprint } from "../../common/fingerprint.ts";
+import { describeCertificate, type ServerCertificate } from "./certificate.ts";
 import {
   ConnectError,
   connectError,
@@ -26,18 +25,7 @@ import {
 } from "./connect_error.ts";
 
 /** What the probe saw. */
-export interface ProbeResult {
-  /** The server's leaf certificate in PEM. */
-  readonly certPem: string;
-  /** `SHA256:<unpadded base64>` of the certificate's public key (SPKI DER). */
-  readonly fingerprint: string;
-  /**
-   * `fts-<16 hex>.invalid` when the certificate is a generated fts identity
-   * (its only name derives from its own key) and can be pinned; null for
-   * any other certificate, which must be verified against the system roots.
-   */
-  readonly pinnedHostname: string | null;
-}
+export type ProbeResult = ServerCertificate;
 
 /** Options of {@linkcode probeCertificate}. */
 export interface ProbeOptions {
@@ -254,23 +242,4 @@ async function identifyPlainPeer(
     options.signal?.removeEventListener("abort", stop);
     stop();
   }
-}
-
-/**
- * Fingerprint, PEM and pinning name of a DER certificate (see
- * common/fingerprint.ts).
- *
- * @throws {Error} when `der` is not a certificate.
- */
-export function describeCertificate(der: Uint8Array): ProbeResult {
-  const cert = new X509Certificate(der);
-  const spki = cert.publicKey.export({ type: "spki", format: "der" });
-  const fingerprint = spkiFingerprint(spki);
-  const name = pinnedHostname(fingerprint);
-  const pinnable = cert.checkHost(name, { subject: "never" }) === name;
-  return {
-    certPem: cert.toString(),
-    fingerprint,
-    pinnedHostname: pinnable ? name : null,
-  };
 }

@@ -5,7 +5,7 @@ import {
   pinnedHostname,
   spkiFingerprint,
 } from "../../common/fingerprint.ts";
-import { describeCertificate } from "../../client/connect/tls_probe.ts";
+import { describeCertificate } from "../../client/connect/certificate.ts";
 import { loadOrCreateIdentity } from "../../server/tls/tls_identity.ts";
 import { tempDir } from "../_helpers/common/temp_dir.ts";
 

@@ -1,6 +1,7 @@
 /**
  * One command in one process (`fts connect HOST get NAME`) against the real
- * server over TLS, its identity pinned: what the process loads.
+ * server over TLS, its identity pinned: what the process loads and how many
+ * connections it opens.
  */
 
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import {
   type TlsIdentity,
 } from "../../server/tls/tls_identity.ts";
 import { runFts } from "../_helpers/e2e/fts_process.ts";
+import { startCountingProxy } from "../_helpers/e2e/counting_proxy.ts";
 import { runWithScriptLog } from "../_helpers/e2e/loaded_scripts.ts";
 import { tempDir } from "../_helpers/common/temp_dir.ts";
 
@@ -31,9 +33,9 @@ function serverIdentity(): Promise<TlsIdentity> {
 const CONTENT = "one small file\n".repeat(300);
 
 /**
- * A server holding `f.txt`, and a client config folder in which the server
- * is already known (trusted once with `--accept-new`, as a user's first
- * connection leaves it).
+ * A server holding `f.txt`, behind a proxy that counts connections, and a
+ * client config folder in which the server is already known (trusted once
+ * with `--accept-new`, as a user's first connection leaves it).
  */
 async function withKnownServer(
   run: (
@@ -41,6 +43,7 @@ async function withKnownServer(
       target: string;
       local: string;
       env: Record<string, string>;
+      connections: () => number;
     },
   ) => Promise<void>,
 ): Promise<void> {
@@ -54,15 +57,34 @@ async function withKnownServer(
     port: 0,
     tls: await serverIdentity(),
   });
-  const target = `127.0.0.1:${server.addr.port}`;
+  await using proxy = startCountingProxy(server.addr.port);
+  const target = `127.0.0.1:${proxy.port}`;
   const env = { FTS_CONFIG_DIR: config.path };
   const first = await runFts(["connect", target, "--accept-new", "ls"], {
     env,
     cwd: local.path,
   });
   assert.equal(first.code, 0, first.stderr);
-  await run({ target, local: local.path, env });
+  const before = proxy.accepted;
+  await run({
+    target,
+    local: local.path,
+    env,
+    connections: () => proxy.accepted - before,
+  });
 }
+
+Deno.test("fts connect HOST get NAME opens exactly one connection to a known server", async () => {
+  await withKnownServer(async ({ target, local, env, connections }) => {
+    const result = await runFts(["connect", target, "get", "f.txt"], {
+      env,
+      cwd: local,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await Deno.readTextFile(join(local, "f.txt")), CONTENT);
+    assert.equal(connections(), 1, "no probe connection before the real one");
+  });
+});
 
 /** Scripts a one-shot download of a plain file has no use for. */
 const NOT_FOR_A_DOWNLOAD: readonly [string, RegExp][] = [
@@ -77,9 +99,10 @@ const NOT_FOR_A_DOWNLOAD: readonly [string, RegExp][] = [
     "the interactive shell",
     /\/client\/shell\/shell\.ts$|\/client\/term\/line_editor\.ts$/,
   ],
+  ["the certificate probe", /\/client\/connect\/tls_probe\.ts$|^node:tls$/],
 ];
 
-Deno.test("fts connect HOST get NAME loads neither the server, x509, age, picomatch nor the shell", async () => {
+Deno.test("fts connect HOST get NAME loads neither the server, x509, age, picomatch, the shell nor the probe", async () => {
   await withKnownServer(async ({ target, local, env }) => {
     const result = await runWithScriptLog(["connect", target, "get", "f.txt"], {
       env,

@@ -103,6 +103,45 @@ Deno.test("KnownHosts.add() keeps a different stored identity unless told to rep
   });
 });
 
+Deno.test("KnownHosts keeps a certificate beside the pin and gives it back", async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, "known_hosts");
+    const known = new KnownHosts(file);
+    const key = hostKey("127.0.0.1", 12345);
+    const cert = Uint8Array.of(0x30, 0x82, 1, 2, 3);
+    await known.add(key, FP_A);
+    assert.deepEqual(await known.entry(key), {
+      fingerprint: FP_A,
+      certificate: null,
+    });
+    // The same pin gains its certificate; the line is rewritten once.
+    await known.add(key, FP_A, { certificate: cert });
+    await known.add(key, FP_A, { certificate: cert });
+    assert.deepEqual(await known.entry(key), {
+      fingerprint: FP_A,
+      certificate: cert,
+    });
+    assert.equal(
+      await Deno.readTextFile(file),
+      "# fts known hosts: HOST:PORT SHA256:FINGERPRINT\n" +
+        `127.0.0.1:12345 ${FP_A} MIIBAgM=\n`,
+    );
+    // A certificate does not let another pin in.
+    await assert.rejects(
+      known.add(key, FP_B, { certificate: cert }),
+      /already holds another one/,
+    );
+    assert.equal(await known.verify(key, FP_A), "match");
+    assert.deepEqual(await known.list(), [{ key, fingerprint: FP_A }]);
+    // A field that is not base64 is no certificate, and the pin still holds.
+    await Deno.writeTextFile(file, `127.0.0.1:12345 ${FP_A} not*base64\n`);
+    assert.deepEqual(await known.entry(key), {
+      fingerprint: FP_A,
+      certificate: null,
+    });
+  });
+});
+
 Deno.test("KnownHosts reads hand-written lines and keeps comments and junk", async () => {
   await withDir(async (dir) => {
     const file = join(dir, "known_hosts");

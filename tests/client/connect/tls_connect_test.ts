@@ -9,8 +9,8 @@ import {
   ServerIdentityError,
   type TrustOptions,
 } from "../../../client/connect/tls_connect.ts";
+import { describeCertificate } from "../../../client/connect/certificate.ts";
 import {
-  describeCertificate,
   probeCertificate,
   type ProbeResult,
 } from "../../../client/connect/tls_probe.ts";
@@ -618,6 +618,131 @@ Deno.test("connectSecure() verifies a real certificate against the roots and sto
     assert.equal(made.remembered, false);
     assert.equal(await echoOnce(conn, "real"), "real");
     assert.equal(await knownHosts.lookup(hostKey(HOST, server.port)), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("connectSecure() reaches a server it knows in one connection, without the probe", async () => {
+  const [a] = await identities();
+  const dir = await Deno.makeTempDir({ prefix: "fts_known_" });
+  try {
+    const knownHosts = new KnownHosts(join(dir, "known_hosts"));
+    await using server = startTlsEcho(a);
+    // First contact: the probe, then the real connection.
+    {
+      const first = await connectSecure(HOST, server.port, {
+        knownHosts,
+        interactive: false,
+        acceptNew: true,
+      });
+      using conn = first.conn;
+      assert.equal(await echoOnce(conn, "first"), "first");
+    }
+    assert.equal(server.handshakes.length, 2);
+    // Known now: one handshake per connection.
+    for (const round of ["second", "third"]) {
+      const again = await connectSecure(HOST, server.port, {
+        knownHosts,
+        interactive: false,
+      });
+      using conn = again.conn;
+      assert.equal(again.pinned, true);
+      assert.equal(again.remembered, false);
+      assert.equal(again.fingerprint, a.fingerprint);
+      assert.equal(await echoOnce(conn, round), round);
+    }
+    assert.equal(server.handshakes.length, 4, "one connection each, no probe");
+    assert.deepEqual(server.failures, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("connectSecure() with a stored certificate still refuses a wrong --fingerprint and a changed key", async () => {
+  const [a, b] = await identities();
+  const dir = await Deno.makeTempDir({ prefix: "fts_known_" });
+  try {
+    const knownHosts = new KnownHosts(join(dir, "known_hosts"));
+    await using server = startTlsEcho(b);
+    const key = hostKey(HOST, server.port);
+    // Identity a, with its certificate, stored for a server that holds b.
+    await knownHosts.add(key, a.fingerprint, {
+      certificate: pemDer(a.certPem),
+    });
+    // A --fingerprint other than the stored one: the probe decides, and
+    // the changed key is what is reported.
+    const changed = (error: unknown) => {
+      isIdentityError("mismatch")(error);
+      assert.equal(
+        (error as Error).message,
+        `WARNING: server identity for ${key} changed! stored ${a.fingerprint} offered ${b.fingerprint} — refusing to connect`,
+      );
+      return true;
+    };
+    await assert.rejects(
+      connectSecure(HOST, server.port, {
+        knownHosts,
+        interactive: false,
+        fingerprint: b.fingerprint,
+      }),
+      changed,
+    );
+    assert.equal(server.handshakes.length, 1, "the probe only");
+    await assert.rejects(
+      connectSecure(HOST, server.port, {
+        knownHosts,
+        interactive: true,
+        ask: () => Promise.resolve(true),
+        acceptNew: true,
+      }),
+      changed,
+    );
+    // The pinned attempt failed on the server's side, then the probe saw b.
+    assert.equal(server.failures.length, 1);
+    assert.equal(server.handshakes.length, 2);
+    assert.equal(await knownHosts.lookup(key), a.fingerprint);
+    // A known server and a wrong --fingerprint: refused by the probe's
+    // finding, as without the certificate.
+    await using same = startTlsEcho(a);
+    await knownHosts.add(hostKey(HOST, same.port), a.fingerprint, {
+      certificate: pemDer(a.certPem),
+    });
+    await assert.rejects(
+      connectSecure(HOST, same.port, {
+        knownHosts,
+        interactive: false,
+        fingerprint: b.fingerprint,
+      }),
+      isIdentityError("wrong_fingerprint"),
+    );
+    assert.equal(same.handshakes.length, 1, "the probe only");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("connectSecure() never trusts a stored certificate that is not the pinned key's", async () => {
+  const [a, b] = await identities();
+  const dir = await Deno.makeTempDir({ prefix: "fts_known_" });
+  try {
+    const knownHosts = new KnownHosts(join(dir, "known_hosts"));
+    await using server = startTlsEcho(b);
+    const key = hostKey(HOST, server.port);
+    // The fingerprint of a, beside the certificate of b (a hand-edited
+    // line): the certificate is ignored, the probe finds b, and b is refused.
+    await Deno.writeTextFile(
+      knownHosts.file,
+      `${key} ${a.fingerprint} ${
+        btoa(String.fromCharCode(...pemDer(b.certPem)))
+      }\n`,
+    );
+    await assert.rejects(
+      connectSecure(HOST, server.port, { knownHosts, interactive: false }),
+      isIdentityError("mismatch"),
+    );
+    assert.equal(server.handshakes.length, 1, "the probe only");
+    assert.deepEqual(server.failures, []);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
