@@ -18,6 +18,8 @@ import {
   sendUpload,
 } from "./upload.ts";
 import type { SealOptions } from "../vault/age_header.ts";
+import { CommitGroup } from "./commit_group.ts";
+import { LocalFolders } from "./local_files.ts";
 
 /** Requests in flight at once in a batch, by default. */
 export const DEFAULT_WINDOW = 32;
@@ -216,11 +218,25 @@ export interface GetEachOptions<I> {
   onSize?: ((item: I, size: number) => void) | undefined;
   /** Called with the content bytes received. */
   onBytes?: ((n: number) => void) | undefined;
+  /** The local folders, when the caller resolves them too (a tree's walk). */
+  folders?: LocalFolders | undefined;
 }
 
 /**
+ * Files larger than a chunk a batch has in flight at once, at most: each
+ * holds two chunks of buffers while it is received (its background
+ * writer's), so their memory stays at 16 MiB at the default 1 MiB chunk.
+ * A smaller file is written as each chunk arrives and holds none.
+ */
+export const LARGE_GETS_IN_FLIGHT = 8;
+
+/**
  * Downloads the files `items` yields, as they come, with up to `window`
- * GETs in flight; one file's failure settles only that file.
+ * GETs in flight, of which at most {@linkcode LARGE_GETS_IN_FLIGHT} files
+ * larger than a chunk (or of unknown size); one file's failure settles only
+ * that file. Verified files are committed in groups (see
+ * `commit_group.ts`): a GET's slot is free again once its file is
+ * verified, and each file is settled once it is named and durable.
  */
 export async function getEach<I extends GetManyItem>(
   core: SessionCore,
@@ -237,36 +253,64 @@ export async function getEach<I extends GetManyItem>(
     pulling = next.catch(() => {});
     return next;
   };
+  const folders = options.folders ??
+    new LocalFolders(options.localDir, core.reclaimed);
+  const commit = new CommitGroup(core.disk);
+  const large = new Semaphore(LARGE_GETS_IN_FLIGHT);
+  const settling = new Set<Promise<void>>();
+  let receiving = 0;
   const worker = async () => {
     for (;;) {
+      await commit.admit();
       const step = await pull();
       if (step.done) return;
       const item = step.value;
-      let result: BatchResult<GetResult>;
-      try {
-        options.signal?.throwIfAborted();
-        const value = await download(core, item.remoteName, options.localDir, {
-          overwrite: options.overwrite ?? false,
-          expect: item.expect,
-          localName: item.localName,
-          signal: options.signal,
-          decrypt: options.decrypt,
-          stripAgeSuffix: options.stripAgeSuffix,
-          keepMode: options.keepMode,
-          regularOnly: options.regularOnly,
-          onSize: (size) => options.onSize?.(item, size),
-          onBytes: options.onBytes,
-        });
-        result = { ok: true, value };
-      } catch (error) {
-        result = { ok: false, error: options.failure(item, error) };
-      }
-      options.settle(item, result);
+      const buffered = item.size === undefined || item.size > core.chunkSize;
+      using _buffers = buffered ? await large.acquire() : undefined;
+      receiving++;
+      let verified!: () => void;
+      const handedOver = new Promise<void>((resolve) => verified = resolve);
+      const settled: Promise<void> = (async () => {
+        let result: BatchResult<GetResult>;
+        try {
+          options.signal?.throwIfAborted();
+          const value = await download(
+            core,
+            item.remoteName,
+            options.localDir,
+            {
+              overwrite: options.overwrite ?? false,
+              expect: item.expect,
+              localName: item.localName,
+              signal: options.signal,
+              decrypt: options.decrypt,
+              stripAgeSuffix: options.stripAgeSuffix,
+              keepMode: options.keepMode,
+              regularOnly: options.regularOnly,
+              folders,
+              commit,
+              onVerified: verified,
+              onSize: (size) => options.onSize?.(item, size),
+              onBytes: options.onBytes,
+            },
+          );
+          result = { ok: true, value };
+        } catch (error) {
+          result = { ok: false, error: options.failure(item, error) };
+        }
+        options.settle(item, result);
+      })().finally(() => settling.delete(settled));
+      settling.add(settled);
+      await Promise.race([handedOver, settled]);
+      // Nothing else on its way to the group: commit what it holds.
+      if (--receiving === 0) commit.flush();
     }
   };
   const window = Math.max(1, options.window ?? DEFAULT_WINDOW);
   // Every worker ends before a failure of the source is thrown.
   const ends = await Promise.allSettled(Array.from({ length: window }, worker));
+  commit.flush();
+  while (settling.size > 0) await Promise.all(settling);
   for (const end of ends) if (end.status === "rejected") throw end.reason;
 }
 

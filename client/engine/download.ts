@@ -1,8 +1,9 @@
 /**
  * Downloads: GET, then GET_READY, DATA frames and GET_END from the server,
  * written to a hidden temporary file in the target folder while the SHA-256
- * is computed; the file is fsynced and renamed into place only when length
- * and hash match. Whatever fails, the temporary file is removed and an
+ * is computed; only when length and hash match is the file fsynced and
+ * renamed into place, with its folder fsynced after (see `commit_group.ts`,
+ * which does that for many files at once). Whatever fails, the temporary file is removed and an
  * existing file of the same name is untouched; the temporary files of
  * clients killed mid-download are removed the first time a session
  * downloads into their folder.
@@ -26,14 +27,13 @@ import { join } from "node:path";
 import {
   BackgroundWriter,
   type ByteSink,
-  commitFile,
   createTempFile,
+  LocalFolders,
   openStreamTarget,
-  reclaimPartFiles,
-  resolveLocalTarget,
   specialTarget,
   writeFull,
 } from "./local_files.ts";
+import { CommitGroup } from "./commit_group.ts";
 import { removeQuietly } from "../../common/remove_quietly.ts";
 import type { PendingRequest } from "./request_table.ts";
 import { AGE_MAGIC, startsLikeAge } from "../../common/age_magic.ts";
@@ -114,6 +114,19 @@ export interface ReceiveOptions {
    * instead of writing into it: a folder copy makes regular files only.
    */
   regularOnly?: boolean | undefined;
+  /**
+   * The batch's local folders, resolved once for all its files. Default:
+   * resolved for this download alone.
+   */
+  folders?: LocalFolders | undefined;
+  /**
+   * The batch's commit group, which this file joins once verified (the
+   * batch flushes it). Default: a group of this file alone, committed at
+   * once.
+   */
+  commit?: CommitGroup | undefined;
+  /** Called once the file is verified and handed to its commit group. */
+  onVerified?: (() => void) | undefined;
 }
 
 /**
@@ -135,59 +148,68 @@ export async function download(
     return await receiveInto(core, name, options.sink, "-", options);
   }
   const localName = validateName(options.localName ?? name);
-  const target = await resolveLocalTarget(localDir, localName);
-  const targetPath = join(target.dir, target.base);
-  if (specialTarget(targetPath, target.base) === "stream") {
-    if (options.regularOnly) {
-      throw new ReasonError(
-        "bad_request",
-        `the local ${quoteName(target.base)} is a device or a FIFO`,
-      );
-    }
-    // A device or a FIFO is written into, never replaced by a file.
-    const device = await openStreamTarget(targetPath, target.base);
-    try {
-      return await receiveInto(core, name, device, targetPath, options);
-    } finally {
-      device.close();
+  const folders = options.folders ??
+    new LocalFolders(localDir, core.reclaimed);
+  const target = folders.target(localName);
+  if (target.mayExist) {
+    const targetPath = join(target.dir, target.base);
+    if (specialTarget(targetPath, target.base) === "stream") {
+      if (options.regularOnly) {
+        throw new ReasonError(
+          "bad_request",
+          `the local ${quoteName(target.base)} is a device or a FIFO`,
+        );
+      }
+      // A device or a FIFO is written into, never replaced by a file.
+      const device = await openStreamTarget(targetPath, target.base);
+      try {
+        return await receiveInto(core, name, device, targetPath, options);
+      } finally {
+        device.close();
+      }
     }
   }
-  if (!core.reclaimed.has(target.dir)) {
-    core.reclaimed.add(target.dir);
-    reclaimPartFiles(target.dir);
-  }
-  const temp = await createTempFile(target.dir);
-  let open = true;
+  const temp = createTempFile(target.dir);
+  let owned = true;
   try {
     const request = core.requests.open();
     const receiver = new Receiver(core, request, temp.file, options, false);
     await sendGet(core, request.id, name, options);
     const result = await receiver.wait(options.signal);
-    await temp.file.sync();
-    // The part file stays open, so locked, until it has its name: another
-    // session's reclaimPartFiles() takes an unlocked one for a left-over.
+    // Times and bits before the sync, so that they are durable with the data.
     const mtime = new Date(result.mtime);
-    await temp.file.utime(mtime, mtime);
+    temp.file.utimeSync(mtime, mtime);
     if (options.keepMode && result.mode !== undefined) {
-      await Deno.chmod(temp.path, result.mode);
+      Deno.chmodSync(temp.path, result.mode);
     }
     const plainBase = result.decrypted && options.stripAgeSuffix
       ? withoutAgeSuffix(target.base)
       : target.base;
-    const path = await commitFile(temp.path, { ...target, base: plainBase }, {
+    // The group closes the part file only once it has its name: open, it
+    // stays locked, and another session's reclaimPartFiles() takes an
+    // unlocked one for a left-over.
+    const group = options.commit ?? new CommitGroup(core.disk);
+    owned = false;
+    const committed = group.add({
+      file: temp.file,
+      tempPath: temp.path,
+      target: { dir: target.dir, base: plainBase },
       overwrite: options.overwrite,
+      size: result.written,
     });
-    temp.file.close();
-    open = false;
+    if (options.commit === undefined) group.flush();
+    options.onVerified?.();
     return {
-      path,
+      path: await committed,
       size: result.written,
       sha256: result.sha256,
       ...(result.decrypted ? { decrypted: true } : {}),
     };
   } catch (error) {
-    if (open) temp.file.close();
-    removeQuietly(temp.path);
+    if (owned) {
+      temp.file.close();
+      removeQuietly(temp.path);
+    }
     throw error;
   }
 }

@@ -3,7 +3,9 @@
  * every path is built from a validated name under the local folder, parent
  * folders are created only inside it (a symlink that leads out is refused),
  * data goes to a hidden temporary file that is renamed into place only once
- * complete and verified.
+ * complete, verified and synced (see `commit_group.ts`). The metadata calls
+ * here are synchronous: each takes microseconds, where an asynchronous
+ * file-system call costs tens (a hop to a worker thread and back).
  *
  * @module
  */
@@ -93,66 +95,142 @@ export interface LocalTarget {
   readonly base: string;
 }
 
+/** A {@linkcode LocalTarget} with what the folder's scan knew of the name. */
+export interface ResolvedTarget extends LocalTarget {
+  /**
+   * False when the name was absent from its folder when the folder was
+   * first resolved (made by this batch, or scanned without it): then no
+   * device or FIFO needs looking for there. True when it may exist.
+   */
+  readonly mayExist: boolean;
+}
+
 /** Most `(n) name` variants tried before giving up. */
 const MAX_COLLISIONS = 10_000;
 
-/**
- * Resolves validated `name` under `localDir`, creating missing parent
- * folders inside it.
- *
- * @throws {ReasonError} when a parent is a file or a symlink that leads
- * outside `localDir`; a Deno file-system error when `localDir` is missing.
- */
-export async function resolveLocalTarget(
-  localDir: string,
-  name: string,
-): Promise<LocalTarget> {
-  const { parent, base } = splitName(name);
-  return { dir: await resolveLocalFolder(localDir, parent), base };
+/** Names kept from a scanned folder at most; larger folders keep none. */
+const MAX_SCANNED_NAMES = 1024;
+
+/** Folders a {@linkcode LocalFolders} remembers before it starts afresh. */
+const MAX_KNOWN_FOLDERS = 4096;
+
+/** A resolved local folder. */
+interface KnownFolder {
+  readonly dir: string;
+  /** The names it held when first resolved; null when not kept. */
+  readonly names: ReadonlySet<string> | null;
 }
 
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 /**
- * Resolves validated folder name `name` ("" for `localDir` itself) under
- * `localDir`, creating the missing folders inside it; returns its real path.
+ * The local folders of one batch of downloads under `localDir`, each
+ * resolved once with synchronous calls (a handful of microseconds, where
+ * an asynchronous file-system call costs tens): missing folders are made
+ * inside `localDir`, links that lead out of it refused, and left-over part
+ * files of killed clients removed the first time a session writes into a
+ * folder that existed before (`reclaimed` holds the folders done; the
+ * names that read found are kept as a hint).
  *
- * @throws {ReasonError} when a component is a file, or a symlink that leads
- * outside `localDir`; a Deno file-system error when `localDir` is missing.
+ * What it remembers is a hint, never a check that guards data: a name
+ * absent when its folder was scanned only spares the look for a device or
+ * FIFO there; the naming of a file never replaces one anyway.
  */
-export async function resolveLocalFolder(
-  localDir: string,
-  name: string,
-): Promise<string> {
-  const root = await Deno.realPath(localDir);
-  let dir = root;
-  if (name !== "") {
-    for (const part of name.split("/")) {
-      dir = await enterFolder(root, dir, part);
-    }
+export class LocalFolders {
+  readonly #localDir: string;
+  readonly #reclaimed: Set<string>;
+  #root: string | null = null;
+  readonly #known = new Map<string, KnownFolder>();
+
+  constructor(localDir: string, reclaimed: Set<string>) {
+    this.#localDir = localDir;
+    this.#reclaimed = reclaimed;
   }
-  return dir;
+
+  /**
+   * Resolves validated folder name `name` ("" for the top) under the
+   * local folder, making the missing folders; returns its real path.
+   *
+   * @throws {ReasonError} when a component is a file, or a symlink that
+   * leads outside the local folder; a Deno file-system error when the
+   * local folder is missing.
+   */
+  folder(name: string): string {
+    return this.#folder(name).dir;
+  }
+
+  /**
+   * Where validated file name `name` lands (its folder resolved as by
+   * {@linkcode folder}).
+   */
+  target(name: string): ResolvedTarget {
+    const { parent, base } = splitName(name);
+    const folder = this.#folder(parent);
+    return {
+      dir: folder.dir,
+      base,
+      mayExist: folder.names === null || folder.names.has(base),
+    };
+  }
+
+  #folder(name: string): KnownFolder {
+    const known = this.#known.get(name);
+    if (known) return known;
+    const root = this.#root ??= Deno.realPathSync(this.#localDir);
+    let found: KnownFolder;
+    if (name === "") {
+      found = this.#scanned(root);
+    } else {
+      const { parent, base } = splitName(name);
+      const entered = enterFolderSync(root, this.#folder(parent).dir, base);
+      if (entered.made) this.#reclaimed.add(entered.dir);
+      found = entered.made
+        ? { dir: entered.dir, names: NO_NAMES }
+        : this.#scanned(entered.dir);
+    }
+    if (this.#known.size >= MAX_KNOWN_FOLDERS) this.#known.clear();
+    this.#known.set(name, found);
+    return found;
+  }
+
+  /**
+   * An existing folder, read once per session: its left-over part files
+   * are removed and its names kept (if few).
+   */
+  #scanned(dir: string): KnownFolder {
+    if (this.#reclaimed.has(dir)) return { dir, names: null };
+    this.#reclaimed.add(dir);
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      return { dir, names: null };
+    }
+    reclaimEntries(dir, entries);
+    if (entries.length > MAX_SCANNED_NAMES) return { dir, names: null };
+    return { dir, names: new Set(entries.map((entry) => entry.name)) };
+  }
 }
 
-async function enterFolder(
+/**
+ * Enters (or makes) folder `part` of real folder `dir` under `root`.
+ * Making is tried first: a new tree's folders do not exist yet.
+ */
+function enterFolderSync(
   root: string,
   dir: string,
   part: string,
-): Promise<string> {
+): { dir: string; made: boolean } {
   const next = join(dir, part);
-  let info: Deno.FileInfo;
   try {
-    info = await Deno.lstat(next);
+    Deno.mkdirSync(next);
+    return { dir: next, made: true };
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    try {
-      await Deno.mkdir(next);
-      return next;
-    } catch (raced) {
-      if (!(raced instanceof Deno.errors.AlreadyExists)) throw raced;
-      info = await Deno.lstat(next);
-    }
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
   }
+  let info = Deno.lstatSync(next);
   if (info.isSymlink) {
-    const real = await Deno.realPath(next);
+    const real = Deno.realPathSync(next);
     if (!isInside(root, real)) {
       throw new ReasonError(
         "permission_denied",
@@ -161,8 +239,8 @@ async function enterFolder(
         }`,
       );
     }
-    info = await Deno.stat(real);
-    if (info.isDirectory) return real;
+    info = Deno.statSync(real);
+    if (info.isDirectory) return { dir: real, made: false };
   }
   if (!info.isDirectory) {
     throw new ReasonError(
@@ -170,7 +248,7 @@ async function enterFolder(
       `the local ${quoteName(part)} is not a folder`,
     );
   }
-  return next;
+  return { dir: next, made: false };
 }
 
 /** Tells whether real path `path` is `root` or inside it. */
@@ -191,14 +269,15 @@ export interface TempFile {
  * Creates a new hidden temporary file in `dir`, holding an exclusive
  * advisory lock on it for as long as it stays open: the lock tells
  * {@linkcode reclaimPartFiles} in any fts process that the file is in use.
+ * Synchronous: the open, lock and two stats take microseconds.
  */
-export async function createTempFile(dir: string): Promise<TempFile> {
+export function createTempFile(dir: string): TempFile {
   for (let attempt = 0;; attempt++) {
     const random = crypto.getRandomValues(new Uint8Array(8));
     const path = join(dir, `${TEMP_PREFIX}${hex.encode(random)}${TEMP_SUFFIX}`);
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(path, { write: true, createNew: true });
+      file = Deno.openSync(path, { write: true, createNew: true });
     } catch (error) {
       if (!(error instanceof Deno.errors.AlreadyExists) || attempt > 5) {
         throw error;
@@ -226,13 +305,18 @@ const PART_FILE = /^\.fts-[0-9a-f]{16}\.part$/;
  * names removed. Files that cannot be opened or removed are left alone.
  */
 export function reclaimPartFiles(dir: string): string[] {
-  const removed: string[] = [];
   let entries: Deno.DirEntry[];
   try {
     entries = [...Deno.readDirSync(dir)];
   } catch {
-    return removed; // a folder we may not read has nothing of ours
+    return []; // a folder we may not read has nothing of ours
   }
+  return reclaimEntries(dir, entries);
+}
+
+/** {@linkcode reclaimPartFiles} on `entries`, read from `dir`. */
+function reclaimEntries(dir: string, entries: Deno.DirEntry[]): string[] {
+  const removed: string[] = [];
   for (const entry of entries) {
     if (!entry.isFile || !PART_FILE.test(entry.name)) continue;
     const path = join(dir, entry.name);
@@ -270,16 +354,17 @@ function namesFile(path: string, file: Deno.FsFile): boolean {
  * Makes complete temporary file `tempPath` visible as `target`. With
  * `overwrite` it atomically replaces an existing file; otherwise it takes
  * the first free name of `name`, `(1) name`, `(2) name`… and never touches
- * an existing file. Returns the final path.
+ * an existing file. Returns the final path. Synchronous: a rename or a
+ * link and an unlink take microseconds.
  */
-export async function commitFile(
+export function commitFile(
   tempPath: string,
   target: LocalTarget,
   options: { overwrite: boolean },
-): Promise<string> {
+): string {
   if (options.overwrite) {
     const path = join(target.dir, target.base);
-    const existing = await lstatOrNull(path);
+    const existing = lstatOrNull(path);
     if (existing?.isDirectory) {
       throw new ReasonError("is_directory", "a local folder has that name");
     }
@@ -290,7 +375,7 @@ export async function commitFile(
         `the local ${quoteName(target.base)} is not a regular file`,
       );
     }
-    await Deno.rename(tempPath, path);
+    Deno.renameSync(tempPath, path);
     return path;
   }
   for (let n = 0; n <= MAX_COLLISIONS; n++) {
@@ -298,8 +383,8 @@ export async function commitFile(
       target.dir,
       n === 0 ? target.base : collisionName(target.base, n),
     );
-    const outcome = await placeNoClobber(tempPath, path);
-    if (outcome === "linked") await Deno.remove(tempPath);
+    const outcome = placeNoClobber(tempPath, path);
+    if (outcome === "linked") Deno.removeSync(tempPath);
     if (outcome !== "exists") return path;
   }
   throw new ReasonError(
@@ -313,24 +398,24 @@ export async function commitFile(
  * and the naming one atomic step; on a file system without hard links it
  * falls back to check-then-rename.
  */
-async function placeNoClobber(
+function placeNoClobber(
   from: string,
   to: string,
-): Promise<"linked" | "renamed" | "exists"> {
+): "linked" | "renamed" | "exists" {
   try {
-    await Deno.link(from, to);
+    Deno.linkSync(from, to);
     return "linked";
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) return "exists";
-    if (await lstatOrNull(to)) return "exists";
-    await Deno.rename(from, to);
+    if (lstatOrNull(to)) return "exists";
+    Deno.renameSync(from, to);
     return "renamed";
   }
 }
 
-async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
+function lstatOrNull(path: string): Deno.FileInfo | null {
   try {
-    return await Deno.lstat(path);
+    return Deno.lstatSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
     throw error;

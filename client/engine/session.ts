@@ -45,6 +45,7 @@ import { formatTarget, parseTarget, type Target } from "../connect/target.ts";
 import { connectError } from "../connect/connect_error.ts";
 import { putTree, type TreeHost, type TreeOptions } from "./tree_put.ts";
 import { getTree, type GetTreeOptions } from "./tree_get.ts";
+import { type LocalDisk, SYSTEM_DISK } from "./commit_group.ts";
 import type { TreeSummary } from "./tree_tally.ts";
 import { type RemoveSummary, removeTree } from "./tree_remove.ts";
 import {
@@ -98,6 +99,11 @@ export interface SessionOptions extends HandshakeOptions {
   stallTimeoutMs?: number;
   /** The stall timer's clock. Default: the system's. */
   watchdogClock?: Clock;
+  /**
+   * The calls that make downloaded files durable and visible. Default
+   * {@linkcode SYSTEM_DISK}; tests pass one that records them.
+   */
+  localDisk?: LocalDisk;
 }
 
 /** A remote folder's listing. */
@@ -209,6 +215,7 @@ export class ClientSession implements AsyncDisposable {
       buffers: new BufferPool(welcome.chunkSize),
       streamLock: new Mutex(),
       reclaimed: new Set(),
+      disk: options.localDisk ?? SYSTEM_DISK,
     };
     const timeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
     this.#watchdog = new StallWatchdog({

@@ -9,6 +9,7 @@
 import type { FrameConn } from "../../common/frame_conn.ts";
 import { DATA_PREFIX } from "../../protocol/messages.ts";
 import type { RequestTable } from "./request_table.ts";
+import type { LocalDisk } from "./commit_group.ts";
 
 /** Progress of one transfer or of a batch, in bytes of file content. */
 export interface Progress {
@@ -34,6 +35,8 @@ export interface SessionCore {
    * session (see `reclaimPartFiles`), so each is scanned once.
    */
   readonly reclaimed: Set<string>;
+  /** The calls that make downloaded files durable and visible. */
+  readonly disk: LocalDisk;
 }
 
 /**

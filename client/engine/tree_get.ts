@@ -15,7 +15,7 @@ import { quoteName, validateName } from "../../protocol/names.ts";
 import { type DecryptSource, withoutAgeSuffix } from "./download.ts";
 import { getEach, type GetManyItem } from "./batch.ts";
 import { ReasonError } from "../errors.ts";
-import { resolveLocalFolder } from "./local_files.ts";
+import { LocalFolders } from "./local_files.ts";
 import type { Listing } from "./session.ts";
 import type { TreeHost, TreeOptions } from "./tree_put.ts";
 import { type TreeSummary, TreeTally } from "./tree_tally.ts";
@@ -61,6 +61,7 @@ export async function getTree(
   tally.folders++;
   const join = (rel: string) =>
     remoteRoot === "" ? rel : `${remoteRoot}/${rel}`;
+  const local = new LocalFolders(localRoot, host.core.reclaimed);
   async function* walk(): AsyncGenerator<TreeItem> {
     const stack: string[] = [""];
     while (stack.length > 0) {
@@ -70,7 +71,7 @@ export async function getTree(
       try {
         listing = rel === "" ? top : await host.list(join(rel), listOptions);
         if (rel !== "") {
-          await resolveLocalFolder(localRoot, rel);
+          local.folder(rel);
           tally.folders++;
         }
       } catch (error) {
@@ -142,6 +143,7 @@ export async function getTree(
       stripAgeSuffix: decrypt !== undefined,
       keepMode: options.keepMode,
       regularOnly: true,
+      folders: local,
       failure: (item, error) => host.failure("get", item.remoteName, error),
       onBytes: (n) => tally.moved(n),
       settle: (item, result) => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { SYSTEM_DISK } from "../../../client/engine/commit_group.ts";
 import { reclaimPartFiles } from "../../../client/engine/local_files.ts";
 import { openSession } from "../../../client/engine/session.ts";
 import { FtsError } from "../../../protocol/errors.ts";
@@ -134,21 +135,20 @@ Deno.test("ClientSession.get() keeps its part file locked until it has its name,
   await using server = startFakeServer({
     files: { "a.txt": encoder.encode("hello") },
   });
-  await using session = await openSession(`127.0.0.1:${server.port}`);
   // Another session's first download into this folder reclaims left-over
   // part files; here it does so just before this download's rename.
-  const rename = Deno.rename;
   const reclaimed: string[][] = [];
-  Deno.rename = async (from, to) => {
-    reclaimed.push(reclaimPartFiles(dir.path));
-    return await rename(from, to);
-  };
-  try {
-    const result = await session.get("a.txt", dir.path, { overwrite: true });
-    assert.equal(result.path, join(dir.path, "a.txt"));
-  } finally {
-    Deno.rename = rename;
-  }
+  await using session = await openSession(`127.0.0.1:${server.port}`, {
+    localDisk: {
+      ...SYSTEM_DISK,
+      nameFile(tempPath, target, options) {
+        reclaimed.push(reclaimPartFiles(dir.path));
+        return SYSTEM_DISK.nameFile(tempPath, target, options);
+      },
+    },
+  });
+  const result = await session.get("a.txt", dir.path, { overwrite: true });
+  assert.equal(result.path, join(dir.path, "a.txt"));
   assert.deepEqual(reclaimed, [[]], "the running download's file was kept");
   assert.equal(await Deno.readTextFile(join(dir.path, "a.txt")), "hello");
   assert.deepEqual(namesIn(dir.path), ["a.txt"]);

@@ -5,10 +5,17 @@ import {
   BackgroundWriter,
   commitFile,
   createTempFile,
+  LocalFolders,
+  type LocalTarget,
   openStreamTarget,
   reclaimPartFiles,
-  resolveLocalTarget,
 } from "../../../client/engine/local_files.ts";
+
+/** Where `name` lands under `dir`, resolved as a fresh batch does. */
+function localTarget(dir: string, name: string): LocalTarget {
+  const { dir: folder, base } = new LocalFolders(dir, new Set()).target(name);
+  return { dir: folder, base };
+}
 
 async function withDir(run: (dir: string) => Promise<void>) {
   const dir = await Deno.realPath(await Deno.makeTempDir());
@@ -24,20 +31,20 @@ Deno.test("commitFile() never replaces an existing file without overwrite", asyn
     await Deno.writeTextFile(join(dir, "a.txt"), "old");
     await Deno.writeTextFile(join(dir, "(1) a.txt"), "older");
     for (const expected of ["(2) a.txt", "(3) a.txt"]) {
-      const temp = await createTempFile(dir);
+      const temp = createTempFile(dir);
       temp.file.close();
       await Deno.writeTextFile(temp.path, "new");
-      const path = await commitFile(temp.path, { dir, base: "a.txt" }, {
+      const path = commitFile(temp.path, { dir, base: "a.txt" }, {
         overwrite: false,
       });
       assert.equal(path, join(dir, expected));
     }
     assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "old");
     assert.equal(await Deno.readTextFile(join(dir, "(1) a.txt")), "older");
-    const temp = await createTempFile(dir);
+    const temp = createTempFile(dir);
     temp.file.close();
     await Deno.writeTextFile(temp.path, "newest");
-    await commitFile(temp.path, { dir, base: "a.txt" }, { overwrite: true });
+    commitFile(temp.path, { dir, base: "a.txt" }, { overwrite: true });
     assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "newest");
     assert.deepEqual(
       [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
@@ -49,10 +56,10 @@ Deno.test("commitFile() never replaces an existing file without overwrite", asyn
 Deno.test("commitFile() does not replace a folder even with overwrite", async () => {
   await withDir(async (dir) => {
     await Deno.mkdir(join(dir, "d"));
-    const temp = await createTempFile(dir);
+    const temp = createTempFile(dir);
     temp.file.close();
-    await assert.rejects(
-      commitFile(temp.path, { dir, base: "d" }, { overwrite: true }),
+    assert.throws(
+      () => commitFile(temp.path, { dir, base: "d" }, { overwrite: true }),
       /a local folder has that name/,
     );
   });
@@ -63,10 +70,10 @@ Deno.test("commitFile() with overwrite never renames over a FIFO that appeared m
     const fifo = join(dir, "p");
     const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
     assert.equal(made.code, 0);
-    const temp = await createTempFile(dir);
+    const temp = createTempFile(dir);
     temp.file.close();
-    await assert.rejects(
-      commitFile(temp.path, { dir, base: "p" }, { overwrite: true }),
+    assert.throws(
+      () => commitFile(temp.path, { dir, base: "p" }, { overwrite: true }),
       (error: unknown) =>
         error instanceof Error && error.name === "ReasonError",
     );
@@ -87,37 +94,37 @@ Deno.test("openStreamTarget() refuses a regular file swapped in for the device",
   });
 });
 
-Deno.test("resolveLocalTarget() creates parents inside and refuses a file as parent", async () => {
+Deno.test("LocalFolders.target() creates parents inside and refuses a file as parent", async () => {
   await withDir(async (dir) => {
-    assert.deepEqual(await resolveLocalTarget(dir, "a/b/c.txt"), {
+    assert.deepEqual(localTarget(dir, "a/b/c.txt"), {
       dir: join(dir, "a", "b"),
       base: "c.txt",
     });
     await Deno.writeTextFile(join(dir, "f"), "");
-    await assert.rejects(
-      resolveLocalTarget(dir, "f/x.txt"),
+    assert.throws(
+      () => localTarget(dir, "f/x.txt"),
       /the local "f" is not a folder/,
     );
   });
 });
 
-Deno.test("resolveLocalTarget() follows a link only when it stays inside the folder", async () => {
+Deno.test("LocalFolders.target() follows a link only when it stays inside the folder", async () => {
   await withDir(async (dir) => {
     await Deno.mkdir(join(dir, "real"));
     await Deno.symlink(join(dir, "real"), join(dir, "inside"));
-    assert.deepEqual(await resolveLocalTarget(dir, "inside/x"), {
+    assert.deepEqual(localTarget(dir, "inside/x"), {
       dir: join(dir, "real"),
       base: "x",
     });
     await Deno.symlink("/", join(dir, "root"));
-    await assert.rejects(
-      resolveLocalTarget(dir, "root/etc/x"),
+    assert.throws(
+      () => localTarget(dir, "root/etc/x"),
       /leads outside/,
     );
   });
 });
 
-Deno.test("resolveLocalTarget() tells a link to the folder itself from one to a sibling with the same prefix or to the parent", async () => {
+Deno.test("LocalFolders.target() tells a link to the folder itself from one to a sibling with the same prefix or to the parent", async () => {
   await withDir(async (dir) => {
     const root = join(dir, "b");
     await Deno.mkdir(root);
@@ -125,13 +132,13 @@ Deno.test("resolveLocalTarget() tells a link to the folder itself from one to a 
     await Deno.symlink(root, join(root, "self"));
     await Deno.symlink(join(dir, "bc"), join(root, "sibling"));
     await Deno.symlink(dir, join(root, "parent"));
-    assert.deepEqual(await resolveLocalTarget(root, "self/x"), {
+    assert.deepEqual(localTarget(root, "self/x"), {
       dir: root,
       base: "x",
     });
     for (const link of ["sibling", "parent"]) {
-      await assert.rejects(
-        resolveLocalTarget(root, `${link}/x`),
+      assert.throws(
+        () => localTarget(root, `${link}/x`),
         (error: unknown) =>
           error instanceof FtsError && error.code === "permission_denied",
         link,
@@ -142,7 +149,7 @@ Deno.test("resolveLocalTarget() tells a link to the folder itself from one to a 
 
 Deno.test("BackgroundWriter writes chunks in order and reports a failed write", async () => {
   await withDir(async (dir) => {
-    const temp = await createTempFile(dir);
+    const temp = createTempFile(dir);
     const writer = new BackgroundWriter(temp.file, 4);
     const chunk = new Uint8Array(4);
     for (let i = 0; i < 10; i++) {
@@ -207,7 +214,7 @@ Deno.test("reclaimPartFiles() removes a left-over temporary file and nothing tha
 
 Deno.test("reclaimPartFiles() keeps the temporary file of a download still running", async () => {
   await withDir(async (dir) => {
-    const temp = await createTempFile(dir);
+    const temp = createTempFile(dir);
     try {
       assert.deepEqual(reclaimPartFiles(dir), []);
       assert.ok((await Deno.stat(temp.path)).isFile);
