@@ -6,7 +6,8 @@
  * checked with the shared validator and must be a single component, and
  * every local path is resolved under the copy's top folder, never through
  * a link that leads out of it: a hostile server cannot make the client
- * write anywhere else. One file's failure fails that file only.
+ * write anywhere else. One file's failure fails that file only. Once all
+ * is written, the folders get the server's modification times.
  *
  * @module
  */
@@ -62,17 +63,20 @@ export async function getTree(
   const join = (rel: string) =>
     remoteRoot === "" ? rel : `${remoteRoot}/${rel}`;
   const local = new LocalFolders(localRoot, host.core.reclaimed);
+  // The folders made or found, to get the server's times once filled.
+  const times: { rel: string; mtime: number }[] = [];
   async function* walk(): AsyncGenerator<TreeItem> {
-    const stack: string[] = [""];
+    const stack: { rel: string; mtime: number }[] = [{ rel: "", mtime: 0 }];
     while (stack.length > 0) {
       signal?.throwIfAborted();
-      const rel = stack.pop()!;
+      const { rel, mtime } = stack.pop()!;
       let listing: Listing;
       try {
         listing = rel === "" ? top : await host.list(join(rel), listOptions);
         if (rel !== "") {
           local.folder(rel);
           tally.folders++;
+          if (mtime > 0) times.push({ rel, mtime });
         }
       } catch (error) {
         tally.fail(host.failure("get", join(rel), error), false);
@@ -90,7 +94,7 @@ export async function getTree(
           false,
         );
       }
-      const folders: string[] = [];
+      const folders: { rel: string; mtime: number }[] = [];
       const files: TreeItem[] = [];
       let bytes = 0;
       for (const entry of listing.entries) {
@@ -112,7 +116,7 @@ export async function getTree(
         }
         if (exclude?.(child)) continue;
         if (entry.type === "dir") {
-          folders.push(child);
+          folders.push({ rel: child, mtime: entry.mtime });
           continue;
         }
         bytes += entry.size;
@@ -164,6 +168,16 @@ export async function getTree(
   } catch (error) {
     // Ended as a whole (cancelled, the connection lost): one error for it.
     throw host.failure("get", shown, error);
+  }
+  // Last, as rsync -t and scp -rp do: writing into a folder changes its
+  // time. Deepest first, though a folder's time is not its parent's.
+  for (const { rel, mtime } of times.reverse()) {
+    try {
+      const time = new Date(mtime);
+      Deno.utimeSync(local.folder(rel), time, time);
+    } catch (error) {
+      tally.fail(host.failure("get", join(rel), error), false);
+    }
   }
   return tally.summary();
 }

@@ -3,7 +3,7 @@
  * of a batch are synced together, then named, then their folders synced
  * once per group, and a file is reported saved only after that; one
  * file's failure in a group leaves the others committed; many small files
- * arrive byte for byte; folders get the server's times after `getTree()`.
+ * arrive byte for byte.
  */
 
 import assert from "node:assert/strict";

@@ -1,9 +1,9 @@
 /**
  * Folder trees up and down through a real server: the whole tree arrives
  * (nested and empty folders, unicode and spaced names, empty files, a
- * large file among many small ones) with the files' modification times,
- * links are skipped and counted, and one file's failure leaves the others
- * committed.
+ * large file among many small ones) with the files' and the folders'
+ * modification times, links are skipped and counted, and one file's
+ * failure leaves the others committed.
  */
 
 import assert from "node:assert/strict";
@@ -258,5 +258,35 @@ Deno.test("putTree(), getTree() and removeTree() stopped by their signal fail as
       cancelled,
     );
     assert.equal(await Deno.readTextFile(join(root, "tree/sub/b.txt")), "b");
+  });
+});
+
+Deno.test("getTree() gives the local folders the server's modification times once their files are in", async () => {
+  await withServedFolders(async ({ root, local, port }) => {
+    for (const folder of ["t/a/deep", "t/b", "t/empty"]) {
+      Deno.mkdirSync(join(root, folder), { recursive: true });
+    }
+    for (const file of ["t/a/deep/x", "t/a/y", "t/b/z", "t/top"]) {
+      Deno.writeTextFileSync(join(root, file), file);
+    }
+    const times: Record<string, number> = {
+      "t/a/deep": 1_500_000_000_000,
+      "t/a": 1_500_000_100_000,
+      "t/b": 1_500_000_200_000,
+      "t/empty": 1_500_000_300_000,
+    };
+    for (const [folder, ms] of Object.entries(times)) {
+      Deno.utimeSync(join(root, folder), new Date(ms), new Date(ms));
+    }
+    await using session = await openSession(`127.0.0.1:${port}`);
+    const summary = await session.getTree("t", join(local, "t"));
+    assert.equal(summary.failed, 0, String(summary.failures[0]));
+    for (const [folder, ms] of Object.entries(times)) {
+      assert.equal(
+        Deno.statSync(join(local, folder)).mtime?.getTime(),
+        ms,
+        folder,
+      );
+    }
   });
 });
