@@ -14,6 +14,13 @@ import {
   type Message,
 } from "../protocol/messages.ts";
 
+/** Weight of the past in {@linkcode FrameConn.drainRate}, per write. */
+const DRAIN_DECAY = 7 / 8;
+/** Writes smaller than this say more about system calls than the link. */
+const DRAIN_MIN_WRITE = 16 * 1024;
+/** Writes measured before {@linkcode FrameConn.drainRate} tells a rate. */
+const DRAIN_MIN_WRITES = 8;
+
 /** What FrameConn needs of a connection (Deno.Conn and Deno.TlsConn fit). */
 export interface ByteConn {
   read(p: Uint8Array): Promise<number | null>;
@@ -33,6 +40,10 @@ export class FrameConn {
   #closed = false;
   #queued = 0;
   #waiters: { limit: number; resolve: () => void }[] = [];
+  /** Decaying sums of bytes written and milliseconds spent writing them. */
+  #drainBytes = 0;
+  #drainMs = 0;
+  #drainWrites = 0;
 
   constructor(conn: ByteConn) {
     this.#conn = conn;
@@ -113,13 +124,35 @@ export class FrameConn {
    */
   writeAll(bytes: Uint8Array): Promise<void> {
     const run = this.#writing.then(async () => {
+      const started = performance.now();
       let offset = 0;
       while (offset < bytes.byteLength) {
         offset += await this.#conn.write(bytes.subarray(offset));
       }
+      this.#measure(offset, performance.now() - started);
     });
     this.#writing = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * How fast the connection took bytes lately, in bytes per millisecond,
+   * over writes of 16 KiB or more (decaying over about the last 8); null
+   * until 8 were measured. A write that fits the socket's buffers returns
+   * at once, so this is the link's speed only once they are full, as they
+   * soon are when the link holds the sender back: high on a fast link,
+   * the link's rate on a slow one (see common/compression.ts).
+   */
+  get drainRate(): number | null {
+    if (this.#drainWrites < DRAIN_MIN_WRITES) return null;
+    return this.#drainBytes / Math.max(this.#drainMs, 1e-3);
+  }
+
+  #measure(bytes: number, ms: number): void {
+    if (bytes < DRAIN_MIN_WRITE) return;
+    this.#drainWrites++;
+    this.#drainBytes = this.#drainBytes * DRAIN_DECAY + bytes;
+    this.#drainMs = this.#drainMs * DRAIN_DECAY + ms;
   }
 
   #wakeWaiters(): void {

@@ -12,6 +12,10 @@ import { DEFAULT_PORT, MAX_PAYLOAD } from "../protocol/frame.ts";
 import type { Accounts } from "./auth/accounts.ts";
 import { type Clock, systemClock, type TimerHandle } from "../common/clock.ts";
 import { addressNetwork } from "../common/ip_address.ts";
+import {
+  bandwidthLimits,
+  type ConnectionLimits,
+} from "../common/rate_limit.ts";
 import { LocalStorage } from "./storage/local/local_storage.ts";
 import { LoginGate } from "./auth/login.ts";
 import {
@@ -62,7 +66,18 @@ export interface ServerOptions {
   idleTimeoutMs?: number;
   /** Largest DATA chunk in either direction. Default 1 MiB (DEFAULT_CHUNK). */
   chunkSize?: number;
-  /** Features offered in the handshake. Default: all known (`["zstd"]`). */
+  /**
+   * Bytes per second each connection may carry in each direction
+   * (`--limit-per-client`), counted as they go on the wire. Default: no limit.
+   */
+  limitPerClient?: number | undefined;
+  /**
+   * Bytes per second all connections together may carry in each direction
+   * (`--limit-total`), shared fairly: connections take turns, so one cannot
+   * starve the others. Default: no limit.
+   */
+  limitTotal?: number | undefined;
+  /** Features offered in the handshake. Default: all known (`["zstd", "mode"]`). */
   features?: readonly string[];
   /**
    * Receives one line per operation (client address, operation, name, bytes,
@@ -151,6 +166,11 @@ export async function startServer(
   ) {
     throw new RangeError(`Chunk size ${chunkSize} is out of range`);
   }
+  const limits = bandwidthLimits({
+    perConnection: options.limitPerClient,
+    total: options.limitTotal,
+    clock,
+  });
   const maxClients = options.maxClients ?? 64;
   const maxPerAddress = options.maxPerAddress ??
     Math.min(16, maxClients);
@@ -212,6 +232,7 @@ export async function startServer(
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
     features: options.features ?? KNOWN_FEATURES,
+    limits,
     log: safeLog(options.log),
     signal: options.signal,
   });
@@ -235,6 +256,8 @@ interface Settings {
   readonly handshakeTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly features: readonly string[];
+  /** Each new connection's bandwidth limits. */
+  readonly limits: () => ConnectionLimits;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal | undefined;
 }
@@ -407,6 +430,7 @@ class Server implements FtsServer {
       idleTimeoutMs: settings.idleTimeoutMs,
       chunkSize: settings.chunkSize,
       features: settings.features,
+      limits: settings.limits(),
       agent: AGENT,
       ...(refuse ? { refuse } : {}),
     });

@@ -1,6 +1,6 @@
 /**
- * `fts connect [USER@]HOST[:PORT] [--dir DIR] [--quiet] [--compress]
- * [--batch FILE|-] [TLS and login options] [COMMAND ARGS…]`: the
+ * `fts connect [USER@]HOST[:PORT] [--dir DIR] [--quiet] [--compress auto|off]
+ * [--limit RATE] [--batch FILE|-] [TLS and login options] [COMMAND ARGS…]`: the
  * interactive shell, a batch of commands, or one command, over TLS with the
  * server's identity pinned (see connect_setup.ts). Exit status 0 on
  * success, 1 when an operation failed, 2 for a usage error; errors are one
@@ -13,6 +13,7 @@ import { resolve } from "node:path";
 import { type CliIo, failWith } from "../../common/cli_io.ts";
 import { SignalPresses } from "../../common/interrupts.ts";
 import { PASSWORD_ENV } from "../../common/secret_input.ts";
+import { parseRate } from "../../common/rate_limit.ts";
 import {
   parseCommandLine,
   USAGE_STATUS,
@@ -52,6 +53,8 @@ const VALUE_OPTIONS = new Set([
   "--batch",
   "-b",
   "--timeout",
+  "--compress",
+  "--limit",
   ...SECURITY_VALUE_OPTIONS,
 ]);
 
@@ -59,7 +62,8 @@ const OPTIONS = {
   dir: { type: "string" },
   batch: { type: "string", short: "b" },
   quiet: { type: "boolean", short: "q" },
-  compress: { type: "boolean" },
+  compress: { type: "string" },
+  limit: { type: "string" },
   timeout: { type: "string" },
   help: { type: "boolean", short: "h" },
   ...SECURITY_OPTIONS,
@@ -146,6 +150,24 @@ export async function connectCommand(
     }
     stallTimeoutMs = Math.round(seconds * 1000);
   }
+  const compress = values.compress ?? "auto";
+  if (compress !== "auto" && compress !== "off") {
+    return fail(
+      `--compress must be auto or off, not ${quoteName(compress, 40)}`,
+      USAGE_STATUS,
+    );
+  }
+  let limit: number | undefined;
+  if (values.limit !== undefined) {
+    try {
+      limit = parseRate(values.limit, "--limit");
+    } catch (error) {
+      if (!(error instanceof SyntaxError || error instanceof RangeError)) {
+        throw error;
+      }
+      return fail(error.message, USAGE_STATUS);
+    }
+  }
   const localDir = resolve(values.dir ?? Deno.cwd());
   try {
     if (!(await Deno.stat(localDir)).isDirectory) {
@@ -205,7 +227,8 @@ export async function connectCommand(
       // Commands get `stop.signal`, so that Ctrl-C cancels a transfer
       // cleanly; the session itself ends only with the process.
       ...(io.signal ? { signal: io.signal } : {}),
-      compress: values.compress ?? false,
+      compress: compress === "auto",
+      ...(limit === undefined ? {} : { limit }),
       stallTimeoutMs,
       connect: (where) => connector.connect(where),
       login: () => connector.credentials(),

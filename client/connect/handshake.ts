@@ -27,7 +27,11 @@ export interface Credentials {
 export interface HandshakeOptions {
   /** Closes the session when aborted. */
   signal?: AbortSignal;
-  /** Offer zstd compression of DATA chunks. Default false (see common/compression.ts). */
+  /**
+   * Offer zstd compression of DATA chunks; chunk by chunk, the policy of
+   * common/compression.ts then decides whether compressing pays. Default
+   * true (`--compress auto`); false is `--compress off`.
+   */
   compress?: boolean;
   /**
    * Credentials, used when the server requires a login (WELCOME `auth`).
@@ -97,7 +101,7 @@ export async function handshake(
   const onAbort = () => conn.close();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const offered = options.compress ? ["zstd", "mode"] : ["mode"];
+    const offered = options.compress === false ? ["mode"] : ["zstd", "mode"];
     await conn.send({
       type: "hello",
       id: 0,

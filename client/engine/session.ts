@@ -9,6 +9,8 @@
 
 import type { Clock } from "../../common/clock.ts";
 import { type ByteConn, FrameConn } from "../../common/frame_conn.ts";
+import { bandwidthLimits } from "../../common/rate_limit.ts";
+import { throttled } from "../../common/throttled_conn.ts";
 import { FtsError, NameError, ProtocolError } from "../../protocol/errors.ts";
 import {
   decodeMessage,
@@ -104,6 +106,14 @@ export interface SessionOptions extends HandshakeOptions {
    * {@linkcode SYSTEM_DISK}; tests pass one that records them.
    */
   localDisk?: LocalDisk;
+  /**
+   * Bytes per second the connection may carry in each direction
+   * (`fts connect --limit`), everything it sends or receives counted as
+   * it goes on the wire. Default: no limit.
+   *
+   * @throws {RangeError} from {@linkcode openSession} below 1,024.
+   */
+  limit?: number;
 }
 
 /** A remote folder's listing. */
@@ -139,6 +149,7 @@ export async function openSession(
 ): Promise<ClientSession> {
   const where = typeof target === "string" ? parseTarget(target) : target;
   const label = formatTarget(where);
+  const limits = bandwidthLimits({ perConnection: options.limit })();
   let byteConn: ByteConn;
   try {
     options.signal?.throwIfAborted();
@@ -149,7 +160,7 @@ export async function openSession(
     throw connectError(label, error);
   }
   const pulse = { beat: () => {} };
-  const conn = new FrameConn(watched(byteConn, pulse));
+  const conn = new FrameConn(watched(throttled(byteConn, limits), pulse));
   try {
     const welcome = await handshake(conn, options);
     return new ClientSession(conn, where, welcome, options, pulse);

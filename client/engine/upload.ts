@@ -399,7 +399,7 @@ function shrank(): ReasonError {
 
 /** A compressor when zstd was negotiated, else undefined. */
 export function compressorFor(core: SessionCore): ChunkCompressor | undefined {
-  return core.zstd ? new ChunkCompressor() : undefined;
+  return core.zstd ? new ChunkCompressor(core.conn) : undefined;
 }
 
 /**

@@ -171,8 +171,13 @@ Options:
   --batch FILE     run the commands in FILE, one per line ("-" for standard input);
                    stops at the first failure; blank lines and # comments are skipped
   --quiet, -q      no progress bars and no confirmations
-  --compress       offer zstd compression (helps on slow links; on fast links
-                   such as a LAN it costs more time than it saves)
+  --compress auto|off
+                   auto (the default): zstd per chunk, only when the link is
+                   slower than compressing and the chunk shrinks by 1/16 or
+                   more (text on a slow link); off: never
+  --limit RATE     at most RATE bytes per second in each direction, counted
+                   on the wire: 500K, 10M, 1G (K, M, G are powers of 1024,
+                   as in curl and rsync)
   --timeout SECONDS
                    give up when a transfer or request makes no progress (no
                    byte to or from the server) for this long (default 120;

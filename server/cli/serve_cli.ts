@@ -16,6 +16,7 @@ import { SignalPresses } from "../../common/interrupts.ts";
 import { isLookupFailure } from "../../common/host_lookup.ts";
 import { looksLikeIpv4, parseIpLiteral } from "../../common/ip_address.ts";
 import { ensurePrivateDir } from "../../common/private_files.ts";
+import { parseRate } from "../../common/rate_limit.ts";
 import {
   parseCommandLine,
   USAGE_STATUS,
@@ -68,6 +69,13 @@ Options:
   --idle-timeout SECONDS
                         close connections idle this long (default 300): no
                         request, no transfer progress; PING alone is idle
+  --limit-per-client RATE
+                        bandwidth of each connection, in bytes per second
+                        in each direction: 500K, 10M, 1G (K, M, G are
+                        powers of 1024, as in curl and rsync); default none
+  --limit-total RATE    bandwidth of all connections together, in bytes per
+                        second in each direction, shared fairly between
+                        them; default none
   --quiet               no per-operation log lines
   --help                show this help
 
@@ -161,6 +169,8 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       maxPerAddress: parsed.maxPerAddress,
       graceMs: parsed.graceMs,
       idleTimeoutMs: parsed.idleTimeoutMs,
+      limitPerClient: parsed.limitPerClient,
+      limitTotal: parsed.limitTotal,
       tls: identity,
       accounts,
       anonymous: parsed.anonymous,
@@ -221,6 +231,9 @@ interface ServeArgs {
   maxPerAddress: number;
   graceMs: number;
   idleTimeoutMs: number;
+  /** Bytes per second, each direction; undefined for none. */
+  limitPerClient: number | undefined;
+  limitTotal: number | undefined;
   quiet: boolean;
 }
 
@@ -243,6 +256,8 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
       "max-per-address": { type: "string" },
       grace: { type: "string" },
       "idle-timeout": { type: "string" },
+      "limit-per-client": { type: "string" },
+      "limit-total": { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -302,8 +317,22 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
       300,
       false,
     ),
+    limitPerClient: rate("--limit-per-client", values["limit-per-client"]),
+    limitTotal: rate("--limit-total", values["limit-total"]),
     quiet: values.quiet ?? false,
   };
+}
+
+function rate(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseRate(text, flag);
+  } catch (error) {
+    if (!(error instanceof SyntaxError || error instanceof RangeError)) {
+      throw error;
+    }
+    throw new UsageError(error.message, { cause: error });
+  }
 }
 
 function integer(

@@ -76,7 +76,7 @@ export async function sendFile(
     position += want;
   }
   let writing: Promise<void> | null = null;
-  const compressor = ctx.zstd ? new ChunkCompressor() : null;
+  const compressor = ctx.zstd ? new ChunkCompressor(ctx.conn) : null;
   for (let turn = 0; position < size; turn++) {
     signal.throwIfAborted();
     const buf = buffers[turn % buffers.length]!;
@@ -148,7 +148,9 @@ async function sendWhole(
   await readFull(reader, chunk, ready.name);
   const known = reader.sha256;
   const sha256 = known ?? createHash("sha256").update(chunk).digest("hex");
-  const packed = ctx.zstd ? new ChunkCompressor().compress(chunk) : null;
+  const packed = ctx.zstd
+    ? new ChunkCompressor(ctx.conn).compress(chunk)
+    : null;
   if (packed) data.set(packed, DATA_PREFIX);
   const length = packed?.byteLength ?? ready.size;
   writeDataPrefix(data, ready.id, 0, length, { zstd: packed !== null });

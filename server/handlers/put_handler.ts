@@ -6,8 +6,7 @@
  * @module
  */
 
-import { FtsError, ProtocolError } from "../../protocol/errors.ts";
-import { decompressChunk } from "../../common/compression.ts";
+import { FtsError } from "../../protocol/errors.ts";
 import type { MessageOf } from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
 import type { HandlerContext, OpResult } from "./handler_context.ts";
@@ -44,9 +43,8 @@ export async function receiveFile(
       end = message;
       break;
     }
-    const chunk = message.zstd
-      ? decompress(ctx, put, message.bytes)
-      : message.bytes;
+    // Compressed chunks arrive decompressed (server/session/dispatch.ts).
+    const chunk = message.bytes;
     if (chunk.byteLength > ctx.chunkSize) {
       throw refuse(
         put,
@@ -93,26 +91,6 @@ export async function receiveFile(
     size: received,
   });
   return { bytes: received, finalName: name };
-}
-
-function decompress(
-  ctx: HandlerContext,
-  put: MessageOf<"put">,
-  bytes: Uint8Array,
-): Uint8Array {
-  if (!ctx.zstd) {
-    throw refuse(put, 'a compressed chunk, but "zstd" was not negotiated');
-  }
-  try {
-    return decompressChunk(bytes, ctx.chunkSize);
-  } catch (cause) {
-    if (!(cause instanceof ProtocolError)) throw cause;
-    throw refuse(
-      put,
-      `a compressed chunk is invalid or larger than ${ctx.chunkSize} bytes`,
-      cause,
-    );
-  }
 }
 
 function refuse(

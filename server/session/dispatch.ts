@@ -7,6 +7,7 @@
  * @module
  */
 
+import { decompressChunk } from "../../common/compression.ts";
 import type { FrameConn } from "../../common/frame_conn.ts";
 import { FtsError, ProtocolError } from "../../protocol/errors.ts";
 import type { Message, MessageOf } from "../../protocol/messages.ts";
@@ -28,6 +29,16 @@ export interface DispatchTarget {
   close(): void;
   /** Runs an AUTH. */
   login(auth: MessageOf<"auth">): Promise<void>;
+  /** What the handshake agreed on for DATA frames. */
+  dataRules(): DataRules;
+}
+
+/** What the handshake agreed on for DATA frames. */
+export interface DataRules {
+  /** True when the feature "zstd" was negotiated. */
+  readonly zstd: boolean;
+  /** Largest chunk in a DATA frame, after decompression. */
+  readonly chunkSize: number;
 }
 
 /**
@@ -36,7 +47,9 @@ export interface DispatchTarget {
  * it into a free write slot of its pipeline, or written it when the pipeline
  * has no slots; see handlers/upload_pipeline.ts).
  *
- * @throws {ProtocolError} for a message a client may not send here.
+ * @throws {ProtocolError} for a message a client may not send here, and for
+ * a compressed DATA chunk without "zstd" negotiated, not valid zstd, or
+ * larger than the chunk size once decompressed.
  */
 export async function dispatch(
   message: Message,
@@ -47,9 +60,14 @@ export async function dispatch(
     return;
   }
   switch (message.type) {
-    case "data":
-      await target.requests.inbox(message.id)?.deliver(message);
+    case "data": {
+      const inbox = target.requests.inbox(message.id);
+      if (!inbox) return;
+      await inbox.deliver(
+        message.zstd ? unpacked(message, target.dataRules()) : message,
+      );
       return;
+    }
     case "put_end":
       // Not awaited: the handler keeps it while it commits.
       void target.requests.inbox(message.id)?.deliver(message);
@@ -75,4 +93,18 @@ export async function dispatch(
         `A client may not send ${message.type.toUpperCase()} here`,
       );
   }
+}
+
+/** A compressed DATA message with its chunk decompressed. */
+function unpacked(
+  message: MessageOf<"data">,
+  rules: DataRules,
+): MessageOf<"data"> {
+  if (!rules.zstd) {
+    throw new ProtocolError(
+      'A compressed DATA chunk, but "zstd" was not negotiated',
+    );
+  }
+  const bytes = decompressChunk(message.bytes, rules.chunkSize);
+  return { ...message, bytes, zstd: false };
 }

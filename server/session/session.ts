@@ -19,6 +19,8 @@
 import { FrameConn } from "../../common/frame_conn.ts";
 import type { ByteConn } from "../../common/frame_conn.ts";
 import { isTlsRecordStart, SniffingConn } from "../../common/tls_sniff.ts";
+import type { ConnectionLimits } from "../../common/rate_limit.ts";
+import { throttled } from "../../common/throttled_conn.ts";
 import { FtsError, ProtocolError } from "../../protocol/errors.ts";
 import { decodeMessage, type MessageOf } from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
@@ -105,6 +107,8 @@ export interface SessionOptions {
   readonly chunkSize: number;
   /** Features the server offers. */
   readonly features: readonly string[];
+  /** The connection's bandwidth limits (common/throttled_conn.ts). */
+  readonly limits?: ConnectionLimits;
   /** The server's agent string in WELCOME. */
   readonly agent: string;
   /** When set, HELLO is answered with this error and the connection closed. */
@@ -167,20 +171,22 @@ export class Session {
 
   constructor(conn: SessionConn, options: SessionOptions) {
     this.#options = options;
+    const limits = options.limits ?? { read: null, write: null };
     if (options.tls) {
       if (!conn.handshake) {
         throw new TypeError("A TLS session needs a TLS connection");
       }
       this.#tls = conn as { handshake(): Promise<unknown> };
-      this.#conn = new FrameConn(conn);
+      this.#conn = new FrameConn(throttled(conn, limits));
     } else {
       this.#tls = null;
       // A TLS client's first byte (a ClientHello) gets a clear refusal.
-      this.#conn = new FrameConn(
+      this.#conn = new FrameConn(throttled(
         new SniffingConn(conn, (byte) => {
           if (isTlsRecordStart(byte)) throw new ClientSpeaksTls();
         }),
-      );
+        limits,
+      ));
     }
     this.#lastActivity = options.clock.now();
     const log = (line: string) => this.#log(line);
@@ -209,6 +215,7 @@ export class Session {
       state: () => this.#state,
       close: () => this.#close(),
       login: (auth) => this.#login(auth),
+      dataRules: () => this.#ctx!,
     };
   }
 

@@ -60,3 +60,38 @@ Deno.test("ChunkCompressor.compress() sends raw a chunk that would save less tha
   const result = new ChunkCompressor().compress(little);
   assert.equal(result?.byteLength ?? "raw", "raw");
 });
+
+Deno.test("ChunkCompressor compresses text on a link slower than compressing, every chunk", () => {
+  const slowLink = { drainRate: 1 }; // 1 byte per millisecond
+  const compressor = new ChunkCompressor(slowLink);
+  const text = new TextEncoder().encode("a line of a log file\n".repeat(60_000))
+    .subarray(0, 1 << 20);
+  for (let i = 0; i < 4; i++) {
+    assert.notEqual(compressor.compress(text), null, `chunk ${i}`);
+  }
+  assert.equal(compressor.compressed, 4);
+});
+
+Deno.test("ChunkCompressor sends text raw on a link faster than compressing, for every file of the connection", () => {
+  let drainRate: number | null = null;
+  const link = {
+    get drainRate() {
+      return drainRate;
+    },
+  };
+  const text = new TextEncoder().encode("a line of a log file\n".repeat(60_000))
+    .subarray(0, 1 << 20);
+  const first = new ChunkCompressor(link);
+  // Nothing written yet: the link's speed is unknown, so it compresses,
+  // and learns how fast it compresses.
+  assert.notEqual(first.compress(text), null);
+  drainRate = 1e9; // a terabyte per second
+  assert.equal(first.compress(text), null);
+  // The next file on the same connection knows the speed already.
+  assert.equal(new ChunkCompressor(link).compress(text), null);
+  // Another connection learns on its own.
+  assert.notEqual(new ChunkCompressor({ drainRate: 1e9 }).compress(text), null);
+  // The link slows down: compressing pays again.
+  drainRate = 1;
+  assert.notEqual(first.compress(text), null);
+});

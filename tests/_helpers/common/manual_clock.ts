@@ -41,6 +41,11 @@ export class ManualClock implements Clock {
     this.#timers.delete(handle as number);
   }
 
+  /** Timers set and neither fired nor cleared. */
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+
   /** Resolves once a timer of exactly `ms` is pending (already, or later). */
   timerSet(ms: number): Promise<void> {
     for (const t of this.#timers.values()) {

@@ -6,7 +6,11 @@
  * @module
  */
 
-import { type FtsServer, startServer } from "../../../server/server.ts";
+import {
+  type FtsServer,
+  type ServerOptions,
+  startServer,
+} from "../../../server/server.ts";
 
 /** What {@linkcode withServedFolders} hands to its callback. */
 export interface ServedFolders {
@@ -20,15 +24,18 @@ export interface ServedFolders {
 
 /**
  * Runs `run` with a server over a fresh root and a fresh local folder; the
- * server is disposed and both folders removed afterwards.
+ * server is disposed and both folders removed afterwards. `options` go to
+ * {@linkcode startServer} beside the root and address.
  */
 export async function withServedFolders(
   run: (folders: ServedFolders) => Promise<void>,
+  options: Omit<ServerOptions, "root" | "host" | "port"> = {},
 ): Promise<void> {
   const root = await Deno.realPath(await Deno.makeTempDir());
   const local = await Deno.realPath(await Deno.makeTempDir());
   try {
     await using server = await startServer({
+      ...options,
       root,
       host: "127.0.0.1",
       port: 0,

@@ -8,6 +8,7 @@ import {
   startFakeServer,
 } from "../../_helpers/client/fake_server.ts";
 import { tempDir } from "../../_helpers/common/temp_dir.ts";
+import { concat } from "../../_helpers/common/bytes.ts";
 import { createTestCa } from "../../_helpers/tls/ca.ts";
 import {
   startPlainGreeter,
@@ -17,6 +18,7 @@ import {
 import { fakeIo, type FakeIoOptions } from "../../_helpers/client/cli_io.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
+const random64k = () => crypto.getRandomValues(new Uint8Array(65536));
 
 /** Runs `fts connect ARGS` in-process; the signal keeps it from listening for SIGINT. */
 async function connect(args: string[], options: FakeIoOptions = {}) {
@@ -59,6 +61,8 @@ Deno.test("connectCommand() --help prints the usage and exits 0", async () => {
   assert.match(stdout, /--fingerprint SHA256/);
   assert.match(stdout, /--no-tls/);
   assert.match(stdout, /--timeout SECONDS/);
+  assert.match(stdout, /--compress auto\|off\s+auto \(the default\)/);
+  assert.match(stdout, /--limit RATE\s+at most RATE bytes per second/);
 });
 
 Deno.test("connectCommand() exits 2 with one line for usage errors", async () => {
@@ -77,6 +81,18 @@ Deno.test("connectCommand() exits 2 with one line for usage errors", async () =>
       [
         ["h", "--dir", "/nonexistent/fts"],
         'fts: Cannot use "/nonexistent/fts" as the local folder: no such folder\n',
+      ],
+      [
+        ["h", "--compress", "yes"],
+        'fts: --compress must be auto or off, not "yes"\n',
+      ],
+      [
+        ["--limit", "10MB", "h"],
+        'fts: --limit must be bytes per second such as 500K, 10M or 1G, not "10MB"\n',
+      ],
+      [
+        ["h", "--limit", "512"],
+        'fts: --limit must be at least 1K (1024 bytes per second), not "512"\n',
       ],
     ] as const
   ) {
@@ -154,6 +170,35 @@ Deno.test("connectCommand() explains a CA certificate presented as a server's ow
       result.stderr,
       `fts: Cannot connect to "127.0.0.1:${foreign.port}": the server could not prove its identity: it presents a certificate authority's certificate (CA:TRUE) as its own server certificate\n`,
     );
+  });
+});
+
+Deno.test("connectCommand() offers zstd unless --compress off, and holds a transfer to --limit", async () => {
+  const size = 128 * 1024;
+  await using server = startFakeServer({
+    files: { "a.bin": concat([random64k(), random64k()]) },
+  });
+  await withDir(async (dir) => {
+    const target = `127.0.0.1:${server.port}`;
+    const off = await connectPlain([target, "--compress", "off", "ls"]);
+    assert.equal(off.status, 0, off.stderr);
+    assert.deepEqual(server.hello?.features, ["mode"]);
+    const started = performance.now();
+    const limited = await connectPlain([
+      target,
+      "--limit",
+      "256K",
+      "--dir",
+      dir,
+      "get",
+      "a.bin",
+    ]);
+    const seconds = (performance.now() - started) / 1000;
+    assert.equal(limited.status, 0, limited.stderr);
+    assert.deepEqual(server.hello?.features, ["zstd", "mode"]);
+    // 128 KiB at 256 KiB/s, less the 25.6 KiB burst: 0.4 s at least.
+    assert.ok(seconds >= 0.38, `${seconds.toFixed(2)} s`);
+    assert.equal((await Deno.stat(join(dir, "a.bin"))).size, size);
   });
 });
 

@@ -123,10 +123,20 @@ Deno.test("get() refuses a chunk larger than the negotiated chunk size", async (
 });
 
 Deno.test("get() refuses compressed DATA when zstd was not negotiated", async () => {
-  await assertGetFailsCleanly(async (ctx, m) => {
-    await ready(ctx, m.id, 100);
-    await data(ctx, m.id, 0, zlib.zstdCompressSync(new Uint8Array(100)), true);
-  }, /compressed DATA without zstd negotiated/);
+  await assertGetFailsCleanly(
+    async (ctx, m) => {
+      await ready(ctx, m.id, 100);
+      await data(
+        ctx,
+        m.id,
+        0,
+        zlib.zstdCompressSync(new Uint8Array(100)),
+        true,
+      );
+    },
+    /compressed DATA without zstd negotiated/,
+    { compress: false },
+  );
 });
 
 Deno.test("get() stops a zstd bomb at the chunk size", async () => {
@@ -142,7 +152,6 @@ Deno.test("get() stops a zstd bomb at the chunk size", async () => {
       );
     },
     /a zstd chunk decompresses to more than 1048576 bytes/,
-    { compress: true },
   );
 });
 

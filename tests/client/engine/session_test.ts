@@ -32,23 +32,23 @@ async function listDir(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-Deno.test("openSession() offers version 1 and mode, and zstd only when asked to compress", async () => {
+Deno.test("openSession() offers version 1, zstd and mode, and negotiates zstd by default", async () => {
   await using server = startFakeServer();
   await using session = await openSession(`127.0.0.1:${server.port}`);
   assert.deepEqual(server.hello?.versions, [1]);
-  assert.deepEqual(server.hello?.features, ["mode"]);
-  // The fake server knows only zstd: nothing is agreed.
-  assert.deepEqual(session.features, []);
+  assert.deepEqual(server.hello?.features, ["zstd", "mode"]);
+  // The fake server knows only zstd.
+  assert.deepEqual(session.features, ["zstd"]);
   assert.equal(session.serverAgent, "fake/1");
 });
 
-Deno.test("openSession() negotiates zstd with compress: true", async () => {
+Deno.test("openSession() with compress: false does not offer zstd", async () => {
   await using server = startFakeServer();
   await using session = await openSession(`127.0.0.1:${server.port}`, {
-    compress: true,
+    compress: false,
   });
-  assert.deepEqual(server.hello?.features, ["zstd", "mode"]);
-  assert.deepEqual(session.features, ["zstd"]);
+  assert.deepEqual(server.hello?.features, ["mode"]);
+  assert.deepEqual(session.features, []);
 });
 
 Deno.test("openSession() reports a refused connection in one line", async () => {
@@ -105,7 +105,7 @@ Deno.test("openSession() gives up when the server never answers HELLO", async ()
 Deno.test("openSession() refuses a WELCOME with a feature that was not offered", async () => {
   await using server = startFakeServer({ welcome: { features: ["zstd"] } });
   await assert.rejects(
-    openSession(`127.0.0.1:${server.port}`),
+    openSession(`127.0.0.1:${server.port}`, { compress: false }),
     /does not speak fts/,
   );
 });

@@ -196,6 +196,9 @@ Deno.test("serveCommand() exits 2 with one line for usage errors", async () => {
       ["--host", "999.1.1.1"],
       ["--host", "1.2.3.4.5"],
       ["--host", "fe80::1%lo"],
+      ["--limit-per-client", "10MB"],
+      ["--limit-total", "100"],
+      ["--limit-total"],
     ]
   ) {
     const fake = fakeIo();
@@ -216,6 +219,9 @@ Deno.test("serveCommand() --help prints usage and exits 0", async () => {
     assert.ok(fake.stdout().includes(flag), flag);
   }
   assert.match(fake.stdout(), /--anonymous read\|write/);
+  assert.match(fake.stdout(), /--limit-per-client RATE\s+bandwidth/);
+  assert.match(fake.stdout(), /--limit-total RATE\s+bandwidth/);
+  assert.match(fake.stdout(), /bytes per second/);
 });
 
 Deno.test("serveCommand() exits 1 with one line when the port is taken", async () => {
