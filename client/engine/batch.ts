@@ -1,7 +1,8 @@
 /**
  * Batches: many files over one connection without a round trip per file.
- * Uploads are sent back to back by one sender while up to `window` replies
- * are outstanding; downloads keep up to `window` GETs in flight.
+ * Uploads are queued to the session's sender (upload_sender.ts), which
+ * keeps many in flight within its windows; downloads keep up to `window`
+ * GETs in flight.
  *
  * @module
  */
@@ -23,6 +24,12 @@ import { LocalFolders } from "./local_files.ts";
 
 /** Requests in flight at once in a batch, by default. */
 export const DEFAULT_WINDOW = 32;
+/**
+ * Files of an upload batch open and queued at once, by default: more than
+ * the uploads in flight, so that small files behind a large one are at
+ * hand when their turn comes.
+ */
+export const UPLOAD_QUEUE = 128;
 
 /** One file of {@linkcode ClientSession.putMany}. */
 export interface PutManyItem {
@@ -53,7 +60,12 @@ export interface ManyOptions {
   onProgress?: (progress: Progress) => void;
   /** Called as each file finishes, with its index in the input. */
   onItem?: (index: number, result: BatchResult<PutResult | GetResult>) => void;
-  /** Requests in flight at once. Default {@linkcode DEFAULT_WINDOW}. */
+  /**
+   * Downloads: requests in flight at once (default
+   * {@linkcode DEFAULT_WINDOW}). Uploads: files open and queued at once
+   * (default {@linkcode UPLOAD_QUEUE}); the session's sender bounds those
+   * in flight.
+   */
   window?: number;
   /** Uploads: encrypt each file in the age format (see `PutOptions`). */
   encrypt?: SealOptions;
@@ -84,13 +96,13 @@ export async function putMany(
   const results: BatchResult<PutResult>[] = new Array(items.length);
   const progress = new BatchProgress(options.onProgress);
   // Sizes first, so the progress total is known from the start.
-  const sizes = await Promise.all(items.map(async (item) => {
+  const sizes = items.map((item) => {
     try {
-      return (await Deno.stat(item.localPath)).size;
+      return Deno.statSync(item.localPath).size;
     } catch {
       return 0; // reported when the file is opened
     }
-  }));
+  });
   progress.grow(sizes.reduce((a, b) => a + b, 0));
   const indexed = items.map((item, index) => ({ ...item, index }));
   await putEach(core, indexed, {
@@ -124,9 +136,9 @@ export interface EachOptions<I> {
 
 /**
  * Uploads the files `items` yields, as they come: each file is opened and
- * sent while up to `window` earlier ones wait for their replies, so a
- * producer (a tree walk) can keep going while files travel. One file's
- * failure settles only that file.
+ * queued to the session's sender while up to `window` earlier ones are
+ * queued or in flight, so a producer (a tree walk) can keep going while
+ * files travel. One file's failure settles only that file.
  */
 export async function putEach<I extends PutManyItem>(
   core: SessionCore,
@@ -135,32 +147,33 @@ export async function putEach<I extends PutManyItem>(
 ): Promise<void> {
   const fail = (item: I, error: unknown) =>
     options.settle(item, { ok: false, error: options.failure(item, error) });
-  const window = new Semaphore(Math.max(1, options.window ?? DEFAULT_WINDOW));
+  const window = new Semaphore(Math.max(1, options.window ?? UPLOAD_QUEUE));
   const inFlight = new Set<Promise<void>>();
   const compressor = compressorFor(core);
+  const send = {
+    overwrite: options.overwrite ?? false,
+    signal: options.signal,
+    compressor,
+    encrypt: options.encrypt,
+    keepMode: options.keepMode,
+    onBytes: options.onBytes,
+  };
   try {
     for await (const item of items) {
       const permit = await window.acquire();
       try {
         options.signal?.throwIfAborted();
         const name = validateName(item.remoteName);
-        using source = await openUploadSource(item.localPath, item.expectLocal);
+        const source = openUploadSource(item.localPath, item.expectLocal);
         options.onOpen?.(item, source.size);
-        const { done } = await sendUpload(core, source, name, {
-          overwrite: options.overwrite ?? false,
-          signal: options.signal,
-          compressor,
-          encrypt: options.encrypt,
-          keepMode: options.keepMode,
-          onBytes: options.onBytes,
-        });
-        const settled: Promise<void> = done.then(
-          (value) => options.settle(item, { ok: true, value }),
-          (error) => fail(item, error),
-        ).finally(() => {
-          inFlight.delete(settled);
-          permit[Symbol.dispose]();
-        });
+        const settled: Promise<void> = sendUpload(core, source, name, send)
+          .then(
+            (value) => options.settle(item, { ok: true, value }),
+            (error) => fail(item, error),
+          ).finally(() => {
+            inFlight.delete(settled);
+            permit[Symbol.dispose]();
+          });
         inFlight.add(settled);
       } catch (error) {
         permit[Symbol.dispose]();

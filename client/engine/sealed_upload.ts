@@ -9,12 +9,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { DATA_PREFIX, writeDataPrefix } from "../../protocol/messages.ts";
-import type { SessionCore } from "./session_core.ts";
 import { ReasonError } from "../errors.ts";
 import { readFull } from "./local_files.ts";
-import type { PendingRequest } from "./request_table.ts";
 import { CHUNK_SIZE, SEALED_CHUNK_SIZE } from "../vault/age_stream.ts";
 import { type AgeEncryptor, encryptedSize } from "../vault/encryptor.ts";
 
@@ -30,18 +26,13 @@ export function plainReadSize(chunkSize: number, enc: AgeEncryptor): number {
   return Math.max(1, chunks) * CHUNK_SIZE;
 }
 
-/** Options of {@linkcode SealedFile.stream}. */
-export interface StreamSealedOptions {
-  signal?: AbortSignal | undefined;
-  /** Called with the count of plaintext bytes after each frame. */
-  onBytes?: ((n: number) => void) | undefined;
-}
-
 /** A local file on its way to the server as an age file. */
 export class SealedFile {
   readonly #file: Deno.FsFile;
   readonly #plainSize: number;
   readonly #enc: AgeEncryptor;
+  #plainLeft: number;
+  #plain: Uint8Array | null = null;
 
   /**
    * The `size` bytes of `source.file` (open at its start), to be sealed by
@@ -54,6 +45,7 @@ export class SealedFile {
     this.#file = source.file;
     this.#plainSize = source.size;
     this.#enc = enc;
+    this.#plainLeft = source.size;
   }
 
   /** The exact size of the age file: what the PUT declares. */
@@ -80,100 +72,58 @@ export class SealedFile {
   }
 
   /**
-   * Streams the sealed file as the DATA frames of `request` and returns the
-   * SHA-256 of the ciphertext sent. Two buffers: while one is on the wire,
-   * the next chunk is read, sealed and hashed into the other. Returns early,
-   * with "", when the server refused the upload meanwhile.
+   * The most bytes one {@linkcode sealNext} writes with chunks of
+   * `chunkSize`: size the output buffer with it.
+   */
+  stepCapacity(chunkSize: number): number {
+    return this.#enc.maxPushSize(plainReadSize(chunkSize, this.#enc)) +
+      SEALED_CHUNK_SIZE;
+  }
+
+  /**
+   * Whether every {@linkcode sealNext} with chunks of `chunkSize` writes at
+   * most one chunk (false only for chunks too small for one age chunk).
+   */
+  fitsChunk(chunkSize: number): boolean {
+    return this.#enc.maxPushSize(plainReadSize(chunkSize, this.#enc)) <=
+      chunkSize;
+  }
+
+  /**
+   * Reads the next piece of the file and seals it into `out` (at least
+   * {@linkcode stepCapacity} bytes): whole age chunks filling one DATA
+   * chunk of `chunkSize`, and the final chunk when it fits beside them.
+   * Returns the ciphertext bytes written (more than `chunkSize` only when a
+   * chunk cannot hold one age chunk), the plaintext bytes read, and whether
+   * the age file is now complete.
    *
    * @throws {ReasonError} `io` when the file shrank since it was opened.
    */
-  async stream(
-    core: SessionCore,
-    request: PendingRequest,
-    options: StreamSealedOptions = {},
-  ): Promise<string> {
+  sealNext(
+    out: Uint8Array,
+    chunkSize: number,
+  ): { length: number; plain: number; finished: boolean } {
     const enc = this.#enc;
-    const readSize = plainReadSize(core.chunkSize, enc);
-    const plain = new Uint8Array(readSize);
-    // A push, and the final chunk when it fits beside it.
-    const capacity = DATA_PREFIX + enc.maxPushSize(readSize) +
-      SEALED_CHUNK_SIZE;
-    const slots = [new Uint8Array(capacity), new Uint8Array(capacity)];
-    const hash = createHash("sha256");
-    let writing: Promise<void> = Promise.resolve();
-    let plainLeft = this.#plainSize;
-    let offset = 0;
-    let slot = 0;
-    let finished = false;
-    try {
-      while (!finished) {
-        if (request.failed) return "";
-        options.signal?.throwIfAborted();
-        const buf = slots[slot]!;
-        const out = buf.subarray(DATA_PREFIX);
-        const want = Math.min(readSize, plainLeft);
-        let length = 0;
-        if (want > 0) {
-          const input = plain.subarray(0, want);
-          if (readFull(this.#file, input) < want) throw shrank();
-          length = enc.pushInto(input, out);
-          plainLeft -= want;
-        }
-        if (
-          plainLeft === 0 &&
-          (length === 0 || length + enc.finishSize() <= core.chunkSize)
-        ) {
-          length += enc.finishInto(out.subarray(length));
-          finished = true;
-        }
-        if (length > 0) {
-          hash.update(out.subarray(0, length));
-          await writing;
-          writing = sendFrames(core, request.id, buf, { offset, length });
-          offset += length;
-          slot ^= 1;
-        }
-        if (want > 0) options.onBytes?.(want);
-      }
-      await writing;
-      return hash.digest("hex");
-    } finally {
-      // Never let a write outlive the upload unobserved.
-      await writing.catch(() => {});
+    const readSize = plainReadSize(chunkSize, enc);
+    const want = Math.min(readSize, this.#plainLeft);
+    let length = 0;
+    if (want > 0) {
+      this.#plain ??= new Uint8Array(readSize);
+      const input = this.#plain.subarray(0, want);
+      if (readFull(this.#file, input) < want) throw shrank();
+      length = enc.pushInto(input, out);
+      this.#plainLeft -= want;
     }
+    let finished = false;
+    if (
+      this.#plainLeft === 0 &&
+      (length === 0 || length + enc.finishSize() <= chunkSize)
+    ) {
+      length += enc.finishInto(out.subarray(length));
+      finished = true;
+    }
+    return { length, plain: want, finished };
   }
-}
-
-/**
- * Sends the `length` bytes at `buf[DATA_PREFIX…]` as DATA at `offset`: in
- * place as one frame when they fit in a chunk, else copied into as many
- * frames as needed (only for servers with chunks under ~130 KiB).
- */
-function sendFrames(
-  core: SessionCore,
-  id: number,
-  buf: Uint8Array,
-  at: { offset: number; length: number },
-): Promise<void> {
-  const { offset, length } = at;
-  const chunkSize = core.chunkSize;
-  if (length <= chunkSize) {
-    writeDataPrefix(buf, id, offset, length);
-    return core.conn.writeAll(buf.subarray(0, DATA_PREFIX + length));
-  }
-  const count = Math.ceil(length / chunkSize);
-  const frames = new Uint8Array(count * DATA_PREFIX + length);
-  let end = 0;
-  for (let done = 0; done < length; done += chunkSize) {
-    const piece = Math.min(chunkSize, length - done);
-    writeDataPrefix(frames.subarray(end), id, offset + done, piece);
-    frames.set(
-      buf.subarray(DATA_PREFIX + done, DATA_PREFIX + done + piece),
-      end + DATA_PREFIX,
-    );
-    end += DATA_PREFIX + piece;
-  }
-  return core.conn.writeAll(frames);
 }
 
 function shrank(): ReasonError {

@@ -27,7 +27,8 @@ import {
   putMany,
   type PutManyItem,
 } from "./batch.ts";
-import { BufferPool, Mutex, type SessionCore } from "./session_core.ts";
+import type { SessionCore } from "./session_core.ts";
+import { UploadSender } from "./upload_sender.ts";
 import { download, type GetOptions, type GetResult } from "./download.ts";
 import {
   connectionLost,
@@ -223,8 +224,7 @@ export class ClientSession implements AsyncDisposable {
       chunkSize: welcome.chunkSize,
       zstd: welcome.features.includes("zstd"),
       modes: welcome.features.includes("mode"),
-      buffers: new BufferPool(welcome.chunkSize),
-      streamLock: new Mutex(),
+      uploads: new UploadSender(conn, this.#requests, welcome.chunkSize),
       reclaimed: new Set(),
       disk: options.localDisk ?? SYSTEM_DISK,
     };
@@ -344,11 +344,11 @@ export class ClientSession implements AsyncDisposable {
   ): Promise<PutResult> {
     try {
       const name = validateName(remoteName);
-      using source = await openUploadSource(localPath, options.expectLocal);
+      const source = openUploadSource(localPath, options.expectLocal);
       let bytes = 0;
       const onProgress = options.onProgress;
       onProgress?.({ bytes: 0, total: source.size });
-      const { done } = await sendUpload(this.#core, source, name, {
+      return await sendUpload(this.#core, source, name, {
         overwrite: options.overwrite ?? false,
         signal: options.signal,
         compressor: compressorFor(this.#core),
@@ -357,7 +357,6 @@ export class ClientSession implements AsyncDisposable {
           ((n) => onProgress({ bytes: bytes += n, total: source.size })),
         keepMode: options.keepMode,
       });
-      return await done;
     } catch (error) {
       throw this.#failure("put", remoteName, error);
     }

@@ -13,6 +13,7 @@ import {
   openSession,
 } from "../../client/engine/session.ts";
 import { startServer } from "../../server/server.ts";
+import { UNCONFIRMED_BYTES } from "../../client/engine/upload_sender.ts";
 import { Buffer } from "../_helpers/client/cli_io.ts";
 import { withServedFolders } from "../_helpers/e2e/served_folders.ts";
 import { freshShellState } from "../_helpers/client/shell_state.ts";
@@ -323,7 +324,9 @@ Deno.test("e2e: an upload running when the server shuts down finishes within the
     let stopping: Promise<void> | null = null;
     const put = await session.put(join(local, "big.bin"), "big.bin", {
       onProgress: (p) => {
-        if (p.bytes > 0) stopping ??= server.shutdown(30_000);
+        // Past the bytes a client sends ahead of PUT_READY: the server has
+        // admitted the upload.
+        if (p.bytes > UNCONFIRMED_BYTES) stopping ??= server.shutdown(30_000);
       },
     });
     assert.equal(put.sha256, sha);

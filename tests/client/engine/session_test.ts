@@ -3,8 +3,9 @@ import type { Clock } from "../../../common/clock.ts";
 import { join } from "node:path";
 import { openSession } from "../../../client/engine/session.ts";
 import { StallWatchdog } from "../../../client/engine/stall_watchdog.ts";
-import { SMALL_FILE } from "../../../client/engine/upload.ts";
 import { FtsError } from "../../../protocol/errors.ts";
+import { DEFAULT_CHUNK } from "../../../protocol/messages.ts";
+import { UNCONFIRMED_BYTES } from "../../../client/engine/upload_sender.ts";
 import {
   answerCancel,
   goingAwayOnMkdir,
@@ -159,7 +160,9 @@ Deno.test("ClientSession.list() of a missing folder fails with the server's reas
   });
 });
 
-for (const size of [0, 1, SMALL_FILE, SMALL_FILE + 1, 3 * 1024 * 1024 + 5]) {
+for (
+  const size of [0, 1, DEFAULT_CHUNK, DEFAULT_CHUNK + 1, 3 * 1024 * 1024 + 5]
+) {
   Deno.test(`ClientSession.put() and get() round-trip ${size} bytes exactly`, async () => {
     await using server = startFakeServer();
     await using session = await openSession(`127.0.0.1:${server.port}`);
@@ -250,15 +253,21 @@ Deno.test("ClientSession.put() stops sending when the server refuses", async () 
       'Cannot upload "big.bin": quota of 10 MiB exceeded',
     ),
   });
-  await using session = await openSession(`127.0.0.1:${server.port}`);
+  const session = await openSession(`127.0.0.1:${server.port}`);
   await using tmp = await tempDir();
   const dir = tmp.path;
-  await Deno.writeFile(join(dir, "big.bin"), bytesOf(2 * 1024 * 1024));
+  await Deno.writeFile(join(dir, "big.bin"), bytesOf(20 * 1024 * 1024));
   await assert.rejects(session.put(join(dir, "big.bin"), "big.bin"), {
     message: 'Cannot put "big.bin": quota of 10 MiB exceeded',
   });
-  // A large file waits for PUT_READY: no DATA went out.
-  assert.deepEqual(server.received.map((m) => m.type), ["put"]);
+  await session.close();
+  await server.close();
+  // Data goes ahead of PUT_READY only up to the window, and stops at the refusal.
+  const types = server.received.map((m) => m.type);
+  assert.equal(types[0], "put");
+  assert.ok(!types.includes("put_end"));
+  const data = types.filter((t) => t === "data").length;
+  assert.ok(data * DEFAULT_CHUNK <= UNCONFIRMED_BYTES, `${data} chunks sent`);
 });
 
 Deno.test("ClientSession.put() fails when PUT_DONE disagrees with what was sent", async () => {

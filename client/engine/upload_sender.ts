@@ -1,0 +1,680 @@
+/**
+ * The upload sender: one loop per session puts every upload's frames on the
+ * connection, many files at once, without waiting for PUT_READY or PUT_DONE
+ * between them.
+ *
+ * - Files of at most one chunk are packed back to back into one send
+ *   buffer, PUT + DATA + PUT_END each, so a buffer carries hundreds of
+ *   small files in one write.
+ * - Larger files stream one at a time, a chunk per turn, and take turns
+ *   with the small files: a large file never holds the small ones behind
+ *   it until it ends, and they share the bandwidth while both have work.
+ * - Two windows bound what is in flight: {@linkcode MAX_UPLOADS} uploads
+ *   (PUT sent, final reply not back yet; the server refuses more with
+ *   `busy`), and {@linkcode UNCONFIRMED_BYTES} of DATA sent ahead of the
+ *   PUT_READY of its upload (what a refusal can waste: the server ignores
+ *   the data of a refused PUT, PROTOCOL.md §5.4).
+ * - Memory is two send buffers of about one chunk, whatever the number and
+ *   size of the files; the next buffer is filled while the previous one is
+ *   on the wire.
+ * - Each upload ends on its own: a refusal, a local read error or an abort
+ *   fails that file only, and the others go on.
+ *
+ * The replies are taken in the session's reader loop (a sink per request),
+ * so an upload costs one promise, its result.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+import { ProtocolError } from "../../protocol/errors.ts";
+import {
+  DATA_PREFIX,
+  encodeMessage,
+  type Message,
+  writeDataPrefix,
+} from "../../protocol/messages.ts";
+import { validateName } from "../../protocol/names.ts";
+import type { ChunkCompressor } from "../../common/compression.ts";
+import { ReasonError, remoteError } from "../errors.ts";
+import { readFull } from "./local_files.ts";
+import type { PendingRequest, RequestTable } from "./request_table.ts";
+import type { SealedFile } from "./sealed_upload.ts";
+import type { PutResult, UploadSource } from "./upload.ts";
+
+/** Uploads in flight at once on one connection: the fts server's limit. */
+export const MAX_UPLOADS = 32;
+/** DATA bytes sent ahead of their upload's PUT_READY, all uploads together. */
+export const UNCONFIRMED_BYTES = 8 * 1024 * 1024;
+/** Files up to this size are sent raw: zstd costs more than it saves on them. */
+export const RAW_UP_TO = 256 * 1024;
+/**
+ * Room in a send buffer beyond one DATA frame, for the PUT and PUT_END
+ * frames beside it (a PUT with the longest name is under 3 KiB) and, with
+ * tiny chunks, for an age chunk cut into several frames.
+ */
+const SLACK = 320 * 1024;
+/** Bytes of a PUT_END frame. */
+const END_BYTES = encodeMessage({
+  type: "put_end",
+  id: 1,
+  sha256: "0".repeat(64),
+}).byteLength;
+
+/** What a sender writes to: a session's frame connection. */
+export interface SenderConn {
+  readonly closed: boolean;
+  writeAll(bytes: Uint8Array): Promise<void>;
+  send(message: Message): Promise<void>;
+  close(): void;
+}
+
+/** Options of {@linkcode UploadSender}. */
+export interface SenderOptions {
+  /** Default {@linkcode MAX_UPLOADS}. */
+  maxUploads?: number;
+  /** Default {@linkcode UNCONFIRMED_BYTES}. */
+  maxUnconfirmed?: number;
+  /**
+   * Called each time the sender has work but waits for the server (a window
+   * is full or a reply is due); for tests and diagnostics.
+   */
+  onWait?: () => void;
+}
+
+/** One upload to send, as {@linkcode UploadSender.send} takes it. */
+export interface UploadJob {
+  /** The open local file; the sender closes it. */
+  readonly source: UploadSource;
+  /** The remote name, already validated. */
+  readonly name: string;
+  readonly overwrite: boolean;
+  /** Permission bits to ask for, when they travel. */
+  readonly mode?: number | undefined;
+  /** The file sealed in the age format on the way, or null. */
+  readonly sealed: SealedFile | null;
+  readonly compressor?: ChunkCompressor | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Called with the count of content bytes as they are handed over. */
+  readonly onBytes?: ((n: number) => void) | undefined;
+}
+
+/** An upload on its way. */
+class Upload {
+  readonly job: UploadJob;
+  readonly request: PendingRequest;
+  /** The PUT frame. */
+  readonly head: Uint8Array;
+  /** Declared size: the age file's when sealed. */
+  readonly size: number;
+  /** More than one DATA frame: streams in the large lane. */
+  readonly large: boolean;
+  readonly hash: Hash = createHash("sha256");
+  readonly done: Promise<PutResult>;
+  resolve!: (result: PutResult) => void;
+  reject!: (error: unknown) => void;
+  /** Bytes of the file (declared units) handed over as DATA. */
+  offset = 0;
+  /** Counted in the session's in-flight uploads. */
+  admitted = false;
+  putSent = false;
+  /** Nothing more will be sent for it (PUT_END sent, or it stopped). */
+  stopped = false;
+  /** PUT_READY came. */
+  ready = false;
+  /** DATA bytes sent before PUT_READY, counted in the byte window. */
+  unconfirmed = 0;
+  /** The caller has its result. */
+  ended = false;
+  /** The server's final reply came (or the connection ended). */
+  replied = false;
+  sha256 = "";
+  onAbort: (() => void) | null = null;
+  scratch: Uint8Array | null = null;
+
+  constructor(job: UploadJob, request: PendingRequest, chunkSize: number) {
+    this.job = job;
+    this.request = request;
+    this.size = job.sealed ? job.sealed.size : job.source.size;
+    this.large = this.size > chunkSize;
+    this.head = encodeMessage({
+      type: "put",
+      id: request.id,
+      name: job.name,
+      size: this.size,
+      overwrite: job.overwrite,
+      ...(job.source.mtime === undefined ? {} : { mtime: job.source.mtime }),
+      ...(job.mode === undefined ? {} : { mode: job.mode }),
+    });
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+}
+
+/** See the module comment; one per session. */
+export class UploadSender {
+  readonly #conn: SenderConn;
+  readonly #requests: RequestTable;
+  readonly #chunkSize: number;
+  readonly #maxUploads: number;
+  readonly #maxUnconfirmed: number;
+  readonly #onWait: (() => void) | undefined;
+  /** Sent to, not admitted yet (the in-flight window is full). */
+  #waiting: Upload[] = [];
+  /** Admitted files of one chunk at most, in order. */
+  #small: Upload[] = [];
+  /** Admitted larger files; the first one streams. */
+  #large: Upload[] = [];
+  #inFlight = 0;
+  #unconfirmed = 0;
+  #largeTurn = false;
+  #loop: Promise<void> | null = null;
+  #wake: (() => void) | null = null;
+  readonly #buffers: (Uint8Array | null)[] = [null, null];
+  /** Settles (never rejects) when the buffer of the same index is free. */
+  readonly #written: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+  #slot = 0;
+
+  constructor(
+    conn: SenderConn,
+    requests: RequestTable,
+    chunkSize: number,
+    options: SenderOptions = {},
+  ) {
+    this.#conn = conn;
+    this.#requests = requests;
+    this.#chunkSize = chunkSize;
+    this.#maxUploads = Math.max(1, options.maxUploads ?? MAX_UPLOADS);
+    this.#maxUnconfirmed = options.maxUnconfirmed ?? UNCONFIRMED_BYTES;
+    this.#onWait = options.onWait;
+  }
+
+  /** Uploads sent and not answered yet. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** DATA bytes sent ahead of their PUT_READY. */
+  get unconfirmedBytes(): number {
+    return this.#unconfirmed;
+  }
+
+  /**
+   * Queues one upload and returns its result: the server's PUT_DONE,
+   * checked against what was sent. Takes `job.source` over (closed once
+   * read, or on failure). Never waits itself: the caller bounds how many
+   * it queues.
+   */
+  send(job: UploadJob): Promise<PutResult> {
+    let request: PendingRequest;
+    try {
+      job.signal?.throwIfAborted();
+      request = this.#requests.open();
+    } catch (error) {
+      job.source[Symbol.dispose]();
+      return Promise.reject(error);
+    }
+    const upload = new Upload(job, request, this.#chunkSize);
+    request.setSink((message) => this.#reply(upload, message));
+    request.onFailure((error) => {
+      upload.replied = true;
+      this.#release(upload);
+      this.#end(upload, error);
+    });
+    if (job.signal) {
+      const signal = job.signal;
+      upload.onAbort = () => this.#abort(upload, signal.reason);
+      signal.addEventListener("abort", upload.onAbort, { once: true });
+    }
+    this.#waiting.push(upload);
+    this.#admit();
+    this.#kick();
+    return upload.done;
+  }
+
+  #kick(): void {
+    if (this.#loop === null) this.#loop = this.#run();
+    else this.#poke();
+  }
+
+  #poke(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  /** Moves waiting uploads into the lanes while the count window allows. */
+  #admit(): void {
+    if (this.#waiting.length === 0) return;
+    const left: Upload[] = [];
+    for (const upload of this.#waiting) {
+      if (upload.ended) continue;
+      if (this.#inFlight >= this.#maxUploads) {
+        left.push(upload);
+        continue;
+      }
+      upload.admitted = true;
+      this.#inFlight++;
+      (upload.large ? this.#large : this.#small).push(upload);
+    }
+    this.#waiting = left;
+  }
+
+  /** The send loop; ends when nothing is left to send. */
+  async #run(): Promise<void> {
+    for (;;) {
+      const slot = this.#slot;
+      await this.#written[slot];
+      const buffer = this.#buffers[slot] ??= new Uint8Array(
+        DATA_PREFIX + Math.max(this.#chunkSize, 64 * 1024) + SLACK,
+      );
+      this.#admit();
+      const used = this.#fill(buffer);
+      if (used > 0) {
+        this.#written[slot] = this.#write(buffer.subarray(0, used));
+        this.#slot = slot ^ 1;
+        continue;
+      }
+      if (!this.#hasWork()) {
+        this.#loop = null;
+        return;
+      }
+      const woken = new Promise<void>((resolve) => this.#wake = resolve);
+      this.#onWait?.();
+      await woken;
+    }
+  }
+
+  /**
+   * Hands `bytes` to the connection, after every earlier write. The one
+   * place uploads' bytes leave; the result never rejects (a failed write
+   * closes the connection, which fails every request in flight).
+   */
+  #write(bytes: Uint8Array): Promise<void> {
+    return this.#conn.writeAll(bytes).catch(() => this.#conn.close());
+  }
+
+  #hasWork(): boolean {
+    const live = (u: Upload) => !u.ended && !u.stopped;
+    this.#small = this.#small.filter(live);
+    this.#large = this.#large.filter(live);
+    this.#waiting = this.#waiting.filter((u) => !u.ended);
+    return this.#small.length + this.#large.length + this.#waiting.length > 0;
+  }
+
+  /**
+   * Fills `buffer` with the next frames: a chunk of the large file in turn
+   * or as many small files as fit, taking turns. Returns the bytes used.
+   */
+  #fill(buffer: Uint8Array): number {
+    const largeFirst = this.#largeTurn;
+    let used = largeFirst ? this.#fillLarge(buffer) : this.#fillSmall(buffer);
+    if (used > 0) {
+      this.#largeTurn = !largeFirst;
+      return used;
+    }
+    used = largeFirst ? this.#fillSmall(buffer) : this.#fillLarge(buffer);
+    if (used > 0) this.#largeTurn = largeFirst;
+    return used;
+  }
+
+  /** Whether `bytes` more unconfirmed DATA fit in the byte window. */
+  #fits(bytes: number): boolean {
+    return this.#unconfirmed === 0 ||
+      this.#unconfirmed + bytes <= this.#maxUnconfirmed;
+  }
+
+  #fillSmall(buffer: Uint8Array): number {
+    let at = 0;
+    while (this.#small.length > 0) {
+      const upload = this.#small[0]!;
+      if (upload.ended) {
+        this.#small.shift();
+        continue;
+      }
+      const data = upload.size > 0 ? DATA_PREFIX + upload.size : 0;
+      const need = upload.head.byteLength + data + END_BYTES;
+      if (at + need > buffer.byteLength) break;
+      if (!this.#fits(upload.size)) break;
+      this.#small.shift();
+      at = this.#putSmall(upload, buffer, at);
+    }
+    return at;
+  }
+
+  /** Writes one small upload's PUT, DATA and PUT_END at `at`. */
+  #putSmall(upload: Upload, buffer: Uint8Array, at: number): number {
+    const { job, size } = upload;
+    let end = at + upload.head.byteLength;
+    try {
+      if (size > 0) {
+        const chunk = buffer.subarray(
+          end + DATA_PREFIX,
+          end + DATA_PREFIX + size,
+        );
+        if (job.sealed) job.sealed.sealInto(chunk);
+        else if (readFull(job.source.file, chunk) < size) throw shrank();
+        end += this.#dataFrame(upload, buffer, end, chunk, size > RAW_UP_TO);
+      }
+    } catch (error) {
+      // Nothing of it left: the PUT was not sent.
+      this.#stop(upload);
+      upload.replied = true;
+      upload.request.finish();
+      this.#release(upload);
+      this.#end(upload, error);
+      return at;
+    }
+    buffer.set(upload.head, at);
+    upload.putSent = true;
+    end += this.#putEnd(upload, buffer, end);
+    job.onBytes?.(job.source.size);
+    return end;
+  }
+
+  /**
+   * Hashes `chunk` (in place after a DATA prefix at `at`), compresses it
+   * when `pack` and it pays, and writes the prefix. Returns the frame's
+   * bytes.
+   */
+  #dataFrame(
+    upload: Upload,
+    buffer: Uint8Array,
+    at: number,
+    chunk: Uint8Array,
+    pack: boolean,
+  ): number {
+    upload.hash.update(chunk);
+    let length = chunk.byteLength;
+    const packed = pack ? upload.job.compressor?.compress(chunk) : null;
+    if (packed) {
+      buffer.set(packed, at + DATA_PREFIX);
+      length = packed.byteLength;
+    }
+    writeDataPrefix(
+      buffer.subarray(at),
+      upload.request.id,
+      upload.offset,
+      length,
+      {
+        zstd: packed != null,
+      },
+    );
+    upload.offset += chunk.byteLength;
+    if (!upload.ready) {
+      upload.unconfirmed += chunk.byteLength;
+      this.#unconfirmed += chunk.byteLength;
+    }
+    return DATA_PREFIX + length;
+  }
+
+  /** Writes PUT_END at `at` and closes the file; returns its bytes. */
+  #putEnd(upload: Upload, buffer: Uint8Array, at: number): number {
+    upload.sha256 = upload.hash.digest("hex");
+    const end = encodeMessage({
+      type: "put_end",
+      id: upload.request.id,
+      sha256: upload.sha256,
+    });
+    buffer.set(end, at);
+    this.#stop(upload);
+    return end.byteLength;
+  }
+
+  /** Writes the PUT and the next chunk of the large file in turn. */
+  #fillLarge(buffer: Uint8Array): number {
+    let upload = this.#large[0];
+    while (upload && (upload.ended || upload.stopped)) {
+      this.#large.shift();
+      upload = this.#large[0];
+    }
+    if (!upload) return 0;
+    let at = 0;
+    if (!upload.putSent) {
+      buffer.set(upload.head, 0);
+      at = upload.head.byteLength;
+      upload.putSent = true;
+    }
+    const { job } = upload;
+    const step = Math.min(this.#chunkSize, upload.size - upload.offset);
+    if (!upload.ready && !this.#fits(step)) return at;
+    const start = at;
+    try {
+      if (job.sealed) {
+        at = this.#sealedFrames(upload, buffer, at);
+      } else {
+        const chunk = buffer.subarray(
+          at + DATA_PREFIX,
+          at + DATA_PREFIX + step,
+        );
+        if (readFull(job.source.file, chunk) < step) throw shrank();
+        at += this.#dataFrame(upload, buffer, at, chunk, true);
+        job.onBytes?.(step);
+      }
+    } catch (error) {
+      // The PUT is out (maybe in this buffer): the server is told to drop it.
+      at = start;
+      const cancel = encodeMessage({ type: "cancel", id: upload.request.id });
+      buffer.set(cancel, at);
+      this.#stop(upload);
+      this.#end(upload, error);
+      return at + cancel.byteLength;
+    }
+    if (upload.offset === upload.size && !upload.stopped) {
+      at += this.#putEnd(upload, buffer, at);
+    }
+    if (upload.stopped) this.#large.shift();
+    return at;
+  }
+
+  /**
+   * Seals the next piece of a sealed large file into DATA frames at `at`:
+   * in place when the ciphertext fits one chunk, else cut into several.
+   */
+  #sealedFrames(upload: Upload, buffer: Uint8Array, at: number): number {
+    const sealed = upload.job.sealed!;
+    const chunkSize = this.#chunkSize;
+    if (sealed.fitsChunk(chunkSize)) {
+      const out = buffer.subarray(at + DATA_PREFIX);
+      const { length, plain, finished } = sealed.sealNext(out, chunkSize);
+      if (length > 0) {
+        at += this.#dataFrame(
+          upload,
+          buffer,
+          at,
+          out.subarray(0, length),
+          false,
+        );
+      }
+      return this.#sealedStep(upload, at, plain, finished);
+    }
+    // Chunks smaller than an age chunk: sealed aside, then cut.
+    const out = upload.scratch ??= new Uint8Array(
+      sealed.stepCapacity(chunkSize),
+    );
+    const { length, plain, finished } = sealed.sealNext(out, chunkSize);
+    for (let done = 0; done < length; done += chunkSize) {
+      const piece = out.subarray(done, Math.min(length, done + chunkSize));
+      const chunk = buffer.subarray(
+        at + DATA_PREFIX,
+        at + DATA_PREFIX + piece.byteLength,
+      );
+      chunk.set(piece);
+      at += this.#dataFrame(upload, buffer, at, chunk, false);
+    }
+    return this.#sealedStep(upload, at, plain, finished);
+  }
+
+  /** Reports a sealed step's plaintext and checks the end of the age file. */
+  #sealedStep(
+    upload: Upload,
+    at: number,
+    plain: number,
+    finished: boolean,
+  ): number {
+    if (plain > 0) upload.job.onBytes?.(plain);
+    if (finished && upload.offset !== upload.size) {
+      throw new Error(
+        `Sealed ${upload.offset} bytes where ${upload.size} were due`,
+      );
+    }
+    return at;
+  }
+
+  /** Stops sending for `upload` and closes its file. */
+  #stop(upload: Upload): void {
+    if (upload.stopped) return;
+    upload.stopped = true;
+    upload.job.source[Symbol.dispose]();
+  }
+
+  /** Takes one reply of `upload`, inside the reader loop. */
+  #reply(upload: Upload, message: Message): void {
+    if (upload.replied) return;
+    switch (message.type) {
+      case "put_ready":
+        if (upload.ended || upload.ready) return;
+        if (message.offset !== 0) {
+          return this.#fault(
+            upload,
+            new ProtocolError(
+              `The server asked to resume at ${message.offset} unasked`,
+            ),
+          );
+        }
+        upload.ready = true;
+        this.#unconfirmed -= upload.unconfirmed;
+        upload.unconfirmed = 0;
+        this.#poke();
+        return;
+      case "error":
+        this.#final(upload);
+        this.#end(upload, remoteError(message));
+        return;
+      case "put_done":
+        this.#final(upload);
+        if (upload.ended) return;
+        if (!upload.stopped || upload.sha256 === "") {
+          this.#stop(upload);
+          this.#end(
+            upload,
+            new ProtocolError("PUT_DONE came before the upload was sent"),
+          );
+          return;
+        }
+        this.#end(upload, checkDone(upload, message));
+        return;
+      default:
+        if (upload.ended) return;
+        this.#fault(
+          upload,
+          new ProtocolError(
+            `Unexpected ${message.type.toUpperCase()} reply to PUT`,
+          ),
+        );
+    }
+  }
+
+  /** The final reply of `upload` came: its id and window places are free. */
+  #final(upload: Upload): void {
+    upload.replied = true;
+    upload.request.finish();
+    this.#release(upload);
+  }
+
+  /**
+   * Fails `upload` alone on a reply it should not have had: stops sending
+   * it, asks the server to cancel it, and keeps its id until the server's
+   * final reply.
+   */
+  #fault(upload: Upload, error: unknown): void {
+    this.#cancel(upload);
+    this.#end(upload, error);
+  }
+
+  #abort(upload: Upload, reason: unknown): void {
+    if (upload.ended) return;
+    if (!upload.putSent) {
+      upload.replied = true;
+      upload.request.finish();
+      this.#release(upload);
+    } else {
+      this.#cancel(upload);
+    }
+    this.#stop(upload);
+    this.#end(upload, reason);
+  }
+
+  /** Stops `upload` and sends CANCEL, after every frame already handed over. */
+  #cancel(upload: Upload): void {
+    this.#stop(upload);
+    if (upload.putSent && !upload.replied && !this.#conn.closed) {
+      this.#conn.send({ type: "cancel", id: upload.request.id }).catch(
+        () => {},
+      );
+    }
+  }
+
+  /** Gives back `upload`'s places in both windows (once). */
+  #release(upload: Upload): void {
+    if (upload.admitted) {
+      upload.admitted = false;
+      this.#inFlight--;
+    }
+    this.#unconfirmed -= upload.unconfirmed;
+    upload.unconfirmed = 0;
+    this.#poke();
+  }
+
+  /** Settles `upload`'s result (once) with a result or an error. */
+  #end(upload: Upload, outcome: PutResult | unknown): void {
+    if (upload.ended) return;
+    upload.ended = true;
+    this.#stop(upload);
+    if (upload.onAbort) {
+      upload.job.signal?.removeEventListener("abort", upload.onAbort);
+    }
+    if (outcome instanceof Outcome) upload.resolve(outcome.result);
+    else upload.reject(outcome);
+    this.#poke();
+  }
+}
+
+/** A successful result, told apart from an error by its class. */
+class Outcome {
+  constructor(readonly result: PutResult) {}
+}
+
+/** Checks PUT_DONE against what was sent. */
+function checkDone(
+  upload: Upload,
+  done: Extract<Message, { type: "put_done" }>,
+): Outcome | Error {
+  let name: string;
+  try {
+    name = validateName(done.name);
+  } catch (cause) {
+    return new ProtocolError(
+      "The server confirmed the upload under an invalid name",
+      { cause },
+    );
+  }
+  if (done.size !== upload.size || done.sha256 !== upload.sha256) {
+    return new ReasonError(
+      "checksum_mismatch",
+      "the server reports a different size or SHA-256 than was sent",
+    );
+  }
+  return new Outcome({
+    name,
+    size: upload.size,
+    sha256: upload.sha256,
+    ...(upload.job.sealed ? { encrypted: true } : {}),
+  });
+}
+
+function shrank(): ReasonError {
+  return new ReasonError("io", "the local file shrank while it was being sent");
+}
