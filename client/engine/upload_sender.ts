@@ -27,6 +27,7 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
+import { setImmediate } from "node:timers";
 import { ProtocolError } from "../../protocol/errors.ts";
 import {
   DATA_PREFIX,
@@ -129,7 +130,6 @@ class Upload {
   /** The server's final reply came (or the connection ended). */
   replied = false;
   sha256 = "";
-  onAbort: (() => void) | null = null;
   scratch: Uint8Array | null = null;
 
   constructor(job: UploadJob, request: PendingRequest, chunkSize: number) {
@@ -168,7 +168,11 @@ export class UploadSender {
   /** Admitted larger files; the first one streams. */
   #large: Upload[] = [];
   #inFlight = 0;
+  /** Uploads queued whose sending is not over yet. */
+  #unsent = 0;
   #unconfirmed = 0;
+  /** The uploads of each abort signal, so a signal has one listener. */
+  readonly #bySignal = new Map<AbortSignal, Set<Upload>>();
   #largeTurn = false;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
@@ -223,15 +227,35 @@ export class UploadSender {
       this.#release(upload);
       this.#end(upload, error);
     });
-    if (job.signal) {
-      const signal = job.signal;
-      upload.onAbort = () => this.#abort(upload, signal.reason);
-      signal.addEventListener("abort", upload.onAbort, { once: true });
-    }
+    if (job.signal) this.#watch(job.signal, upload);
+    this.#unsent++;
     this.#waiting.push(upload);
     this.#admit();
     this.#kick();
     return upload.done;
+  }
+
+  /** Aborts `upload` when `signal` aborts: one listener per signal. */
+  #watch(signal: AbortSignal, upload: Upload): void {
+    let uploads = this.#bySignal.get(signal);
+    if (!uploads) {
+      const watched = new Set<Upload>();
+      uploads = watched;
+      this.#bySignal.set(signal, watched);
+      signal.addEventListener("abort", () => {
+        this.#bySignal.delete(signal);
+        for (const u of watched) this.#abort(u, signal.reason);
+      }, { once: true });
+    }
+    uploads.add(upload);
+  }
+
+  #unwatch(upload: Upload): void {
+    const signal = upload.job.signal;
+    const uploads = signal && this.#bySignal.get(signal);
+    if (!uploads) return;
+    uploads.delete(upload);
+    // The listener stays until the signal aborts or is collected with it.
   }
 
   #kick(): void {
@@ -262,16 +286,24 @@ export class UploadSender {
     this.#waiting = left;
   }
 
-  /** The send loop; ends when nothing is left to send. */
+  /**
+   * The send loop; ends when nothing is left to send. Before a buffer that
+   * the last one did not fill, it lets the event loop turn once, so that the
+   * files queued meanwhile (by a producer, or by the replies read in one go)
+   * share one write instead of one write each.
+   */
   async #run(): Promise<void> {
+    let backlog = false;
     for (;;) {
       const slot = this.#slot;
       await this.#written[slot];
+      if (!backlog) await nextTurn();
       const buffer = this.#buffers[slot] ??= new Uint8Array(
         DATA_PREFIX + Math.max(this.#chunkSize, 64 * 1024) + SLACK,
       );
       this.#admit();
       const used = this.#fill(buffer);
+      backlog = used >= this.#chunkSize;
       if (used > 0) {
         this.#written[slot] = this.#write(buffer.subarray(0, used));
         this.#slot = slot ^ 1;
@@ -297,11 +329,11 @@ export class UploadSender {
   }
 
   #hasWork(): boolean {
-    const live = (u: Upload) => !u.ended && !u.stopped;
-    this.#small = this.#small.filter(live);
-    this.#large = this.#large.filter(live);
-    this.#waiting = this.#waiting.filter((u) => !u.ended);
-    return this.#small.length + this.#large.length + this.#waiting.length > 0;
+    if (this.#unsent > 0) return true;
+    this.#small.length = 0;
+    this.#large.length = 0;
+    this.#waiting.length = 0;
+    return false;
   }
 
   /**
@@ -527,6 +559,7 @@ export class UploadSender {
   #stop(upload: Upload): void {
     if (upload.stopped) return;
     upload.stopped = true;
+    this.#unsent--;
     upload.job.source[Symbol.dispose]();
   }
 
@@ -617,15 +650,20 @@ export class UploadSender {
     }
   }
 
-  /** Gives back `upload`'s places in both windows (once). */
+  /**
+   * Gives back `upload`'s places in both windows (once). The sender is
+   * woken for a freed place only once a quarter of the places are free, so
+   * the files admitted then share one write instead of one write each.
+   */
   #release(upload: Upload): void {
     if (upload.admitted) {
       upload.admitted = false;
       this.#inFlight--;
     }
+    const confirmed = upload.unconfirmed > 0;
     this.#unconfirmed -= upload.unconfirmed;
     upload.unconfirmed = 0;
-    this.#poke();
+    if (confirmed || this.#inFlight <= this.#maxUploads * 3 / 4) this.#poke();
   }
 
   /** Settles `upload`'s result (once) with a result or an error. */
@@ -633,13 +671,15 @@ export class UploadSender {
     if (upload.ended) return;
     upload.ended = true;
     this.#stop(upload);
-    if (upload.onAbort) {
-      upload.job.signal?.removeEventListener("abort", upload.onAbort);
-    }
+    this.#unwatch(upload);
     if (outcome instanceof Outcome) upload.resolve(outcome.result);
     else upload.reject(outcome);
-    this.#poke();
   }
+}
+
+/** Resolves after the event loop has turned once (I/O callbacks included). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A successful result, told apart from an error by its class. */
@@ -652,9 +692,9 @@ function checkDone(
   upload: Upload,
   done: Extract<Message, { type: "put_done" }>,
 ): Outcome | Error {
-  let name: string;
+  let name = upload.job.name; // validated before it was sent
   try {
-    name = validateName(done.name);
+    if (done.name !== name) name = validateName(done.name);
   } catch (cause) {
     return new ProtocolError(
       "The server confirmed the upload under an invalid name",
