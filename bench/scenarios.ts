@@ -444,7 +444,7 @@ export async function slowLink(
       `(bench/shaping_proxy.ts; the link carries ${
         link.toFixed(1)
       } MB/s each way). ` +
-      "Each tool with its compression on: fts --compress, ssh Compression=yes, " +
+      "Each tool with its compression on: fts --compress auto (its default), ssh Compression=yes, " +
       "rsync -z, curl --compressed (nginx gzip, downloads only). FTP opens a " +
       "second connection per file and cannot pass the one-port proxy.",
     ],

@@ -77,14 +77,14 @@ export const ftsPeer: PeerKind = {
         await client(
           options?.port ?? server.port,
           ["put", local, remote],
-          options?.compress ? ["--compress"] : [],
+          options?.compress ? ["--compress", "auto"] : [],
         );
       },
       async getFile(remote: string, local: string, options?: TransferOptions) {
         await client(
           options?.port ?? server.port,
           ["get", remote, local],
-          options?.compress ? ["--compress"] : [],
+          options?.compress ? ["--compress", "auto"] : [],
         );
       },
       async putTree(local: string, remote: string) {
