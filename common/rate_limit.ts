@@ -17,8 +17,12 @@
 
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 
-/** Slowest rate accepted, in bytes per second. */
-export const MIN_RATE = 1024;
+/**
+ * Slowest rate accepted, in bytes per second: a 1 MiB DATA frame then
+ * crosses in 64 s, well within the server's idle timeout (300 s by
+ * default), which sees a frame only once it is whole.
+ */
+export const MIN_RATE = 16 * 1024;
 /** The burst a bucket allows, in milliseconds of its rate. */
 const BURST_MS = 100;
 /** Bytes read or written per reservation at most, and at least. */
@@ -92,16 +96,22 @@ export class Throttle {
   }
 
   /**
-   * Resolves when `bytes` may be sent: after each bucket in turn had them.
+   * Resolves when `bytes` may be sent, after each bucket in turn had them,
+   * with the milliseconds it waited for them (0 when none).
    *
    * @throws `signal.reason` when `signal` aborts first.
    */
-  async take(bytes: number, signal: AbortSignal): Promise<void> {
+  async take(bytes: number, signal: AbortSignal): Promise<number> {
+    let waited = 0;
     for (const bucket of this.#buckets) {
       signal.throwIfAborted();
       const ms = bucket.reserve(bytes);
-      if (ms > 0) await this.#sleep(ms, signal);
+      if (ms > 0) {
+        await this.#sleep(ms, signal);
+        waited += ms;
+      }
     }
+    return waited;
   }
 
   #sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -194,7 +204,7 @@ export function parseRate(text: string, what = "A rate"): number {
   const rate = Math.floor(Number(match[1]) * unit);
   if (!(rate >= MIN_RATE && rate <= Number.MAX_SAFE_INTEGER)) {
     throw new RangeError(
-      `${what} must be at least 1K (${MIN_RATE} bytes per second), not ${
+      `${what} must be at least 16K (${MIN_RATE} bytes per second), not ${
         JSON.stringify(text)
       }`,
     );

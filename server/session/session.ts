@@ -172,12 +172,16 @@ export class Session {
   constructor(conn: SessionConn, options: SessionOptions) {
     this.#options = options;
     const limits = options.limits ?? { read: null, write: null };
+    // Time the server's own limits hold a transfer back is not idle time.
+    const held = () => {
+      this.#lastActivity = options.clock.now();
+    };
     if (options.tls) {
       if (!conn.handshake) {
         throw new TypeError("A TLS session needs a TLS connection");
       }
       this.#tls = conn as { handshake(): Promise<unknown> };
-      this.#conn = new FrameConn(throttled(conn, limits));
+      this.#conn = new FrameConn(throttled(conn, limits, held));
     } else {
       this.#tls = null;
       // A TLS client's first byte (a ClientHello) gets a clear refusal.
@@ -186,6 +190,7 @@ export class Session {
           if (isTlsRecordStart(byte)) throw new ClientSpeaksTls();
         }),
         limits,
+        held,
       ));
     }
     this.#lastActivity = options.clock.now();

@@ -19,59 +19,58 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
 
 Deno.test("TokenBucket gives its burst at once, then bytes at its rate", () => {
   const clock = new ManualClock();
-  const bucket = new TokenBucket(10 * KIB, { clock });
-  assert.equal(bucket.burst, 1024); // 100 ms of the rate
-  assert.equal(bucket.reserve(KIB), 0);
+  const bucket = new TokenBucket(20 * KIB, { clock });
+  assert.equal(bucket.burst, 2 * KIB); // 100 ms of the rate
+  assert.equal(bucket.reserve(2 * KIB), 0);
   // A second of the rate, beyond the burst: a second's wait.
-  assert.equal(bucket.reserve(10 * KIB), 1000);
+  assert.equal(bucket.reserve(20 * KIB), 1000);
   clock.advance(1000);
-  assert.equal(bucket.reserve(KIB), 100);
+  assert.equal(bucket.reserve(2 * KIB), 100);
   // Idle for a long time: full again, but never more than the burst.
   clock.advance(60_000);
-  assert.equal(bucket.reserve(KIB), 0);
-  assert.equal(bucket.reserve(KIB), 100);
+  assert.equal(bucket.reserve(2 * KIB), 0);
+  assert.equal(bucket.reserve(2 * KIB), 100);
 });
 
-Deno.test("TokenBucket refuses a rate below 1 KiB/s or not a number", () => {
-  assert.throws(() => new TokenBucket(1023), RangeError);
+Deno.test("TokenBucket refuses a rate below 16 KiB/s or not a number", () => {
+  assert.throws(() => new TokenBucket(16 * KIB - 1), RangeError);
   assert.throws(() => new TokenBucket(Number.NaN), RangeError);
   assert.throws(() => new TokenBucket(Infinity), RangeError);
-  assert.throws(() => new TokenBucket(4096, { burst: 0 }), RangeError);
+  assert.throws(() => new TokenBucket(16 * KIB, { burst: 0 }), RangeError);
 });
 
 Deno.test("Throttle.take() waits on the injected clock for the tokens", async () => {
   const clock = new ManualClock();
-  const throttle = new Throttle([new TokenBucket(10 * KIB, { clock })], clock);
+  const throttle = new Throttle([new TokenBucket(20 * KIB, { clock })], clock);
   const signal = new AbortController().signal;
-  assert.equal(await settled(throttle.take(KIB, signal)), true);
-  const waiting = throttle.take(10 * KIB, signal);
+  assert.equal(await throttle.take(2 * KIB, signal), 0);
+  const waiting = throttle.take(20 * KIB, signal);
   assert.equal(await settled(waiting), false);
   clock.advance(999);
   assert.equal(await settled(waiting), false);
   clock.advance(1);
-  assert.equal(await settled(waiting), true);
-  await waiting;
+  assert.equal(await waiting, 1000);
 });
 
 Deno.test("Throttle.take() waits for every bucket: the slower one decides", async () => {
   const clock = new ManualClock();
-  const fast = new TokenBucket(100 * KIB, { clock, burst: KIB });
-  const slow = new TokenBucket(10 * KIB, { clock, burst: KIB });
+  const fast = new TokenBucket(200 * KIB, { clock, burst: KIB });
+  const slow = new TokenBucket(20 * KIB, { clock, burst: KIB });
   const throttle = new Throttle([fast, slow], clock);
   assert.equal(throttle.slice, KIB); // 1/32 s of the slower rate, at least 1 KiB
   const signal = new AbortController().signal;
-  const waiting = throttle.take(11 * KIB, signal);
+  const waiting = throttle.take(21 * KIB, signal);
   clock.advance(100); // the fast bucket's wait
   assert.equal(await settled(waiting), false);
   clock.advance(999);
   assert.equal(await settled(waiting), false);
   clock.advance(1);
-  await waiting;
+  assert.equal(await waiting, 1100);
 });
 
 Deno.test("Throttle.take() ends at once, timer cleared, when its signal aborts", async () => {
   const clock = new ManualClock();
-  const throttle = new Throttle([new TokenBucket(4 * KIB, { clock })], clock);
+  const throttle = new Throttle([new TokenBucket(16 * KIB, { clock })], clock);
   const closed = new AbortController();
   const waiting = throttle.take(64 * KIB, closed.signal);
   assert.equal(clock.pendingTimers, 1);
@@ -113,14 +112,14 @@ Deno.test("Connections sharing a total limit take turns: a busy one cannot starv
 
 Deno.test("bandwidthLimits() gives each connection its own per-connection buckets", async () => {
   const clock = new ManualClock();
-  const limits = bandwidthLimits({ perConnection: 8 * KIB, clock });
+  const limits = bandwidthLimits({ perConnection: 16 * KIB, clock });
   const signal = new AbortController().signal;
   const [a, b] = [limits(), limits()];
-  // Each has its own 800-byte burst, whatever the other used.
-  assert.equal(await settled(a.write!.take(800, signal)), true);
-  assert.equal(await settled(b.write!.take(800, signal)), true);
-  assert.equal(await settled(a.read!.take(800, signal)), true);
-  const next = a.write!.take(800, signal);
+  // Each has its own 1,638-byte burst, whatever the other used.
+  assert.equal(await a.write!.take(1600, signal), 0);
+  assert.equal(await b.write!.take(1600, signal), 0);
+  assert.equal(await a.read!.take(1600, signal), 0);
+  const next = a.write!.take(1600, signal);
   assert.equal(await settled(next), false);
   clock.advance(100);
   await next;
@@ -131,18 +130,19 @@ Deno.test("bandwidthLimits() gives each connection its own per-connection bucket
 
 Deno.test("parseRate() reads bytes per second with K, M, G as powers of 1024", () => {
   assert.equal(parseRate("65536"), 65536);
+  assert.equal(parseRate("1M"), 1024 * 1024);
   assert.equal(parseRate("500K"), 500 * 1024);
   assert.equal(parseRate("500k"), 500 * 1024);
   assert.equal(parseRate("10M"), 10 * 1024 * 1024);
   assert.equal(parseRate("20MiB"), 20 * 1024 * 1024);
   assert.equal(parseRate("1.5G"), 1.5 * 1024 ** 3);
-  assert.equal(parseRate("1K"), 1024);
+  assert.equal(parseRate("16K"), 16 * 1024);
   for (const bad of ["", "10MB", "10 M", "-1M", "1e6", "M", "10Mbit", " 10M"]) {
     assert.throws(() => parseRate(bad, "--limit"), SyntaxError, bad);
   }
-  assert.throws(() => parseRate("1000", "--limit"), {
+  assert.throws(() => parseRate("15K", "--limit"), {
     name: "RangeError",
-    message: '--limit must be at least 1K (1024 bytes per second), not "1000"',
+    message: '--limit must be at least 16K (16384 bytes per second), not "15K"',
   });
   assert.throws(() => parseRate("0"), RangeError);
   assert.throws(() => parseRate("99999999999G"), RangeError);

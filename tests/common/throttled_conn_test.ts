@@ -45,7 +45,8 @@ Deno.test("throttled() writes in slices, each after its tokens", async () => {
   const clock = new ManualClock();
   const limits = bandwidthLimits({ perConnection: 64 * KIB, clock })();
   const fake = fakeConn(new Uint8Array(0));
-  const conn = throttled(fake.conn, limits);
+  let held = 0;
+  const conn = throttled(fake.conn, limits, () => held++);
   const big = new Uint8Array(16 * KIB);
   // A slice is 1/32 s of the rate: 2 KiB; the burst (6.4 KiB) goes at once.
   assert.equal(await conn.write(big), 2 * KIB);
@@ -56,6 +57,7 @@ Deno.test("throttled() writes in slices, each after its tokens", async () => {
   clock.advance(1000);
   assert.equal(await fourth, 2 * KIB);
   assert.deepEqual(fake.writes, [2 * KIB, 2 * KIB, 2 * KIB, 2 * KIB]);
+  assert.equal(held, 1, "told once: the fourth slice waited");
 });
 
 Deno.test("throttled() reads at most a slice and pays for it before returning", async () => {
@@ -74,15 +76,18 @@ Deno.test("throttled() reads at most a slice and pays for it before returning", 
 
 Deno.test("closing a throttled connection ends its wait for tokens", async () => {
   const clock = new ManualClock();
-  const limits = bandwidthLimits({ perConnection: 4 * KIB, clock })();
+  const limits = bandwidthLimits({ perConnection: 16 * KIB, clock })();
   const fake = fakeConn(new Uint8Array(0));
-  const conn = throttled(fake.conn, limits);
-  await conn.write(new Uint8Array(400)); // within the burst (409.6 bytes)
+  let held = 0;
+  const conn = throttled(fake.conn, limits, () => held++);
+  // A slice (1 KiB) within the burst (1,638 bytes): no wait.
+  assert.equal(await conn.write(new Uint8Array(2 * KIB)), KIB);
   const waiting = conn.write(new Uint8Array(KIB));
   assert.equal(clock.pendingTimers, 1);
   conn.close();
   await assert.rejects(waiting, Deno.errors.BadResource);
   assert.equal(clock.pendingTimers, 0);
+  assert.equal(held, 0);
   assert.equal(fake.closed(), true);
-  assert.deepEqual(fake.writes, [400]);
+  assert.deepEqual(fake.writes, [KIB]);
 });

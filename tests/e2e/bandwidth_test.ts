@@ -68,3 +68,17 @@ Deno.test("e2e: --limit-total shares the server's bandwidth fairly between two c
     );
   }, { limitTotal: 8 * MIB });
 });
+
+Deno.test("e2e: time the server's limit holds a transfer back is not idle time", async () => {
+  // Each transfer takes about 0.9 s at 64 KiB/s, three idle timeouts.
+  await withServedFolders(async ({ root, local, port }) => {
+    writeChunks(join(local, "up.bin"), randomChunks("up", 64 * 1024));
+    await using session = await openSession({ hostname: "127.0.0.1", port });
+    await session.put(join(local, "up.bin"), "up.bin");
+    const got = await session.get("up.bin", local, { localName: "down.bin" });
+    assert.deepEqual(
+      await Deno.readFile(got.path),
+      await Deno.readFile(join(root, "up.bin")),
+    );
+  }, { limitPerClient: 64 * 1024, idleTimeoutMs: 300 });
+});

@@ -92,7 +92,7 @@ Deno.test("connectCommand() exits 2 with one line for usage errors", async () =>
       ],
       [
         ["h", "--limit", "512"],
-        'fts: --limit must be at least 1K (1024 bytes per second), not "512"\n',
+        'fts: --limit must be at least 16K (16384 bytes per second), not "512"\n',
       ],
     ] as const
   ) {
