@@ -89,7 +89,7 @@ Deno.test("getMany() names no file before it is synced, syncs each folder once p
     const items = [...files.keys()].map((remoteName) => ({ remoteName }));
     const reportedAt: number[] = [];
     const results = await session.getMany(items, local, {
-      onItem: () => reportedAt.push(disk.events.length),
+      onItem: (index) => reportedAt[index] = disk.events.length,
     });
     assert.ok(results.every((r) => r.ok));
     const durableAt = checkOrder(disk.events);
