@@ -15,6 +15,7 @@
  */
 
 import { type Clock, systemClock } from "../../common/clock.ts";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
   ensurePrivateDir,
@@ -201,6 +202,12 @@ export class Accounts {
    * read last stay in effect.
    */
   refreshSync(): void {
+    // Without accounts (the usual case then) a failed stat would throw, and
+    // an exception costs ten times the call: ask whether it exists first.
+    if (this.#stamp === "" && !existsSync(this.#file)) {
+      this.#forget();
+      return;
+    }
     let stat: Deno.FileInfo;
     try {
       stat = Deno.statSync(this.#file);

@@ -31,14 +31,15 @@ export class AgeSniffer {
 
   /**
    * Whether the regular file whose `lstat` is `info` starts with the age
-   * version line; `open` opens it for reading (null when something other
-   * than a regular file is there now). Never throws: a file that cannot be
+   * version line; `open` opens it for reading and gives its stat, taken on
+   * the open file (null when something other than a regular file is there
+   * now). Never throws: a file that cannot be
    * read, or that is no longer the file `info` describes (swapped for
    * another since), counts as not encrypted.
    */
   async isAgeFile(
     info: Deno.FileInfo,
-    open: () => { file: Deno.FsFile } | null,
+    open: () => { file: Deno.FsFile; info: Deno.FileInfo } | null,
   ): Promise<boolean> {
     if (!info.isFile || info.size < AGE_MAGIC.length) return false;
     const key = `${info.dev}:${info.ino}:${info.size}:${
@@ -55,21 +56,21 @@ export class AgeSniffer {
 
 async function readsAsAge(
   info: Deno.FileInfo,
-  open: () => { file: Deno.FsFile } | null,
+  open: () => { file: Deno.FsFile; info: Deno.FileInfo } | null,
 ): Promise<boolean> {
   let file: Deno.FsFile;
+  let now: Deno.FileInfo;
   try {
     const opened = open();
     if (opened === null) return false;
-    file = opened.file;
+    ({ file, info: now } = opened);
   } catch {
     return false;
   }
   try {
     // Make sure the open file is the one `info` describes, not another
-    // one put there since.
-    const opened = await file.stat();
-    if (opened.ino !== info.ino || opened.dev !== info.dev || !opened.isFile) {
+    // one put there since (`now` is the open file's own stat).
+    if (now.ino !== info.ino || now.dev !== info.dev || !now.isFile) {
       return false;
     }
     const head = new Uint8Array(AGE_MAGIC.length);
