@@ -36,7 +36,9 @@ export interface ByteConn {
 export class FrameConn {
   readonly #conn: ByteConn;
   readonly #decoder = new FrameDecoder();
-  #writing: Promise<void> = Promise.resolve();
+  /** Writes not yet handed to the connection, oldest first. */
+  #pending: PendingWrite[] = [];
+  #pumping = false;
   #closed = false;
   #queued = 0;
   #waiters: { limit: number; resolve: () => void }[] = [];
@@ -123,16 +125,57 @@ export class FrameConn {
    * may reuse the buffer afterwards.
    */
   writeAll(bytes: Uint8Array): Promise<void> {
-    const run = this.#writing.then(async () => {
-      const started = performance.now();
-      let offset = 0;
-      while (offset < bytes.byteLength) {
-        offset += await this.#conn.write(bytes.subarray(offset));
+    const done = Promise.withResolvers<void>();
+    this.#pending.push({ bytes, done });
+    if (!this.#pumping) {
+      this.#pumping = true;
+      // From a microtask, so that frames sent in the same turn go together.
+      void Promise.resolve().then(() => this.#pump());
+    }
+    return done.promise;
+  }
+
+  /**
+   * Hands the pending writes to the connection in order. Small writes that
+   * queued up while an earlier one was under way go together in one call
+   * (up to {@linkcode COALESCE_BYTES}): one system call and one async
+   * operation for many replies, instead of one each. A failed call fails
+   * the writes it carried; the later ones are still tried, as before.
+   */
+  async #pump(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#takeBatch();
+        const bytes = batch.length === 1 ? batch[0]!.bytes : joined(batch);
+        try {
+          const started = performance.now();
+          let offset = 0;
+          while (offset < bytes.byteLength) {
+            offset += await this.#conn.write(bytes.subarray(offset));
+          }
+          this.#measure(offset, performance.now() - started);
+          for (const w of batch) w.done.resolve();
+        } catch (error) {
+          for (const w of batch) w.done.reject(error);
+        }
       }
-      this.#measure(offset, performance.now() - started);
-    });
-    this.#writing = run.catch(() => {});
-    return run;
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** The oldest pending write and the small ones right behind it. */
+  #takeBatch(): PendingWrite[] {
+    const first = this.#pending[0]!;
+    let bytes = first.bytes.byteLength;
+    let n = 1;
+    while (n < this.#pending.length) {
+      const next = this.#pending[n]!.bytes.byteLength;
+      if (bytes + next > COALESCE_BYTES) break;
+      bytes += next;
+      n++;
+    }
+    return this.#pending.splice(0, n);
   }
 
   /**
@@ -178,6 +221,31 @@ export class FrameConn {
       if (!(error instanceof Deno.errors.BadResource)) throw error;
     }
   }
+}
+
+/**
+ * Most bytes of queued writes copied together into one write; a larger
+ * write (a DATA frame of a file) goes alone, uncopied.
+ */
+const COALESCE_BYTES = 64 * 1024;
+
+/** A write waiting for its turn. */
+interface PendingWrite {
+  readonly bytes: Uint8Array;
+  readonly done: PromiseWithResolvers<void>;
+}
+
+/** The bytes of `writes`, one after the other, in one buffer. */
+function joined(writes: readonly PendingWrite[]): Uint8Array {
+  let size = 0;
+  for (const w of writes) size += w.bytes.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const w of writes) {
+    out.set(w.bytes, at);
+    at += w.bytes.byteLength;
+  }
+  return out;
 }
 
 /** Tells whether `error` means the peer went away (reset, broken pipe). */
