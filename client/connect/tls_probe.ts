@@ -12,8 +12,7 @@
  * @module
  */
 
-import { isIP } from "node:net";
-import * as tls from "node:tls";
+import { parseIpLiteral } from "../../common/ip_address.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { FTS_ALPN } from "../../protocol/frame.ts";
 import { describeCertificate, type ServerCertificate } from "./certificate.ts";
@@ -73,25 +72,30 @@ export async function probeCertificate(
   }
 }
 
-function probeOnce(
+async function probeOnce(
   hostname: string,
   port: number,
   options: ProbeOptions,
 ): Promise<ProbeResult> {
-  const address = isIP(hostname) === 6
+  const family = parseIpLiteral(hostname)?.family ?? null;
+  const address = family === 6
     ? `[${hostname}]:${port}`
     : `${hostname}:${port}`;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const signal = options.signal;
   signal?.throwIfAborted();
-  return new Promise((resolve, reject) => {
+  // Loaded here, not with the module: a bundle hoists static imports of
+  // node: modules, and a client that needs no probe needs no node:tls.
+  const tls = await import("node:tls");
+  signal?.throwIfAborted();
+  return await new Promise((resolve, reject) => {
     let outcome: { result: ProbeResult } | { error: unknown } | null = null;
     const socket = tls.connect({
       host: hostname,
       port,
       rejectUnauthorized: false,
       ALPNProtocols: [FTS_ALPN],
-      ...(isIP(hostname) === 0 ? { servername: hostname } : {}),
+      ...(family === null ? { servername: hostname } : {}),
     });
     let timer = setTimeout(onTimeout, timeoutMs);
     signal?.addEventListener("abort", onAbort, { once: true });
