@@ -22,11 +22,7 @@ import {
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
 import type { Word } from "../shell/command_parse.ts";
-import {
-  type CommandOutput,
-  runWords,
-  type ShellState,
-} from "../shell/commands.ts";
+import type { CommandOutput, ShellState } from "../shell/commands.ts";
 import {
   type Connector,
   prepareConnector,
@@ -259,6 +255,9 @@ export async function connectCommand(
       }
     }
   };
+  // A one-shot command's code loads while the connection is being made.
+  const commands = command.length > 0 ? import("../shell/commands.ts") : null;
+  commands?.catch(() => {}); // awaited below, where a failure is reported
   let session: ClientSession;
   try {
     session = await connect();
@@ -297,6 +296,7 @@ export async function connectCommand(
     }
     if (command.length > 0) {
       const words: Word[] = command.map((text) => ({ text, quoted: false }));
+      const { runWords } = await (commands ?? import("../shell/commands.ts"));
       const result = await runWords(words, {
         state,
         output,
