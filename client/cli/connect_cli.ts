@@ -166,7 +166,7 @@ export async function connectCommand(
   }
   const localDir = resolve(values.dir ?? Deno.cwd());
   try {
-    if (!(await Deno.stat(localDir)).isDirectory) {
+    if (!Deno.statSync(localDir).isDirectory) {
       return fail(
         `Cannot use ${
           quoteName(localDir)
@@ -270,7 +270,7 @@ export async function connectCommand(
   }
   const state: ShellState = {
     session,
-    localDir: await Deno.realPath(localDir),
+    localDir: Deno.realPathSync(localDir),
     remoteDir: "",
     remoteListing: null,
     localListing: null,

@@ -184,10 +184,13 @@ export class KnownHosts {
     return true;
   }
 
+  // Synchronous: one small file, read once per connection, where each
+  // asynchronous file call costs a trip through the thread pool.
+  // deno-lint-ignore require-await
   async #read(): Promise<Line[]> {
     let text: string;
     try {
-      text = await Deno.readTextFile(this.#file);
+      text = Deno.readTextFileSync(this.#file);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return [];
       throw error;
