@@ -44,6 +44,8 @@ export const MSG = {
   MKDIR: 0x52,
   SHUTDOWN: 0x60,
   CANCEL: 0x61,
+  USAGE: 0x62,
+  USAGE_REPORT: 0x63,
 } as const;
 
 /** Frame flag: more ENTRIES frames follow for the same request. */
@@ -54,7 +56,7 @@ export const FLAG_ZSTD = 0x02;
 /** The version of the message layer this code speaks. */
 export const PROTOCOL_VERSION = 1;
 /** Features this code can negotiate in HELLO/WELCOME. */
-export const KNOWN_FEATURES = ["zstd", "mode"] as const;
+export const KNOWN_FEATURES = ["zstd", "mode", "usage"] as const;
 /** Largest permission-bits value (`rwxrwxrwx`) of a `mode` field (feature "mode"). */
 export const MAX_MODE = 0o777;
 /** Bytes before a chunk in a DATA frame: header plus u64 offset. */
@@ -84,6 +86,30 @@ export interface Entry {
 export interface Expect {
   readonly size: number;
   readonly mtime: number;
+}
+
+/**
+ * Storage use as USAGE_REPORT gives it (feature "usage"), in bytes. `used`
+ * counts stored files, `reserved` the declared sizes of uploads in flight
+ * not yet stored; `limit` is absent when there is none.
+ */
+export interface UsageFigures {
+  readonly used: number;
+  readonly reserved: number;
+  readonly limit?: number;
+}
+
+/** The server's part of a USAGE_REPORT. */
+export interface ServerUsage extends UsageFigures {
+  /** Free bytes on the server's disk, when the backend can tell. */
+  readonly free?: number;
+  /** Free bytes the server keeps on its disk (`--min-free`), when set. */
+  readonly minFree?: number;
+}
+
+/** The client's account's part of a USAGE_REPORT. */
+export interface AccountUsage extends UsageFigures {
+  readonly name: string;
 }
 
 /** Every message, discriminated by `type`; `id` is the request id. */
@@ -155,7 +181,15 @@ export type Message =
   }
   | { type: "mkdir"; id: number; name: string }
   | { type: "shutdown"; id: number; graceMs: number }
-  | { type: "cancel"; id: number };
+  | { type: "cancel"; id: number }
+  | { type: "usage"; id: number }
+  | {
+    type: "usage_report";
+    id: number;
+    server: ServerUsage;
+    /** Absent for an anonymous client. */
+    account?: AccountUsage;
+  };
 
 /** The name of a message type, e.g. `"put"`. */
 export type MessageType = Message["type"];
@@ -187,6 +221,8 @@ const TAG_BY_TYPE: Record<MessageType, number> = {
   mkdir: MSG.MKDIR,
   shutdown: MSG.SHUTDOWN,
   cancel: MSG.CANCEL,
+  usage: MSG.USAGE,
+  usage_report: MSG.USAGE_REPORT,
 };
 
 const TYPE_BY_TAG = new Map<number, MessageType>(
@@ -331,6 +367,7 @@ export function decodeMessage(frame: Frame): Message {
     case "ping":
     case "pong":
     case "cancel":
+    case "usage":
       return { type, id };
     case "going_away":
       return {
@@ -415,6 +452,24 @@ export function decodeMessage(frame: Frame): Message {
       return { type, id, name: str(o, "name") };
     case "shutdown":
       return { type, id, graceMs: uint(o, "graceMs") };
+    case "usage_report": {
+      const server = object(o, "server");
+      const report = {
+        type,
+        id,
+        server: {
+          ...figures(server),
+          ...optionalUint(server, "free"),
+          ...optionalUint(server, "minFree"),
+        },
+      };
+      if (o.account === undefined) return report;
+      const account = object(o, "account");
+      return {
+        ...report,
+        account: { name: str(account, "name"), ...figures(account) },
+      };
+    }
   }
 }
 
@@ -467,6 +522,26 @@ function sha(o: Body, key: string): string {
   const v = str(o, key);
   if (!/^[0-9a-f]{64}$/.test(v)) throw fieldError(key, "a SHA-256 in hex");
   return v;
+}
+
+function object(o: Body, key: string): Body {
+  const v = o[key];
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw fieldError(key, "an object");
+  }
+  return v as Body;
+}
+
+function optionalUint(o: Body, key: string): Record<string, number> {
+  return o[key] === undefined ? {} : { [key]: uint(o, key) };
+}
+
+function figures(o: Body): UsageFigures {
+  return {
+    used: uint(o, "used"),
+    reserved: uint(o, "reserved"),
+    ...optionalUint(o, "limit"),
+  };
 }
 
 function strArray(o: Body, key: string): string[] {

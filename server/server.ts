@@ -7,6 +7,7 @@
  */
 
 import { FtsError } from "../protocol/errors.ts";
+import { quoteName } from "../protocol/names.ts";
 import { DEFAULT_CHUNK, KNOWN_FEATURES } from "../protocol/messages.ts";
 import { DEFAULT_PORT, MAX_PAYLOAD } from "../protocol/frame.ts";
 import type { Accounts } from "./auth/accounts.ts";
@@ -32,6 +33,9 @@ import {
 import { Session, type SessionConn } from "./session/session.ts";
 import { standingOf } from "./session/session_access.ts";
 import type { Storage } from "./storage/storage.ts";
+import { QuotaStorage } from "./storage/quota.ts";
+import { OwnerJournal, readOwners } from "./storage/owner_journal.ts";
+import * as fs from "node:fs";
 import { TlsFront } from "./tls/tls_front.ts";
 import type { TlsIdentity } from "./tls/tls_identity.ts";
 
@@ -110,6 +114,26 @@ export interface ServerOptions {
   loginThrottle?: LoginThrottleOptions;
   /** A client that must log in has this long after WELCOME. Default 120,000 ms. */
   loginTimeoutMs?: number;
+  /** Storage limits and where file owners are kept (see storage/quota.ts). */
+  quota?: ServerQuota;
+}
+
+/** Options of {@linkcode ServerOptions.quota}. */
+export interface ServerQuota {
+  /** Bytes all stored files may take together (`--quota`). Default: no limit. */
+  limit?: number;
+  /** Bytes an upload must leave free on the disk (`--min-free`). Default 0. */
+  minFree?: number;
+  /**
+   * The folder of the owners journal (the state folder, possibly as the
+   * path of a held descriptor). Default: owners are kept for this run only.
+   */
+  ownersDir?: string;
+  /**
+   * Free bytes on the storage's disk. Default: `statfs` of `root` for the
+   * local backend; none for a storage given in `storage`.
+   */
+  freeSpace?: () => number;
 }
 
 /** A running server. `await using` shuts it down with no grace period. */
@@ -184,10 +208,18 @@ export async function startServer(
       throw new RangeError(`${name} ${value} is not a positive integer`);
     }
   }
-  const storage = options.storage ??
-    await LocalStorage.open(options.root ?? "./dados", { clock });
+  const root = options.root ?? "./dados";
+  const inner = options.storage ??
+    await LocalStorage.open(root, { clock });
   const tls = options.tls ?? null;
   const accounts = options.accounts ?? null;
+  let storage: QuotaStorage;
+  try {
+    storage = await openQuota(inner, options, accounts, root);
+  } catch (error) {
+    if (!options.storage) await inner[Symbol.asyncDispose]();
+    throw error;
+  }
   let listener: Deno.TcpListener;
   let access: AccessPolicy;
   let front: TlsFront | null = null;
@@ -211,7 +243,7 @@ export async function startServer(
       throw error;
     }
   } catch (error) {
-    if (!options.storage) await storage[Symbol.asyncDispose]();
+    await storage[Symbol.asyncDispose]();
     throw error;
   }
   const throttle = new LoginThrottle({ clock, ...options.loginThrottle });
@@ -223,7 +255,9 @@ export async function startServer(
     anonymous: options.anonymous,
     loginGate: accounts ? new LoginGate(accounts, throttle) : null,
     loginTimeoutMs: options.loginTimeoutMs ?? 120_000,
-    ownsStorage: !options.storage,
+    // The quota storage is the server's own; it closes the backend only
+    // when the server opened it.
+    ownsStorage: true,
     clock,
     chunkSize,
     maxClients,
@@ -268,7 +302,7 @@ const ACCEPT_RETRY_MS = 100;
 class Server implements FtsServer {
   readonly addr: { hostname: string; port: number };
   readonly #listener: Deno.TcpListener;
-  readonly #storage: Storage;
+  readonly #storage: QuotaStorage;
   readonly #settings: Settings;
   readonly #sessions = new Map<Session, Promise<void>>();
   /** Open connections per address network (see common/ip_address.ts). */
@@ -284,7 +318,7 @@ class Server implements FtsServer {
 
   constructor(
     listener: Deno.TcpListener,
-    storage: Storage,
+    storage: QuotaStorage,
     settings: Settings,
   ) {
     this.#listener = listener;
@@ -423,6 +457,7 @@ class Server implements FtsServer {
       shutdownServer: (graceMs) => void this.shutdown(graceMs),
       maxGraceMs: settings.graceMs,
       storage: this.#storage,
+      usage: (account) => this.#storage.report(account),
       clock: settings.clock,
       log: settings.log,
       peer,
@@ -491,6 +526,47 @@ class Server implements FtsServer {
       this.#finished.resolve();
     }
   }
+}
+
+/**
+ * The quota storage in front of `inner`: counts its files, reads the
+ * owners journal and opens it for appending.
+ */
+async function openQuota(
+  inner: Storage,
+  options: ServerOptions,
+  accounts: Accounts | null,
+  root: string,
+): Promise<QuotaStorage> {
+  const quota = options.quota ?? {};
+  const dir = quota.ownersDir;
+  const freeSpace = quota.freeSpace ??
+    (options.storage ? undefined : () => {
+      const s = fs.statfsSync(root);
+      return s.bavail * s.bsize;
+    });
+  const storage = await QuotaStorage.open(inner, {
+    ...(quota.limit === undefined ? {} : { limit: quota.limit }),
+    ...(quota.minFree === undefined ? {} : { minFree: quota.minFree }),
+    ...(freeSpace ? { freeSpace } : {}),
+    ...(accounts ? { accountLimit: (name) => accounts.get(name)?.quota } : {}),
+    ...(dir === undefined ? {} : { owners: readOwners(dir) }),
+    ownsInner: !options.storage,
+  });
+  if (dir === undefined) return storage;
+  try {
+    storage.keepOwners(await OwnerJournal.open(dir, storage.owners()));
+  } catch (error) {
+    await storage[Symbol.asyncDispose]();
+    throw new FtsError(
+      "io",
+      `Cannot write the owners of files to ${quoteName(dir, 200)}: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+  return storage;
 }
 
 /** The log callback, made unable to break the server if it throws. */

@@ -5,31 +5,10 @@
  * @module
  */
 
+import { formatSize } from "../../common/sizes.ts";
 import { quoteName } from "../../protocol/names.ts";
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"] as const;
-
-/**
- * A byte count in binary units with three significant digits:
- * `0 B`, `999 B`, `1.00 KiB`, `12.3 MiB`, `100 GiB`.
- */
-export function formatSize(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return "? B";
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${bytes} B`;
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  let text = value.toFixed(digits);
-  if (text === "1024" && unit < UNITS.length - 1) {
-    text = "1.00";
-    unit++;
-  }
-  return `${text} ${UNITS[unit]}`;
-}
+export { formatSize };
 
 /** A transfer rate: `formatSize(bytesPerSecond)/s`. */
 export function formatRate(bytesPerSecond: number): string {

@@ -8,8 +8,12 @@
  *
  * ```json
  * {"users": {"alice": {"created": 1732460000000, "hash": "scrypt$15$8$1$…$…",
- *   "perms": ["read", "write"], "updated": 1732460000000}}, "version": 1}
+ *   "perms": ["read", "write"], "quota": 10737418240,
+ *   "updated": 1732460000000}}, "version": 1}
  * ```
+ *
+ * `quota` (bytes the files the user uploaded may take, see
+ * storage/quota.ts) is absent for a user without one.
  *
  * @module
  */
@@ -48,6 +52,8 @@ const encoder = new TextEncoder();
 export interface UserInfo {
   readonly name: string;
   readonly perms: readonly Permission[];
+  /** Bytes the user's files may take; absent: no quota. */
+  readonly quota?: number;
 }
 
 /** Options of {@linkcode loadAccounts}. */
@@ -93,6 +99,7 @@ export interface LoginResult {
 interface UserRecord {
   perms: Permission[];
   hash: string;
+  quota?: number;
   created: number;
   updated: number;
 }
@@ -169,13 +176,13 @@ export class Accounts {
   list(): UserInfo[] {
     return [...this.#users.entries()]
       .sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
-      .map(([name, user]) => ({ name, perms: [...user.perms] }));
+      .map(([name, user]) => info(name, user));
   }
 
   /** The permissions of `name`, or undefined for an unknown user. */
   get(name: string): UserInfo | undefined {
     const user = this.#users.get(name);
-    return user ? { name, perms: [...user.perms] } : undefined;
+    return user ? info(name, user) : undefined;
   }
 
   /**
@@ -249,9 +256,11 @@ export class Accounts {
     name: string,
     password: string,
     perms: readonly Permission[],
+    quota?: number | null,
   ): Promise<void> {
     validateUserName(name);
     checkPerms(perms);
+    if (quota != null) checkQuota(quota);
     const hash = await this.#hasher.hash(password);
     await this.#change((users) => {
       if (users.has(name)) {
@@ -266,6 +275,7 @@ export class Accounts {
         hash,
         created: now,
         updated: now,
+        ...(quota == null ? {} : { quota }),
       });
     });
   }
@@ -316,6 +326,24 @@ export class Accounts {
       const user = users.get(name);
       if (!user) throw notFound("change the permissions of", name);
       user.perms = normalizePermissions(perms);
+      user.updated = this.#clock.now();
+    });
+  }
+
+  /**
+   * Sets a user's quota in bytes, or removes it (null).
+   *
+   * @throws {RangeError} for a quota that is not a size.
+   * @throws {FtsError} code `not_found` for an unknown user, `io` if the file
+   * cannot be written.
+   */
+  async setQuota(name: string, quota: number | null): Promise<void> {
+    if (quota !== null) checkQuota(quota);
+    await this.#change((users) => {
+      const user = users.get(name);
+      if (!user) throw notFound("change the quota of", name);
+      if (quota === null) delete user.quota;
+      else user.quota = quota;
       user.updated = this.#clock.now();
     });
   }
@@ -413,6 +441,7 @@ export class Accounts {
         created: u.created,
         hash: u.hash,
         perms: u.perms,
+        ...(u.quota === undefined ? {} : { quota: u.quota }),
         updated: u.updated,
       } as UserRecord;
     }
@@ -446,11 +475,17 @@ function parseUsers(data: unknown, where: string): Map<string, UserRecord> {
       ioError(`${where}: user ${JSON.stringify(name.slice(0, 40))} ${what}`);
     if (!isValidUserName(name)) throw bad("has an invalid name");
     if (!isObject(value)) throw bad("is not an object");
-    const { perms, hash, created, updated } = value;
+    const { perms, hash, created, updated, quota } = value;
     if (!Array.isArray(perms) || !perms.every(isPermission)) {
       throw bad("has invalid permissions");
     }
     if (typeof hash !== "string") throw bad("has no password hash");
+    if (
+      quota !== undefined &&
+      !(typeof quota === "number" && Number.isSafeInteger(quota) && quota >= 0)
+    ) {
+      throw bad("has an invalid quota");
+    }
     try {
       checkHashFormat(hash);
     } catch {
@@ -461,9 +496,25 @@ function parseUsers(data: unknown, where: string): Map<string, UserRecord> {
       hash,
       created: typeof created === "number" ? created : 0,
       updated: typeof updated === "number" ? updated : 0,
+      ...(quota === undefined ? {} : { quota: quota as number }),
     });
   }
   return users;
+}
+
+/** What {@linkcode Accounts.list} and {@linkcode Accounts.get} show of a user. */
+function info(name: string, user: UserRecord): UserInfo {
+  return {
+    name,
+    perms: [...user.perms],
+    ...(user.quota === undefined ? {} : { quota: user.quota }),
+  };
+}
+
+function checkQuota(quota: number): void {
+  if (!Number.isSafeInteger(quota) || quota < 0) {
+    throw new RangeError(`A quota of ${quota} bytes is not a size`);
+  }
 }
 
 function checkPerms(perms: readonly Permission[]): void {

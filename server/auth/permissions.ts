@@ -36,7 +36,8 @@ export type Operation =
   | "mkdir"
   | "rename"
   | "delete"
-  | "shutdown";
+  | "shutdown"
+  | "usage";
 
 const REQUIRED: Record<Operation, Permission> = {
   list: "read",
@@ -46,6 +47,7 @@ const REQUIRED: Record<Operation, Permission> = {
   rename: "write",
   delete: "delete",
   shutdown: "admin",
+  usage: "read",
 };
 
 const ACTION: Record<Operation, string> = {
@@ -56,6 +58,7 @@ const ACTION: Record<Operation, string> = {
   rename: "rename or move files",
   delete: "remove files",
   shutdown: "shut down the server",
+  usage: "see how much space is used",
 };
 
 /** Tells whether `value` is a {@linkcode Permission}. */
@@ -130,6 +133,7 @@ export function operationOf(type: MessageType): Operation | null {
     case "rename":
     case "delete":
     case "shutdown":
+    case "usage":
       return type;
     case "hello":
     case "auth":
@@ -148,6 +152,7 @@ export function operationOf(type: MessageType): Operation | null {
     case "put_done":
     case "get_ready":
     case "get_end":
+    case "usage_report":
       return null;
   }
 }

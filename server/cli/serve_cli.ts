@@ -24,6 +24,7 @@ import {
 } from "../../common/usage_error.ts";
 import { FtsError } from "../../protocol/errors.ts";
 import { quoteName } from "../../protocol/names.ts";
+import { parseSize } from "../../common/sizes.ts";
 import { type Accounts, loadAccounts } from "../auth/accounts.ts";
 import {
   type AnonymousMode,
@@ -76,6 +77,12 @@ Options:
   --limit-total RATE    bandwidth of all connections together, in bytes per
                         second in each direction, shared fairly between
                         them; default none
+  --quota SIZE          bytes all stored files may take together, e.g. 500M,
+                        10G, 1.5T (K, M, G, T are 1024-based; KB, MB, GB, TB
+                        1000-based); uploads that would pass it are refused
+                        before any data flows (per user: "fts user quota")
+  --min-free SIZE       refuse uploads that would leave less than SIZE free
+                        on the disk (default 0: only what fits)
   --quiet               no per-operation log lines
   --help                show this help
 
@@ -128,6 +135,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
   let accounts: Accounts;
+  let ownersDir: string;
   let identity: TlsIdentity | null = null;
   let server: FtsServer;
   // The state folder is held open while the server runs and its files are
@@ -137,6 +145,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     await ensurePrivateDir(parsed.stateDir);
     const state = held.use(openOwnFolder(parsed.stateDir));
     accounts = await loadAccounts(parsed.stateDir, { through: state.path });
+    ownersDir = state.path;
     if (parsed.tls === "custom") {
       identity = await loadCustomIdentity(parsed.certFile, parsed.keyFile);
     } else if (parsed.tls === "generated") {
@@ -175,6 +184,11 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       accounts,
       anonymous: parsed.anonymous,
       log,
+      quota: {
+        ownersDir,
+        ...(parsed.quota === undefined ? {} : { limit: parsed.quota }),
+        ...(parsed.minFree === undefined ? {} : { minFree: parsed.minFree }),
+      },
     });
   } catch (error) {
     const message = await isLookupFailure(parsed.host, error)
@@ -234,6 +248,8 @@ interface ServeArgs {
   /** Bytes per second, each direction; undefined for none. */
   limitPerClient: number | undefined;
   limitTotal: number | undefined;
+  quota: number | undefined;
+  minFree: number | undefined;
   quiet: boolean;
 }
 
@@ -258,6 +274,8 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
       "idle-timeout": { type: "string" },
       "limit-per-client": { type: "string" },
       "limit-total": { type: "string" },
+      quota: { type: "string" },
+      "min-free": { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -319,6 +337,8 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
     ),
     limitPerClient: rate("--limit-per-client", values["limit-per-client"]),
     limitTotal: rate("--limit-total", values["limit-total"]),
+    quota: size("--quota", values.quota),
+    minFree: size("--min-free", values["min-free"]),
     quiet: values.quiet ?? false,
   };
 }
@@ -352,6 +372,16 @@ function integer(
     );
   }
   return n;
+}
+
+function size(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseSize(text);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new UsageError(`${flag}: ${error.message}`, { cause: error });
+  }
 }
 
 function seconds(

@@ -1,6 +1,6 @@
 /**
- * `fts user add|del|list|passwd|perm`: manages the accounts in the state
- * folder. Passwords come from `--password-file`, `FTS_PASSWORD` or the
+ * `fts user add|del|list|passwd|perm|quota`: manages the accounts in the
+ * state folder. Passwords come from `--password-file`, `FTS_PASSWORD` or the
  * terminal, never from the command line.
  *
  * @module
@@ -27,6 +27,10 @@ import {
   type Permission,
 } from "../auth/permissions.ts";
 import { PASSWORD_ENV, readSecret } from "../../common/secret_input.ts";
+import { formatSize, parseSize } from "../../common/sizes.ts";
+import { readOwners } from "../storage/owner_journal.ts";
+import { RootedPaths } from "../storage/local/rooted_paths.ts";
+import { walkFiles } from "../storage/local/file_walk.ts";
 import {
   parseCommandLine,
   USAGE_STATUS,
@@ -41,13 +45,18 @@ const USAGE = `Usage: fts user <command> [options]
 Commands:
   add NAME      Create a user (asks for the password twice)
   del NAME      Remove a user
-  list          Show the users and their permissions
+  list          Show the users, their permissions, the bytes of the files
+                each uploaded that are still stored, and their quotas
   passwd NAME   Change a user's password
   perm NAME     Change a user's permissions (needs --perm)
+  quota NAME    Change a user's quota (needs --quota)
 
 Options:
   --perm LIST           Permissions, from read,write,delete,admin
                         (add defaults to ${DEFAULT_USER_PERMISSIONS.join(",")})
+  --quota SIZE          Bytes the files the user uploads may take together,
+                        e.g. 500M, 10G, 1.5T (K, M, G, T are 1024-based, KB,
+                        MB, GB, TB 1000-based); "none" removes the quota
   --password-file FILE  Read the password from the first line of FILE
   --root DIR            Server data folder (default ${DEFAULT_ROOT}); it must
                         exist: run this where the server's root is, or name it
@@ -70,16 +79,20 @@ export interface UserCommandOptions {
   hasher?: PasswordHasher;
 }
 
-type Command = "add" | "del" | "list" | "passwd" | "perm";
+type Command = "add" | "del" | "list" | "passwd" | "perm" | "quota";
 
 interface Parsed {
   command: Command;
   name: string;
   perms: Permission[] | undefined;
+  /** Bytes, null for "none", undefined when not given. */
+  quota: number | null | undefined;
   passwordFile: string | undefined;
   stateDir: string;
   /** The server root that must exist; null when `--state` names the folder. */
   root: string | null;
+  /** The root whose files `list` counts; null when unknown. */
+  usageRoot: string | null;
 }
 
 /**
@@ -123,7 +136,7 @@ export async function userCommand(
       ...(options.hasher ? { hasher: options.hasher } : {}),
       ...(state ? { through: state.path } : {}),
     });
-    await run(parsed, accounts, io);
+    await run(parsed, accounts, io, state?.path ?? parsed.stateDir);
     return 0;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -132,7 +145,12 @@ export async function userCommand(
   }
 }
 
-async function run(p: Parsed, accounts: Accounts, io: CliIo): Promise<void> {
+async function run(
+  p: Parsed,
+  accounts: Accounts,
+  io: CliIo,
+  stateDir: string,
+): Promise<void> {
   const quoted = `"${p.name}"`;
   switch (p.command) {
     case "list": {
@@ -141,13 +159,34 @@ async function run(p: Parsed, accounts: Accounts, io: CliIo): Promise<void> {
         if (io.stdout.isTerminal()) writeText(io.stdout, "No users\n");
         return;
       }
-      const width = Math.max(...users.map((u) => u.name.length));
-      for (const user of users) {
-        writeText(
-          io.stdout,
-          `${user.name.padEnd(width)}  ${formatPermissions(user.perms)}\n`,
-        );
+      const used = p.usageRoot === null
+        ? null
+        : await usageByAccount(p.usageRoot, stateDir);
+      const rows = users.map((u) => [
+        u.name,
+        formatPermissions(u.perms),
+        used === null ? "" : `${formatSize(used.get(u.name) ?? 0)} used`,
+        u.quota === undefined ? "no quota" : `quota ${formatSize(u.quota)}`,
+      ]);
+      const widths = [0, 1, 2].map((i) =>
+        Math.max(...rows.map((r) => r[i]!.length))
+      );
+      for (const row of rows) {
+        const cells = row.map((cell, i) =>
+          i < 3 ? cell.padEnd(widths[i]!) : cell
+        ).filter((cell) => cell.trim() !== "");
+        writeText(io.stdout, `${cells.join("  ")}\n`);
       }
+      return;
+    }
+    case "quota": {
+      await accounts.setQuota(p.name, p.quota ?? null);
+      writeText(
+        io.stdout,
+        p.quota == null
+          ? `Removed the quota of user ${quoted}\n`
+          : `Set the quota of user ${quoted} to ${formatSize(p.quota)}\n`,
+      );
       return;
     }
     case "add": {
@@ -163,10 +202,12 @@ async function run(p: Parsed, accounts: Accounts, io: CliIo): Promise<void> {
         confirmPrompt: "Repeat the password: ",
       });
       const perms = p.perms ?? [...DEFAULT_USER_PERMISSIONS];
-      await accounts.add(p.name, password, perms);
+      await accounts.add(p.name, password, perms, p.quota);
       writeText(
         io.stdout,
-        `Added user ${quoted} with ${formatPermissions(perms)}\n`,
+        `Added user ${quoted} with ${formatPermissions(perms)}${
+          p.quota == null ? "" : ` and a quota of ${formatSize(p.quota)}`
+        }\n`,
       );
       return;
     }
@@ -254,7 +295,30 @@ function describeCommand(p: Parsed): string {
       return `change the password of user ${quoted}`;
     case "perm":
       return `change the permissions of user ${quoted}`;
+    case "quota":
+      return `change the quota of user ${quoted}`;
   }
+}
+
+/**
+ * Bytes of the stored files each account uploaded (see
+ * server/storage/quota.ts): the files under `root` now, their owners from
+ * the journal in `stateDir`. Uploads in flight are not counted.
+ */
+async function usageByAccount(
+  root: string,
+  stateDir: string,
+): Promise<Map<string, number>> {
+  const owners = readOwners(stateDir);
+  const used = new Map<string, number>();
+  using paths = RootedPaths.open(await Deno.realPath(root));
+  for (const file of walkFiles(paths.folder)) {
+    const owner = owners.get(file.name);
+    if (owner !== undefined) {
+      used.set(owner, (used.get(owner) ?? 0) + file.size);
+    }
+  }
+  return used;
 }
 
 function parse(args: string[]): Parsed | "help" {
@@ -270,6 +334,7 @@ function parse(args: string[]): Parsed | "help" {
     args,
     options: {
       perm: { type: "string" },
+      quota: { type: "string" },
       "password-file": { type: "string" },
       root: { type: "string" },
       state: { type: "string" },
@@ -282,14 +347,14 @@ function parse(args: string[]): Parsed | "help" {
   const [word, name, ...extra] = positionals;
   if (word === undefined) {
     throw new UsageError(
-      "Missing command: use add, del, list, passwd or perm (see --help)",
+      "Missing command: use add, del, list, passwd, perm or quota (see --help)",
     );
   }
   if (!isCommand(word)) {
     throw new UsageError(
       `Unknown command ${
         JSON.stringify(word.slice(0, 40))
-      }: use add, del, list, passwd or perm`,
+      }: use add, del, list, passwd, perm or quota`,
     );
   }
   // Extra words are never echoed: one might be a password typed by mistake.
@@ -317,6 +382,22 @@ function parse(args: string[]): Parsed | "help" {
   if (word === "perm" && values.perm === undefined) {
     throw new UsageError('"perm" needs --perm LIST');
   }
+  if (values.quota !== undefined && word !== "add" && word !== "quota") {
+    throw new UsageError('--quota only applies to "add" and "quota"');
+  }
+  if (word === "quota" && values.quota === undefined) {
+    throw new UsageError('"quota" needs --quota SIZE (or --quota none)');
+  }
+  let quota: number | null | undefined;
+  if (values.quota === "none" && word === "quota") quota = null;
+  else if (values.quota !== undefined) {
+    try {
+      quota = parseSize(values.quota);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new UsageError(`--quota: ${error.message}`, { cause: error });
+    }
+  }
   if (
     values["password-file"] !== undefined && word !== "add" &&
     word !== "passwd"
@@ -337,14 +418,18 @@ function parse(args: string[]): Parsed | "help" {
     command: word,
     name: name ?? "",
     perms,
+    quota,
     passwordFile: values["password-file"],
     stateDir: values.state ?? join(root, STATE_DIR),
     root: values.state === undefined ? root : null,
+    usageRoot: values.state === undefined || values.root !== undefined
+      ? root
+      : null,
   };
 }
 
 function isCommand(word: string): word is Command {
-  return ["add", "del", "list", "passwd", "perm"].includes(word);
+  return ["add", "del", "list", "passwd", "perm", "quota"].includes(word);
 }
 
 function firstLine(text: string): string {

@@ -7,6 +7,7 @@
 import type { FrameConn } from "../../common/frame_conn.ts";
 import type { Semaphore } from "../../common/semaphore.ts";
 import type { Storage } from "../storage/storage.ts";
+import type { UsageReport } from "../storage/quota.ts";
 
 /** Turns of one owner: what a request handler is given. */
 export interface Turns {
@@ -24,6 +25,10 @@ export interface HandlerContext {
   readonly conn: FrameConn;
   /** Where files live. */
   readonly storage: Storage;
+  /** The logged-in account, or null (anonymous); absent: always anonymous. */
+  readonly account?: () => string | null;
+  /** What USAGE answers for an account; absent: nothing to report. */
+  readonly usage?: (account: string | null) => UsageReport;
   /** Largest chunk in a DATA frame, after decompression. */
   readonly chunkSize: number;
   /** True when the feature "zstd" was negotiated. */

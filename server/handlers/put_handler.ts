@@ -28,7 +28,9 @@ export async function receiveFile(
   inbox: UploadInbox,
   signal: AbortSignal,
 ): Promise<OpResult> {
-  await using upload = await ctx.storage.beginUpload(put.name, put.size);
+  await using upload = await ctx.storage.beginUpload(put.name, put.size, {
+    owner: ctx.account?.() ?? null,
+  });
   signal.throwIfAborted();
   using pipeline = new UploadPipeline(upload, {
     size: put.size,

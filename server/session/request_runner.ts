@@ -33,6 +33,7 @@ import {
 } from "../handlers/folder_requests.ts";
 import { ConnectionClosed } from "./session_errors.ts";
 import { receiveFile } from "../handlers/put_handler.ts";
+import { reportUsage } from "../handlers/usage_handler.ts";
 import { toWireError } from "./wire_error.ts";
 import { Semaphore } from "../../common/semaphore.ts";
 
@@ -54,7 +55,7 @@ export type SessionState =
 
 /** A message that starts a request. */
 export type RequestMessage = MessageOf<
-  "list" | "put" | "get" | "delete" | "rename" | "mkdir" | "shutdown"
+  "list" | "put" | "get" | "delete" | "rename" | "mkdir" | "shutdown" | "usage"
 >;
 
 /** True when `message` starts a request (it needs a permission). */
@@ -255,6 +256,8 @@ export class RequestRunner {
         return makeFolder(ctx, message, signal);
       case "shutdown":
         return this.#shutdownServer(message);
+      case "usage":
+        return reportUsage(ctx, message);
     }
   }
 
@@ -289,6 +292,7 @@ function describe(message: RequestMessage, result: OpResult): string {
     case "rename":
       return `${quoteName(message.from)} -> ${quoteName(message.to)}`;
     case "shutdown":
+    case "usage":
       return "-";
     case "put":
       return result.finalName !== undefined && result.finalName !== message.name

@@ -48,6 +48,7 @@ import {
 } from "./session_errors.ts";
 import { Semaphore } from "../../common/semaphore.ts";
 import type { Storage } from "../storage/storage.ts";
+import type { UsageReport } from "../storage/quota.ts";
 import { toWireError } from "./wire_error.ts";
 import { eventLoopTurns } from "./loop_turns.ts";
 
@@ -90,6 +91,11 @@ export const CONNECTION_MEMORY_MIB = 28;
 export interface SessionOptions {
   /** Where files live. */
   readonly storage: Storage;
+  /**
+   * What the USAGE request answers for an account (null: anonymous);
+   * absent: the server has no usage to report (feature "usage" not offered).
+   */
+  readonly usage?: (account: string | null) => UsageReport;
   /** Time source for deadlines and durations. */
   readonly clock: Clock;
   /** Receives one line per operation and per connection event. */
@@ -383,6 +389,10 @@ export class Session {
     this.#ctx = {
       conn: this.#conn,
       storage: this.#options.storage,
+      account: () => this.#access.user,
+      ...(this.#options.usage && welcome.features.includes("usage")
+        ? { usage: this.#options.usage }
+        : {}),
       chunkSize: this.#options.chunkSize,
       zstd: welcome.features.includes("zstd"),
       modes: welcome.features.includes("mode"),

@@ -127,6 +127,12 @@ export interface Upload extends AsyncDisposable {
   /** Bytes written so far. */
   readonly written: number;
   /**
+   * After a commit that replaced a file (`overwrite`): that file's size, as
+   * it was when it was replaced; 0 when it replaced nothing. Undefined
+   * before the commit, or when the backend does not tell.
+   */
+  readonly replaced?: number | undefined;
+  /**
    * Appends `chunk`. The caller may reuse `chunk`'s memory once the promise
    * resolves, so a backend must finish with it (or copy it) first. Calls
    * may overlap: chunks are appended in call order, so a caller can queue
@@ -156,6 +162,22 @@ export interface Upload extends AsyncDisposable {
   commit(options: CommitOptions): Promise<string>;
   /** Discards the data. Idempotent; never throws; a no-op after commit. */
   abort(): Promise<void>;
+}
+
+/** Options of {@linkcode Storage.beginUpload}. */
+export interface UploadOptions {
+  /**
+   * The account that uploads, or null for an anonymous client. Backends
+   * may ignore it; quota accounting (quota.ts) charges the file to it.
+   */
+  owner?: string | null;
+}
+
+/** A stored file and its size, as {@linkcode Storage.files} gives them. */
+export interface StoredFile {
+  /** The full name (a protocol name when it is one; any name on the disk otherwise). */
+  readonly name: string;
+  readonly size: number;
 }
 
 /** Options of {@linkcode Storage.rename}. */
@@ -231,9 +253,25 @@ export interface Storage extends AsyncDisposable {
    * await using up = await storage.beginUpload("a.txt", 3);
    * ```
    */
-  beginUpload(name: string, size: number): Promise<Upload>;
+  beginUpload(
+    name: string,
+    size: number,
+    options?: UploadOptions,
+  ): Promise<Upload>;
   /**
-   * Removes a file or an empty folder.
+   * Every regular file stored, with its size, walked synchronously (so the
+   * result is one consistent moment of a running server). Includes files a
+   * client cannot be served (names that are not valid protocol names) but
+   * never the backend's own state. Optional: without it, quota accounting
+   * walks {@linkcode list}.
+   *
+   * @throws {FtsError} `io`.
+   */
+  files?(): Iterable<StoredFile>;
+  /**
+   * Removes a file or an empty folder. Resolves with the bytes freed: the
+   * file's size, 0 for a folder (a backend may resolve with nothing, which
+   * quota accounting reads as 0).
    *
    * @throws {FtsError} `not_found`, `is_directory` (the folder is not empty).
    * @example
@@ -241,12 +279,13 @@ export interface Storage extends AsyncDisposable {
    * await storage.remove("old.txt");
    * ```
    */
-  remove(name: string): Promise<void>;
+  remove(name: string): Promise<number | void>;
   /**
    * Renames a file, or a folder when {@linkcode
    * StorageFeatures.atomicFolderRename} says so. Without `overwrite` an
    * existing `to` is refused; with it an existing file is replaced
-   * atomically.
+   * atomically. Resolves with the size of the file it replaced, 0 when
+   * none (a backend may resolve with nothing, read as 0).
    *
    * @throws {FtsError} `not_found`, `exists`, `is_directory` (`to` is a
    * folder), `bad_request` (a folder moved into itself), `unsupported` (a
@@ -256,7 +295,11 @@ export interface Storage extends AsyncDisposable {
    * await storage.rename("a.txt", "docs/a.txt", { overwrite: false });
    * ```
    */
-  rename(from: string, to: string, options: RenameOptions): Promise<void>;
+  rename(
+    from: string,
+    to: string,
+    options: RenameOptions,
+  ): Promise<number | void>;
   /**
    * Creates one folder; its parent must exist when folders are real.
    *

@@ -113,6 +113,24 @@ export const EXAMPLES: { [T in MessageType]: MessageOf<T> } = {
   mkdir: { type: "mkdir", id: 6, name: "docs" },
   shutdown: { type: "shutdown", id: 7, graceMs: 30_000 },
   cancel: { type: "cancel", id: 2 },
+  usage: { type: "usage", id: 9 },
+  usage_report: {
+    type: "usage_report",
+    id: 9,
+    account: {
+      name: "alice",
+      used: 9_663_676_416,
+      reserved: 0,
+      limit: 10_737_418_240,
+    },
+    server: {
+      used: 52_613_349_376,
+      reserved: 734_003_200,
+      limit: 107_374_182_400,
+      free: 214_748_364_800,
+      minFree: 1_073_741_824,
+    },
+  },
 };
 
 /** {@linkcode EXAMPLES} as a list. */

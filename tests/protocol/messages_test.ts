@@ -61,7 +61,7 @@ function assertRefused(frame: Frame, label: string): void {
 
 Deno.test("message constants are the ones PROTOCOL.md describes", () => {
   assert.equal(PROTOCOL_VERSION, 1);
-  assert.deepEqual([...KNOWN_FEATURES], ["zstd", "mode"]);
+  assert.deepEqual([...KNOWN_FEATURES], ["zstd", "mode", "usage"]);
   assert.equal(DATA_PREFIX, HEADER_SIZE + 8);
   assert.equal(DEFAULT_CHUNK, 1024 * 1024);
   assert.equal(FLAG_MORE, 0x01);

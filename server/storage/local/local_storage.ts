@@ -50,6 +50,7 @@ import {
 import { type Clock, systemClock } from "../../../common/clock.ts";
 import { CommitGroups, type Durability } from "./commit_group.ts";
 import { fsError } from "./fs_errors.ts";
+import { walkFiles } from "./file_walk.ts";
 import { LocalUpload } from "./local_upload.ts";
 import { removeQuietly } from "../../../common/remove_quietly.ts";
 import {
@@ -70,6 +71,7 @@ import {
   type RenameOptions,
   type Storage,
   type StorageFeatures,
+  type StoredFile,
   type Upload,
 } from "../storage.ts";
 
@@ -393,7 +395,11 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async remove(name: string): Promise<void> {
+  files(): Iterable<StoredFile> {
+    return walkFiles(this.#paths.folder);
+  }
+
+  async remove(name: string): Promise<number> {
     using at = this.#paths.inspect(name, "delete");
     if (at.info === null) {
       throw new FtsError(
@@ -417,14 +423,16 @@ export class LocalStorage implements Storage {
     } catch (error) {
       throw fsError(error, "delete", at.name);
     }
-    if (at.info.isFile) await this.#sums.forget(at.info);
+    if (!at.info.isFile) return 0;
+    await this.#sums.forget(at.info);
+    return at.info.size;
   }
 
   async rename(
     from: string,
     to: string,
     options: RenameOptions,
-  ): Promise<void> {
+  ): Promise<number> {
     using src = this.#paths.inspect(from, "rename");
     using dst = this.#paths.inspect(to, "rename");
     const action = `rename ${quoteName(src.name)} to`;
@@ -478,6 +486,7 @@ export class LocalStorage implements Storage {
     if (dst.info?.isFile) await this.#sums.forget(dst.info);
     const before = stampOf(src.info);
     if (before) await this.#sums.carry(before, dst.path);
+    return dst.info?.isFile ? dst.info.size : 0;
   }
 
   mkdir(name: string): Promise<void> {

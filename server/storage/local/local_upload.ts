@@ -80,6 +80,8 @@ export class LocalUpload implements Upload {
   #trash: string | null = null;
   /** Bytes on disk. */
   #written = 0;
+  /** Size of the file a commit replaced, once it did. */
+  #replaced: number | undefined;
   /** Bytes on disk or queued. */
   #queued = 0;
   /** The first write error; every later write fails with it. */
@@ -145,6 +147,10 @@ export class LocalUpload implements Upload {
 
   get written(): number {
     return this.#written;
+  }
+
+  get replaced(): number | undefined {
+    return this.#replaced;
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -227,9 +233,13 @@ export class LocalUpload implements Upload {
       let replaced: Deno.FileInfo | null = null;
       using final = await this.#commits.commit(this.#file, () => {
         this.#closeFile();
-        if (!options.overwrite) return this.#linkFree();
+        if (!options.overwrite) {
+          this.#replaced = 0;
+          return this.#linkFree();
+        }
         const placed = this.#replace();
         replaced = placed.replaced;
+        this.#replaced = replaced?.size ?? 0;
         return placed;
       }).catch((error) => {
         throw error instanceof FtsError

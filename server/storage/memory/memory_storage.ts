@@ -41,6 +41,7 @@ import {
   type RenameOptions,
   type Storage,
   type StorageFeatures,
+  type StoredFile,
   storedMode,
   type Upload,
 } from "../storage.ts";
@@ -198,7 +199,7 @@ export class MemoryStorage implements Storage {
     });
   }
 
-  remove(name: string): Promise<void> {
+  remove(name: string): Promise<number> {
     return settle(() => {
       this.#check("delete");
       const at = locate(this.#root, name, "delete");
@@ -210,13 +211,15 @@ export class MemoryStorage implements Storage {
         );
       }
       at.parent.children.delete(at.base);
-      if (at.node.type === "file") this.#used -= at.node.data.byteLength;
+      const freed = at.node.type === "file" ? at.node.data.byteLength : 0;
+      this.#used -= freed;
       this.#touch(at.parent);
       if (!this.features.realFolders) pruneVirtual(this.#root, at.name);
+      return freed;
     });
   }
 
-  rename(from: string, to: string, options: RenameOptions): Promise<void> {
+  rename(from: string, to: string, options: RenameOptions): Promise<number> {
     return settle(() => {
       this.#check("rename");
       const src = locate(this.#root, from, "rename");
@@ -270,10 +273,12 @@ export class MemoryStorage implements Storage {
         : locateMaking(this.#root, to, action, this.#clock.now());
       dst.parent.children.set(dst.base, node);
       src.parent.children.delete(src.base);
-      if (replaced?.type === "file") this.#used -= replaced.data.byteLength;
+      const freed = replaced?.type === "file" ? replaced.data.byteLength : 0;
+      this.#used -= freed;
       this.#touch(src.parent);
       this.#touch(dst.parent);
       if (!this.features.realFolders) pruneVirtual(this.#root, src.name);
+      return freed;
     });
   }
 
@@ -296,6 +301,19 @@ export class MemoryStorage implements Storage {
       at.parent.children.set(at.base, newDir(this.#clock.now()));
       this.#touch(at.parent);
     });
+  }
+
+  *files(): Generator<StoredFile> {
+    this.#check("scan");
+    const folders: [string, DirNode][] = [["", this.#root]];
+    for (let next = folders.pop(); next; next = folders.pop()) {
+      const [prefix, dir] = next;
+      for (const [base, node] of dir.children) {
+        const name = prefix === "" ? base : `${prefix}/${base}`;
+        if (node.type === "dir") folders.push([name, node]);
+        else yield { name, size: node.data.byteLength };
+      }
+    }
   }
 
   /** Aborts the uploads in flight; later requests fail with `io`. */

@@ -17,10 +17,12 @@ export function delegatingStorage(
     list: (path) => inner.list(path),
     stat: (name) => inner.stat(name),
     openRead: (name, options) => inner.openRead(name, options),
-    beginUpload: (name, size) => inner.beginUpload(name, size),
+    beginUpload: (name, size, options) =>
+      inner.beginUpload(name, size, options),
     remove: (name) => inner.remove(name),
     rename: (from, to, options) => inner.rename(from, to, options),
     mkdir: (name) => inner.mkdir(name),
+    ...(inner.files ? { files: () => inner.files!() } : {}),
     ...overrides,
     [Symbol.asyncDispose]: () => Promise.resolve(),
   };

@@ -101,7 +101,7 @@ export async function raceSymlinkSwap(
   }
   const deadline = Date.now() + ms;
   let serial = 0;
-  async function attempt(kind: string, op: () => Promise<void>) {
+  async function attempt(kind: string, op: () => Promise<unknown>) {
     report.tried++;
     try {
       await op();
@@ -115,7 +115,7 @@ export async function raceSymlinkSwap(
       }
     }
   }
-  async function loop(ops: Record<string, () => Promise<void>>) {
+  async function loop(ops: Record<string, () => Promise<unknown>>) {
     while (Date.now() < deadline) {
       for (const [kind, op] of Object.entries(ops)) await attempt(kind, op);
       // Mostly synchronous operations settle as microtasks: give the other

@@ -23,6 +23,7 @@ const EXPECTED: Record<Operation, Permission> = {
   rename: "write",
   delete: "delete",
   shutdown: "admin",
+  usage: "read",
 };
 
 Deno.test("permissionFor() maps every operation to its permission", () => {

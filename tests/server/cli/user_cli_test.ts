@@ -156,7 +156,11 @@ Deno.test("userCommand() list, passwd, perm and del manage users", async () => {
     );
     let fake = fakeIo();
     assert.equal(await run(["list", ...r], fake), 0);
-    assert.equal(fake.stdout(), "al     admin\ncarol  read,write,delete\n");
+    assert.equal(
+      fake.stdout(),
+      "al     admin              0 B used  no quota\n" +
+        "carol  read,write,delete  0 B used  no quota\n",
+    );
 
     fake = fakeIo({ env: { FTS_PASSWORD: "second-pw" } });
     assert.equal(await run(["passwd", "carol", ...r], fake), 0);
@@ -173,7 +177,7 @@ Deno.test("userCommand() list, passwd, perm and del manage users", async () => {
     assert.equal(fake.stdout(), 'Removed user "al"\n');
     fake = fakeIo();
     assert.equal(await run(["list", ...r], fake), 0);
-    assert.equal(fake.stdout(), "carol  read\n");
+    assert.equal(fake.stdout(), "carol  read  0 B used  no quota\n");
   });
 });
 
@@ -459,7 +463,7 @@ Deno.test("userCommand() with --state: add creates the folder, the other command
     assert.equal(await run(["add", "ana", "--state", state], fake), 0);
     fake = fakeIo();
     assert.equal(await run(["list", "--state", state], fake), 0);
-    assert.equal(fake.stdout(), "ana  read,write,delete\n");
+    assert.equal(fake.stdout(), "ana  read,write,delete  no quota\n");
   });
 });
 
