@@ -17,7 +17,7 @@ Usage:
   fts connect [USER@]HOST[:PORT] [CMD]
                                    open a shell on a server, or run one command
                                    (fts connect --help)
-  fts user add|del|list|passwd|perm [NAME]
+  fts user add|del|list|passwd|perm|quota [NAME]
                                    manage the server's accounts (fts user --help)
   fts key gen|show                 manage your key for encrypted files
                                    (fts key --help)

@@ -112,6 +112,12 @@ export interface AccountUsage extends UsageFigures {
   readonly name: string;
 }
 
+/** A USAGE_REPORT's figures: the server's, and the account's when logged in. */
+export interface UsageReport {
+  readonly server: ServerUsage;
+  readonly account?: AccountUsage;
+}
+
 /** Every message, discriminated by `type`; `id` is the request id. */
 export type Message =
   | {

@@ -101,7 +101,9 @@ export async function handshake(
   const onAbort = () => conn.close();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const offered = options.compress === false ? ["mode"] : ["zstd", "mode"];
+    const offered = options.compress === false
+      ? ["mode", "usage"]
+      : ["zstd", "mode", "usage"];
     await conn.send({
       type: "hello",
       id: 0,

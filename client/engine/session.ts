@@ -17,6 +17,7 @@ import {
   type Entry,
   type Expect,
   type Message,
+  type UsageReport,
 } from "../../protocol/messages.ts";
 import { isValidName, validateName } from "../../protocol/names.ts";
 import {
@@ -83,6 +84,8 @@ export {
 } from "../connect/handshake.ts";
 
 /** A server's notice that it is shutting down. */
+export type { UsageReport };
+
 export interface GoingAway {
   readonly graceMs: number;
   readonly reason: string;
@@ -550,6 +553,37 @@ export class ClientSession implements AsyncDisposable {
         );
       }
       throw this.#failure("shut down", "server", error);
+    }
+  }
+
+  /**
+   * How much the server stores, holds for uploads in flight and may hold,
+   * in all and for this account (feature "usage").
+   *
+   * @throws {FtsError} `unsupported` when the server does not report its
+   * usage (an older server); `Cannot show the usage of "server": reason`.
+   */
+  async usage(): Promise<UsageReport> {
+    if (!this.features.includes("usage")) {
+      throw new FtsError(
+        "unsupported",
+        "Cannot show the usage: the server does not report it (an older fts server)",
+      );
+    }
+    const request = this.#requests.open();
+    try {
+      await this.#conn.send({ type: "usage", id: request.id });
+      const reply = await request.next();
+      if (reply.type === "error") throw remoteError(reply);
+      if (reply.type !== "usage_report") throw unexpectedReply(reply, "USAGE");
+      return {
+        server: reply.server,
+        ...(reply.account ? { account: reply.account } : {}),
+      };
+    } catch (error) {
+      throw this.#failure("show the usage of", "server", error);
+    } finally {
+      request.finish();
     }
   }
 

@@ -164,6 +164,7 @@ export type Command =
   | { readonly name: "lrm"; readonly target: Ref }
   | { readonly name: "lcd"; readonly path: string }
   | { readonly name: "lpwd" }
+  | { readonly name: "df" }
   | { readonly name: "lmkdir"; readonly path: string }
   | { readonly name: "help"; readonly topic: string | null }
   | {
@@ -204,6 +205,7 @@ const ALIASES: Record<string, Command["name"]> = {
   lcd: "lcd",
   lpwd: "lpwd",
   lmkdir: "lmkdir",
+  df: "df",
   help: "help",
   "?": "help",
   shutdown: "shutdown",
@@ -233,6 +235,7 @@ export const USAGE: Record<Command["name"], string> = {
   lcd: "lcd FOLDER",
   lpwd: "lpwd",
   lmkdir: "lmkdir FOLDER",
+  df: "df",
   help: "help [COMMAND]",
   shutdown: "shutdown [--grace SECONDS]",
   exit: "exit",
@@ -314,6 +317,7 @@ export function parseCommand(words: readonly Word[]): Command {
       return { name, path: args[0]!.text };
     case "pwd":
     case "lpwd":
+    case "df":
     case "exit":
       count(0, 0);
       return { name };

@@ -3,7 +3,8 @@
  * printing results to the given streams. Shared by the interactive shell,
  * `--batch` and one-shot `fts connect HOST COMMAND`. The commands
  * themselves live by kind in remote_commands.ts, local_commands.ts and
- * transfer_commands.ts; `help`, `shutdown` and `exit` are here.
+ * transfer_commands.ts, `df` in usage_command.ts; `help`, `shutdown` and
+ * `exit` are here.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import { runLocalCommand } from "./local_commands.ts";
 import { writeText } from "../term/progress.ts";
 import { runRemoteCommand } from "./remote_commands.ts";
 import { runTransferCommand } from "./transfer_commands.ts";
+import { showUsage } from "./usage_command.ts";
 import { VaultError } from "../vault/vault_error.ts";
 
 export {
@@ -60,6 +62,9 @@ async function runCommand(
     case "mget":
     case "mput":
       await runTransferCommand(command, context);
+      break;
+    case "df":
+      await showUsage(context);
       break;
     case "help":
       writeText(output.out, helpText(command.topic));

@@ -28,6 +28,7 @@ const DESCRIPTIONS: Record<keyof typeof USAGE, string> = {
   lcd: "change the local folder",
   lpwd: "show the local folder",
   lmkdir: "create a local folder",
+  df: "show the space used, reserved, allowed and free on the server",
   help: "show this help, or one command's",
   shutdown:
     "shut the server down gracefully (admins only); transfers get SECONDS",
@@ -99,6 +100,12 @@ already there.
 `,
   rmdir: `
 Only an empty folder is deleted; "rm -r FOLDER" deletes one with its contents.
+`,
+  df: `
+For your account (when you logged in) and for the whole server: the bytes of
+the stored files ("used": for an account, the files it uploaded), the bytes
+uploads in progress have reserved, and the quota; then the free space on the
+server's disk and how much of it the server keeps free.
 `,
   shutdown: `
 Like SIGTERM on the server: it stops accepting connections, tells every

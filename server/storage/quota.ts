@@ -32,7 +32,7 @@
 
 import { formatSize } from "../../common/sizes.ts";
 import { FtsError } from "../../protocol/errors.ts";
-import type { AccountUsage, ServerUsage } from "../../protocol/messages.ts";
+import type { ServerUsage, UsageReport } from "../../protocol/messages.ts";
 import { quoteName, validateName } from "../../protocol/names.ts";
 import { moveOwners, type OwnerJournal } from "./owner_journal.ts";
 import type {
@@ -67,11 +67,7 @@ export interface QuotaOptions {
   ownsInner?: boolean;
 }
 
-/** What the USAGE request answers: the server's figures and the account's. */
-export interface UsageReport {
-  readonly server: ServerUsage;
-  readonly account?: AccountUsage;
-}
+export type { UsageReport };
 
 /** A file stored by an account: its size when counted. */
 interface Owned {

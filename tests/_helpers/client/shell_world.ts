@@ -14,7 +14,7 @@ import {
   type ShellState,
 } from "../../../client/shell/commands.ts";
 import { openSession } from "../../../client/engine/session.ts";
-import { startServer } from "../../../server/server.ts";
+import { type ServerOptions, startServer } from "../../../server/server.ts";
 import { Buffer } from "./cli_io.ts";
 import { freshShellState } from "./shell_state.ts";
 
@@ -22,6 +22,8 @@ import { freshShellState } from "./shell_state.ts";
 export interface ShellWorld {
   /** The server's data folder. */
   root: string;
+  /** Where the server listens. */
+  addr: { hostname: string; port: number };
   /** The client's local folder. */
   local: string;
   state: ShellState;
@@ -40,6 +42,8 @@ export interface ShellWorldOptions {
   remote?: Record<string, string>;
   /** Files to create in the local folder, by path ("d/" creates a folder). */
   local?: Record<string, string>;
+  /** More options of the server (its quota, its log). */
+  server?: Omit<ServerOptions, "root" | "host" | "port">;
 }
 
 /** Runs `run` in a fresh world; everything is closed and removed afterwards. */
@@ -53,6 +57,7 @@ export async function withShellWorld(
     await fill(root, options.remote ?? {});
     await fill(local, options.local ?? {});
     await using server = await startServer({
+      ...options.server,
       root,
       host: "127.0.0.1",
       port: 0,
@@ -71,6 +76,7 @@ export async function withShellWorld(
     const state = freshShellState(session, local);
     await run({
       root,
+      addr: server.addr,
       local,
       state,
       output,

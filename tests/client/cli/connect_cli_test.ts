@@ -195,7 +195,7 @@ Deno.test("connectCommand() offers zstd unless --compress off, and holds a trans
     ]);
     const seconds = (performance.now() - started) / 1000;
     assert.equal(limited.status, 0, limited.stderr);
-    assert.deepEqual(server.hello?.features, ["zstd", "mode"]);
+    assert.deepEqual(server.hello?.features, ["zstd", "mode", "usage"]);
     // 128 KiB at 256 KiB/s, less the 25.6 KiB burst: 0.4 s at least.
     assert.ok(seconds >= 0.38, `${seconds.toFixed(2)} s`);
     assert.equal((await Deno.stat(join(dir, "a.bin"))).size, size);

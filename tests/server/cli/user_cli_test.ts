@@ -5,6 +5,7 @@ import type { CliIo } from "../../../common/cli_io.ts";
 import { ScryptHasher } from "../../../server/auth/password_hash.ts";
 import { userCommand } from "../../../server/cli/user_cli.ts";
 import { runFts } from "../../_helpers/e2e/fts_process.ts";
+import { startTestServer } from "../../_helpers/server/fixture.ts";
 
 const hasher = new ScryptHasher({ params: { logN: 10, r: 8, p: 1 } });
 const encoder = new TextEncoder();
@@ -481,5 +482,91 @@ Deno.test("fts user add without --root works only where a dados/ folder exists",
     const added = await runFts(["user", "add", "ana"], { env, cwd: dir });
     assert.equal(added.code, 0, added.stderr);
     assert.ok(await verify(join(dir, "dados"), "ana", "pw-1234"));
+  });
+});
+
+Deno.test("fts user add|quota --quota caps each account apart, and list shows what each uploaded", async () => {
+  const MiB = 1024 * 1024;
+  await withRoot(async (root) => {
+    const env = { FTS_PASSWORD: "pw-long-enough" };
+    assert.equal(
+      await run(
+        ["add", "ann", "--quota", "3M", "--root", root],
+        fakeIo({ env }),
+      ),
+      0,
+    );
+    assert.equal(await run(["add", "bob", "--root", root], fakeIo({ env })), 0);
+    const set = fakeIo();
+    assert.equal(
+      await run(["quota", "bob", "--quota", "5MiB", "--root", root], set),
+      0,
+    );
+    assert.equal(set.stdout(), 'Set the quota of user "bob" to 5.00 MiB\n');
+    const state = join(root, ".fts");
+    const accounts = await loadAccounts(state, { hasher });
+    await using t = await startTestServer({
+      accounts,
+      quota: { ownersDir: state },
+    });
+    const as = async (user: string) => {
+      const c = await t.connect();
+      const ok = await c.request({
+        type: "auth",
+        id: 0,
+        user,
+        password: env.FTS_PASSWORD,
+      });
+      assert.equal(ok?.type, "ok");
+      return c;
+    };
+    await using ann = await as("ann");
+    await using bob = await as("bob");
+    assert.equal(
+      (await ann.put("a1", new Uint8Array(2 * MiB))).type,
+      "put_done",
+    );
+    const refused = await ann.put("a2", new Uint8Array(2 * MiB));
+    assert.equal(refused.type === "error" && refused.code, "quota_exceeded");
+    // Bob's quota is his own: ann's use does not count against it.
+    assert.equal(
+      (await bob.put("b1", new Uint8Array(4 * MiB))).type,
+      "put_done",
+    );
+    const bobRefused = await bob.put("b2", new Uint8Array(2 * MiB));
+    assert.equal(
+      bobRefused.type === "error" && bobRefused.code,
+      "quota_exceeded",
+    );
+    const list = fakeIo();
+    assert.equal(
+      await run(["list", "--root", t.root, "--state", state], list),
+      0,
+    );
+    assert.equal(
+      list.stdout(),
+      "ann  read,write,delete  2.00 MiB used  quota 3.00 MiB\n" +
+        "bob  read,write,delete  4.00 MiB used  quota 5.00 MiB\n",
+    );
+  });
+});
+
+Deno.test("fts user refuses a --quota that is not a size, and --quota on other commands", async () => {
+  await withRoot(async (root) => {
+    const bad = fakeIo();
+    assert.equal(
+      await run(["quota", "ann", "--quota", "lots", "--root", root], bad),
+      2,
+    );
+    assert.match(bad.stderr(), /^fts: --quota: "lots" is not a size/);
+    const misplaced = fakeIo();
+    assert.equal(
+      await run(["del", "ann", "--quota", "1G", "--root", root], misplaced),
+      2,
+    );
+    assert.equal(
+      misplaced.stderr(),
+      'fts: --quota only applies to "add" and "quota"\n',
+    );
   });
 });
