@@ -68,13 +68,21 @@ export function readOwners(dir: string): Map<string, string> {
 
 /**
  * Moves the entries of `from`, and of every name below it (a folder), to
- * `to` in `owners`.
+ * `to` in `owners`; returns how many moved. A file's own entry moves
+ * without looking at the others.
  */
 export function moveOwners<T>(
   owners: Map<string, T>,
   from: string,
   to: string,
-): void {
+): number {
+  const own = owners.get(from);
+  if (own !== undefined) {
+    // A name with an entry is a file: nothing lies below it.
+    owners.delete(from);
+    owners.set(to, own);
+    return 1;
+  }
   const moved: [string, T][] = [];
   const below = `${from}/`;
   for (const [name, value] of owners) {
@@ -85,6 +93,7 @@ export function moveOwners<T>(
     owners.delete(name);
   }
   for (const [name, value] of moved) owners.set(name, value);
+  return moved.length;
 }
 
 /** The journal open for appending. Create with {@linkcode OwnerJournal.open}. */

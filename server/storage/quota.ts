@@ -24,8 +24,10 @@
  * (`Storage.files()`), so changes made on the disk behind the server's back
  * count from its next start; from then on every upload, delete and rename
  * the server makes updates it. Rescanning while it runs would hold the
- * event loop for the whole walk (about a second per 100,000 files) or,
- * done lazily, make refusals depend on when the walk last ran.
+ * event loop for the whole walk (5.1 to 6.4 s for 100,000 files in 100
+ * folders, measured on the 2-core development VM while a test suite ran
+ * beside it) or, done lazily, make refusals depend on when the walk last
+ * ran.
  *
  * @module
  */
@@ -259,8 +261,9 @@ export class QuotaStorage implements Storage {
     const [source, target] = [validateName(from), validateName(to)];
     this.#used -= replaced;
     this.#disown(target, false);
-    moveOwners(this.#owned, source, target);
-    this.#journal?.move(source, target);
+    if (moveOwners(this.#owned, source, target) > 0) {
+      this.#journal?.move(source, target);
+    }
     return replaced;
   }
 

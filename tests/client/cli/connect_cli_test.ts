@@ -182,7 +182,7 @@ Deno.test("connectCommand() offers zstd unless --compress off, and holds a trans
     const target = `127.0.0.1:${server.port}`;
     const off = await connectPlain([target, "--compress", "off", "ls"]);
     assert.equal(off.status, 0, off.stderr);
-    assert.deepEqual(server.hello?.features, ["mode"]);
+    assert.deepEqual(server.hello?.features, ["mode", "usage"]);
     const started = performance.now();
     const limited = await connectPlain([
       target,

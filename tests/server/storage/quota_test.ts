@@ -197,6 +197,7 @@ Deno.test("QuotaStorage measures usage again at start, counting files changed be
     await store(storage, "b.bin", 1 * MiB, { owner: "ann" });
     await storage.mkdir("d");
     await storage.rename("b.bin", "d/b.bin", { overwrite: false });
+    await storage.rename("d", "e", { overwrite: false });
     await store(storage, "c.bin", 1 * MiB, { owner: "bob" });
   }
   // Behind the server's back: one file grows, one vanishes, one appears.
@@ -209,7 +210,7 @@ Deno.test("QuotaStorage measures usage again at start, counting files changed be
   assert.equal(storage.report(null).server.used, 4 * MiB + MiB / 2);
   assert.deepEqual(
     [...readOwners(state)].sort(),
-    [["a.bin", "ann"], ["d/b.bin", "ann"]],
+    [["a.bin", "ann"], ["e/b.bin", "ann"]],
   );
 });
 
