@@ -153,7 +153,11 @@ export class FrameConn {
           while (offset < bytes.byteLength) {
             offset += await this.#conn.write(bytes.subarray(offset));
           }
-          this.#measure(offset, performance.now() - started);
+          // Only a write of its own tells the link's speed, as before
+          // writes were joined: a joined batch of small replies does not.
+          if (batch.length === 1) {
+            this.#measure(offset, performance.now() - started);
+          }
           for (const w of batch) w.done.resolve();
         } catch (error) {
           for (const w of batch) w.done.reject(error);
