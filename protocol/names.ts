@@ -32,7 +32,11 @@ const UNSAFE =
 // UNSAFE plus the backslash, which names may not contain either.
 const FORBIDDEN =
   /[[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u2060-\u206f\\]--[\u200c\u200d]]/v;
-const encoder = new TextEncoder();
+// Every character below U+0080: such a string is already in NFC.
+const ASCII = /^[\x00-\x7f]*$/;
+const SLASH = 0x2f;
+const DOT = 0x2e;
+const BACKSLASH = 0x5c;
 
 /**
  * Validates `name` and returns it normalised to NFC.
@@ -46,15 +50,16 @@ const encoder = new TextEncoder();
  */
 export function validateName(name: unknown): string {
   if (typeof name !== "string") throw new NameError("A name must be a string");
+  if (isPlainAsciiName(name)) return name;
   if (name.length === 0) throw new NameError("A name cannot be empty");
   if (name.length > MAX_NAME_BYTES) {
     throw new NameError(`Name is longer than ${MAX_NAME_BYTES} bytes`);
   }
-  if (isWellFormed(name) === false) {
+  if (!name.isWellFormed()) {
     throw new NameError("Name is not valid Unicode");
   }
-  const nfc = name.normalize("NFC");
-  if (encoder.encode(nfc).byteLength > MAX_NAME_BYTES) {
+  const nfc = ASCII.test(name) ? name : name.normalize("NFC");
+  if (utf8Length(nfc, 0, nfc.length) > MAX_NAME_BYTES) {
     throw new NameError(`Name is longer than ${MAX_NAME_BYTES} bytes`);
   }
   if (FORBIDDEN.test(nfc)) {
@@ -76,7 +81,7 @@ export function validateName(name: unknown): string {
     if (part === "." || part === "..") {
       throw new NameError(`Name ${quoteName(nfc)} contains "${part}"`);
     }
-    if (encoder.encode(part).byteLength > MAX_COMPONENT_BYTES) {
+    if (utf8Length(part, 0, part.length) > MAX_COMPONENT_BYTES) {
       throw new NameError(
         `A component of ${
           quoteName(nfc)
@@ -85,6 +90,50 @@ export function validateName(name: unknown): string {
     }
   }
   return nfc;
+}
+
+/**
+ * Tells whether `name` is a valid name made only of printable ASCII (which is
+ * its own NFC form and one byte per character), in one pass with no
+ * allocation. False sends the name through the full checks of
+ * {@linkcode validateName}, which also choose the error.
+ */
+function isPlainAsciiName(name: string): boolean {
+  const length = name.length;
+  if (length === 0 || length > MAX_NAME_BYTES) return false;
+  let depth = 1;
+  let start = 0;
+  for (let i = 0; i <= length; i++) {
+    const c = i < length ? name.charCodeAt(i) : SLASH;
+    if (c === SLASH) {
+      const size = i - start;
+      if (size === 0 || size > MAX_COMPONENT_BYTES) return false;
+      if (
+        name.charCodeAt(start) === DOT &&
+        (size === 1 || (size === 2 && name.charCodeAt(start + 1) === DOT))
+      ) return false;
+      if (i < length && ++depth > MAX_DEPTH) return false;
+      start = i + 1;
+    } else if (c < 0x20 || c > 0x7e || c === BACKSLASH) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** UTF-8 length of `s.slice(from, to)`, which must be well-formed. */
+function utf8Length(s: string, from: number, to: number): number {
+  let bytes = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 4; // a surrogate pair: one code point above U+FFFF
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 /** Tells whether `name` passes {@linkcode validateName}. */
@@ -138,10 +187,4 @@ export function collisionName(name: string, n: number): string {
   const { parent, base } = splitName(name);
   const renamed = `(${n}) ${base}`;
   return parent === "" ? renamed : `${parent}/${renamed}`;
-}
-
-function isWellFormed(s: string): boolean | undefined {
-  // String.prototype.isWellFormed is ES2024; lone surrogates cannot be NFC'd safely.
-  const fn = (s as { isWellFormed?: () => boolean }).isWellFormed;
-  return fn?.call(s);
 }
