@@ -32,8 +32,8 @@ const UNSAFE =
 // UNSAFE plus the backslash, which names may not contain either.
 const FORBIDDEN =
   /[[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u2060-\u206f\\]--[\u200c\u200d]]/v;
-// Every character below U+0080: such a string is already in NFC.
-const ASCII = /^[\x00-\x7f]*$/;
+// Any character from U+0080 up: a string without one is already in NFC.
+const NON_ASCII = /\P{ASCII}/u;
 const SLASH = 0x2f;
 const DOT = 0x2e;
 const BACKSLASH = 0x5c;
@@ -58,7 +58,7 @@ export function validateName(name: unknown): string {
   if (!name.isWellFormed()) {
     throw new NameError("Name is not valid Unicode");
   }
-  const nfc = ASCII.test(name) ? name : name.normalize("NFC");
+  const nfc = NON_ASCII.test(name) ? name.normalize("NFC") : name;
   if (utf8Length(nfc, 0, nfc.length) > MAX_NAME_BYTES) {
     throw new NameError(`Name is longer than ${MAX_NAME_BYTES} bytes`);
   }
