@@ -43,7 +43,7 @@ import {
   type HandshakeOptions,
   type Welcome,
 } from "../connect/handshake.ts";
-import { RequestTable } from "./request_table.ts";
+import { type PendingRequest, RequestTable } from "./request_table.ts";
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatchdog } from "./stall_watchdog.ts";
 import { formatTarget, parseTarget, type Target } from "../connect/target.ts";
 import { connectError } from "../connect/connect_error.ts";
@@ -118,6 +118,23 @@ export interface SessionOptions extends HandshakeOptions {
    * @throws {RangeError} from {@linkcode openSession} below 1,024.
    */
   limit?: number;
+}
+
+/**
+ * One page of a remote folder's listing, as it arrived (see
+ * {@linkcode ClientSession.listPages}).
+ */
+export interface ListPage {
+  /** Entries with valid names (NFC), in the server's order. */
+  readonly entries: Entry[];
+  /**
+   * The first raw names of this page that failed validation (to be shown
+   * escaped): at most {@linkcode MAX_REFUSED_KEPT}, each cut to
+   * {@linkcode MAX_REFUSED_NAME} units.
+   */
+  readonly refused: string[];
+  /** How many names of this page failed validation in all. */
+  readonly refusedCount: number;
 }
 
 /** A remote folder's listing. */
@@ -273,44 +290,116 @@ export class ClientSession implements AsyncDisposable {
   }
 
   /**
-   * Lists remote folder `path` ("" for the top).
+   * Lists remote folder `path` ("" for the top), collected whole: at most
+   * {@linkcode MAX_LIST_ENTRIES} entries. Large folders are better read
+   * with {@linkcode listPages}.
    *
    * @throws {FtsError} `Cannot list "path": reason`.
    */
-  list(
+  async list(
     path = "",
     options: { signal?: AbortSignal } = {},
   ): Promise<Listing> {
-    return this.#listing(path, options.signal, async (next, path) => {
-      const entries: Entry[] = [];
-      const refused: string[] = [];
-      let refusedCount = 0;
-      for (;;) {
-        const reply = await next();
-        if (reply.type === "error") {
-          throw reply.code === "not_found"
-            ? new ReasonError("not_found", "no such folder on the server")
-            : remoteError(reply);
-        }
-        if (reply.type !== "entries") throw unexpectedReply(reply, "LIST");
-        for (const entry of reply.entries) {
-          if (entries.length + refusedCount >= MAX_LIST_ENTRIES) {
-            throw new ProtocolError(
-              `A listing has more than ${MAX_LIST_ENTRIES} entries`,
-            );
-          }
-          if (isValidName(entry.name)) {
-            entries.push({ ...entry, name: entry.name.normalize("NFC") });
-          } else {
-            refusedCount++;
-            if (refused.length < MAX_REFUSED_KEPT) {
-              refused.push(shortCopy(entry.name, MAX_REFUSED_NAME));
-            }
-          }
-        }
-        if (!reply.more) return { path, entries, refused, refusedCount };
+    const entries: Entry[] = [];
+    const refused: string[] = [];
+    let refusedCount = 0;
+    let shown = path;
+    for await (const page of this.listPages(path, options)) {
+      if (
+        entries.length + refusedCount + page.entries.length +
+            page.refusedCount > MAX_LIST_ENTRIES
+      ) {
+        throw this.#failure(
+          "list",
+          path === "" ? "/" : path,
+          new ProtocolError(
+            `A listing has more than ${MAX_LIST_ENTRIES} entries`,
+          ),
+        );
       }
-    });
+      for (const entry of page.entries) entries.push(entry);
+      for (const name of page.refused) {
+        if (refused.length < MAX_REFUSED_KEPT) refused.push(name);
+      }
+      refusedCount += page.refusedCount;
+    }
+    if (path !== "") shown = validateName(path);
+    return { path: shown, entries, refused, refusedCount };
+  }
+
+  /**
+   * Lists remote folder `path` ("" for the top) page by page, as the
+   * server sends it: the LIST goes out at the first pull, which fails for
+   * a folder that cannot be listed. The engine holds only the pages not
+   * yet pulled, a few at most when the server pages on request (feature
+   * "pull"), so memory stays flat whatever the folder's size. Leaving the
+   * loop early cancels the rest of the listing. While the caller holds a
+   * page, the connection's stall timer does not run for it.
+   *
+   * @throws {FtsError} `Cannot list "path": reason` from a pull.
+   * @example
+   * ```ts
+   * for await (const page of session.listPages("photos")) {
+   *   for (const entry of page.entries) console.log(entry.name);
+   * }
+   * ```
+   */
+  listPages(
+    path = "",
+    options: { signal?: AbortSignal } = {},
+  ): AsyncIterable<ListPage> {
+    return {
+      [Symbol.asyncIterator]: () => this.#pages(path, options.signal),
+    };
+  }
+
+  async *#pages(
+    path: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<ListPage, void, undefined> {
+    let request: PendingRequest | null = null;
+    let ended = false;
+    const fail = (error: unknown) =>
+      this.#failure("list", path === "" ? "/" : path, error);
+    try {
+      try {
+        if (path !== "") path = validateName(path);
+        request = this.#requests.open();
+        await this.#conn.send({ type: "list", id: request.id, path });
+      } catch (error) {
+        throw fail(error);
+      }
+      for (;;) {
+        let page: ListPage;
+        let more: boolean;
+        try {
+          const reply = await request.next(signal);
+          ended = endsListing(reply);
+          if (reply.type === "error") {
+            throw reply.code === "not_found"
+              ? new ReasonError("not_found", "no such folder on the server")
+              : remoteError(reply);
+          }
+          if (reply.type !== "entries") throw unexpectedReply(reply, "LIST");
+          page = checkedPage(reply.entries);
+          more = reply.more;
+        } catch (error) {
+          throw fail(error);
+        }
+        const idle = this.#watchdog.busy();
+        try {
+          yield page;
+        } finally {
+          idle();
+        }
+        if (!more) return;
+      }
+    } finally {
+      if (request !== null) {
+        if (ended) request.finish();
+        else this.#finishOrCancel(request.id, endsListing);
+      }
+    }
   }
 
   /**
@@ -481,6 +570,7 @@ export class ClientSession implements AsyncDisposable {
       remove: (name) => this.remove(name),
       isFolder: (name, options) => this.isFolder(name, options),
       list: (name, options) => this.list(name, options),
+      listPages: (name, options) => this.listPages(name, options),
       failure: (action, name, error) => this.#failure(action, name, error),
     };
   }
@@ -745,6 +835,24 @@ export class ClientSession implements AsyncDisposable {
 
 function expectOf(options: { expect?: Expect }): { expect?: Expect } {
   return options.expect ? { expect: options.expect } : {};
+}
+
+/** A page of entries from the wire, their names checked. */
+function checkedPage(raw: readonly Entry[]): ListPage {
+  const entries: Entry[] = [];
+  const refused: string[] = [];
+  let refusedCount = 0;
+  for (const entry of raw) {
+    if (isValidName(entry.name)) {
+      entries.push({ ...entry, name: entry.name.normalize("NFC") });
+    } else {
+      refusedCount++;
+      if (refused.length < MAX_REFUSED_KEPT) {
+        refused.push(shortCopy(entry.name, MAX_REFUSED_NAME));
+      }
+    }
+  }
+  return { entries, refused, refusedCount };
 }
 
 /** Whether `reply` is the last one a LIST gets. */

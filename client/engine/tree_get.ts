@@ -17,7 +17,7 @@ import { type DecryptSource, withoutAgeSuffix } from "./download.ts";
 import { getEach, type GetManyItem } from "./batch.ts";
 import { ReasonError } from "../errors.ts";
 import { LocalFolders } from "./local_files.ts";
-import type { Listing } from "./session.ts";
+import type { ListPage } from "./session.ts";
 import type { TreeHost, TreeOptions } from "./tree_put.ts";
 import { type TreeSummary, TreeTally } from "./tree_tally.ts";
 
@@ -53,10 +53,16 @@ export async function getTree(
   const { signal, exclude } = options;
   const listOptions = signal ? { signal } : {};
   const shown = remoteRoot === "" ? "/" : remoteRoot;
-  const top = await host.list(remoteRoot, listOptions);
+  // The top's first page is read before anything is made locally, so a
+  // folder that cannot be listed fails as a whole.
+  const topPages = host.listPages(remoteRoot, listOptions)[
+    Symbol.asyncIterator
+  ]();
+  const topFirst = await topPages.next();
   try {
     await makeLocalFolder(localRoot);
   } catch (error) {
+    await topPages.return?.();
     throw host.failure("get", shown, error);
   }
   tally.folders++;
@@ -65,39 +71,25 @@ export async function getTree(
   const local = new LocalFolders(localRoot, host.core.reclaimed);
   // The folders made or found, to get the server's times once filled.
   const times: { rel: string; mtime: number }[] = [];
-  async function* walk(): AsyncGenerator<TreeItem> {
-    const stack: { rel: string; mtime: number }[] = [{ rel: "", mtime: 0 }];
-    while (stack.length > 0) {
-      signal?.throwIfAborted();
-      const { rel, mtime } = stack.pop()!;
-      let listing: Listing;
-      try {
-        listing = rel === "" ? top : await host.list(join(rel), listOptions);
-        if (rel !== "") {
-          local.folder(rel);
-          tally.folders++;
-          if (mtime > 0) times.push({ rel, mtime });
-        }
-      } catch (error) {
-        tally.fail(host.failure("get", join(rel), error), false);
-        continue;
+  /** The files of folder `rel`, page by page; its subfolders into `folders`. */
+  async function* folderFiles(
+    rel: string,
+    pages: AsyncIterator<ListPage>,
+    first: IteratorResult<ListPage>,
+    folders: { rel: string; mtime: number }[],
+  ): AsyncGenerator<TreeItem> {
+    const where = rel === "" ? shown : join(rel);
+    for (let step = first; !step.done; step = await pages.next()) {
+      const page = step.value;
+      for (const name of page.refused) {
+        tally.fail(unsafeName(host, where, name), false);
       }
-      for (const name of listing.refused) {
-        tally.fail(
-          unsafeName(host, rel === "" ? shown : join(rel), name),
-          false,
-        );
+      for (let n = page.refused.length; n < page.refusedCount; n++) {
+        tally.fail(unsafeName(host, where, "…"), false);
       }
-      for (let n = listing.refused.length; n < listing.refusedCount; n++) {
-        tally.fail(
-          unsafeName(host, rel === "" ? shown : join(rel), "…"),
-          false,
-        );
-      }
-      const folders: { rel: string; mtime: number }[] = [];
       const files: TreeItem[] = [];
       let bytes = 0;
-      for (const entry of listing.entries) {
+      for (const entry of page.entries) {
         let child: string;
         try {
           if (entry.name.includes("/")) {
@@ -110,8 +102,8 @@ export async function getTree(
             rel === "" ? entry.name : `${rel}/${entry.name}`,
           );
         } catch (error) {
-          const where = join(rel === "" ? entry.name : `${rel}/${entry.name}`);
-          tally.fail(host.failure("get", where, error), false);
+          const at = join(rel === "" ? entry.name : `${rel}/${entry.name}`);
+          tally.fail(host.failure("get", at, error), false);
           continue;
         }
         if (exclude?.(child)) continue;
@@ -131,8 +123,42 @@ export async function getTree(
         });
       }
       tally.found(files.length, bytes);
-      stack.push(...folders.reverse());
       yield* files;
+    }
+  }
+  // Depth first, one listing open at a time; memory holds the names of
+  // the folders still to visit, and a page of the folder being listed.
+  async function* walk(): AsyncGenerator<TreeItem> {
+    const stack: { rel: string; mtime: number }[] = [{ rel: "", mtime: 0 }];
+    while (stack.length > 0) {
+      signal?.throwIfAborted();
+      const { rel, mtime } = stack.pop()!;
+      const folders: { rel: string; mtime: number }[] = [];
+      let pages = topPages;
+      let first = topFirst;
+      if (rel !== "") {
+        pages = host.listPages(join(rel), listOptions)[Symbol.asyncIterator]();
+        try {
+          first = await pages.next();
+          local.folder(rel);
+          tally.folders++;
+          if (mtime > 0) times.push({ rel, mtime });
+        } catch (error) {
+          await pages.return?.();
+          tally.fail(host.failure("get", join(rel), error), false);
+          continue;
+        }
+      }
+      try {
+        yield* folderFiles(rel, pages, first, folders);
+      } catch (error) {
+        // A page that failed after the first: the folder's rest is lost.
+        if (signal?.aborted) throw error;
+        tally.fail(host.failure("get", join(rel), error), false);
+      } finally {
+        await pages.return?.();
+      }
+      stack.push(...folders.reverse());
     }
     tally.counted();
   }

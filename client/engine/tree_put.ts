@@ -22,7 +22,7 @@ import {
 } from "./local_tree.ts";
 import { ReasonError } from "../errors.ts";
 import type { SessionCore } from "./session_core.ts";
-import type { Listing } from "./session.ts";
+import type { Listing, ListPage } from "./session.ts";
 import {
   type TreeProgress,
   type TreeSummary,
@@ -36,6 +36,11 @@ export interface TreeHost {
   remove(name: string): Promise<void>;
   isFolder(name: string, options?: { signal?: AbortSignal }): Promise<boolean>;
   list(name: string, options?: { signal?: AbortSignal }): Promise<Listing>;
+  /** The session's paged listing (see `ClientSession.listPages`). */
+  listPages(
+    name: string,
+    options?: { signal?: AbortSignal },
+  ): AsyncIterable<ListPage>;
   /** The session's error translation: `Cannot ACTION "name": reason`. */
   failure(action: string, name: string, error: unknown): unknown;
 }
