@@ -27,11 +27,12 @@ import { displayName, quoted } from "../term/format.ts";
 import {
   encryptedMark,
   type ListedFile,
+  ListingPrinter,
   NumberedListing,
+  remoteListed,
   remoteListing,
-  renderListing,
   totalLine,
-  totalsOf,
+  type Totals,
 } from "./listings.ts";
 import { writeText } from "../term/progress.ts";
 import type { Listing } from "../engine/session.ts";
@@ -231,53 +232,86 @@ export async function listRecursive(
     : remoteFolder(state, command.path);
   const long = command.long ?? false;
   const mark = encryptedMark(vaultOf(state).env);
-  const all: ListedFile[] = [];
+  const write = (text: string) => writeText(output.out, text);
+  // The files of the first lines, for later numbers; totals of the tree.
+  const kept: ListedFile[] = [];
+  let lines = 0;
+  let grand: Totals = { bytes: 0, files: 0, folders: 0 };
   const stack = [top];
   let first = true;
-  while (stack.length > 0) {
-    const folder = stack.pop()!;
-    try {
-      signal?.throwIfAborted();
-    } catch (error) {
-      throw operationError("list", folder === "" ? "/" : folder, error);
+  try {
+    while (stack.length > 0) {
+      const folder = stack.pop()!;
+      try {
+        signal?.throwIfAborted();
+      } catch (error) {
+        throw operationError("list", folder === "" ? "/" : folder, error);
+      }
+      const printer = new ListingPrinter(write, {
+        encryptedMark: mark,
+        long,
+        first: lines + 1,
+        keep: kept,
+      });
+      // Subfolders to visit next: names only, never the entries.
+      const below: string[] = [];
+      let refusedCount = 0;
+      let headed = false;
+      const heading = () => {
+        if (headed) return;
+        write(`${first ? "" : "\n"}/${displayName(folder)}:\n`);
+        first = false;
+        headed = true;
+      };
+      try {
+        for await (
+          const page of state.session.listPages(folder, signalOf(signal))
+        ) {
+          heading();
+          refusedCount += page.refusedCount;
+          const listed = page.entries.map((e) => remoteListed(folder, e));
+          printer.page(listed);
+          for (const e of listed) {
+            if (e.type === "dir" && !e.name.includes("/")) below.push(e.path);
+          }
+        }
+      } catch (error) {
+        if (folder === top || !(error instanceof FtsError)) throw error;
+        if (printer.lines > 0) write("\n");
+        writeText(output.err, `${error.message}\n`);
+        continue;
+      } finally {
+        lines += printer.lines;
+        grand = addTotals(grand, printer.totals);
+      }
+      heading();
+      printer.end();
+      if (refusedCount > 0) {
+        writeText(
+          output.err,
+          `warning: ${refusedCount} entr${
+            refusedCount === 1 ? "y" : "ies"
+          } with unsafe names left out of ${
+            quoted(folder === "" ? "/" : folder)
+          }\n`,
+        );
+      }
+      stack.push(...below.reverse());
     }
-    let listing: Listing;
-    try {
-      listing = await state.session.list(folder, signalOf(signal));
-    } catch (error) {
-      if (folder === top || !(error instanceof FtsError)) throw error;
-      writeText(output.err, `${error.message}\n`);
-      continue;
+  } finally {
+    if (lines > 0) {
+      state.remoteListing = new NumberedListing("remote", kept, lines);
     }
-    if (listing.refusedCount > 0) {
-      writeText(
-        output.err,
-        `warning: ${listing.refusedCount} entr${
-          listing.refusedCount === 1 ? "y" : "ies"
-        } with unsafe names left out of ${
-          quoted(folder === "" ? "/" : folder)
-        }\n`,
-      );
-    }
-    const numbered = remoteListing(folder, listing.entries);
-    writeText(
-      output.out,
-      `${first ? "" : "\n"}/${displayName(folder)}:\n` +
-        renderListing(numbered, {
-          encryptedMark: mark,
-          long,
-          first: all.length + 1,
-        }),
-    );
-    first = false;
-    all.push(...numbered.entries);
-    const below = numbered.entries.filter((e) =>
-      e.type === "dir" && !e.name.includes("/")
-    ).map((e) => e.path);
-    stack.push(...below.reverse());
   }
-  state.remoteListing = new NumberedListing("remote", all);
-  if (long) {
-    writeText(output.out, `\n${totalLine(totalsOf(all), "grand total")}\n`);
-  }
+  state.remoteListing = new NumberedListing("remote", kept, lines);
+  if (long) write(`\n${totalLine(grand, "grand total")}\n`);
+}
+
+/** The sum of two totals. */
+function addTotals(a: Totals, b: Totals): Totals {
+  return {
+    bytes: a.bytes + b.bytes,
+    files: a.files + b.files,
+    folders: a.folders + b.folders,
+  };
 }

@@ -28,29 +28,52 @@ export interface ListedFile {
   readonly mode?: number;
 }
 
+/**
+ * Most lines of one listing whose numbers the shell keeps for later
+ * commands: a listing streams, so the numbers of a folder of 100,000
+ * entries are printed, but only the first lines' files are remembered
+ * (about 2 MiB), and a later number beyond them is refused.
+ */
+export const MAX_NUMBERED = 10_000;
+
 /** A listing as the user saw it. */
 export class NumberedListing {
   /** "remote" for `ls`, "local" for `lls`. */
   readonly side: "remote" | "local";
+  /** The files of the first lines, at most {@linkcode MAX_NUMBERED}. */
   readonly entries: readonly ListedFile[];
+  /** Lines numbered in all (more than `entries` when some were not kept). */
+  readonly count: number;
 
-  constructor(side: "remote" | "local", entries: readonly ListedFile[]) {
+  constructor(
+    side: "remote" | "local",
+    entries: readonly ListedFile[],
+    count: number = entries.length,
+  ) {
     this.side = side;
     this.entries = entries;
+    this.count = Math.max(count, entries.length);
   }
 
   /**
    * The entry shown as `number`.
    *
-   * @throws {FtsError} `not_found` when there is no such number.
+   * @throws {FtsError} `not_found` when there is no such number, or when
+   * its line was past the numbers kept.
    */
   pick(number: number, action: string): ListedFile {
     const entry = this.entries[number - 1];
+    const which = this.side === "remote" ? "ls" : "lls";
+    if (!entry && number >= 1 && number <= this.count) {
+      throw new FtsError(
+        "not_found",
+        `Cannot ${action} number ${number}: the last "${which}" listing had ${this.count} lines and numbers are kept for the first ${this.entries.length} only (name the file instead)`,
+      );
+    }
     if (!entry || number < 1) {
-      const which = this.side === "remote" ? "ls" : "lls";
-      const range = this.entries.length === 0
+      const range = this.count === 0
         ? "it was empty"
-        : `it has numbers 1 to ${this.entries.length}`;
+        : `it has numbers 1 to ${this.count}`;
       throw new FtsError(
         "not_found",
         `Cannot ${action} number ${number}: not in the last "${which}" listing (${range})`,
@@ -60,6 +83,19 @@ export class NumberedListing {
   }
 }
 
+/** The entry `e` of remote folder `folder` as a listing line. */
+export function remoteListed(folder: string, e: Entry): ListedFile {
+  return {
+    path: folder === "" ? e.name : `${folder}/${e.name}`,
+    name: e.name,
+    type: e.type,
+    size: e.size,
+    mtime: e.mtime,
+    ...(e.encrypted ? { encrypted: true } : {}),
+    ...(e.mode === undefined ? {} : { mode: e.mode }),
+  };
+}
+
 /** Numbers a remote listing of folder `folder` ("" for the top). */
 export function remoteListing(
   folder: string,
@@ -67,15 +103,7 @@ export function remoteListing(
 ): NumberedListing {
   return new NumberedListing(
     "remote",
-    entries.map((e) => ({
-      path: folder === "" ? e.name : `${folder}/${e.name}`,
-      name: e.name,
-      type: e.type,
-      size: e.size,
-      mtime: e.mtime,
-      ...(e.encrypted ? { encrypted: true } : {}),
-      ...(e.mode === undefined ? {} : { mode: e.mode }),
-    })),
+    entries.map((e) => remoteListed(folder, e)),
   );
 }
 
@@ -132,11 +160,12 @@ export interface Totals {
   readonly folders: number;
 }
 
-/** The totals of `entries`. */
-export function totalsOf(entries: readonly ListedFile[]): Totals {
-  let bytes = 0;
-  let files = 0;
-  let folders = 0;
+/** The totals of `entries`, added to `start` (default: none). */
+export function totalsOf(
+  entries: readonly ListedFile[],
+  start: Totals = { bytes: 0, files: 0, folders: 0 },
+): Totals {
+  let { bytes, files, folders } = start;
   for (const e of entries) {
     if (e.type === "dir") folders++;
     else {
@@ -179,35 +208,113 @@ export function renderListing(
   listing: NumberedListing,
   options: RenderOptions = {},
 ): string {
-  const mark = `  ${options.encryptedMark ?? "[encrypted]"}`;
-  if (listing.entries.length === 0) return "(empty folder)\n";
-  const long = options.long ?? false;
-  const first = options.first ?? 1;
-  const width = String(first + listing.entries.length - 1).length;
-  const sizes = listing.entries.map((e) =>
-    e.type === "dir" ? "-" : long ? String(e.size) : formatSize(e.size)
-  );
-  const sizeWidth = Math.max(4, ...sizes.map((s) => s.length));
-  const timeWidth = long ? 19 : 16;
-  const time = (ms: number) => long ? formatTime(ms, true) : formatTime(ms);
-  const lines = [
-    `${"#".padStart(width)}  ${long ? "mode        " : ""}${
-      "size".padStart(sizeWidth)
-    }  ${"modified".padEnd(timeWidth)}  name`,
-  ];
-  listing.entries.forEach((e, i) => {
-    const name = displayName(e.name) + (e.type === "dir" ? "/" : "") +
-      (e.encrypted ? mark : "");
-    lines.push(
-      `${String(i + first).padStart(width)}  ${
-        long ? `${modeString(e).padEnd(10)}  ` : ""
-      }${sizes[i]!.padStart(sizeWidth)}  ${
-        time(e.mtime).padEnd(timeWidth)
-      }  ${name}`,
+  let text = "";
+  const printer = new ListingPrinter((t) => text += t, options);
+  printer.page(listing.entries);
+  printer.end();
+  return text;
+}
+
+/**
+ * Prints a listing page by page as it arrives, numbering its lines, in the
+ * table of {@linkcode renderListing}: a listing of one page looks the same
+ * either way. The columns take the widths of the first page and widen
+ * when a later page needs it. Keeps the files of the first
+ * {@linkcode MAX_NUMBERED} lines (see {@linkcode numbered}) and the totals
+ * of all, so its memory does not grow with the folder.
+ */
+export class ListingPrinter {
+  readonly #write: (text: string) => void;
+  readonly #mark: string;
+  readonly #long: boolean;
+  readonly #keep: ListedFile[];
+  readonly #keepAtMost: number;
+  #next: number;
+  #numberWidth = 1;
+  #sizeWidth = 4;
+  #totals: Totals = { bytes: 0, files: 0, folders: 0 };
+  #printedAny = false;
+
+  /**
+   * `options.first` numbers on from an earlier listing; `keep` holds the
+   * files of earlier listings (ls -R), to which this one's are added.
+   */
+  constructor(
+    write: (text: string) => void,
+    options: RenderOptions & { keep?: ListedFile[] } = {},
+  ) {
+    this.#write = write;
+    this.#mark = `  ${options.encryptedMark ?? "[encrypted]"}`;
+    this.#long = options.long ?? false;
+    this.#next = options.first ?? 1;
+    this.#keep = options.keep ?? [];
+    this.#keepAtMost = MAX_NUMBERED;
+  }
+
+  /** Lines printed so far. */
+  get lines(): number {
+    return this.#next - 1;
+  }
+
+  /** Sizes and counts of what was printed. */
+  get totals(): Totals {
+    return this.#totals;
+  }
+
+  /** The numbers kept, for later commands (`get 3`). */
+  numbered(side: "remote" | "local"): NumberedListing {
+    return new NumberedListing(side, this.#keep, this.lines);
+  }
+
+  /** Prints `entries` (the table's header first, with the first lines). */
+  page(entries: readonly ListedFile[]): void {
+    if (entries.length === 0) return;
+    const long = this.#long;
+    const first = this.#next;
+    const sizes = entries.map((e) =>
+      e.type === "dir" ? "-" : long ? String(e.size) : formatSize(e.size)
     );
-  });
-  if (long) lines.push(totalLine(totalsOf(listing.entries)));
-  return lines.join("\n") + "\n";
+    this.#numberWidth = Math.max(
+      this.#numberWidth,
+      String(first + entries.length - 1).length,
+    );
+    this.#sizeWidth = Math.max(this.#sizeWidth, ...sizes.map((s) => s.length));
+    const timeWidth = long ? 19 : 16;
+    const time = (ms: number) => long ? formatTime(ms, true) : formatTime(ms);
+    const lines: string[] = [];
+    if (!this.#printedAny) {
+      lines.push(
+        `${"#".padStart(this.#numberWidth)}  ${long ? "mode        " : ""}${
+          "size".padStart(this.#sizeWidth)
+        }  ${"modified".padEnd(timeWidth)}  name`,
+      );
+    }
+    entries.forEach((e, i) => {
+      const name = displayName(e.name) + (e.type === "dir" ? "/" : "") +
+        (e.encrypted ? this.#mark : "");
+      lines.push(
+        `${String(i + first).padStart(this.#numberWidth)}  ${
+          long ? `${modeString(e).padEnd(10)}  ` : ""
+        }${sizes[i]!.padStart(this.#sizeWidth)}  ${
+          time(e.mtime).padEnd(timeWidth)
+        }  ${name}`,
+      );
+      if (this.#keep.length < this.#keepAtMost) this.#keep.push(e);
+    });
+    this.#printedAny = true;
+    this.#next += entries.length;
+    this.#totals = totalsOf(entries, this.#totals);
+    this.#write(lines.join("\n") + "\n");
+  }
+
+  /** Ends the listing: "(empty folder)" when nothing was printed, the totals with `long`. */
+  end(): void {
+    if (!this.#printedAny) {
+      this.#write("(empty folder)\n");
+      return;
+    }
+    if (this.#long) this.#write(totalLine(this.#totals) + "\n");
+  }
 }
 
 /** `drwxr-xr-x` for a folder with mode 0o755; `?` when the mode is unknown. */

@@ -25,9 +25,14 @@ import {
 } from "./command_context.ts";
 import { operationError, ReasonError } from "../errors.ts";
 import { displayName, quoted } from "../term/format.ts";
-import { encryptedMark, remoteListing, renderListing } from "./listings.ts";
+import {
+  encryptedMark,
+  ListingPrinter,
+  remoteListed,
+  remoteListing,
+} from "./listings.ts";
 import { writeText } from "../term/progress.ts";
-import type { Listing } from "../engine/session.ts";
+import type { ListPage } from "../engine/session.ts";
 import {
   listRecursive,
   makeFolder,
@@ -55,37 +60,7 @@ export async function runRemoteCommand(
   switch (command.name) {
     case "ls": {
       if (command.recursive) return await listRecursive(command, context);
-      const { folder, listing, only } = await listFor(command, context);
-      if (listing.refusedCount > 0) {
-        writeText(
-          output.err,
-          `warning: ${listing.refusedCount} entr${
-            listing.refusedCount === 1 ? "y" : "ies"
-          } with unsafe names left out: ${
-            listing.refused.slice(0, 3).map(quoted).join(", ")
-          }\n`,
-        );
-      }
-      state.remoteListing = remoteListing(
-        folder,
-        only
-          ? listing.entries.filter((e) => only.test(e.name))
-          : listing.entries,
-      );
-      if (only && state.remoteListing.entries.length === 0) {
-        throw new FtsError(
-          "not_found",
-          `Cannot list ${quoted(command.path ?? "")}: nothing matches`,
-        );
-      }
-      writeText(
-        output.out,
-        renderListing(state.remoteListing, {
-          encryptedMark: encryptedMark(vaultOf(state).env),
-          long: command.long ?? false,
-        }),
-      );
-      return;
+      return await listFolder(command, context);
     }
     case "cd": {
       const folder = remoteFolder(state, command.path);
@@ -217,51 +192,110 @@ async function renameError(
   return await missingRemoteFolder(state, to, error, prefix);
 }
 
+/** A listing opened by {@linkcode openListing}: its first page is in. */
+interface OpenListing {
+  /** The folder listed. */
+  readonly folder: string;
+  readonly pages: AsyncIterator<ListPage>;
+  readonly first: IteratorResult<ListPage>;
+  /** Only the names it matches are shown, when not null. */
+  readonly only: RegExp | null;
+}
+
+/**
+ * `ls [PATH]` without -R: prints the listing page by page as it arrives,
+ * numbering the lines (see {@linkcode ListingPrinter}); the numbers kept
+ * become the shell's remote listing, also when the listing fails halfway.
+ */
+async function listFolder(
+  command: Extract<RemoteCommand, { name: "ls" }>,
+  context: CommandContext,
+): Promise<void> {
+  const { state, output } = context;
+  const { folder, pages, first, only } = await openListing(command, context);
+  const printer = new ListingPrinter((text) => writeText(output.out, text), {
+    encryptedMark: encryptedMark(vaultOf(state).env),
+    long: command.long ?? false,
+  });
+  const refused: string[] = [];
+  let refusedCount = 0;
+  try {
+    for (let step = first; !step.done; step = await pages.next()) {
+      const page = step.value;
+      refusedCount += page.refusedCount;
+      for (const name of page.refused) {
+        if (refused.length < 3) refused.push(name);
+      }
+      const shown = only
+        ? page.entries.filter((e) => only.test(e.name))
+        : page.entries;
+      printer.page(shown.map((e) => remoteListed(folder, e)));
+    }
+  } finally {
+    await pages.return?.();
+    if (printer.lines > 0) state.remoteListing = printer.numbered("remote");
+  }
+  if (refusedCount > 0) {
+    writeText(
+      output.err,
+      `warning: ${refusedCount} entr${
+        refusedCount === 1 ? "y" : "ies"
+      } with unsafe names left out: ${refused.map(quoted).join(", ")}\n`,
+    );
+  }
+  if (only && printer.lines === 0) {
+    throw new FtsError(
+      "not_found",
+      `Cannot list ${quoted(command.path ?? "")}: nothing matches`,
+    );
+  }
+  state.remoteListing = printer.numbered("remote");
+  printer.end();
+}
+
 /**
  * What `ls [PATH]` lists: a folder; the entries of a folder that match a
  * pattern (`ls *.txt`); or, as a shell's `ls` does, one file (`ls a.txt`).
+ * Reads the first page, so a folder that cannot be listed fails here.
  */
-async function listFor(
+async function openListing(
   command: Extract<RemoteCommand, { name: "ls" }>,
   { state, signal }: CommandContext,
-): Promise<{ folder: string; listing: Listing; only: RegExp | null }> {
-  if (command.path === null) {
-    const folder = state.remoteDir;
-    return {
-      folder,
-      listing: await state.session.list(folder, signalOf(signal)),
-      only: null,
-    };
-  }
+): Promise<OpenListing> {
+  const open = async (folder: string, only: RegExp | null) => {
+    const pages = state.session.listPages(folder, signalOf(signal))[
+      Symbol.asyncIterator
+    ]();
+    return { folder, pages, first: await pages.next(), only };
+  };
+  if (command.path === null) return await open(state.remoteDir, null);
   if (command.pattern) {
     const { folder: typed, leaf } = splitPattern(command.path);
-    const folder = remoteFolder(state, typed);
-    return {
-      folder,
-      listing: await state.session.list(folder, signalOf(signal)),
-      only: patternRegExp(leaf),
-    };
+    return await open(remoteFolder(state, typed), patternRegExp(leaf));
   }
   const folder = remoteFolder(state, command.path);
   try {
-    return {
-      folder,
-      listing: await state.session.list(folder, signalOf(signal)),
-      only: null,
-    };
+    return await open(folder, null);
   } catch (error) {
     if (!(error instanceof FtsError) || error.code !== "not_directory") {
       throw error;
     }
-    const parent = remoteParent(folder);
+    // One file: its line of its folder's listing, if the file is there.
     const leaf = remoteLeaf(folder);
-    const listing = await state.session.list(parent, signalOf(signal));
-    if (!listing.entries.some((e) => e.name === leaf)) throw error;
-    return {
-      folder: parent,
-      listing,
-      only: new RegExp(`^${RegExp.escape(leaf)}$`, "u"),
-    };
+    const only = new RegExp(`^${RegExp.escape(leaf)}$`, "u");
+    const parent = await open(remoteParent(folder), only);
+    try {
+      for (let step = parent.first; !step.done;) {
+        if (step.value.entries.some((e) => only.test(e.name))) {
+          return { ...parent, first: step };
+        }
+        step = await parent.pages.next();
+      }
+    } catch (failure) {
+      await parent.pages.return?.();
+      throw failure;
+    }
+    throw error;
   }
 }
 
