@@ -77,7 +77,9 @@ A file that is age-encrypted (by fts or by the age tool) is decrypted with
 your key, or a passphrase asked on the terminal (or FTS_PASSPHRASE), and saved
 without its .age suffix unless LOCAL names the file. If it cannot be
 decrypted, nothing is saved. --raw saves the encrypted file as it is.
-${FOLDER_HELP}`,
+${FOLDER_HELP}"get -r /" copies the whole top folder: its contents go into the local
+folder, or into LOCAL (made when missing).
+`,
   mget: `
 Encrypted files are decrypted as by get; --raw saves them as they are.
 `,
@@ -93,6 +95,8 @@ confirmed first unless -f.
 with the total size of the files listed and the count of files and folders.
 -R lists every folder below too, numbered on (a number picks from any of
 them); with -l it ends with the total of the whole tree, as du would.
+A large folder is printed as its pages arrive; the numbers of the first
+10,000 lines are kept for later commands (name a file further down).
 `,
   mkdir: `
 -p makes the missing parent folders too, and is content when the folder is

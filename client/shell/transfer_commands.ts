@@ -20,6 +20,7 @@ import {
   missingRemoteFolder,
   patternRegExp,
   type RefFile,
+  remoteFolder,
   remoteName,
   remoteRef,
   remoteTarget,
@@ -116,7 +117,9 @@ async function getOne(
   context: CommandContext,
 ): Promise<void> {
   const { state, output, signal } = context;
-  const file = remoteRef(state, command.source, "get");
+  const file = command.recursive && namesTop(state, command.source)
+    ? TOP_FOLDER
+    : remoteRef(state, command.source, "get");
   if (command.local !== "-" && await isRemoteFolder(command, file, context)) {
     return await getFolder(
       command,
@@ -585,6 +588,26 @@ function report(
         total === 1 ? "" : "s"
       }`,
     );
+  }
+}
+
+/** The remote top folder, as `get -r /` names it. */
+const TOP_FOLDER: RefFile = {
+  path: "",
+  name: "/",
+  type: "dir",
+  size: 0,
+  mtime: 0,
+  listed: false,
+};
+
+/** True when `ref` is a typed path that leads to the remote top folder. */
+function namesTop(state: ShellState, ref: Ref): boolean {
+  if (ref.number !== null) return false;
+  try {
+    return remoteFolder(state, ref.text) === "";
+  } catch {
+    return false; // remoteRef() words the failure
   }
 }
 

@@ -45,6 +45,8 @@ export async function getFolder(
 ): Promise<void> {
   const { state, output, signal } = context;
   const remote = folder.path;
+  // The top folder has no name: its contents go into the local folder.
+  const shown = remote === "" ? "/" : remote;
   const leaf = remoteLeaf(remote);
   let target = join(state.localDir, leaf);
   if (command.local !== null) {
@@ -53,8 +55,8 @@ export async function getFolder(
       ? join(full, leaf)
       : full;
   }
-  await checkLocalFolder(dirname(target), "get", remote);
-  const bar = startBar(output, quoted(remote));
+  await checkLocalFolder(dirname(target), "get", shown);
+  const bar = startBar(output, quoted(shown));
   const started = (output.clock ?? systemClock).now();
   let summary: TreeSummary;
   try {
@@ -70,7 +72,7 @@ export async function getFolder(
     bar?.clear();
     throw error;
   }
-  report("get", remote, summary, { bar, output, started });
+  report("get", shown, summary, { bar, output, started });
 }
 
 /** `put -r LOCAL [REMOTE]` of local folder `folder`. */
