@@ -31,6 +31,7 @@ export const MSG = {
   ERROR: 0x11,
   LIST: 0x20,
   ENTRIES: 0x21,
+  LIST_NEXT: 0x2f,
   PUT: 0x30,
   PUT_READY: 0x31,
   DATA: 0x32,
@@ -56,7 +57,12 @@ export const FLAG_ZSTD = 0x02;
 /** The version of the message layer this code speaks. */
 export const PROTOCOL_VERSION = 1;
 /** Features this code can negotiate in HELLO/WELCOME. */
-export const KNOWN_FEATURES = ["zstd", "mode", "usage"] as const;
+export const KNOWN_FEATURES = ["zstd", "mode", "usage", "pull"] as const;
+/**
+ * Largest LIST `window` (feature "pull"): ENTRIES frames a server may send
+ * ahead of the client's LIST_NEXT.
+ */
+export const MAX_LIST_WINDOW = 64;
 /** Largest permission-bits value (`rwxrwxrwx`) of a `mode` field (feature "mode"). */
 export const MAX_MODE = 0o777;
 /** Bytes before a chunk in a DATA frame: header plus u64 offset. */
@@ -143,7 +149,17 @@ export type Message =
   | { type: "pong"; id: number }
   | { type: "ok"; id: number; perms?: string[] }
   | { type: "error"; id: number; code: ErrorCode; message: string }
-  | { type: "list"; id: number; path: string }
+  | {
+    type: "list";
+    id: number;
+    path: string;
+    /**
+     * Feature "pull": ENTRIES frames the server sends before it waits for
+     * a LIST_NEXT, 1 to {@linkcode MAX_LIST_WINDOW}; absent: all at once.
+     */
+    window?: number;
+  }
+  | { type: "list_next"; id: number }
   | { type: "entries"; id: number; entries: Entry[]; more: boolean }
   | {
     type: "put";
@@ -214,6 +230,7 @@ const TAG_BY_TYPE: Record<MessageType, number> = {
   error: MSG.ERROR,
   list: MSG.LIST,
   entries: MSG.ENTRIES,
+  list_next: MSG.LIST_NEXT,
   put: MSG.PUT,
   put_ready: MSG.PUT_READY,
   data: MSG.DATA,
@@ -374,6 +391,7 @@ export function decodeMessage(frame: Frame): Message {
     case "pong":
     case "cancel":
     case "usage":
+    case "list_next":
       return { type, id };
     case "going_away":
       return {
@@ -393,8 +411,17 @@ export function decodeMessage(frame: Frame): Message {
       }
       return { type, id, code, message: str(o, "message") };
     }
-    case "list":
-      return { type, id, path: str(o, "path") };
+    case "list": {
+      const path = str(o, "path");
+      if (o.window === undefined) return { type, id, path };
+      const window = uint(o, "window");
+      if (window < 1 || window > MAX_LIST_WINDOW) {
+        throw new ProtocolError(
+          `LIST window ${window} is not between 1 and ${MAX_LIST_WINDOW}`,
+        );
+      }
+      return { type, id, path, window };
+    }
     case "entries":
       return {
         type,

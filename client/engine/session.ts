@@ -66,6 +66,11 @@ import {
  * (PROTOCOL.md, SHUTDOWN).
  */
 const SERVER_GRACE = Number.MAX_SAFE_INTEGER;
+/**
+ * ENTRIES frames a listing asks the server for ahead of its reader
+ * (LIST `window`, feature "pull"): the most the engine holds of a listing.
+ */
+export const LIST_WINDOW = 4;
 /** Most entries one listing may hold (a hostile server could send forever). */
 const MAX_LIST_ENTRIES = 1_000_000;
 /**
@@ -359,13 +364,19 @@ export class ClientSession implements AsyncDisposable {
   ): AsyncGenerator<ListPage, void, undefined> {
     let request: PendingRequest | null = null;
     let ended = false;
+    const pull = this.features.includes("pull");
     const fail = (error: unknown) =>
       this.#failure("list", path === "" ? "/" : path, error);
     try {
       try {
         if (path !== "") path = validateName(path);
         request = this.#requests.open();
-        await this.#conn.send({ type: "list", id: request.id, path });
+        await this.#conn.send({
+          type: "list",
+          id: request.id,
+          path,
+          ...(pull ? { window: LIST_WINDOW } : {}),
+        });
       } catch (error) {
         throw fail(error);
       }
@@ -393,6 +404,12 @@ export class ClientSession implements AsyncDisposable {
           idle();
         }
         if (!more) return;
+        // The page is done with: the server may send one more.
+        if (pull) {
+          await this.#conn.send({ type: "list_next", id: request.id }).catch(
+            () => {},
+          );
+        }
       }
     } finally {
       if (request !== null) {

@@ -140,6 +140,7 @@ export function operationOf(type: MessageType): Operation | null {
     case "bye":
     case "ping":
     case "cancel":
+    case "list_next":
     case "data":
     case "put_end":
     case "welcome":

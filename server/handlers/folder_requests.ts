@@ -9,6 +9,7 @@ import type { Entry, MessageOf } from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
 import type { HandlerContext, OpResult } from "./handler_context.ts";
 import { checkExpect } from "./get_handler.ts";
+import type { ListCredits } from "./list_credits.ts";
 
 const NONE: OpResult = { bytes: 0 };
 
@@ -21,7 +22,10 @@ const NONE: OpResult = { bytes: 0 };
  * MAX_PAYLOAD. A listing waits for one of the session's list slots, and
  * the next page is pulled from the storage only once the session's write
  * queue is below its limit, so a client that does not read holds at most
- * two pages per listing in the server, whatever the folder's size.
+ * two pages per listing in the server, whatever the folder's size. With
+ * `credits` (a LIST with `window`, feature "pull") each frame also waits
+ * for a credit, so the storage is read at most one page ahead of what the
+ * client asked for, however fast it reads.
  *
  * @throws the storage's errors, or `signal.reason` once aborted.
  */
@@ -29,6 +33,7 @@ export async function listFolder(
   ctx: HandlerContext,
   list: MessageOf<"list">,
   signal: AbortSignal,
+  credits: ListCredits | null = null,
 ): Promise<OpResult> {
   using _slot = await ctx.lists.acquire(signal);
   const pages = ctx.storage.list(list.path)[Symbol.asyncIterator]();
@@ -45,6 +50,7 @@ export async function listFolder(
     let next = await nextPage();
     for (;;) {
       const page: Entry[] = next.done ? [] : next.value;
+      await credits?.take(signal);
       await ctx.conn.queueBelow(ctx.writeQueueBytes);
       signal.throwIfAborted();
       if (!next.done) next = await nextPage();

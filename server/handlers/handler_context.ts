@@ -38,6 +38,11 @@ export interface HandlerContext {
    * ENTRIES, GET_READY and PUT. Default false.
    */
   readonly modes?: boolean;
+  /**
+   * True when the feature "pull" was negotiated: a LIST with `window`
+   * sends its pages as the client asks for them. Default false.
+   */
+  readonly pull?: boolean;
   /** Bounds the downloads of one session that stream at once. */
   readonly downloads: Semaphore;
   /** Bounds the listings of one session held in memory at once. */

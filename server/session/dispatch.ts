@@ -2,7 +2,7 @@
  * The session's dispatch table: what each frame a client sends does once
  * the session is open. Requests go to the {@linkcode RequestRunner}; DATA
  * and PUT_END feed the upload they belong to; anything a client may not
- * send here is a protocol error.
+ * send here is a protocol error. LIST_NEXT gives its listing one more page.
  *
  * @module
  */
@@ -71,6 +71,9 @@ export async function dispatch(
     case "put_end":
       // Not awaited: the handler keeps it while it commits.
       void target.requests.inbox(message.id)?.deliver(message);
+      return;
+    case "list_next":
+      target.requests.listCredits(message.id)?.grant();
       return;
     case "cancel":
       target.requests.cancel(

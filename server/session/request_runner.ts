@@ -24,6 +24,7 @@ import type { Clock } from "../../common/clock.ts";
 import type { HandlerContext, OpResult } from "../handlers/handler_context.ts";
 import { sendFile } from "../handlers/get_handler.ts";
 import { UploadInbox } from "../handlers/upload_inbox.ts";
+import { ListCredits } from "../handlers/list_credits.ts";
 import { operationOf } from "../auth/permissions.ts";
 import {
   deleteFile,
@@ -92,6 +93,8 @@ export interface RequestRunnerOptions {
 interface Active {
   readonly controller: AbortController;
   readonly inbox: UploadInbox | null;
+  /** The pages a LIST with `window` may still send (feature "pull"). */
+  readonly credits: ListCredits | null;
   /** The place among the requests in flight; null for an upload. */
   readonly place: Disposable | null;
   done: Promise<void>;
@@ -118,6 +121,15 @@ export class RequestRunner {
   /** The upload inbox of request `id`, if it is a PUT in flight. */
   inbox(id: number): UploadInbox | null | undefined {
     return this.#requests.get(id)?.inbox;
+  }
+
+  /**
+   * The page credits of request `id`, if it is a LIST with `window` in
+   * flight (a LIST_NEXT for anything else is ignored: the listing may have
+   * ended meanwhile).
+   */
+  listCredits(id: number): ListCredits | null | undefined {
+    return this.#requests.get(id)?.credits;
   }
 
   /** Aborts request `id` with `reason`, if it is in flight. */
@@ -192,6 +204,10 @@ export class RequestRunner {
     const active: Active = {
       controller: new AbortController(),
       inbox: message.type === "put" ? new UploadInbox() : null,
+      credits: message.type === "list" && message.window !== undefined &&
+          this.#options.context().pull
+        ? new ListCredits(message.window)
+        : null,
       place,
       done: Promise.resolve(),
     };
@@ -247,7 +263,7 @@ export class RequestRunner {
       case "get":
         return sendFile(ctx, message, signal);
       case "list":
-        return listFolder(ctx, message, signal);
+        return listFolder(ctx, message, signal, active.credits);
       case "delete":
         return deleteFile(ctx, message, signal);
       case "rename":

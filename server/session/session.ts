@@ -396,6 +396,7 @@ export class Session {
       chunkSize: this.#options.chunkSize,
       zstd: welcome.features.includes("zstd"),
       modes: welcome.features.includes("mode"),
+      pull: welcome.features.includes("pull"),
       downloads: new Semaphore(DOWNLOAD_SLOTS),
       lists: new Semaphore(LIST_SLOTS),
       turns: eventLoopTurns.of(this),

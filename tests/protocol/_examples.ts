@@ -74,6 +74,7 @@ export const EXAMPLES: { [T in MessageType]: MessageOf<T> } = {
     ],
     more: true,
   },
+  list_next: { type: "list_next", id: 1 },
   put: {
     type: "put",
     id: 2,

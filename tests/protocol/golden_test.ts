@@ -31,6 +31,7 @@ import {
   DEFAULT_CHUNK,
   encodeMessage,
   KNOWN_FEATURES,
+  MAX_LIST_WINDOW,
   type MessageType,
   MSG,
   PROTOCOL_VERSION,
@@ -234,6 +235,7 @@ Deno.test("the limits table of PROTOCOL.md matches the constants in protocol/", 
     MAX_DEPTH,
     FRAME_VERSION,
     PROTOCOL_VERSION,
+    MAX_LIST_WINDOW,
   };
   const documented: Record<string, number> = {};
   for (const cells of tableRows(section(doc, "Limits"))) {

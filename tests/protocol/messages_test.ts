@@ -61,7 +61,7 @@ function assertRefused(frame: Frame, label: string): void {
 
 Deno.test("message constants are the ones PROTOCOL.md describes", () => {
   assert.equal(PROTOCOL_VERSION, 1);
-  assert.deepEqual([...KNOWN_FEATURES], ["zstd", "mode", "usage"]);
+  assert.deepEqual([...KNOWN_FEATURES], ["zstd", "mode", "usage", "pull"]);
   assert.equal(DATA_PREFIX, HEADER_SIZE + 8);
   assert.equal(DEFAULT_CHUNK, 1024 * 1024);
   assert.equal(FLAG_MORE, 0x01);
@@ -607,4 +607,18 @@ Deno.test("decodeMessage() takes an optional mode up to 0o777 and refuses a larg
       }),
     ProtocolError,
   );
+});
+
+Deno.test("decodeMessage() takes a LIST window from 1 to MAX_LIST_WINDOW and refuses others", () => {
+  assert.deepEqual(
+    decodeMessage(jsonFrame("list", '{"path":"","window":64}')),
+    { type: "list", id: 1, path: "", window: 64 },
+  );
+  assert.deepEqual(
+    decodeMessage(jsonFrame("list", '{"path":"d","window":1}')),
+    { type: "list", id: 1, path: "d", window: 1 },
+  );
+  assertRefused(jsonFrame("list", '{"path":"","window":0}'), "window 0");
+  assertRefused(jsonFrame("list", '{"path":"","window":65}'), "window 65");
+  assertRefused(jsonFrame("list", '{"path":"","window":1.5}'), "window 1.5");
 });
