@@ -227,9 +227,10 @@ export class LocalStorage implements Storage {
 
   /**
    * Reads the folder's names at the first pull (the disk gives them
-   * unsorted, so all of them are read and sorted: a few bytes each), then
-   * makes each page's entries (lstat, age sniffing) only as it is pulled.
-   * The folder stays open, by descriptor, until the listing ends.
+   * unsorted, and Deno reads a folder whole anyway, so all of them are read
+   * and sorted: a few bytes each, the sort a fraction of the read), then
+   * makes each page's entries (name check, lstat, age sniffing) only as it
+   * is pulled. The folder stays open, by descriptor, until the listing ends.
    */
   async *list(path: string): AsyncGenerator<Entry[], void, undefined> {
     using at = this.#paths.openFolder(path, "list");
@@ -247,6 +248,7 @@ export class LocalStorage implements Storage {
   async #entries(folder: Folder, names: readonly string[]): Promise<Entry[]> {
     const found: { entry: Entry; info: Deno.FileInfo }[] = [];
     for (const n of names) {
+      if (!isCanonicalComponent(n)) continue;
       let info: Deno.FileInfo | null;
       try {
         info = lstatOrNull(folder.at(n));
@@ -735,7 +737,8 @@ function openError(root: string, error: unknown): FtsError {
 
 /**
  * The names in `folder` (called `name`) that may be listed, sorted: regular
- * files and folders with valid protocol names, never the state folder.
+ * files and folders, never the state folder. Their validity is checked
+ * page by page, as they are listed.
  */
 function listNames(folder: Folder, name: string): string[] {
   const names: string[] = [];
@@ -743,13 +746,13 @@ function listNames(folder: Folder, name: string): string[] {
     for (const e of Deno.readDirSync(folder.path)) {
       if (e.isSymlink || !(e.isFile || e.isDirectory)) continue;
       if (name === "" && e.name === STATE_DIR) continue;
-      if (!isCanonicalComponent(e.name)) continue;
       names.push(e.name);
     }
   } catch (error) {
     throw fsError(error, "list", name);
   }
-  return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // The default order is by UTF-16 code units, as `a < b` compares.
+  return names.sort();
 }
 
 /** True for a base name that is itself a valid, NFC protocol name. */
