@@ -11,6 +11,7 @@ import { validateName } from "../../protocol/names.ts";
 import { DEFAULT_WINDOW } from "./batch.ts";
 import { ReasonError } from "../errors.ts";
 import type { TreeHost } from "./tree_put.ts";
+import type { ListPage } from "./session.ts";
 import { MAX_KEPT } from "./tree_tally.ts";
 
 /** How a folder deletion went. */
@@ -32,7 +33,7 @@ export interface RemoveSummary {
  * later failures are in the summary.
  */
 export async function removeTree(
-  host: Pick<TreeHost, "list" | "remove" | "failure">,
+  host: Pick<TreeHost, "listPages" | "remove" | "failure">,
   root: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<RemoveSummary> {
@@ -46,29 +47,13 @@ export async function removeTree(
     failed++;
     if (failures.length < MAX_KEPT) failures.push(error);
   };
-  const top = await host.list(validateName(root), listOptions);
-  // Post-order, one folder's listing at a time on the path from the top.
-  const clear = async (folder: string, given?: typeof top) => {
-    signal?.throwIfAborted();
-    let listing = given;
-    try {
-      listing ??= await host.list(folder, listOptions);
-    } catch (error) {
-      return fail(error);
-    }
-    if (listing.refusedCount > 0) {
-      fail(host.failure(
-        "delete",
-        folder,
-        new ReasonError(
-          "invalid_name",
-          `the server listed ${listing.refusedCount} unsafe name(s) in it`,
-        ),
-      ));
-    }
-    const names = listing.entries.filter((e) =>
-      e.type === "file" && !e.name.includes("/")
-    ).map((e) => `${folder}/${e.name}`);
+  // The top's first page is read first, so a folder that cannot be
+  // listed fails as a whole.
+  const topPages = host.listPages(validateName(root), listOptions)[
+    Symbol.asyncIterator
+  ]();
+  const topFirst = await topPages.next();
+  const removeFiles = async (names: string[]) => {
     for (let at = 0; at < names.length; at += DEFAULT_WINDOW) {
       signal?.throwIfAborted();
       await Promise.all(
@@ -82,17 +67,56 @@ export async function removeTree(
         }),
       );
     }
-    for (const entry of listing.entries) {
-      if (entry.type !== "dir" || entry.name.includes("/")) continue;
-      let child: string;
-      try {
-        child = validateName(`${folder}/${entry.name}`);
-      } catch (error) {
-        fail(host.failure("delete", `${folder}/${entry.name}`, error));
-        continue;
+  };
+  // Post-order, one listing open at a time: a folder's files go page by
+  // page, the names of its subfolders are kept and cleared after it.
+  const clear = async (
+    folder: string,
+    given?: { pages: AsyncIterator<ListPage>; first: IteratorResult<ListPage> },
+  ) => {
+    signal?.throwIfAborted();
+    const below: string[] = [];
+    let refusedCount = 0;
+    const pages = given?.pages ??
+      host.listPages(folder, listOptions)[Symbol.asyncIterator]();
+    try {
+      for (
+        let step = given?.first ?? await pages.next();
+        !step.done;
+        step = await pages.next()
+      ) {
+        const page = step.value;
+        refusedCount += page.refusedCount;
+        await removeFiles(
+          page.entries.filter((e) => e.type === "file" && !e.name.includes("/"))
+            .map((e) => `${folder}/${e.name}`),
+        );
+        for (const entry of page.entries) {
+          if (entry.type !== "dir" || entry.name.includes("/")) continue;
+          try {
+            below.push(validateName(`${folder}/${entry.name}`));
+          } catch (error) {
+            fail(host.failure("delete", `${folder}/${entry.name}`, error));
+          }
+        }
       }
-      await clear(child);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      return fail(error);
+    } finally {
+      await pages.return?.();
     }
+    if (refusedCount > 0) {
+      fail(host.failure(
+        "delete",
+        folder,
+        new ReasonError(
+          "invalid_name",
+          `the server listed ${refusedCount} unsafe name(s) in it`,
+        ),
+      ));
+    }
+    for (const child of below) await clear(child);
     try {
       await host.remove(folder);
       folders++;
@@ -101,7 +125,7 @@ export async function removeTree(
     }
   };
   try {
-    await clear(validateName(root), top);
+    await clear(validateName(root), { pages: topPages, first: topFirst });
   } catch (error) {
     // Ended as a whole (cancelled, the connection lost): one error for it.
     throw host.failure("delete", root, error);
