@@ -15,6 +15,7 @@
  * @module
  */
 
+import { parseSize } from "./sizes.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 
 /**
@@ -175,37 +176,31 @@ export function bandwidthLimits(
   };
 }
 
-const UNITS: Record<string, number> = {
-  "": 1,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-};
-
 /**
  * Parses a rate as curl's `--limit-rate` and rsync's `--bwlimit` take it:
- * bytes per second, with an optional K, M or G (powers of 1024, either
- * case, `KiB`, `MiB`, `GiB` too): `500K`, `10M`, `1.5G`, `65536`. `what`
- * names the value in messages (the option, for a command line).
+ * bytes per second, written as {@linkcode parseSize} reads sizes (`500K`,
+ * `10M`, `1.5G`, `20MiB` as powers of 1024, `10MB` as 10^7, `65536`).
+ * `what` names the value in messages (the option, for a command line).
  *
- * @throws {SyntaxError} for anything else; {@linkcode RangeError} for a
- * rate below {@linkcode MIN_RATE} or beyond 2^53 bytes per second.
+ * @throws {RangeError} for anything else, or a rate below
+ * {@linkcode MIN_RATE}.
  */
 export function parseRate(text: string, what = "A rate"): number {
-  const match = /^(\d+(?:\.\d+)?)(?:([kmg])(?:ib)?)?$/i.exec(text);
-  if (!match) {
-    throw new SyntaxError(
+  let rate: number;
+  try {
+    rate = parseSize(text);
+  } catch (error) {
+    throw new RangeError(
       `${what} must be bytes per second such as 500K, 10M or 1G, not ${
-        JSON.stringify(text)
+        JSON.stringify(text.slice(0, 40))
       }`,
+      { cause: error },
     );
   }
-  const unit = UNITS[(match[2] ?? "").toLowerCase()]!;
-  const rate = Math.floor(Number(match[1]) * unit);
-  if (!(rate >= MIN_RATE && rate <= Number.MAX_SAFE_INTEGER)) {
+  if (rate < MIN_RATE) {
     throw new RangeError(
       `${what} must be at least 16K (${MIN_RATE} bytes per second), not ${
-        JSON.stringify(text)
+        JSON.stringify(text.slice(0, 40))
       }`,
     );
   }

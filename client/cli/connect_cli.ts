@@ -158,9 +158,7 @@ export async function connectCommand(
     try {
       limit = parseRate(values.limit, "--limit");
     } catch (error) {
-      if (!(error instanceof SyntaxError || error instanceof RangeError)) {
-        throw error;
-      }
+      if (!(error instanceof RangeError)) throw error;
       return fail(error.message, USAGE_STATUS);
     }
   }

@@ -188,7 +188,7 @@ Options:
                    more (text on a slow link); off: never
   --limit RATE     at most RATE bytes per second in each direction, counted
                    on the wire: 500K, 10M, 1G (K, M, G are powers of 1024,
-                   as in curl and rsync)
+                   KB, MB, GB of 1000, as rsync reads them)
   --timeout SECONDS
                    give up when a transfer or request makes no progress (no
                    byte to or from the server) for this long (default 120;

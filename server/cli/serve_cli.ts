@@ -73,7 +73,8 @@ Options:
   --limit-per-client RATE
                         bandwidth of each connection, in bytes per second
                         in each direction: 500K, 10M, 1G (K, M, G are
-                        powers of 1024, as in curl and rsync); default none
+                        powers of 1024, KB, MB, GB of 1000, as rsync reads
+                        them); default none
   --limit-total RATE    bandwidth of all connections together, in bytes per
                         second in each direction, shared fairly between
                         them; default none
@@ -348,9 +349,7 @@ function rate(flag: string, text: string | undefined): number | undefined {
   try {
     return parseRate(text, flag);
   } catch (error) {
-    if (!(error instanceof SyntaxError || error instanceof RangeError)) {
-      throw error;
-    }
+    if (!(error instanceof RangeError)) throw error;
     throw new UsageError(error.message, { cause: error });
   }
 }

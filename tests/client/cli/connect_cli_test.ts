@@ -87,8 +87,8 @@ Deno.test("connectCommand() exits 2 with one line for usage errors", async () =>
         'fts: --compress must be auto or off, not "yes"\n',
       ],
       [
-        ["--limit", "10MB", "h"],
-        'fts: --limit must be bytes per second such as 500K, 10M or 1G, not "10MB"\n',
+        ["--limit", "10Mbit", "h"],
+        'fts: --limit must be bytes per second such as 500K, 10M or 1G, not "10Mbit"\n',
       ],
       [
         ["h", "--limit", "512"],

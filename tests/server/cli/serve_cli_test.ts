@@ -196,7 +196,7 @@ Deno.test("serveCommand() exits 2 with one line for usage errors", async () => {
       ["--host", "999.1.1.1"],
       ["--host", "1.2.3.4.5"],
       ["--host", "fe80::1%lo"],
-      ["--limit-per-client", "10MB"],
+      ["--limit-per-client", "10Mbit"],
       ["--limit-total", "100"],
       ["--limit-total"],
     ]
