@@ -13,6 +13,7 @@ import {
   encodeMessage,
   type Message,
 } from "../protocol/messages.ts";
+import { afterTurn } from "./next_turn.ts";
 
 /** Weight of the past in {@linkcode FrameConn.drainRate}, per write. */
 const DRAIN_DECAY = 7 / 8;
@@ -28,6 +29,17 @@ export interface ByteConn {
   close(): void;
 }
 
+/** Options of {@linkcode FrameConn}. */
+export interface FrameConnOptions {
+  /**
+   * Start writing at the next turn of the event loop instead of the next
+   * microtask, so that the frames sent in one turn (e.g. requests sent
+   * as the replies read in that turn free their places) go out in one
+   * write. Default false.
+   */
+  byTurn?: boolean;
+}
+
 /**
  * Reads frames from and writes frames to a connection. Reads are made by one
  * reader at a time; writes from several tasks are serialised so frames never
@@ -35,10 +47,13 @@ export interface ByteConn {
  */
 export class FrameConn {
   readonly #conn: ByteConn;
+  readonly #byTurn: boolean;
   readonly #decoder = new FrameDecoder();
   /** Writes not yet handed to the connection, oldest first. */
   #pending: PendingWrite[] = [];
   #pumping = false;
+  /** A pump is due and has not started yet. */
+  #due = false;
   #closed = false;
   #queued = 0;
   #waiters: { limit: number; resolve: () => void }[] = [];
@@ -47,8 +62,9 @@ export class FrameConn {
   #drainMs = 0;
   #drainWrites = 0;
 
-  constructor(conn: ByteConn) {
+  constructor(conn: ByteConn, options: FrameConnOptions = {}) {
     this.#conn = conn;
+    this.#byTurn = options.byTurn ?? false;
   }
 
   /** True once {@linkcode close} was called. */
@@ -92,11 +108,19 @@ export class FrameConn {
   /**
    * Encodes and sends one message. Its bytes count in
    * {@linkcode queuedBytes} until they are handed to the connection.
+   *
+   * If `signal` aborts while the message still waits for its turn, it is
+   * withdrawn (the peer never sees it) and the result rejects with the
+   * signal's reason; once handed to the connection it is sent whatever the
+   * signal does.
    */
-  send(message: Message): Promise<void> {
+  send(message: Message, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const bytes = encodeMessage(message);
     this.#queued += bytes.byteLength;
-    const sent = this.writeAll(bytes);
+    const sent = signal
+      ? this.#withdrawable(bytes, signal)
+      : this.writeAll(bytes);
     void sent.catch(() => {}).finally(() => {
       this.#queued -= bytes.byteLength;
       this.#wakeWaiters();
@@ -125,14 +149,45 @@ export class FrameConn {
    * may reuse the buffer afterwards.
    */
   writeAll(bytes: Uint8Array): Promise<void> {
-    const done = Promise.withResolvers<void>();
-    this.#pending.push({ bytes, done });
+    const write: PendingWrite = {
+      bytes,
+      done: Promise.withResolvers<void>(),
+      state: "pending",
+    };
+    this.#enqueue(write);
+    return write.done.promise;
+  }
+
+  /** {@linkcode writeAll}, withdrawn if `signal` aborts before its turn. */
+  #withdrawable(bytes: Uint8Array, signal: AbortSignal): Promise<void> {
+    const write: PendingWrite = {
+      bytes,
+      done: Promise.withResolvers<void>(),
+      state: "pending",
+    };
+    const onAbort = () => {
+      if (write.state !== "pending") return;
+      write.state = "withdrawn";
+      write.done.reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#enqueue(write);
+    const done = write.done.promise;
+    void done.catch(() => {}).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+    return done;
+  }
+
+  #enqueue(write: PendingWrite): void {
+    this.#pending.push(write);
     if (!this.#pumping) {
       this.#pumping = true;
-      // From a microtask, so that frames sent in the same turn go together.
-      void Promise.resolve().then(() => this.#pump());
+      this.#due = true;
+      // Later, so that the frames sent meanwhile go together.
+      if (this.#byTurn) afterTurn(() => this.#start());
+      else void Promise.resolve().then(() => this.#start());
     }
-    return done.promise;
   }
 
   /**
@@ -142,10 +197,17 @@ export class FrameConn {
    * operation for many replies, instead of one each. A failed call fails
    * the writes it carried; the later ones are still tried, as before.
    */
+  #start(): void {
+    if (!this.#due) return;
+    this.#due = false;
+    void this.#pump();
+  }
+
   async #pump(): Promise<void> {
     try {
       while (this.#pending.length > 0) {
         const batch = this.#takeBatch();
+        if (batch.length === 0) continue;
         const bytes = batch.length === 1 ? batch[0]!.bytes : joined(batch);
         try {
           const started = performance.now();
@@ -168,18 +230,25 @@ export class FrameConn {
     }
   }
 
-  /** The oldest pending write and the small ones right behind it. */
+  /**
+   * The oldest pending write and the small ones right behind it, skipping
+   * the withdrawn ones (possibly none left).
+   */
   #takeBatch(): PendingWrite[] {
-    const first = this.#pending[0]!;
-    let bytes = first.bytes.byteLength;
-    let n = 1;
-    while (n < this.#pending.length) {
-      const next = this.#pending[n]!.bytes.byteLength;
-      if (bytes + next > COALESCE_BYTES) break;
-      bytes += next;
-      n++;
+    const batch: PendingWrite[] = [];
+    let bytes = 0;
+    let n = 0;
+    for (; n < this.#pending.length; n++) {
+      const write = this.#pending[n]!;
+      if (write.state === "withdrawn") continue;
+      const size = write.bytes.byteLength;
+      if (batch.length > 0 && bytes + size > COALESCE_BYTES) break;
+      bytes += size;
+      write.state = "taken";
+      batch.push(write);
     }
-    return this.#pending.splice(0, n);
+    this.#pending.splice(0, n);
+    return batch;
   }
 
   /**
@@ -217,6 +286,9 @@ export class FrameConn {
    */
   close(): void {
     if (this.#closed) return;
+    // What was sent before is handed to the connection first (e.g. a
+    // CANCEL sent just before closing).
+    this.#start();
     this.#closed = true;
     this.#wakeWaiters();
     try {
@@ -237,6 +309,8 @@ const COALESCE_BYTES = 64 * 1024;
 interface PendingWrite {
   readonly bytes: Uint8Array;
   readonly done: PromiseWithResolvers<void>;
+  /** "withdrawn" when its signal aborted before it was taken to be written. */
+  state: "pending" | "withdrawn" | "taken";
 }
 
 /** The bytes of `writes`, one after the other, in one buffer. */

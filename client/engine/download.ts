@@ -174,7 +174,7 @@ export async function download(
   try {
     const request = core.requests.open();
     const receiver = new Receiver(core, request, temp.file, options, false);
-    await sendGet(core, request.id, name, options);
+    await sendGet(core, request, name, options);
     const result = await receiver.wait(options.signal);
     // Times and bits before the sync, so that they are durable with the data.
     const mtime = new Date(result.mtime);
@@ -214,20 +214,29 @@ export async function download(
   }
 }
 
-/** Sends the GET of `name` from its start under request `id`. */
-function sendGet(
+/**
+ * Sends the GET of `name` from its start under `request`. A GET aborted
+ * before it was written is withdrawn: the request ends here, and the server
+ * hears of it neither by the GET nor by a CANCEL.
+ */
+async function sendGet(
   core: SessionCore,
-  id: number,
+  request: PendingRequest,
   name: string,
   options: ReceiveOptions,
 ): Promise<void> {
-  return core.conn.send({
-    type: "get",
-    id,
-    name,
-    offset: 0,
-    ...(options.expect ? { expect: options.expect } : {}),
-  });
+  try {
+    await core.conn.send({
+      type: "get",
+      id: request.id,
+      name,
+      offset: 0,
+      ...(options.expect ? { expect: options.expect } : {}),
+    }, options.signal);
+  } catch (error) {
+    request.finish();
+    throw error;
+  }
 }
 
 /**
@@ -243,7 +252,7 @@ async function receiveInto(
 ): Promise<GetResult> {
   const request = core.requests.open();
   const receiver = new Receiver(core, request, sink, options, true);
-  await sendGet(core, request.id, name, options);
+  await sendGet(core, request, name, options);
   const result = await receiver.wait(options.signal);
   return {
     path,

@@ -186,7 +186,9 @@ export async function openSession(
     throw connectError(label, error);
   }
   const pulse = { beat: () => {} };
-  const conn = new FrameConn(watched(throttled(byteConn, limits), pulse));
+  const conn = new FrameConn(watched(throttled(byteConn, limits), pulse), {
+    byTurn: true,
+  });
   try {
     const welcome = await handshake(conn, options);
     return new ClientSession(conn, where, welcome, options, pulse);
@@ -371,12 +373,17 @@ export class ClientSession implements AsyncDisposable {
       try {
         if (path !== "") path = validateName(path);
         request = this.#requests.open();
-        await this.#conn.send({
-          type: "list",
-          id: request.id,
-          path,
-          ...(pull ? { window: LIST_WINDOW } : {}),
-        });
+        try {
+          await this.#conn.send({
+            type: "list",
+            id: request.id,
+            path,
+            ...(pull ? { window: LIST_WINDOW } : {}),
+          }, signal);
+        } catch (error) {
+          ended = true; // never written: nothing to cancel
+          throw error;
+        }
       } catch (error) {
         throw fail(error);
       }
@@ -744,7 +751,12 @@ export class ClientSession implements AsyncDisposable {
       const request = this.#requests.open();
       let ended = false;
       try {
-        await this.#conn.send({ type: "list", id: request.id, path });
+        try {
+          await this.#conn.send({ type: "list", id: request.id, path }, signal);
+        } catch (error) {
+          ended = true; // never written: nothing to cancel
+          throw error;
+        }
         return await read(async () => {
           const reply = await request.next(signal);
           ended = endsListing(reply);

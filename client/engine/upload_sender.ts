@@ -27,7 +27,6 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
-import { setImmediate } from "node:timers";
 import { ProtocolError } from "../../protocol/errors.ts";
 import {
   DATA_PREFIX,
@@ -37,6 +36,7 @@ import {
 } from "../../protocol/messages.ts";
 import { validateName } from "../../protocol/names.ts";
 import type { ChunkCompressor } from "../../common/compression.ts";
+import { nextTurn } from "../../common/next_turn.ts";
 import { ReasonError, remoteError } from "../errors.ts";
 import { readFull } from "./local_files.ts";
 import type { PendingRequest, RequestTable } from "./request_table.ts";
@@ -675,11 +675,6 @@ export class UploadSender {
     if (outcome instanceof Outcome) upload.resolve(outcome.result);
     else upload.reject(outcome);
   }
-}
-
-/** Resolves after the event loop has turned once (I/O callbacks included). */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A successful result, told apart from an error by its class. */

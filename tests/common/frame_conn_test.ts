@@ -107,3 +107,68 @@ Deno.test("FrameConn fails only the writes a failed write carried; later ones st
   await later;
   assert.deepEqual(messagesIn(conn.writes).map((m) => m.id), [2]);
 });
+
+Deno.test("FrameConn withdraws a message whose signal aborts before its turn, and no other", async () => {
+  const conn = new HeldConn();
+  const frames = new FrameConn(conn);
+  const first = new AbortController();
+  const queued = new AbortController();
+  const reason = new Error("stop");
+  const taken = frames.send(
+    { type: "get", id: 1, name: "a", offset: 0 },
+    first.signal,
+  );
+  await conn.held();
+  // Being written: its abort comes too late, it is sent.
+  first.abort(reason);
+  const withdrawn = frames.send(
+    { type: "get", id: 2, name: "b", offset: 0 },
+    queued.signal,
+  );
+  const kept = frames.send({ type: "get", id: 3, name: "c", offset: 0 });
+  const cancel = frames.send({ type: "cancel", id: 1 });
+  queued.abort(reason);
+  await assert.rejects(withdrawn, (e) => e === reason);
+  await conn.release();
+  await conn.release();
+  await Promise.all([taken, kept, cancel]);
+  assert.deepEqual(
+    messagesIn(conn.writes).map((m) => [m.type, m.id]),
+    [["get", 1], ["get", 3], ["cancel", 1]],
+  );
+  assert.equal(frames.queuedBytes, 0);
+});
+
+Deno.test("FrameConn sends nothing for a message whose signal aborted already", async () => {
+  const conn = new HeldConn();
+  const frames = new FrameConn(conn);
+  const reason = new Error("stop");
+  const sent = frames.send({ type: "pong", id: 1 }, AbortSignal.abort(reason));
+  await assert.rejects(sent, (e) => e === reason);
+  const next = frames.send({ type: "pong", id: 2 });
+  await conn.release();
+  await next;
+  assert.deepEqual(messagesIn(conn.writes).map((m) => m.id), [2]);
+});
+
+Deno.test("FrameConn by turn writes the frames sent across the microtasks of one turn in one write", async () => {
+  const writes: Uint8Array[] = [];
+  const frames = new FrameConn({
+    read: () => Promise.resolve(null),
+    write: (p) => {
+      writes.push(p.slice());
+      return Promise.resolve(p.byteLength);
+    },
+    close: () => {},
+  }, { byTurn: true });
+  const sent: Promise<void>[] = [];
+  for (let id = 1; id <= 5; id++) {
+    sent.push(frames.send({ type: "pong", id }));
+    // As a request sent from a reply's handler, a few awaits apart.
+    await Promise.resolve();
+    await Promise.resolve();
+  }
+  await Promise.all(sent);
+  assert.equal(writes.length, 1);
+  assert.deepEqual(messagesIn(writes).map((m) => m.id), [1, 2, 3, 4, 5]);
+});
