@@ -31,6 +31,8 @@ export const MSG = {
   ERROR: 0x11,
   LIST: 0x20,
   ENTRIES: 0x21,
+  SUMS: 0x22,
+  SUMS_RESULT: 0x23,
   LIST_NEXT: 0x2f,
   PUT: 0x30,
   PUT_READY: 0x31,
@@ -57,12 +59,20 @@ export const FLAG_ZSTD = 0x02;
 /** The version of the message layer this code speaks. */
 export const PROTOCOL_VERSION = 1;
 /** Features this code can negotiate in HELLO/WELCOME. */
-export const KNOWN_FEATURES = ["zstd", "mode", "usage", "pull"] as const;
+export const KNOWN_FEATURES = [
+  "zstd",
+  "mode",
+  "usage",
+  "pull",
+  "sums",
+] as const;
 /**
  * Largest LIST `window` (feature "pull"): ENTRIES frames a server may send
  * ahead of the client's LIST_NEXT.
  */
 export const MAX_LIST_WINDOW = 64;
+/** Most files one SUMS request (feature "sums") may ask about. */
+export const MAX_SUMS = 1000;
 /** Largest permission-bits value (`rwxrwxrwx`) of a `mode` field (feature "mode"). */
 export const MAX_MODE = 0o777;
 /** Bytes before a chunk in a DATA frame: header plus u64 offset. */
@@ -87,6 +97,24 @@ export interface Entry {
    */
   readonly mode?: number;
 }
+
+/** One file a SUMS request asks about: its name and the size the client has. */
+export interface SumQuery {
+  readonly name: string;
+  readonly size: number;
+}
+
+/**
+ * What the server found under one name of a SUMS request: nothing, a
+ * folder, a file of another size, a file of the size asked with its
+ * SHA-256, or a name it refused to look at (with the error code it would
+ * have answered a request for it with).
+ */
+export type SumAnswer =
+  | { readonly type: "none" }
+  | { readonly type: "dir" }
+  | { readonly type: "file"; readonly size: number; readonly sha256?: string }
+  | { readonly type: "refused"; readonly code: ErrorCode };
 
 /** What a client expects of a file it names by listing number. */
 export interface Expect {
@@ -161,6 +189,8 @@ export type Message =
   }
   | { type: "list_next"; id: number }
   | { type: "entries"; id: number; entries: Entry[]; more: boolean }
+  | { type: "sums"; id: number; files: SumQuery[] }
+  | { type: "sums_result"; id: number; files: SumAnswer[] }
   | {
     type: "put";
     id: number;
@@ -231,6 +261,8 @@ const TAG_BY_TYPE: Record<MessageType, number> = {
   list: MSG.LIST,
   entries: MSG.ENTRIES,
   list_next: MSG.LIST_NEXT,
+  sums: MSG.SUMS,
+  sums_result: MSG.SUMS_RESULT,
   put: MSG.PUT,
   put_ready: MSG.PUT_READY,
   data: MSG.DATA,
@@ -429,6 +461,10 @@ export function decodeMessage(frame: Frame): Message {
         entries: entryArray(o.entries),
         more: (frame.flags & FLAG_MORE) !== 0,
       };
+    case "sums":
+      return { type, id, files: sumQueries(o.files) };
+    case "sums_result":
+      return { type, id, files: sumAnswers(o.files) };
     case "put": {
       const base = {
         type,
@@ -617,6 +653,54 @@ function entryArray(v: unknown): Entry[] {
       e,
     );
   });
+}
+
+/** The `files` of a SUMS: 1 to MAX_SUMS objects `{name, size}`. */
+function sumQueries(v: unknown): SumQuery[] {
+  return sumList(v).map((e) => ({
+    name: str(e, "name"),
+    size: uint(e, "size"),
+  }));
+}
+
+/** The `files` of a SUMS_RESULT: at most MAX_SUMS answers. */
+function sumAnswers(v: unknown): SumAnswer[] {
+  return sumList(v).map((e): SumAnswer => {
+    switch (e.type) {
+      case "none":
+      case "dir":
+        return { type: e.type };
+      case "file": {
+        const size = uint(e, "size");
+        return e.sha256 === undefined
+          ? { type: "file", size }
+          : { type: "file", size, sha256: sha(e, "sha256") };
+      }
+      case "refused": {
+        if (!isErrorCode(e.code)) {
+          throw new ProtocolError(
+            `Unknown error code ${JSON.stringify(e.code)}`,
+          );
+        }
+        return { type: "refused", code: e.code };
+      }
+      default:
+        throw fieldError("files[].type", '"none", "dir", "file" or "refused"');
+    }
+  });
+}
+
+/** An array of 1 to MAX_SUMS objects, checked before any item is read. */
+function sumList(v: unknown): Body[] {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_SUMS) {
+    throw fieldError("files", `an array of 1 to ${MAX_SUMS} objects`);
+  }
+  for (const item of v) {
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      throw fieldError("files", `an array of 1 to ${MAX_SUMS} objects`);
+    }
+  }
+  return v as Body[];
 }
 
 /** `base` with the optional `mode` of `o`, checked to be 0 to MAX_MODE. */

@@ -37,7 +37,8 @@ export type Operation =
   | "rename"
   | "delete"
   | "shutdown"
-  | "usage";
+  | "usage"
+  | "sums";
 
 const REQUIRED: Record<Operation, Permission> = {
   list: "read",
@@ -48,6 +49,7 @@ const REQUIRED: Record<Operation, Permission> = {
   delete: "delete",
   shutdown: "admin",
   usage: "read",
+  sums: "read",
 };
 
 const ACTION: Record<Operation, string> = {
@@ -59,6 +61,7 @@ const ACTION: Record<Operation, string> = {
   delete: "remove files",
   shutdown: "shut down the server",
   usage: "see how much space is used",
+  sums: "compare files",
 };
 
 /** Tells whether `value` is a {@linkcode Permission}. */
@@ -134,6 +137,7 @@ export function operationOf(type: MessageType): Operation | null {
     case "delete":
     case "shutdown":
     case "usage":
+    case "sums":
       return type;
     case "hello":
     case "auth":
@@ -154,6 +158,7 @@ export function operationOf(type: MessageType): Operation | null {
     case "get_ready":
     case "get_end":
     case "usage_report":
+    case "sums_result":
       return null;
   }
 }

@@ -43,6 +43,11 @@ export interface HandlerContext {
    * sends its pages as the client asks for them. Default false.
    */
   readonly pull?: boolean;
+  /**
+   * True when the feature "sums" was negotiated: SUMS is answered, else
+   * refused with `unsupported`. Default false.
+   */
+  readonly sums?: boolean;
   /** Bounds the downloads of one session that stream at once. */
   readonly downloads: Semaphore;
   /** Bounds the listings of one session held in memory at once. */

@@ -35,6 +35,7 @@ import {
 import { ConnectionClosed } from "./session_errors.ts";
 import { receiveFile } from "../handlers/put_handler.ts";
 import { reportUsage } from "../handlers/usage_handler.ts";
+import { answerSums } from "../handlers/sums_handler.ts";
 import { toWireError } from "./wire_error.ts";
 import { Semaphore } from "../../common/semaphore.ts";
 
@@ -56,7 +57,15 @@ export type SessionState =
 
 /** A message that starts a request. */
 export type RequestMessage = MessageOf<
-  "list" | "put" | "get" | "delete" | "rename" | "mkdir" | "shutdown" | "usage"
+  | "list"
+  | "put"
+  | "get"
+  | "delete"
+  | "rename"
+  | "mkdir"
+  | "shutdown"
+  | "usage"
+  | "sums"
 >;
 
 /** True when `message` starts a request (it needs a permission). */
@@ -274,6 +283,8 @@ export class RequestRunner {
         return this.#shutdownServer(message);
       case "usage":
         return reportUsage(ctx, message);
+      case "sums":
+        return answerSums(ctx, message, signal);
     }
   }
 
@@ -310,6 +321,8 @@ function describe(message: RequestMessage, result: OpResult): string {
     case "shutdown":
     case "usage":
       return "-";
+    case "sums":
+      return `${message.files.length} names`;
     case "put":
       return result.finalName !== undefined && result.finalName !== message.name
         ? `${quoteName(message.name)} as ${quoteName(result.finalName)}`

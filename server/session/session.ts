@@ -397,6 +397,7 @@ export class Session {
       zstd: welcome.features.includes("zstd"),
       modes: welcome.features.includes("mode"),
       pull: welcome.features.includes("pull"),
+      sums: welcome.features.includes("sums"),
       downloads: new Semaphore(DOWNLOAD_SLOTS),
       lists: new Semaphore(LIST_SLOTS),
       turns: eventLoopTurns.of(this),

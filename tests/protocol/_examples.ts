@@ -75,6 +75,24 @@ export const EXAMPLES: { [T in MessageType]: MessageOf<T> } = {
     more: true,
   },
   list_next: { type: "list_next", id: 1 },
+  sums: {
+    type: "sums",
+    id: 8,
+    files: [
+      { name: "a.txt", size: 5 },
+      { name: "docs/b.txt", size: 3 },
+      { name: "new.txt", size: 9 },
+    ],
+  },
+  sums_result: {
+    type: "sums_result",
+    id: 8,
+    files: [
+      { type: "file", size: 5, sha256: EXAMPLE_SHA256 },
+      { type: "file", size: 4 },
+      { type: "none" },
+    ],
+  },
   put: {
     type: "put",
     id: 2,

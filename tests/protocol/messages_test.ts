@@ -16,6 +16,7 @@ import {
   FLAG_MORE,
   FLAG_ZSTD,
   KNOWN_FEATURES,
+  MAX_SUMS,
   type Message,
   type MessageType,
   MSG,
@@ -61,7 +62,13 @@ function assertRefused(frame: Frame, label: string): void {
 
 Deno.test("message constants are the ones PROTOCOL.md describes", () => {
   assert.equal(PROTOCOL_VERSION, 1);
-  assert.deepEqual([...KNOWN_FEATURES], ["zstd", "mode", "usage", "pull"]);
+  assert.deepEqual([...KNOWN_FEATURES], [
+    "zstd",
+    "mode",
+    "usage",
+    "pull",
+    "sums",
+  ]);
   assert.equal(DATA_PREFIX, HEADER_SIZE + 8);
   assert.equal(DEFAULT_CHUNK, 1024 * 1024);
   assert.equal(FLAG_MORE, 0x01);
@@ -621,4 +628,72 @@ Deno.test("decodeMessage() takes a LIST window from 1 to MAX_LIST_WINDOW and ref
   assertRefused(jsonFrame("list", '{"path":"","window":0}'), "window 0");
   assertRefused(jsonFrame("list", '{"path":"","window":65}'), "window 65");
   assertRefused(jsonFrame("list", '{"path":"","window":1.5}'), "window 1.5");
+});
+
+Deno.test("decodeMessage() takes 1 to MAX_SUMS files in SUMS and SUMS_RESULT, and refuses more before reading them", () => {
+  const query = (n: number) =>
+    JSON.stringify({
+      files: Array.from({ length: n }, (_, i) => ({ name: `f${i}`, size: i })),
+    });
+  const full = decodeMessage(jsonFrame("sums", query(MAX_SUMS)));
+  assert.equal(full.type === "sums" && full.files.length, MAX_SUMS);
+  assertRefused(jsonFrame("sums", query(MAX_SUMS + 1)), "too many names");
+  assertRefused(jsonFrame("sums", query(0)), "no names");
+  const none = (n: number) =>
+    JSON.stringify({ files: Array(n).fill({ type: "none" }) });
+  const answered = decodeMessage(jsonFrame("sums_result", none(MAX_SUMS)));
+  assert.equal(answered.type === "sums_result" && answered.files.length, 1000);
+  assertRefused(jsonFrame("sums_result", none(MAX_SUMS + 1)), "too many");
+  // The count is checked before any item: 1,001 non-objects say "files".
+  assert.throws(
+    () =>
+      decodeMessage(
+        jsonFrame("sums", JSON.stringify({ files: Array(1001).fill(1) })),
+      ),
+    /Field "files" must be an array of 1 to 1000 objects/,
+  );
+});
+
+Deno.test("decodeMessage() refuses SUMS and SUMS_RESULT files that are not what PROTOCOL.md says", () => {
+  const sha = `"${EXAMPLE_SHA256}"`;
+  const cases: [MessageType, string][] = [
+    ["sums", "{}"],
+    ["sums", '{"files":{}}'],
+    ["sums", '{"files":[null]}'],
+    ["sums", '{"files":["a.txt"]}'],
+    ["sums", '{"files":[["a.txt",1]]}'],
+    ["sums", '{"files":[{"size":1}]}'],
+    ["sums", '{"files":[{"name":null,"size":1}]}'],
+    ["sums", '{"files":[{"name":5,"size":1}]}'],
+    ["sums", '{"files":[{"name":["a"],"size":1}]}'],
+    ["sums", '{"files":[{"name":"a"}]}'],
+    ["sums", '{"files":[{"name":"a","size":-1}]}'],
+    ["sums", '{"files":[{"name":"a","size":"1"}]}'],
+    ["sums", '{"files":[{"name":"a","size":9007199254740992}]}'],
+    ["sums_result", '{"files":[]}'],
+    ["sums_result", '{"files":[{}]}'],
+    ["sums_result", '{"files":[{"type":"link"}]}'],
+    ["sums_result", '{"files":[{"type":"file"}]}'],
+    ["sums_result", '{"files":[{"size":1.5,"type":"file"}]}'],
+    ["sums_result", '{"files":[{"sha256":null,"size":1,"type":"file"}]}'],
+    [
+      "sums_result",
+      `{"files":[{"sha256":${sha.toUpperCase()},"size":1,"type":"file"}]}`,
+    ],
+    ["sums_result", '{"files":[{"type":"refused"}]}'],
+    ["sums_result", '{"files":[{"code":"nope","type":"refused"}]}'],
+  ];
+  for (const [type, json] of cases) {
+    assertRefused(jsonFrame(type, json), `${type} ${json}`);
+  }
+  // Names are the server's to check, one by one (a refused answer), not
+  // the codec's: a bad name still decodes.
+  const odd = decodeMessage(
+    jsonFrame("sums", '{"files":[{"name":"../x","size":0}]}'),
+  );
+  assert.deepEqual(odd, {
+    type: "sums",
+    id: 1,
+    files: [{ name: "../x", size: 0 }],
+  });
 });

@@ -24,6 +24,7 @@ const EXPECTED: Record<Operation, Permission> = {
   delete: "delete",
   shutdown: "admin",
   usage: "read",
+  sums: "read",
 };
 
 Deno.test("permissionFor() maps every operation to its permission", () => {
@@ -41,6 +42,7 @@ Deno.test("operationOf() names the operation of each request and null for the re
     "rename",
     "delete",
     "shutdown",
+    "sums",
   ];
   const free: MessageType[] = [
     "hello",
@@ -59,6 +61,7 @@ Deno.test("operationOf() names the operation of each request and null for the re
     "put_ready",
     "put_done",
     "get_ready",
+    "sums_result",
     "get_end",
   ];
   for (const type of requests) assert.equal(operationOf(type), type);
