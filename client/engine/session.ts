@@ -251,6 +251,7 @@ export class ClientSession implements AsyncDisposable {
       chunkSize: welcome.chunkSize,
       zstd: welcome.features.includes("zstd"),
       modes: welcome.features.includes("mode"),
+      sums: welcome.features.includes("sums"),
       uploads: new UploadSender(conn, this.#requests, welcome.chunkSize),
       reclaimed: new Set(),
       disk: options.localDisk ?? SYSTEM_DISK,

@@ -27,6 +27,8 @@ export interface SessionCore {
   readonly zstd: boolean;
   /** True when the feature "mode" was negotiated (permission bits travel). */
   readonly modes: boolean;
+  /** True when the feature "sums" was negotiated (SUMS may be asked). */
+  readonly sums: boolean;
   /** Sends every upload of the session (see upload_sender.ts). */
   readonly uploads: UploadSender;
   /**

@@ -6,8 +6,10 @@
  * checked with the shared validator and must be a single component, and
  * every local path is resolved under the copy's top folder, never through
  * a link that leads out of it: a hostile server cannot make the client
- * write anywhere else. One file's failure fails that file only. Once all
- * is written, the folders get the server's modification times.
+ * write anywhere else. A file already there with the same size and content
+ * is not downloaded again (see skip_identical.ts). One file's failure
+ * fails that file only. Once all is written, the folders get the server's
+ * modification times.
  *
  * @module
  */
@@ -20,6 +22,8 @@ import { LocalFolders } from "./local_files.ts";
 import type { ListPage } from "./session.ts";
 import type { TreeHost, TreeOptions } from "./tree_put.ts";
 import { type TreeSummary, TreeTally } from "./tree_tally.ts";
+import { skipIdentical, type SkipProbe } from "./skip_identical.ts";
+import { join } from "node:path";
 
 /** Options of {@linkcode ClientSession.getTree}. */
 export interface GetTreeOptions extends TreeOptions {
@@ -33,6 +37,10 @@ const RUN_AHEAD = 4096;
 /** A file of the tree on its way, with its path from the top. */
 interface TreeItem extends GetManyItem {
   readonly rel: string;
+  /** The listing's size of the file. */
+  readonly size: number;
+  /** The listing says the file starts like an age file. */
+  readonly encrypted: boolean;
 }
 
 /**
@@ -117,6 +125,7 @@ export async function getTree(
           remoteName: join(child),
           localName: child,
           size: entry.size,
+          encrypted: entry.encrypted === true,
           ...(entry.mtime > 0
             ? { expect: { size: entry.size, mtime: entry.mtime } }
             : {}),
@@ -163,8 +172,16 @@ export async function getTree(
     tally.counted();
   }
   const decrypt = options.decrypt;
+  const walked = runAhead(walk(), RUN_AHEAD);
+  const files = (options.skipIdentical ?? true)
+    ? skipIdentical(host.core, walked, {
+      signal,
+      probe: (item) => localProbe(localRoot, item, decrypt !== undefined),
+      identical: (_item, size) => tally.same(size),
+    })
+    : walked;
   try {
-    await getEach(host.core, runAhead(walk(), RUN_AHEAD), {
+    await getEach(host.core, files, {
       localDir: localRoot,
       overwrite: options.overwrite ?? false,
       signal,
@@ -206,6 +223,34 @@ export async function getTree(
     }
   }
   return tally.summary();
+}
+
+/**
+ * What to compare for `item`: its local copy when a regular file of the
+ * listed size is there, else nothing. When downloads decrypt, a file the
+ * listing marks as encrypted is never compared (its local copy holds the
+ * plaintext), nor is a local file that starts like an age file.
+ */
+function localProbe(
+  localRoot: string,
+  item: TreeItem,
+  decrypting: boolean,
+): SkipProbe | null {
+  if (decrypting && item.encrypted) return null;
+  const local = join(localRoot, item.rel);
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(local);
+  } catch {
+    return null;
+  }
+  if (!info.isFile || info.size !== item.size) return null;
+  return {
+    remote: item.remoteName,
+    local,
+    size: item.size,
+    notAge: decrypting,
+  };
 }
 
 /** Makes local folder `path` (its parent must exist), or finds it there. */

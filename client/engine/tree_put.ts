@@ -3,7 +3,10 @@
  * made on the server (MKDIR) before anything goes into it, and the files
  * stream through the batch sender as the walk finds them, so small files
  * travel without a round trip each. Symbolic links are never followed and
- * special files never sent: both are counted as skipped. One file's failure
+ * special files never sent: both are counted as skipped. A file already on
+ * the server with the same size and content is not sent again (see
+ * skip_identical.ts); none is looked up in a folder this transfer made,
+ * which holds nothing yet. One file's failure
  * fails that file only; a folder that cannot be made fails with everything
  * in it, and the rest goes on.
  *
@@ -22,6 +25,7 @@ import {
 } from "./local_tree.ts";
 import { ReasonError } from "../errors.ts";
 import type { SessionCore } from "./session_core.ts";
+import { skipIdentical } from "./skip_identical.ts";
 import type { Listing, ListPage } from "./session.ts";
 import {
   type TreeProgress,
@@ -61,11 +65,19 @@ export interface TreeOptions {
   keepMode?: boolean;
   /** Uploads: encrypt every file, stored as NAME.age (see `PutOptions`). */
   encrypt?: SealOptions;
+  /**
+   * Skip a file the destination already holds with the same size and
+   * content (compared by SHA-256, with the feature "sums"). Default true;
+   * never with `encrypt` (each encryption differs) nor with `decrypt`.
+   */
+  skipIdentical?: boolean;
 }
 
 /** A file of the tree on its way, with its path from the top. */
 interface TreeItem extends PutManyItem {
   readonly rel: string;
+  /** The local file's size, as the walk found it. */
+  readonly size: number;
 }
 
 /**
@@ -124,7 +136,11 @@ async function sendTree(
   options: TreeOptions & { walk: WalkOptions; tally: TreeTally },
 ): Promise<TreeSummary> {
   const { walk, tally, signal } = options;
-  if (root !== "") await makeRemoteFolder(host, root, signal);
+  // Folders this transfer made, by path from the top: empty until filled.
+  const madeFolders = new Set<string>();
+  if (root !== "" && await makeRemoteFolder(host, root, signal) === "made") {
+    madeFolders.add("");
+  }
   tally.folders++;
   const failedFolders = new Set<string>();
   const within = (rel: string) => {
@@ -152,11 +168,12 @@ async function sendTree(
           continue;
         case "dir":
           try {
-            await makeRemoteFolder(
+            const made = await makeRemoteFolder(
               host,
               validateName(join(event.rel)),
               signal,
             );
+            if (made === "made") madeFolders.add(event.rel);
             tally.folders++;
           } catch (error) {
             failedFolders.add(event.rel);
@@ -171,12 +188,26 @@ async function sendTree(
             rel: event.rel,
             localPath: event.path,
             remoteName: join(event.rel) + suffix,
+            size: event.size,
           };
       }
     }
   }
+  const compare = (options.skipIdentical ?? true) && !options.encrypt;
+  const files = compare
+    ? skipIdentical(host.core, items(), {
+      signal,
+      probe: (item) =>
+        madeFolders.has(parentOf(item.rel)) ? null : {
+          remote: item.remoteName,
+          local: item.localPath,
+          size: item.size,
+        },
+      identical: (_item, size) => tally.same(size),
+    })
+    : items();
   try {
-    await putEach(host.core, items(), {
+    await putEach(host.core, files, {
       overwrite: options.overwrite ?? false,
       signal,
       window: options.window,
@@ -201,6 +232,12 @@ async function sendTree(
     throw host.failure("put", basename(localRoot), error);
   }
   return tally.summary();
+}
+
+/** The folder part of path `rel` ("" at the top). */
+function parentOf(rel: string): string {
+  const at = rel.lastIndexOf("/");
+  return at < 0 ? "" : rel.slice(0, at);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * What a folder transfer counts as it goes (files done and failed, bytes,
- * folders, what was skipped and why) and reports as progress for the whole
- * tree. It keeps counts and only the first few failures and renamed files,
+ * What a folder transfer counts as it goes (files sent, skipped as
+ * identical and failed, bytes, folders, what was left out and why) and
+ * reports as progress for the whole tree. It keeps counts and only the first few failures and renamed files,
  * so memory stays flat however many files the tree holds.
  *
  * @module
@@ -11,7 +11,7 @@ import type { Progress } from "./session_core.ts";
 
 /** Progress of a whole folder transfer. */
 export interface TreeProgress extends Progress {
-  /** Files finished (sent or failed). */
+  /** Files finished (sent, skipped as identical, or failed). */
   readonly files: number;
   /** Files found so far. */
   readonly fileTotal: number;
@@ -33,6 +33,10 @@ export interface TreeSummary {
   readonly files: number;
   /** Content bytes of those files. */
   readonly bytes: number;
+  /** Files not sent: already at the destination, identical. */
+  readonly identical: number;
+  /** Content bytes of those files. */
+  readonly identicalBytes: number;
   /** Folders made or found at the destination (the top included). */
   readonly folders: number;
   /** Files and folders that failed. */
@@ -58,6 +62,8 @@ export class TreeTally {
   readonly #report: ((progress: TreeProgress) => void) | undefined;
   files = 0;
   bytes = 0;
+  identical = 0;
+  identicalBytes = 0;
   folders = 0;
   failed = 0;
   readonly failures: unknown[] = [];
@@ -107,6 +113,18 @@ export class TreeTally {
     this.#emit();
   }
 
+  /**
+   * A file was found identical at the destination and not sent: it is
+   * done, and its bytes leave the total still to move.
+   */
+  same(size: number): void {
+    this.identical++;
+    this.identicalBytes += size;
+    this.#byteTotal -= size;
+    this.#done++;
+    this.#emit();
+  }
+
   /** A file or folder failed; `file` when it was one of the files counted. */
   fail(error: unknown, file: boolean): void {
     this.failed++;
@@ -129,6 +147,8 @@ export class TreeTally {
     return {
       files: this.files,
       bytes: this.bytes,
+      identical: this.identical,
+      identicalBytes: this.identicalBytes,
       folders: this.folders,
       failed: this.failed,
       failures: this.failures,

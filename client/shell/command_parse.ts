@@ -108,6 +108,8 @@ export type Command =
     readonly recursive?: true;
     /** `--exclude GLOB`s, for a folder. */
     readonly exclude?: readonly string[];
+    /** `--no-skip`: a folder's identical files are sent all the same. */
+    readonly noSkip?: true;
   }
   | {
     readonly name: "put";
@@ -119,6 +121,7 @@ export type Command =
     readonly keepMode?: true;
     readonly recursive?: true;
     readonly exclude?: readonly string[];
+    readonly noSkip?: true;
   }
   | {
     readonly name: "mget";
@@ -220,9 +223,9 @@ export const USAGE: Record<Command["name"], string> = {
   cd: "cd FOLDER",
   pwd: "pwd",
   get:
-    "get [-r] [-p] [--overwrite] [--raw] [--exclude GLOB]… NAME|NUMBER [LOCAL|-]",
+    "get [-r] [-p] [--overwrite] [--raw] [--no-skip] [--exclude GLOB]… NAME|NUMBER [LOCAL|-]",
   put:
-    "put [-r] [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] [--exclude GLOB]… LOCAL|NUMBER|- [REMOTE]",
+    "put [-r] [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] [--no-skip] [--exclude GLOB]… LOCAL|NUMBER|- [REMOTE]",
   mget: "mget [-p] [--overwrite] [--raw] NAME|NUMBER|PATTERN…",
   mput:
     "mput [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER|PATTERN…",
@@ -271,6 +274,7 @@ export function parseCommand(words: readonly Word[]): Command {
   const tree = {
     ...(flags.has("-r") ? { recursive: true as const } : {}),
     ...(excludes.length > 0 ? { exclude: excludes } : {}),
+    ...(flags.has("--no-skip") ? { noSkip: true as const } : {}),
   };
   const overwrite = flags.has("--overwrite");
   const raw = {
@@ -387,9 +391,9 @@ const UPLOAD_OPTIONS = [
 
 /** The options each command takes. */
 const COMMAND_OPTIONS: Partial<Record<Command["name"], readonly string[]>> = {
-  get: ["-r", "-p", "--overwrite", "--raw", EXCLUDE],
+  get: ["-r", "-p", "--overwrite", "--raw", "--no-skip", EXCLUDE],
   mget: ["-p", "--overwrite", "--raw"],
-  put: [...UPLOAD_OPTIONS, "-r", EXCLUDE],
+  put: [...UPLOAD_OPTIONS, "-r", "--no-skip", EXCLUDE],
   mput: UPLOAD_OPTIONS,
   mv: ["--overwrite"],
   ls: ["-l", "-R"],

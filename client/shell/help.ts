@@ -59,6 +59,11 @@ modification times; symbolic links are not followed (skipped and counted),
 devices, FIFOs and sockets not sent. --exclude GLOB (repeatable) leaves out
 what it matches: a GLOB without "/" matches names at any depth (*.tmp,
 node_modules), one with "/" paths from the top of the folder (build/**).
+A file already at the destination with the same size and content (compared
+by SHA-256, never by time) is skipped, as rsync does, so a transfer that was
+interrupted sends only what is missing when run again; --no-skip sends every
+file. Files that differ are saved as (1) NAME unless --overwrite. Skipped
+files keep their times and permission bits as they are.
 Progress counts the files and bytes of the whole folder; one file that fails
 does not stop the others, and every failure is reported at the end.
 `;

@@ -63,6 +63,7 @@ export async function getFolder(
     summary = await state.session.getTree(remote, target, {
       overwrite: command.overwrite,
       ...(await excludeOf(command)),
+      ...(command.noSkip ? { skipIdentical: false } : {}),
       ...signalOf(signal),
       ...(command.raw ? {} : { decrypt: decryptSourceFor(vaultOf(state)) }),
       ...keepMode,
@@ -98,6 +99,7 @@ export async function putFolder(
     summary = await state.session.putTree(folder.path, remote, {
       overwrite: command.overwrite,
       ...(await excludeOf(command)),
+      ...(command.noSkip ? { skipIdentical: false } : {}),
       ...signalOf(signal),
       ...(options.encrypt ? { encrypt: options.encrypt } : {}),
       ...(options.keepMode ? { keepMode: true } : {}),
@@ -178,7 +180,8 @@ function report(
   }
   const unshown = summary.failed - summary.failures.length;
   if (unshown > 0) writeText(output.err, `… and ${unshown} more failures\n`);
-  if (!output.quiet && (!bar || summary.failed > 0)) {
+  const noted = summary.identical > 0 || summary.renamedCount > 0;
+  if (!output.quiet && (!bar || summary.failed > 0 || noted)) {
     const elapsed = (output.clock ?? systemClock).now() - view.started;
     writeText(
       output.out,
@@ -186,7 +189,7 @@ function report(
         plural(summary.files, "file")
       } in ${plural(summary.folders, "folder")} (${
         formatSize(summary.bytes)
-      }) in ${formatDuration(elapsed)}\n`,
+      }) in ${formatDuration(elapsed)}${tallyNote(summary)}\n`,
     );
   }
   if (summary.failed > 0) {
@@ -198,6 +201,24 @@ function report(
       }: ${summary.failed} of its files and folders failed`,
     );
   }
+}
+
+/**
+ * `; 5 identical skipped (20 KiB), 1 renamed` after the summary line: what
+ * was not sent because it was already there, and what was saved under
+ * another name; empty when neither happened.
+ */
+function tallyNote(summary: TreeSummary): string {
+  const parts: string[] = [];
+  if (summary.identical > 0) {
+    parts.push(
+      `${summary.identical} identical skipped (${
+        formatSize(summary.identicalBytes)
+      })`,
+    );
+  }
+  if (summary.renamedCount > 0) parts.push(`${summary.renamedCount} renamed`);
+  return parts.length === 0 ? "" : `; ${parts.join(", ")}`;
 }
 
 /** `skipped 2 symbolic links (not followed) and 1 special file: "a", …`. */

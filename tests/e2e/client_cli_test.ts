@@ -416,6 +416,18 @@ Deno.test("fts connect HOST put -r photos/ uploads the folder; get -r --dir brin
     );
     assert.ok((await Deno.stat(join(root, "photos/empty"))).isDirectory);
     await assert.rejects(Deno.stat(join(root, "photos/c.tmp")));
+    // Run again: the identical file is skipped, and the summary says so.
+    const again = await fts(
+      [`127.0.0.1:${port}`, "put", "-r", "--exclude", "*.tmp", "photos/"],
+      { cwd: local, config },
+    );
+    assert.deepEqual(again, {
+      code: 0,
+      stdout: "Uploaded 0 files in 3 folders (0 B) in " +
+        again.stdout.split(" in ").at(-1)!.split(";")[0] +
+        "; 1 identical skipped (2 B)\n",
+      stderr: "",
+    });
     const back = join(local, "back");
     await Deno.mkdir(back);
     const get = await fts(

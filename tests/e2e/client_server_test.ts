@@ -346,7 +346,13 @@ Deno.test("e2e: with --compress a compressible file round-trips with zstd negoti
       { hostname: "127.0.0.1", port },
       { compress: true },
     );
-    assert.deepEqual(session.features, ["zstd", "mode", "usage", "pull"]);
+    assert.deepEqual(session.features, [
+      "zstd",
+      "mode",
+      "usage",
+      "pull",
+      "sums",
+    ]);
     const text = "a line of text that compresses well\n".repeat(200_000);
     await Deno.writeTextFile(join(local, "t.txt"), text);
     await session.put(join(local, "t.txt"), "t.txt");

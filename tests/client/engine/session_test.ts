@@ -33,11 +33,17 @@ async function listDir(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-Deno.test("openSession() offers version 1, zstd, mode, usage and pull, and negotiates zstd by default", async () => {
+Deno.test("openSession() offers version 1, zstd, mode, usage, pull and sums, and negotiates zstd by default", async () => {
   await using server = startFakeServer();
   await using session = await openSession(`127.0.0.1:${server.port}`);
   assert.deepEqual(server.hello?.versions, [1]);
-  assert.deepEqual(server.hello?.features, ["zstd", "mode", "usage", "pull"]);
+  assert.deepEqual(server.hello?.features, [
+    "zstd",
+    "mode",
+    "usage",
+    "pull",
+    "sums",
+  ]);
   // The fake server knows only zstd.
   assert.deepEqual(session.features, ["zstd"]);
   assert.equal(session.serverAgent, "fake/1");
@@ -48,7 +54,7 @@ Deno.test("openSession() with compress: false does not offer zstd", async () => 
   await using session = await openSession(`127.0.0.1:${server.port}`, {
     compress: false,
   });
-  assert.deepEqual(server.hello?.features, ["mode", "usage", "pull"]);
+  assert.deepEqual(server.hello?.features, ["mode", "usage", "pull", "sums"]);
   assert.deepEqual(session.features, []);
 });
 

@@ -214,3 +214,28 @@ Deno.test("put takes a folder by its lls number without -r, and -r on a single f
     );
   });
 });
+
+Deno.test("put -r and get -r run again skip identical files and say how many were sent, skipped and renamed", async () => {
+  await withShellWorld({ local: TREE }, async (w) => {
+    assert.equal(await w.run("put -r photos"), "ok");
+    await Deno.writeTextFile(join(w.local, "photos/a.jpg"), "A");
+    assert.equal(await w.run("put -r photos"), "ok");
+    assert.match(
+      w.out.text(),
+      /"a\.jpg" stored as "\(1\) a\.jpg"\nUploaded 1 file in 3 folders \(1 B\) in [^;\n]*; 2 identical skipped \(3 B\), 1 renamed\n/,
+    );
+    assert.equal(await w.run("put -r --no-skip photos"), "ok");
+    assert.match(
+      w.out.text(),
+      /Uploaded 3 files in 3 folders \(4 B\) in [^;\n]*; 3 renamed\n/,
+    );
+    assert.equal(await w.run("lmkdir down"), "ok");
+    assert.equal(await w.run("lcd down"), "ok");
+    assert.equal(await w.run("get -r photos"), "ok");
+    assert.equal(await w.run("get -r photos"), "ok");
+    assert.match(
+      w.out.text(),
+      /Downloaded 0 files in 3 folders \(0 B\) in [^;\n]*; 7 identical skipped \(9 B\)\n/,
+    );
+  });
+});
