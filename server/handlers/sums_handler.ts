@@ -86,17 +86,17 @@ async function answerOne(
     buffer.bytes ??= new Uint8Array(READ_SIZE);
     const hash = createHash("sha256");
     let read = 0;
-    for (;;) {
+    // Up to the size it had when opened, as a GET sends it: no read more
+    // to find the end.
+    while (read < reader.size) {
       signal.throwIfAborted();
-      const n = await reader.read(buffer.bytes);
-      if (n === null) break;
+      const want = Math.min(buffer.bytes.byteLength, reader.size - read);
+      const n = await reader.read(buffer.bytes.subarray(0, want));
+      // Shrank while it was read: no hash, the client sends its file.
+      if (n === null) return { answer: { type: "file", size: read }, read };
       hash.update(buffer.bytes.subarray(0, n));
       read += n;
       ctx.touch();
-    }
-    // Changed while it was read: the hash may mix two versions.
-    if (read !== reader.size) {
-      return { answer: { type: "file", size: read }, read };
     }
     const sha256 = hash.digest("hex");
     await reader.rememberSha256?.(sha256);

@@ -147,6 +147,9 @@ Deno.test("putTree() cancelled half way, then run again, sends only the files th
       }),
     );
   }
+  // The server may still commit uploads whose end it had: count once its
+  // session is over.
+  await s.server.waitForLog(/ disconnected$/);
   const stored = (await contents(join(rootDir.path, "copy"))).length;
   assert.ok(stored >= 20 && stored < FILES, `${stored} files stored`);
   s.counts.uploads = s.counts.commits = 0;
@@ -238,4 +241,27 @@ Deno.test("without the feature sums, or with skipIdentical false, every file is 
   const again = await session.putTree(source, "copy");
   assert.deepEqual([again.files, again.identical], [1, 0]);
   assert.equal(again.renamed[0]?.to, "(2) a.txt");
+});
+
+Deno.test("putTree() asks about 2,500 files in a few SUMS requests of up to 1,000 names", async () => {
+  await using rootDir = await memoryTempDir();
+  await using localDir = await memoryTempDir();
+  const source = join(localDir.path, "flat");
+  await Deno.mkdir(source);
+  await Deno.mkdir(join(rootDir.path, "flat"));
+  for (let i = 0; i < 2500; i++) {
+    const name = `f${String(i).padStart(4, "0")}`;
+    Deno.writeTextFileSync(join(source, name), name);
+    Deno.writeTextFileSync(join(rootDir.path, "flat", name), name);
+  }
+  await using s = await countingServer(rootDir.path);
+  await using session = await openSession(s.address);
+  const again = await session.putTree(source, "flat");
+  assert.deepEqual([again.files, again.identical], [0, 2500]);
+  const sums = s.server.logs.filter((line) => / sums \d+ names /.test(line));
+  const sizes = sums.map((line) => Number(/ sums (\d+) names /.exec(line)![1]));
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 2500);
+  assert.ok(sizes.every((n) => n <= 1000), `${sizes}`);
+  assert.ok(sums.length >= 3 && sums.length <= 5, `${sizes}`);
+  assert.equal(s.counts.uploads, 0);
 });

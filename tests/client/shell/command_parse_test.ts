@@ -76,6 +76,23 @@ Deno.test("parseCommand() takes --overwrite where it makes sense", () => {
   assert.equal(parse('get "--overwrite"').name === "get", true);
 });
 
+Deno.test("parseCommand() takes --no-skip on get and put only", () => {
+  assert.deepEqual(parse("put -r --no-skip photos"), {
+    name: "put",
+    source: { text: "photos", number: null, pattern: false },
+    remote: null,
+    overwrite: false,
+    recursive: true,
+    noSkip: true,
+  });
+  const get = parse("get --no-skip -r photos");
+  assert.equal(get.name === "get" && get.noSkip, true);
+  assert.throws(
+    () => parse("mput --no-skip a"),
+    /Unknown option "--no-skip" for mput/,
+  );
+});
+
 Deno.test("parseCommand() knows every command and its aliases", () => {
   assert.deepEqual(parse("ls"), { name: "ls", path: null });
   assert.deepEqual(parse("dir docs"), { name: "ls", path: "docs" });
@@ -113,7 +130,7 @@ Deno.test("parseCommand() refuses unknown commands and wrong argument counts", (
   assert.throws(() => parse('"ls"'), /Unknown command "ls"/);
   assert.throws(
     () => parse("get"),
-    /Usage: get \[-r\] \[-p\] \[--overwrite\] \[--raw\] \[--exclude GLOB\]… NAME\|NUMBER \[LOCAL\|-\]/,
+    /Usage: get \[-r\] \[-p\] \[--overwrite\] \[--raw\] \[--no-skip\] \[--exclude GLOB\]… NAME\|NUMBER \[LOCAL\|-\]/,
   );
   assert.throws(() => parse("get a b c"), /Usage: get/);
   assert.throws(() => parse("mv a"), /Usage: mv/);
