@@ -23,7 +23,7 @@ import type { ListPage } from "./session.ts";
 import type { TreeHost, TreeOptions } from "./tree_put.ts";
 import { type TreeSummary, TreeTally } from "./tree_tally.ts";
 import { skipIdentical, type SkipProbe } from "./skip_identical.ts";
-import { join } from "node:path";
+import { join as localPath } from "node:path";
 
 /** Options of {@linkcode ClientSession.getTree}. */
 export interface GetTreeOptions extends TreeOptions {
@@ -237,7 +237,7 @@ function localProbe(
   decrypting: boolean,
 ): SkipProbe | null {
   if (decrypting && item.encrypted) return null;
-  const local = join(localRoot, item.rel);
+  const local = localPath(localRoot, item.rel);
   let info: Deno.FileInfo;
   try {
     info = Deno.lstatSync(local);
