@@ -43,7 +43,13 @@ Deno.test("e2e: by default random data crosses raw both ways: the bytes on the w
     await using session = await openSession({ hostname: "127.0.0.1", port }, {
       connect,
     });
-    assert.deepEqual(session.features, ["zstd", "mode", "usage", "pull"]);
+    assert.deepEqual(session.features, [
+      "zstd",
+      "mode",
+      "usage",
+      "pull",
+      "sums",
+    ]);
     const before = { ...count };
     await session.put(join(local, "r.bin"), "r.bin");
     const up = count.written - before.written;

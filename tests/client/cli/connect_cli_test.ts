@@ -182,7 +182,7 @@ Deno.test("connectCommand() offers zstd unless --compress off, and holds a trans
     const target = `127.0.0.1:${server.port}`;
     const off = await connectPlain([target, "--compress", "off", "ls"]);
     assert.equal(off.status, 0, off.stderr);
-    assert.deepEqual(server.hello?.features, ["mode", "usage", "pull"]);
+    assert.deepEqual(server.hello?.features, ["mode", "usage", "pull", "sums"]);
     const started = performance.now();
     const limited = await connectPlain([
       target,
@@ -195,7 +195,13 @@ Deno.test("connectCommand() offers zstd unless --compress off, and holds a trans
     ]);
     const seconds = (performance.now() - started) / 1000;
     assert.equal(limited.status, 0, limited.stderr);
-    assert.deepEqual(server.hello?.features, ["zstd", "mode", "usage", "pull"]);
+    assert.deepEqual(server.hello?.features, [
+      "zstd",
+      "mode",
+      "usage",
+      "pull",
+      "sums",
+    ]);
     // 128 KiB at 256 KiB/s, less the 25.6 KiB burst: 0.4 s at least.
     assert.ok(seconds >= 0.38, `${seconds.toFixed(2)} s`);
     assert.equal((await Deno.stat(join(dir, "a.bin"))).size, size);
