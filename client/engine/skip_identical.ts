@@ -23,6 +23,7 @@ import { MAX_SUMS, type SumAnswer } from "../../protocol/messages.ts";
 import { hashLocalFile } from "./local_hash.ts";
 import { askSums } from "./remote_sums.ts";
 import type { SessionCore } from "./session_core.ts";
+import { Wakeup } from "../../common/wakeup.ts";
 
 /** Files the stage holds ahead of the sender, at most. */
 const MAX_AHEAD = 4 * MAX_SUMS;
@@ -88,9 +89,8 @@ export async function* skipIdentical<I>(
   let stopped = false;
   let usable = true;
   let failure: { error: unknown } | null = null;
-  // Fields, not variables: TypeScript cannot follow closures' assignments.
-  const wake: { consumer: (() => void) | null; producer: (() => void) | null } =
-    { consumer: null, producer: null };
+  const toConsumer = new Wakeup();
+  const toProducer = new Wakeup();
 
   const send = (batch: Batch<I>): void => {
     if (batch.answers !== null) return;
@@ -111,8 +111,7 @@ export async function* skipIdentical<I>(
     try {
       while (!stopped) {
         while (held >= MAX_AHEAD && !stopped) {
-          await new Promise<void>((resolve) => wake.producer = resolve);
-          wake.producer = null;
+          await toProducer.wait();
         }
         if (stopped) break;
         const step = await iterator.next();
@@ -126,13 +125,13 @@ export async function* skipIdentical<I>(
         open.slots.push({ item: step.value, probe });
         held++;
         if (probe !== null && ++open.probes >= MAX_SUMS) send(open);
-        wake.consumer?.();
+        toConsumer.wake();
       }
     } catch (error) {
       failure = { error };
     } finally {
       finished = true;
-      wake.consumer?.();
+      toConsumer.wake();
     }
   })();
 
@@ -142,8 +141,7 @@ export async function* skipIdentical<I>(
       if (head === undefined) {
         if (failure !== null) throw (failure as { error: unknown }).error;
         if (finished) return;
-        await new Promise<void>((resolve) => wake.consumer = resolve);
-        wake.consumer = null;
+        await toConsumer.wait();
         continue;
       }
       // The sender caught up with a request still gathering: it goes now.
@@ -155,7 +153,7 @@ export async function* skipIdentical<I>(
       for (const { item, probe } of head.slots) {
         signal?.throwIfAborted();
         held--;
-        wake.producer?.();
+        toProducer.wake();
         if (probe !== null) {
           const answer = answers[next++];
           if (await sameContent(probe, answer)) {
@@ -168,7 +166,7 @@ export async function* skipIdentical<I>(
     }
   } finally {
     stopped = true;
-    wake.producer?.();
+    toProducer.wake();
     await producer;
     await iterator.return?.();
   }

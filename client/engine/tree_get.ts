@@ -24,6 +24,7 @@ import type { TreeHost, TreeOptions } from "./tree_put.ts";
 import { type TreeSummary, TreeTally } from "./tree_tally.ts";
 import { skipIdentical, type SkipProbe } from "./skip_identical.ts";
 import { join as localPath } from "node:path";
+import { Wakeup } from "../../common/wakeup.ts";
 
 /** Options of {@linkcode ClientSession.getTree}. */
 export interface GetTreeOptions extends TreeOptions {
@@ -289,43 +290,41 @@ async function* runAhead<T>(
   let finished = false;
   let stopped = false;
   let failure: { error: unknown } | null = null;
-  // Fields, not variables: TypeScript cannot follow closures' assignments.
-  const wake: { consumer: (() => void) | null; producer: (() => void) | null } =
-    { consumer: null, producer: null };
+  const toConsumer = new Wakeup();
+  const toProducer = new Wakeup();
   const producer = (async () => {
     try {
       while (!stopped) {
         const step = await source.next();
         if (step.done) break;
         buffer.push(step.value);
-        wake.consumer?.();
+        toConsumer.wake();
         while (buffer.length >= limit && !stopped) {
-          await new Promise<void>((resolve) => wake.producer = resolve);
+          await toProducer.wait();
         }
       }
     } catch (error) {
       failure = { error };
     } finally {
       finished = true;
-      wake.consumer?.();
+      toConsumer.wake();
     }
   })();
   try {
     for (;;) {
       if (buffer.length > 0) {
         const item = buffer.shift()!;
-        wake.producer?.();
+        toProducer.wake();
         yield item;
         continue;
       }
       if (failure !== null) throw (failure as { error: unknown }).error;
       if (finished) return;
-      await new Promise<void>((resolve) => wake.consumer = resolve);
-      wake.consumer = null;
+      await toConsumer.wait();
     }
   } finally {
     stopped = true;
-    wake.producer?.();
+    toProducer.wake();
     await producer;
     await source.return?.();
   }
