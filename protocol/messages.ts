@@ -75,6 +75,16 @@ export const MAX_LIST_WINDOW = 64;
 export const MAX_SUMS = 1000;
 /** Largest permission-bits value (`rwxrwxrwx`) of a `mode` field (feature "mode"). */
 export const MAX_MODE = 0o777;
+/**
+ * Feature "resume": the smallest block size (1 MiB) of block hashes; a file
+ * is cut into blocks of a power of two bytes, at least this, so that it has
+ * at most {@linkcode MAX_BLOCK_SUMS} blocks.
+ */
+export const MIN_RESUME_BLOCK = 1024 * 1024;
+/** Feature "resume": the most block hashes one list holds (16,384). */
+export const MAX_BLOCK_SUMS = 16384;
+/** Feature "resume": bytes of one block hash (the first 16 of a SHA-256). */
+export const BLOCK_DIGEST_BYTES = 16;
 /** Bytes before a chunk in a DATA frame: header plus u64 offset. */
 export const DATA_PREFIX = HEADER_SIZE + 8;
 /** Largest chunk a DATA frame carries by default (1 MiB). */
