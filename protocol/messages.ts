@@ -65,6 +65,7 @@ export const KNOWN_FEATURES = [
   "usage",
   "pull",
   "sums",
+  "resume",
 ] as const;
 /**
  * Largest LIST `window` (feature "pull"): ENTRIES frames a server may send
@@ -221,7 +222,18 @@ export type Message =
   }
   | { type: "put_end"; id: number; sha256: string }
   | { type: "put_done"; id: number; name: string; size: number; sha256: string }
-  | { type: "get"; id: number; name: string; offset: number; expect?: Expect }
+  | {
+    type: "get";
+    id: number;
+    name: string;
+    offset: number;
+    expect?: Expect;
+    /**
+     * How many bytes from `offset` are wanted (feature "resume"); absent:
+     * up to the end of the file.
+     */
+    length?: number;
+  }
   | {
     type: "get_ready";
     id: number;
@@ -501,11 +513,15 @@ export function decodeMessage(frame: Frame): Message {
         size: uint(o, "size"),
         sha256: sha(o, "sha256"),
       };
-    case "get":
-      return withExpect(
+    case "get": {
+      const base = withExpect(
         { type, id, name: str(o, "name"), offset: uint(o, "offset") },
         o,
       );
+      return o.length === undefined
+        ? base
+        : { ...base, length: uint(o, "length") };
+    }
     case "get_ready":
       return withMode({
         type,

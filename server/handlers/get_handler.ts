@@ -30,11 +30,12 @@ import type { FileReader } from "../storage/storage.ts";
 import { ChunkCompressor } from "../../common/compression.ts";
 
 /**
- * Runs one download to its end: GET_READY, DATA frames from `get.offset`,
- * GET_END with the SHA-256 of the whole file.
+ * Runs one download to its end: GET_READY, DATA frames from `get.offset`
+ * (to `offset + length` for a range), GET_END with the SHA-256 of the
+ * whole file.
  *
  * @throws {FtsError} `stale` (the file does not match `expect`),
- * `bad_request` (offset beyond the end), `io` (the file shrank while being
+ * `bad_request` (offset or range beyond the end), `io` (the file shrank while being
  * read), the storage's errors, or `signal.reason`.
  */
 export async function sendFile(
@@ -47,6 +48,7 @@ export async function sendFile(
   using reader = opened.reader;
   const { size } = reader;
   checkExpect("download", get.name, get.expect, reader);
+  const end = rangeEnd(ctx, get, size);
   signal.throwIfAborted();
   const ready: MessageOf<"get_ready"> = {
     type: "get_ready",
@@ -56,7 +58,7 @@ export async function sendFile(
     mtime: reader.mtime,
     ...(ctx.modes && reader.mode !== undefined ? { mode: reader.mode } : {}),
   };
-  if (get.offset === 0 && size <= ctx.chunkSize) {
+  if (get.offset === 0 && end === size && size <= ctx.chunkSize) {
     return await sendWhole(ctx, ready, reader);
   }
   await ctx.conn.send(ready);
@@ -68,19 +70,20 @@ export async function sendFile(
   let position = opened.from;
   // Opened at 0 when the hash is unknown: it covers the part before
   // `offset` too.
-  while (position < get.offset) {
-    const want = Math.min(chunkSize, get.offset - position);
-    const view = buffers[0]!.subarray(DATA_PREFIX, DATA_PREFIX + want);
-    await readFull(reader, view, get.name);
-    hash?.update(view);
-    position += want;
-  }
+  position = await hashOnly(
+    reader,
+    buffers[0]!,
+    position,
+    get.offset,
+    hash,
+    get.name,
+  );
   let writing: Promise<void> | null = null;
   const compressor = ctx.zstd ? new ChunkCompressor(ctx.conn) : null;
-  for (let turn = 0; position < size; turn++) {
+  for (let turn = 0; position < end; turn++) {
     signal.throwIfAborted();
     const buf = buffers[turn % buffers.length]!;
-    const n = Math.min(chunkSize, size - position);
+    const n = Math.min(chunkSize, end - position);
     const chunk = buf.subarray(DATA_PREFIX, DATA_PREFIX + n);
     await readFull(reader, chunk, get.name);
     hash?.update(chunk);
@@ -95,11 +98,64 @@ export async function sendFile(
     ctx.touch();
   }
   if (writing) await writing;
+  // A range that stops short of the end: the hash still covers the rest.
+  if (hash && position < size) {
+    signal.throwIfAborted();
+    await hashOnly(reader, buffers[0]!, position, size, hash, get.name);
+  }
   signal.throwIfAborted();
   const sha256 = known ?? hash!.digest("hex");
   await ctx.conn.send({ type: "get_end", id: get.id, sha256 });
   if (known === undefined) await reader.rememberSha256?.(sha256);
-  return { bytes: size - get.offset };
+  return { bytes: end - get.offset };
+}
+
+/**
+ * Where the DATA of `get` stops: `offset + length` for a range (feature
+ * "resume"), else the end of the file. Without the feature `length` is
+ * ignored, as a server that does not know it would.
+ *
+ * @throws {FtsError} `bad_request` for a range that passes the end.
+ */
+function rangeEnd(
+  ctx: HandlerContext,
+  get: MessageOf<"get">,
+  size: number,
+): number {
+  if (!ctx.resume || get.length === undefined) return size;
+  const end = get.offset + get.length;
+  if (end > size) {
+    throw new FtsError(
+      "bad_request",
+      `Cannot download ${
+        quoteName(get.name)
+      } bytes ${get.offset} to ${end}: the file has ${size} bytes`,
+    );
+  }
+  return end;
+}
+
+/**
+ * Reads from `position` up to `to` through `buf` (behind its DATA prefix)
+ * into `hash` only; returns `to`.
+ */
+async function hashOnly(
+  reader: FileReader,
+  buf: Uint8Array,
+  position: number,
+  to: number,
+  hash: ReturnType<typeof createHash> | null,
+  name: string,
+): Promise<number> {
+  const room = buf.byteLength - DATA_PREFIX;
+  while (position < to) {
+    const want = Math.min(room, to - position);
+    const view = buf.subarray(DATA_PREFIX, DATA_PREFIX + want);
+    await readFull(reader, view, name);
+    hash?.update(view);
+    position += want;
+  }
+  return to;
 }
 
 /**

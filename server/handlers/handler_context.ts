@@ -48,6 +48,11 @@ export interface HandlerContext {
    * refused with `unsupported`. Default false.
    */
   readonly sums?: boolean;
+  /**
+   * True when the feature "resume" was negotiated: a GET may ask for a
+   * range (`length`). Default false.
+   */
+  readonly resume?: boolean;
   /** Bounds the downloads of one session that stream at once. */
   readonly downloads: Semaphore;
   /** Bounds the listings of one session held in memory at once. */

@@ -327,6 +327,12 @@ function describe(message: RequestMessage, result: OpResult): string {
       return result.finalName !== undefined && result.finalName !== message.name
         ? `${quoteName(message.name)} as ${quoteName(result.finalName)}`
         : quoteName(message.name);
+    case "get":
+      return message.offset === 0 && message.length === undefined
+        ? quoteName(message.name)
+        : `${quoteName(message.name)} from ${message.offset}${
+          message.length === undefined ? "" : ` length ${message.length}`
+        }`;
     default:
       return quoteName(message.name);
   }

@@ -398,6 +398,7 @@ export class Session {
       modes: welcome.features.includes("mode"),
       pull: welcome.features.includes("pull"),
       sums: welcome.features.includes("sums"),
+      resume: welcome.features.includes("resume"),
       downloads: new Semaphore(DOWNLOAD_SLOTS),
       lists: new Semaphore(LIST_SLOTS),
       turns: eventLoopTurns.of(this),

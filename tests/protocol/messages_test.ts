@@ -68,6 +68,7 @@ Deno.test("message constants are the ones PROTOCOL.md describes", () => {
     "usage",
     "pull",
     "sums",
+    "resume",
   ]);
   assert.equal(DATA_PREFIX, HEADER_SIZE + 8);
   assert.equal(DEFAULT_CHUNK, 1024 * 1024);
@@ -177,6 +178,7 @@ Deno.test("every message round-trips with optional fields absent or present and 
       sha256: "0".repeat(64),
     },
     { type: "get", id: 5, name: "a", offset: fiveGiB },
+    { type: "get", id: 5, name: "a", offset: fiveGiB, length: fiveGiB },
     { type: "get_ready", id: 5, name: "a", size: 0, mtime: big },
     { type: "delete", id: 6, name: "a", expect: { size: fiveGiB, mtime: 1 } },
     { type: "rename", id: 7, from: "a", to: "b", overwrite: true },
@@ -441,6 +443,8 @@ Deno.test("decodeMessage() refuses missing fields and fields of the wrong type",
     ["get", '{"name":"a","offset":0,"expect":5}'],
     ["get", '{"name":"a","offset":0,"expect":{"size":1}}'],
     ["get", '{"name":"a","offset":0,"expect":{"mtime":"1","size":1}}'],
+    ["get", '{"name":"a","offset":0,"length":-1}'],
+    ["get", '{"name":"a","offset":0,"length":"3"}'],
     ["get_ready", '{"mtime":0,"name":"a"}'],
     ["delete", '{"name":["a"]}'],
     ["delete", '{"expect":[],"name":"a"}'],

@@ -281,7 +281,7 @@ export class RawClient implements AsyncDisposable {
   /** Downloads `name`, returning the data or the ERROR. */
   async get(
     name: string,
-    options: { offset?: number; expect?: Expect } = {},
+    options: { offset?: number; expect?: Expect; length?: number } = {},
   ): Promise<Download | MessageOf<"error">> {
     const id = this.id();
     await this.send({
@@ -290,6 +290,7 @@ export class RawClient implements AsyncDisposable {
       name,
       offset: options.offset ?? 0,
       ...(options.expect ? { expect: options.expect } : {}),
+      ...(options.length !== undefined ? { length: options.length } : {}),
     });
     const ready = await this.reply(id);
     if (ready?.type === "error") return ready;

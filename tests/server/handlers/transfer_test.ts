@@ -61,6 +61,45 @@ Deno.test("Server GET from an offset sends the rest and the whole file's SHA-256
   assert.ok("code" in beyond && beyond.code === "bad_request");
 });
 
+Deno.test("Server GET with a length (feature resume) sends only that range and the whole file's SHA-256", async () => {
+  const lines: string[] = [];
+  await using t = await startTestServer({ log: (line) => lines.push(line) });
+  const data = pseudoRandomBytes(3 * MIB + 100, 4);
+  await Deno.writeFile(join(t.root, "f"), data);
+  await using c = await t.connect({ features: ["resume"] });
+  // Hash unknown (first read), then known (kept by the first download).
+  for (let round = 0; round < 2; round++) {
+    const got = await c.get("f", { offset: MIB, length: MIB + 7 });
+    assert.ok("data" in got, JSON.stringify(got));
+    assert.equal(got.ready.size, data.byteLength);
+    assert.deepEqual(got.data, data.subarray(MIB, 2 * MIB + 7));
+    assert.equal(got.end.sha256, sha256(data));
+  }
+  const small = await c.get("f", { offset: 0, length: 10 });
+  assert.ok("data" in small);
+  assert.deepEqual(small.data, data.subarray(0, 10));
+  const none = await c.get("f", { offset: 5, length: 0 });
+  assert.ok("data" in none);
+  assert.equal(none.data.byteLength, 0);
+  assert.equal(none.end.sha256, sha256(data));
+  const beyond = await c.get("f", { offset: MIB, length: data.byteLength });
+  assert.ok("code" in beyond && beyond.code === "bad_request");
+  assert.ok(
+    lines.some((l) => /get "f" from 1048576 length 1048583 1048583 B/.test(l)),
+    lines.join("\n"),
+  );
+});
+
+Deno.test("Server GET ignores a length when the feature resume was not negotiated", async () => {
+  await using t = await startTestServer();
+  const data = pseudoRandomBytes(2 * MIB, 5);
+  await Deno.writeFile(join(t.root, "f"), data);
+  await using c = await t.connect();
+  const got = await c.get("f", { offset: 1, length: 10 });
+  assert.ok("data" in got);
+  assert.deepEqual(got.data, data.subarray(1));
+});
+
 Deno.test("Server PUT names copies (1) name, (2) name and never touches the original", async () => {
   await using t = await startTestServer();
   await using c = await t.connect();
