@@ -58,7 +58,7 @@ import {
   lstatOrNull,
   makeOwnPrivate,
   mtimeMs,
-  openFileAt,
+  readHeadAt,
   RootedPaths,
   STATE_DIR,
 } from "./rooted_paths.ts";
@@ -108,8 +108,6 @@ const PART_SUFFIX = ".part";
  * asynchronously, so the event loop never waits for the disk.
  */
 const SYNC_READ_MAX = 64 * 1024;
-/** Files sniffed for the age header at once while listing. */
-const SNIFF_BATCH = 64;
 
 /** What an upload in flight holds of the free space. */
 interface Reservation {
@@ -236,17 +234,17 @@ export class LocalStorage implements Storage {
     using at = this.#paths.openFolder(path, "list");
     const names = listNames(at.folder, at.name);
     for (let i = 0; i < names.length; i += LIST_PAGE_SIZE) {
-      const page = await this.#entries(
-        at.folder,
-        names.slice(i, i + LIST_PAGE_SIZE),
-      );
+      const page = this.#entries(at.folder, names.slice(i, i + LIST_PAGE_SIZE));
       if (page.length > 0) yield page;
     }
   }
 
-  /** The entries of `names` in `folder` that can still be served. */
-  async #entries(folder: Folder, names: readonly string[]): Promise<Entry[]> {
-    const found: { entry: Entry; info: Deno.FileInfo }[] = [];
+  /**
+   * The entries of `names` in `folder` that can still be served, each
+   * file marked when it starts like an age file.
+   */
+  #entries(folder: Folder, names: readonly string[]): Entry[] {
+    const entries: Entry[] = [];
     for (const n of names) {
       if (!isCanonicalComponent(n)) continue;
       let info: Deno.FileInfo | null;
@@ -256,22 +254,13 @@ export class LocalStorage implements Storage {
         continue; // Not readable: left out like a special file.
       }
       const entry = info && toEntry(n, info);
-      if (info && entry) found.push({ entry, info });
-    }
-    const entries: Entry[] = [];
-    for (let i = 0; i < found.length; i += SNIFF_BATCH) {
-      const batch = await Promise.all(
-        found.slice(i, i + SNIFF_BATCH).map(async ({ entry, info }) =>
-          entry.type === "file" &&
-            await this.#sniffer.isAgeFile(
-              info,
-              () => openFileAt(folder.at(entry.name)),
-            )
-            ? { ...entry, encrypted: true }
-            : entry
-        ),
-      );
-      entries.push(...batch);
+      if (!info || !entry) continue;
+      const age = entry.type === "file" &&
+        this.#sniffer.isAgeFile(
+          info,
+          (length) => readHeadAt(folder.at(n), length),
+        );
+      entries.push(age ? { ...entry, encrypted: true } : entry);
     }
     return entries;
   }

@@ -380,6 +380,42 @@ export function openFileAt(
   }
 }
 
+/**
+ * Reads up to `length` bytes from the start of the regular file at `path`
+ * (through a held folder), with the stat of the file read; null when a
+ * link, a folder or a special file is there now. Synchronous, on one
+ * descriptor (open, stat, read, close): cheaper than {@linkcode openFileAt}
+ * for a peek.
+ *
+ * @throws what opening or reading throws, other than for a link.
+ */
+export function readHeadAt(
+  path: string,
+  length: number,
+): { head: Uint8Array; info: Deno.FileInfo } | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, FILE_FLAGS);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ELOOP") return null;
+    throw error;
+  }
+  try {
+    const info = Deno.statSync(`/proc/self/fd/${fd}`);
+    if (!info.isFile) return null;
+    const head = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const n = fs.readSync(fd, head, filled, length - filled, filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    return { head: head.subarray(0, filled), info };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The file's info, or the right error when `inspected` is not a regular file. */
 function requireFile(
   inspected: { readonly name: string; readonly info: Deno.FileInfo | null },

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AGE_MAGIC } from "../../../../common/age_magic.ts";
 import { AgeSniffer } from "../../../../server/storage/local/age_sniff.ts";
-import { openFileAt } from "../../../../server/storage/local/rooted_paths.ts";
+import { readHeadAt } from "../../../../server/storage/local/rooted_paths.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "fts_age_sniff_" });
@@ -41,9 +41,9 @@ Deno.test("AgeSniffer.isAgeFile() is true only for files that start with the age
     for (const [name, content] of Object.entries(files)) {
       const path = join(dir, name);
       await Deno.writeFile(path, content);
-      answers[name] = await sniffer.isAgeFile(
+      answers[name] = sniffer.isAgeFile(
         await Deno.lstat(path),
-        () => openFileAt(path),
+        (n) => readHeadAt(path, n),
       );
     }
     assert.deepEqual(answers, {
@@ -66,9 +66,9 @@ Deno.test("AgeSniffer.isAgeFile() refuses a file swapped for another since its l
     await Deno.writeFile(join(dir, "new"), bytes(AGE_MAGIC, "rest"));
     await Deno.rename(join(dir, "new"), path);
     const sniffer = new AgeSniffer();
-    assert.equal(await sniffer.isAgeFile(old, () => openFileAt(path)), false);
+    assert.equal(sniffer.isAgeFile(old, (n) => readHeadAt(path, n)), false);
     assert.equal(
-      await sniffer.isAgeFile(await Deno.lstat(path), () => openFileAt(path)),
+      sniffer.isAgeFile(await Deno.lstat(path), (n) => readHeadAt(path, n)),
       true,
     );
   });
@@ -82,7 +82,7 @@ Deno.test("AgeSniffer.isAgeFile() never follows or reads a symbolic link", async
     await Deno.symlink(target, link);
     const sniffer = new AgeSniffer();
     assert.equal(
-      await sniffer.isAgeFile(await Deno.lstat(link), () => openFileAt(link)),
+      sniffer.isAgeFile(await Deno.lstat(link), (n) => readHeadAt(link, n)),
       false,
     );
   });
@@ -95,7 +95,7 @@ Deno.test("AgeSniffer caches by inode, size and mtime, and re-reads a changed fi
     await Deno.writeFile(path, age);
     const sniffer = new AgeSniffer();
     const info = await Deno.lstat(path);
-    assert.equal(await sniffer.isAgeFile(info, () => openFileAt(path)), true);
+    assert.equal(sniffer.isAgeFile(info, (n) => readHeadAt(path, n)), true);
     // Rewritten in place with the same size and mtime: answered from the
     // cache, so not read again.
     await Deno.writeFile(path, new Uint8Array(age.length).fill(0x41));
@@ -103,15 +103,15 @@ Deno.test("AgeSniffer caches by inode, size and mtime, and re-reads a changed fi
     const same = await Deno.lstat(path);
     assert.equal(same.size, info.size);
     assert.equal(same.mtime?.getTime(), info.mtime?.getTime());
-    assert.equal(await sniffer.isAgeFile(same, () => openFileAt(path)), true);
+    assert.equal(sniffer.isAgeFile(same, (n) => readHeadAt(path, n)), true);
     assert.equal(
-      await new AgeSniffer().isAgeFile(same, () => openFileAt(path)),
+      new AgeSniffer().isAgeFile(same, (n) => readHeadAt(path, n)),
       false,
     );
     // Another size: read again.
     await Deno.writeTextFile(path, "now a plain file of another size");
     assert.equal(
-      await sniffer.isAgeFile(await Deno.lstat(path), () => openFileAt(path)),
+      sniffer.isAgeFile(await Deno.lstat(path), (n) => readHeadAt(path, n)),
       false,
     );
   });
