@@ -30,6 +30,14 @@ import type { FileReader } from "../storage/storage.ts";
 import { ChunkCompressor } from "../../common/compression.ts";
 
 /**
+ * Files of at most this many bytes give their download slot back once
+ * read, while their reply waits to be written, so that the replies of
+ * many small files go out together: the requests in flight
+ * (request_runner.ts) hold at most 64 × 8 KiB of such replies.
+ */
+export const SMALL_REPLY = 8 * 1024;
+
+/**
  * Runs one download to its end: GET_READY, DATA frames from `get.offset`
  * (to `offset + length` for a range), GET_END with the SHA-256 of the
  * whole file.
@@ -43,7 +51,7 @@ export async function sendFile(
   get: MessageOf<"get">,
   signal: AbortSignal,
 ): Promise<OpResult> {
-  using _slot = await ctx.downloads.acquire(signal);
+  using slot = await ctx.downloads.acquire(signal);
   const opened = await openAt(ctx, get);
   using reader = opened.reader;
   const { size } = reader;
@@ -59,7 +67,7 @@ export async function sendFile(
     ...(ctx.modes && reader.mode !== undefined ? { mode: reader.mode } : {}),
   };
   if (get.offset === 0 && end === size && size <= ctx.chunkSize) {
-    return await sendWhole(ctx, ready, reader);
+    return await sendWhole(ctx, ready, reader, slot);
   }
   await ctx.conn.send(ready);
   const chunkSize = Math.max(1, Math.min(ctx.chunkSize, size));
@@ -197,6 +205,7 @@ async function sendWhole(
   ctx: HandlerContext,
   ready: MessageOf<"get_ready">,
   reader: FileReader,
+  slot: Disposable,
 ): Promise<OpResult> {
   const head = encodeMessage(ready);
   const data = new Uint8Array(DATA_PREFIX + ready.size);
@@ -204,9 +213,7 @@ async function sendWhole(
   await readFull(reader, chunk, ready.name);
   const known = reader.sha256;
   const sha256 = known ?? createHash("sha256").update(chunk).digest("hex");
-  const packed = ctx.zstd
-    ? new ChunkCompressor(ctx.conn).compress(chunk)
-    : null;
+  const packed = ctx.zstd ? wholeCompressor(ctx).compress(chunk) : null;
   if (packed) data.set(packed, DATA_PREFIX);
   const length = packed?.byteLength ?? ready.size;
   writeDataPrefix(data, ready.id, 0, length, { zstd: packed !== null });
@@ -221,11 +228,30 @@ async function sendWhole(
   frames.set(head);
   frames.set(middle, head.byteLength);
   frames.set(end, head.byteLength + middle.byteLength);
+  // A small reply waits for the socket without its slot, so that the
+  // replies of many small files go out together in one write.
+  if (ready.size <= SMALL_REPLY) slot[Symbol.dispose]();
   await ctx.conn.writeAll(frames);
   ctx.touch();
   if (known === undefined) await reader.rememberSha256?.(sha256);
   return { bytes: ready.size };
 }
+
+/**
+ * The compressor of a connection's files of one chunk: one for all of
+ * them, so that its pause after data that did not shrink spans files, and
+ * a folder of small random files is not compressed in vain file by file.
+ */
+function wholeCompressor(ctx: HandlerContext): ChunkCompressor {
+  let compressor = wholeCompressors.get(ctx.conn);
+  if (compressor === undefined) {
+    compressor = new ChunkCompressor(ctx.conn);
+    wholeCompressors.set(ctx.conn, compressor);
+  }
+  return compressor;
+}
+
+const wholeCompressors = new WeakMap<object, ChunkCompressor>();
 
 /**
  * Refuses with `stale` when the file no longer has the size and

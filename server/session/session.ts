@@ -81,8 +81,10 @@ export const WRITE_QUEUE_BYTES = 1024 * 1024;
  * {@linkcode WRITE_QUEUE_BYTES} of replies plus one ENTRIES frame per
  * listing (4 × 0.6 MiB), {@linkcode LIST_SLOTS} listings of two pages each
  * (a page of 1,000 long names measured 0.72 MiB with its frame),
- * {@linkcode DOWNLOAD_SLOTS} downloads of up to 3 chunk buffers each, and
- * one upload chunk: 1 + 4 + 3.5 + 6 + 12 + 1 = 27.5. The local backend
+ * {@linkcode DOWNLOAD_SLOTS} downloads of up to 3 chunk buffers each,
+ * one upload chunk, and the replies of small files that wait to be written
+ * without a download slot (64 × 8 KiB, see get_handler.ts): 1 + 4 + 3.5 +
+ * 6 + 12 + 1 + 0.5 = 28. The local backend
  * also holds the names of each folder being listed. Documented in README.
  */
 export const CONNECTION_MEMORY_MIB = 28;
@@ -187,17 +189,22 @@ export class Session {
         throw new TypeError("A TLS session needs a TLS connection");
       }
       this.#tls = conn as { handshake(): Promise<unknown> };
-      this.#conn = new FrameConn(throttled(conn, limits, held));
+      this.#conn = new FrameConn(throttled(conn, limits, held), {
+        byTurn: true,
+      });
     } else {
       this.#tls = null;
       // A TLS client's first byte (a ClientHello) gets a clear refusal.
-      this.#conn = new FrameConn(throttled(
-        new SniffingConn(conn, (byte) => {
-          if (isTlsRecordStart(byte)) throw new ClientSpeaksTls();
-        }),
-        limits,
-        held,
-      ));
+      this.#conn = new FrameConn(
+        throttled(
+          new SniffingConn(conn, (byte) => {
+            if (isTlsRecordStart(byte)) throw new ClientSpeaksTls();
+          }),
+          limits,
+          held,
+        ),
+        { byTurn: true },
+      );
     }
     this.#lastActivity = options.clock.now();
     const log = (line: string) => this.#log(line);
