@@ -1,7 +1,8 @@
 /**
- * Downloading a remote folder tree: folders are listed one at a time (a
- * walk that runs a bounded distance ahead of the downloads, so the totals
- * grow early and memory stays flat), each is made locally, and its files
+ * Downloading a remote folder tree: folders are listed breadth first, a
+ * few at once (a walk that runs a bounded distance ahead of the downloads,
+ * so no round trip per folder holds them back, the totals grow early and
+ * memory stays flat), each is made locally, and its files
  * stream through the batch downloader. Every name the server sends is
  * checked with the shared validator and must be a single component, and
  * every local path is resolved under the copy's top folder, never through
@@ -9,7 +10,7 @@
  * write anywhere else. A file already there with the same size and content
  * is not downloaded again (see skip_identical.ts). One file's failure
  * fails that file only. Once all is written, the folders get the server's
- * modification times.
+ * modification times, the top folder too (from its parent's listing).
  *
  * @module
  */
@@ -34,6 +35,8 @@ export interface GetTreeOptions extends TreeOptions {
 
 /** Files the walk finds ahead of the downloads, at most. */
 const RUN_AHEAD = 4096;
+/** Folder listings the walk has open at once: one read, the rest ahead. */
+const LISTS_AHEAD = 4;
 
 /** A file of the tree on its way, with its path from the top. */
 interface TreeItem extends GetManyItem {
@@ -75,6 +78,8 @@ export async function getTree(
     throw host.failure("get", shown, error);
   }
   tally.folders++;
+  // The top folder's own time is in its parent's listing, read meanwhile.
+  const topTime = folderTime(host, remoteRoot, listOptions);
   const join = (rel: string) =>
     remoteRoot === "" ? rel : `${remoteRoot}/${rel}`;
   const local = new LocalFolders(localRoot, host.core.reclaimed);
@@ -136,39 +141,79 @@ export async function getTree(
       yield* files;
     }
   }
-  // Depth first, one listing open at a time; memory holds the names of
-  // the folders still to visit, and a page of the folder being listed.
+  /** A folder whose listing has been asked for, and its first page. */
+  interface Opened {
+    readonly rel: string;
+    readonly mtime: number;
+    readonly pages: AsyncIterator<ListPage>;
+    readonly first: Promise<IteratorResult<ListPage>>;
+  }
+  const open = (rel: string, mtime: number): Opened => {
+    const pages = host.listPages(join(rel), listOptions)[
+      Symbol.asyncIterator
+    ]();
+    const first = pages.next();
+    first.catch(() => {}); // observed when its turn comes, or dropped
+    return { rel, mtime, pages, first };
+  };
+  // Breadth first, with the listings of the next folders asked for while
+  // one is read (LISTS_AHEAD in all), so that no round trip per folder
+  // holds the downloads back. Folders are read in the order they were
+  // asked for: the one being read always started first, so it is never
+  // left waiting behind the others for a place on the server. Memory
+  // holds the names of the folders still to visit, and the pages of the
+  // listings open.
   async function* walk(): AsyncGenerator<TreeItem> {
-    const stack: { rel: string; mtime: number }[] = [{ rel: "", mtime: 0 }];
-    while (stack.length > 0) {
-      signal?.throwIfAborted();
-      const { rel, mtime } = stack.pop()!;
-      const folders: { rel: string; mtime: number }[] = [];
-      let pages = topPages;
-      let first = topFirst;
-      if (rel !== "") {
-        pages = host.listPages(join(rel), listOptions)[Symbol.asyncIterator]();
+    const queue: { rel: string; mtime: number }[] = [];
+    let next = 0;
+    const opened: Opened[] = [{
+      rel: "",
+      mtime: 0,
+      pages: topPages,
+      first: Promise.resolve(topFirst),
+    }];
+    try {
+      for (;;) {
+        while (opened.length < LISTS_AHEAD && next < queue.length) {
+          const { rel, mtime } = queue[next++]!;
+          opened.push(open(rel, mtime));
+        }
+        if (next > 1024) {
+          queue.splice(0, next);
+          next = 0;
+        }
+        const folder = opened.shift();
+        if (folder === undefined) break;
+        signal?.throwIfAborted();
+        const { rel, mtime, pages } = folder;
+        const found: { rel: string; mtime: number }[] = [];
+        let first: IteratorResult<ListPage>;
         try {
-          first = await pages.next();
-          local.folder(rel);
-          tally.folders++;
-          if (mtime > 0) times.push({ rel, mtime });
+          first = await folder.first;
+          if (rel !== "") {
+            local.folder(rel);
+            tally.folders++;
+            if (mtime > 0) times.push({ rel, mtime });
+          }
         } catch (error) {
           await pages.return?.();
           tally.fail(host.failure("get", join(rel), error), false);
           continue;
         }
+        try {
+          yield* folderFiles(rel, pages, first, found);
+        } catch (error) {
+          // A page that failed after the first: the folder's rest is lost.
+          if (signal?.aborted) throw error;
+          tally.fail(host.failure("get", join(rel), error), false);
+        } finally {
+          await pages.return?.();
+        }
+        queue.push(...found);
       }
-      try {
-        yield* folderFiles(rel, pages, first, folders);
-      } catch (error) {
-        // A page that failed after the first: the folder's rest is lost.
-        if (signal?.aborted) throw error;
-        tally.fail(host.failure("get", join(rel), error), false);
-      } finally {
-        await pages.return?.();
-      }
-      stack.push(...folders.reverse());
+    } finally {
+      // Stopped early: the listings asked for ahead are cancelled.
+      await Promise.all(opened.map(({ pages }) => pages.return?.()));
     }
     tally.counted();
   }
@@ -177,7 +222,8 @@ export async function getTree(
   const files = (options.skipIdentical ?? true)
     ? skipIdentical(host.core, walked, {
       signal,
-      probe: (item) => localProbe(localRoot, item, decrypt !== undefined),
+      probe: (item) =>
+        localProbe(localRoot, item, decrypt !== undefined, local),
       identical: (_item, size) => tally.same(size),
     })
     : walked;
@@ -210,17 +256,24 @@ export async function getTree(
       },
     });
   } catch (error) {
+    await topTime;
     // Ended as a whole (cancelled, the connection lost): one error for it.
     throw host.failure("get", shown, error);
   }
+  const top = await topTime;
+  if (top > 0) times.unshift({ rel: "", mtime: top });
   // Last, as rsync -t and scp -rp do: writing into a folder changes its
-  // time. Deepest first, though a folder's time is not its parent's.
+  // time. Deepest first, though a folder's time is not its parent's; the
+  // top folder last.
   for (const { rel, mtime } of times.reverse()) {
     try {
       const time = new Date(mtime);
       Deno.utimeSync(local.folder(rel), time, time);
     } catch (error) {
-      tally.fail(host.failure("get", join(rel), error), false);
+      tally.fail(
+        host.failure("get", rel === "" ? shown : join(rel), error),
+        false,
+      );
     }
   }
   return tally.summary();
@@ -228,7 +281,8 @@ export async function getTree(
 
 /**
  * What to compare for `item`: its local copy when a regular file of the
- * listed size is there, else nothing. When downloads decrypt, a file the
+ * listed size is there, else nothing (at once, without a look, in a folder
+ * this transfer made). When downloads decrypt, a file the
  * listing marks as encrypted is never compared (its local copy holds the
  * plaintext), nor is a local file that starts like an age file.
  */
@@ -236,8 +290,14 @@ function localProbe(
   localRoot: string,
   item: TreeItem,
   decrypting: boolean,
+  folders: LocalFolders,
 ): SkipProbe | null {
   if (decrypting && item.encrypted) return null;
+  try {
+    if (!folders.target(item.rel).mayExist) return null;
+  } catch {
+    return null; // the download reports what is wrong with the folder
+  }
   const local = localPath(localRoot, item.rel);
   let info: Deno.FileInfo;
   try {
@@ -252,6 +312,33 @@ function localProbe(
     size: item.size,
     notAge: decrypting,
   };
+}
+
+/**
+ * The modification time of remote folder `path`, from its parent's
+ * listing (read up to its name: the fts server lists names sorted); 0
+ * when it is the top folder, or when the listing fails or lacks it.
+ */
+async function folderTime(
+  host: TreeHost,
+  path: string,
+  options: { signal?: AbortSignal },
+): Promise<number> {
+  if (path === "") return 0;
+  const cut = path.lastIndexOf("/");
+  const parent = cut < 0 ? "" : path.slice(0, cut);
+  const base = path.slice(cut + 1);
+  try {
+    for await (const page of host.listPages(parent, options)) {
+      for (const entry of page.entries) {
+        if (entry.name === base) return entry.type === "dir" ? entry.mtime : 0;
+        if (entry.name > base) return 0;
+      }
+    }
+  } catch {
+    // Only the top folder's time is lost.
+  }
+  return 0;
 }
 
 /** Makes local folder `path` (its parent must exist), or finds it there. */

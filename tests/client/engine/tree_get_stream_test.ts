@@ -58,3 +58,47 @@ Deno.test("getTree() sends its first GET before the remote walk has finished lis
     );
   }
 });
+
+Deno.test("getTree() asks for the next folders' listings before the one it reads has arrived", async () => {
+  await using dir = await tempDir();
+  const bytes = new TextEncoder().encode("hello");
+  // The listing of "a" is held until the listing of "b" is asked for: a
+  // walk that waits for each folder before asking for the next one never
+  // gets it (the guard below then stops it).
+  let askedForB!: () => void;
+  const bAsked = new Promise<void>((resolve) => askedForB = resolve);
+  await using server = startFakeServer({
+    mtime: MTIME,
+    files: { "a/x.txt": bytes, "b/y.txt": bytes },
+    dirs: ["a", "b"],
+    handle: (ctx, m) => {
+      if (m.type !== "list") return false;
+      if (m.path === "b") askedForB();
+      if (m.path !== "a") return false;
+      void bAsked.then(() =>
+        ctx.send({
+          type: "entries",
+          id: m.id,
+          entries: [fileEntry("x.txt", 5)],
+          more: false,
+        })
+      );
+      return true;
+    },
+  });
+  await using session = await openSession(`127.0.0.1:${server.port}`);
+  const guard = new AbortController();
+  const timer = setTimeout(() => guard.abort(), 10_000);
+  try {
+    const summary = await session.getTree("", join(dir.path, "copy"), {
+      signal: guard.signal,
+    });
+    assert.equal(summary.files, 2);
+  } finally {
+    clearTimeout(timer);
+  }
+  assert.equal(
+    await Deno.readTextFile(join(dir.path, "copy/a/x.txt")),
+    "hello",
+  );
+});

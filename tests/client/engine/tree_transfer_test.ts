@@ -290,3 +290,31 @@ Deno.test("getTree() gives the local folders the server's modification times onc
     }
   });
 });
+
+Deno.test("getTree() gives the copy's top folder the server folder's modification time too", async () => {
+  await withServedFolders(async ({ root, local, port }) => {
+    Deno.mkdirSync(join(root, "t/a/b"), { recursive: true });
+    Deno.writeTextFileSync(join(root, "t/a/b/x"), "x");
+    Deno.writeTextFileSync(join(root, "t/a/y"), "y");
+    const times: Record<string, number> = {
+      "t": 1_500_000_000_000,
+      "t/a": 1_500_000_100_000,
+      "t/a/b": 1_500_000_200_000,
+    };
+    for (const [folder, ms] of Object.entries(times)) {
+      Deno.utimeSync(join(root, folder), new Date(ms), new Date(ms));
+    }
+    await using session = await openSession(`127.0.0.1:${port}`);
+    // A new local folder, and one that is there already.
+    await session.getTree("t", join(local, "copy"));
+    Deno.mkdirSync(join(local, "there"));
+    await session.getTree("t/a", join(local, "there"));
+    const timeOf = (path: string) =>
+      Deno.statSync(join(local, path)).mtime?.getTime();
+    assert.equal(timeOf("copy"), times["t"]);
+    assert.equal(timeOf("copy/a"), times["t/a"]);
+    assert.equal(timeOf("copy/a/b"), times["t/a/b"]);
+    assert.equal(timeOf("there"), times["t/a"]);
+    assert.equal(timeOf("there/b"), times["t/a/b"]);
+  });
+});
