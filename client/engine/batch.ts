@@ -29,7 +29,7 @@ export const DEFAULT_WINDOW = 32;
  * the uploads in flight, so that small files behind a large one are at
  * hand when their turn comes.
  */
-export const UPLOAD_QUEUE = 128;
+export const UPLOAD_QUEUE = 256;
 
 /** One file of {@linkcode ClientSession.putMany}. */
 export interface PutManyItem {

@@ -44,7 +44,7 @@ import type { SealedFile } from "./sealed_upload.ts";
 import type { PutResult, UploadSource } from "./upload.ts";
 
 /** Uploads in flight at once on one connection: the fts server's limit. */
-export const MAX_UPLOADS = 32;
+export const MAX_UPLOADS = 128;
 /** DATA bytes sent ahead of their upload's PUT_READY, all uploads together. */
 export const UNCONFIRMED_BYTES = 8 * 1024 * 1024;
 /** Files up to this size are sent raw: zstd costs more than it saves on them. */

@@ -44,8 +44,13 @@ import { Semaphore } from "../../common/semaphore.ts";
  * one waits (and the session reads no further frame) until one ends.
  */
 export const MAX_REQUESTS_IN_FLIGHT = 64;
-/** Uploads one connection may have in flight; more are answered `busy`. */
-export const MAX_UPLOADS_IN_FLIGHT = 32;
+/**
+ * Uploads one connection may have in flight; more are answered `busy`.
+ * Each holds an open partial file and a few small objects, no data: a DATA
+ * chunk is written before the next frame is read. 128 keeps the small files
+ * of a batch arriving while earlier ones wait for their group's sync.
+ */
+export const MAX_UPLOADS_IN_FLIGHT = 128;
 
 /** Where a session is in its life. */
 export type SessionState =

@@ -107,6 +107,37 @@ Deno.test("putMany() completes the small files behind a large one while the larg
   assert.equal(order.at(-1), "big.bin", "the small files finished first");
 });
 
+Deno.test("putMany() keeps 100 small files in flight before the server answers any", async () => {
+  // Nothing is answered until the server has every file: a client that
+  // kept fewer in flight would wait for ever (ended by the hang bound).
+  const count = 100;
+  const ends: MessageOf<"put_end">[] = [];
+  await using server = startFakeServer({
+    handle: async (ctx, m) => {
+      if (m.type === "put") return true;
+      if (m.type !== "put_end") return false;
+      ends.push(m);
+      if (ends.length < count) return true;
+      for (const end of ends) await answerDone(ctx, end);
+      return true;
+    },
+  });
+  await using session = await openSession(`127.0.0.1:${server.port}`);
+  await using tmp = await tempDir();
+  const items = await writeFiles(
+    tmp.path,
+    Array.from({ length: count }, (_, i) => [`f${i}.bin`, 4096 + i]),
+  );
+  const results = await session.putMany(items, {
+    signal: AbortSignal.timeout(HANG_BOUND_MS),
+  });
+  assert.deepEqual(
+    results.filter((r) => !r.ok).map((r) => !r.ok && String(r.error)),
+    [],
+  );
+  assert.equal(ends.length, count);
+});
+
 Deno.test("putMany() sends large files back to back without a round trip each", async () => {
   // Nothing is answered until the server has every file: a client that
   // waited for PUT_READY before a large file's data would wait for ever.
