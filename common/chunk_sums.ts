@@ -268,7 +268,11 @@ export interface Sidecar {
    * and that `sums` covers (its last block may be short).
    */
   readonly length: number;
-  /** The hashes of the blocks of the first `length` bytes. */
+  /**
+   * The hashes of the blocks of the first `length` bytes, or none (an
+   * empty array) when the owner does not record them and hashes the
+   * partial itself when it is resumed.
+   */
   readonly sums: Uint8Array;
   /** The owner's own fields (names, sizes, times): strings and numbers. */
   readonly fields: Readonly<Record<string, string | number>>;
@@ -293,7 +297,8 @@ export function encodeSidecar(sidecar: Sidecar): string {
 
 /**
  * Reads a sidecar written by {@linkcode encodeSidecar}, checking that the
- * block size is valid and that the hashes cover exactly `length` bytes.
+ * block size is valid and that the hashes, if any, cover exactly `length`
+ * bytes.
  *
  * @throws {SyntaxError} for anything else (a foreign, damaged or
  * oversized file).
@@ -346,7 +351,10 @@ function checkSidecar(block: number, length: number, sums: Uint8Array): void {
   if (!Number.isSafeInteger(length) || length < 0) {
     throw new RangeError(`Length ${length} is not an integer from 0 to 2^53-1`);
   }
-  if (sums.byteLength !== blockCount(length, block) * DIGEST_BYTES) {
+  if (
+    sums.byteLength !== 0 &&
+    sums.byteLength !== blockCount(length, block) * DIGEST_BYTES
+  ) {
     throw new RangeError(
       `${sumCount(sums)} block hashes do not cover ${length} bytes`,
     );

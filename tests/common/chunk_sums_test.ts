@@ -201,4 +201,6 @@ Deno.test("encodeSidecar() and decodeSidecar() round-trip, and decodeSidecar() r
     () => encodeSidecar({ ...sidecar, length: 5 }),
     RangeError,
   );
+  const unrecorded = { ...sidecar, sums: new Uint8Array(0) };
+  assert.deepEqual(decodeSidecar(encodeSidecar(unrecorded)), unrecorded);
 });
