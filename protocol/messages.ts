@@ -211,8 +211,32 @@ export type Message =
     mtime?: number;
     /** Permission bits the stored file should get (feature "mode"). */
     mode?: number;
+    /**
+     * Feature "resume": continue a partial upload of this name, size and
+     * mtime if the server kept one. Absent means false.
+     */
+    resume?: boolean;
   }
-  | { type: "put_ready"; id: number; offset: number }
+  | {
+    type: "put_ready";
+    id: number;
+    /**
+     * Where the client's new data starts: 0, or (feature "resume") the
+     * length of a kept partial the server verified.
+     */
+    offset: number;
+    /**
+     * Feature "resume", with an `offset` above 0: the block size of
+     * `sums`, a power of two from {@linkcode MIN_RESUME_BLOCK}.
+     */
+    block?: number;
+    /**
+     * Feature "resume", with `block`: the base64 of the 16-byte hashes of
+     * the blocks of the partial's first `offset` bytes (the last one
+     * short when `offset` is not a multiple of `block`).
+     */
+    sums?: string;
+  }
   | {
     type: "data";
     id: number;
@@ -495,13 +519,16 @@ export function decodeMessage(frame: Frame): Message {
         size: uint(o, "size"),
         overwrite: bool(o, "overwrite"),
       };
-      return withMode(
+      const put = withMode(
         o.mtime === undefined ? base : { ...base, mtime: uint(o, "mtime") },
         o,
       );
+      return o.resume === undefined
+        ? put
+        : { ...put, resume: bool(o, "resume") };
     }
     case "put_ready":
-      return { type, id, offset: uint(o, "offset") };
+      return putReady(id, o);
     case "put_end":
     case "get_end":
       return { type, id, sha256: sha(o, "sha256") };
@@ -727,6 +754,53 @@ function sumList(v: unknown): Body[] {
     }
   }
   return v as Body[];
+}
+
+/** Longest `sums` text: base64 of {@linkcode MAX_BLOCK_SUMS} digests. */
+const MAX_SUMS_CHARS = Math.ceil(MAX_BLOCK_SUMS * BLOCK_DIGEST_BYTES / 3) * 4;
+
+/**
+ * A PUT_READY: `block` and `sums` come together, only with an offset above
+ * 0; `block` is a power of two from MIN_RESUME_BLOCK to 2^50; `sums` is
+ * base64 (length checked before anything else) of exactly
+ * ceil(offset / block) digests of BLOCK_DIGEST_BYTES.
+ */
+function putReady(id: number, o: Body): MessageOf<"put_ready"> {
+  const offset = uint(o, "offset");
+  if (o.block === undefined && o.sums === undefined) {
+    return { type: "put_ready", id, offset };
+  }
+  const block = uint(o, "block");
+  if (
+    block < MIN_RESUME_BLOCK || block > 2 ** 50 ||
+    !Number.isInteger(Math.log2(block))
+  ) {
+    throw fieldError("block", "a power of two of at least 1 MiB");
+  }
+  const sums = o.sums;
+  if (typeof sums !== "string" || sums.length > MAX_SUMS_CHARS) {
+    throw fieldError("sums", `base64 of at most ${MAX_BLOCK_SUMS} hashes`);
+  }
+  const count = Math.ceil(offset / block);
+  if (
+    offset === 0 || count > MAX_BLOCK_SUMS ||
+    base64Bytes(sums) !== count * BLOCK_DIGEST_BYTES
+  ) {
+    throw fieldError(
+      "sums",
+      `base64 of one ${BLOCK_DIGEST_BYTES}-byte hash per block of the offset`,
+    );
+  }
+  return { type: "put_ready", id, offset, block, sums };
+}
+
+/** Bytes that base64 `text` decodes to, or -1 when it is not base64. */
+function base64Bytes(text: string): number {
+  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
+    return -1;
+  }
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  return text.length / 4 * 3 - padding;
 }
 
 /** `base` with the optional `mode` of `o`, checked to be 0 to MAX_MODE. */

@@ -116,6 +116,11 @@ export interface ServerOptions {
   loginTimeoutMs?: number;
   /** Storage limits and where file owners are kept (see storage/quota.ts). */
   quota?: ServerQuota;
+  /**
+   * How long the local storage keeps an interrupted upload for a resume
+   * (`--partial-ttl`), in ms. Default 24 hours.
+   */
+  partialTtlMs?: number;
 }
 
 /** Options of {@linkcode ServerOptions.quota}. */
@@ -210,7 +215,12 @@ export async function startServer(
   }
   const root = options.root ?? "./dados";
   const inner = options.storage ??
-    await LocalStorage.open(root, { clock });
+    await LocalStorage.open(root, {
+      clock,
+      ...(options.partialTtlMs === undefined
+        ? {}
+        : { partialTtlMs: options.partialTtlMs }),
+    });
   const tls = options.tls ?? null;
   const accounts = options.accounts ?? null;
   let storage: QuotaStorage;

@@ -102,8 +102,8 @@ export async function handshake(
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const offered = options.compress === false
-      ? ["mode", "usage", "pull", "sums"]
-      : ["zstd", "mode", "usage", "pull", "sums"];
+      ? ["mode", "usage", "pull", "sums", "resume"]
+      : ["zstd", "mode", "usage", "pull", "sums", "resume"];
     await conn.send({
       type: "hello",
       id: 0,

@@ -57,7 +57,7 @@ import {
   openUploadSource,
   type PutOptions,
   type PutResult,
-  sendUpload,
+  sendResumable,
 } from "./upload.ts";
 
 /**
@@ -252,6 +252,7 @@ export class ClientSession implements AsyncDisposable {
       zstd: welcome.features.includes("zstd"),
       modes: welcome.features.includes("mode"),
       sums: welcome.features.includes("sums"),
+      resume: welcome.features.includes("resume"),
       uploads: new UploadSender(conn, this.#requests, welcome.chunkSize),
       reclaimed: new Set(),
       disk: options.localDisk ?? SYSTEM_DISK,
@@ -461,18 +462,25 @@ export class ClientSession implements AsyncDisposable {
   ): Promise<PutResult> {
     try {
       const name = validateName(remoteName);
-      const source = openUploadSource(localPath, options.expectLocal);
       let bytes = 0;
+      let total = 0;
       const onProgress = options.onProgress;
-      onProgress?.({ bytes: 0, total: source.size });
-      return await sendUpload(this.#core, source, name, {
+      const open = () => {
+        const source = openUploadSource(localPath, options.expectLocal);
+        bytes = 0;
+        total = source.size;
+        onProgress?.({ bytes: 0, total });
+        return source;
+      };
+      return await sendResumable(this.#core, open, name, {
         overwrite: options.overwrite ?? false,
         signal: options.signal,
         compressor: compressorFor(this.#core),
         encrypt: options.encrypt,
         onBytes: onProgress &&
-          ((n) => onProgress({ bytes: bytes += n, total: source.size })),
+          ((n) => onProgress({ bytes: bytes += n, total })),
         keepMode: options.keepMode,
+        resume: options.resume ?? true,
       });
     } catch (error) {
       throw this.#failure("put", remoteName, error);

@@ -29,6 +29,11 @@ export interface SessionCore {
   readonly modes: boolean;
   /** True when the feature "sums" was negotiated (SUMS may be asked). */
   readonly sums: boolean;
+  /**
+   * True when the feature "resume" was negotiated (an upload may continue
+   * a partial the server kept).
+   */
+  readonly resume: boolean;
   /** Sends every upload of the session (see upload_sender.ts). */
   readonly uploads: UploadSender;
   /**

@@ -16,6 +16,7 @@ import { ChunkCompressor } from "../../common/compression.ts";
 import type { Progress, SessionCore } from "./session_core.ts";
 import { ReasonError } from "../errors.ts";
 import type { SealedFile } from "./sealed_upload.ts";
+import { ResumeMismatch } from "./upload_sender.ts";
 import type { SealOptions } from "../vault/age_header.ts";
 
 /** Options of {@linkcode ClientSession.put}. */
@@ -43,6 +44,13 @@ export interface PutOptions {
    * server's default (private to its user).
    */
   keepMode?: boolean;
+  /**
+   * Continue the upload where an interrupted one of the same file stopped,
+   * when the server kept it (feature "resume"; files of more than one
+   * chunk, not encrypted), and have the server keep this one if it is cut.
+   * Default true; false starts over (`--no-resume`).
+   */
+  resume?: boolean;
 }
 
 /** What the server stored. */
@@ -55,6 +63,11 @@ export interface PutResult {
   readonly sha256: string;
   /** True when the server holds an age-encrypted copy; absent otherwise. */
   readonly encrypted?: boolean;
+  /**
+   * Bytes an earlier, interrupted upload had left on the server, from
+   * which this one continued; absent when it started at 0.
+   */
+  readonly resumedAt?: number;
 }
 
 /** An open local file about to be uploaded. */
@@ -127,6 +140,8 @@ export interface SendOptions {
   encrypt?: SealOptions | undefined;
   /** Send the source's permission bits (see {@linkcode PutOptions.keepMode}). */
   keepMode?: boolean | undefined;
+  /** See {@linkcode PutOptions.resume}; needs the feature. Default false. */
+  resume?: boolean | undefined;
 }
 
 /**
@@ -159,7 +174,29 @@ export async function sendUpload(
     compressor: sealed ? undefined : options.compressor,
     signal: options.signal,
     onBytes: options.onBytes,
+    resume: options.resume === true && core.resume,
   });
+}
+
+/**
+ * {@linkcode sendUpload} of the file `open` opens, resumed when the server
+ * kept part of it; when the resumed upload fails verification because the
+ * file changed since the cut (the server then drops its part), it is sent
+ * once more from 0, so a changed file is never stored mixed. The decision
+ * is made again on every call: a retry loop calls this again after a cut.
+ */
+export async function sendResumable(
+  core: SessionCore,
+  open: () => UploadSource,
+  name: string,
+  options: SendOptions,
+): Promise<PutResult> {
+  try {
+    return await sendUpload(core, open(), name, options);
+  } catch (error) {
+    if (!(error instanceof ResumeMismatch)) throw error;
+    return await sendUpload(core, open(), name, options);
+  }
 }
 
 /** A compressor when zstd was negotiated, else undefined. */

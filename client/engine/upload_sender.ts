@@ -20,6 +20,11 @@
  * - Each upload ends on its own: a refusal, a local read error or an abort
  *   fails that file only, and the others go on.
  *
+ * - A resumable upload (feature "resume", a file of more than one chunk,
+ *   not sealed) sends PUT with `resume` and waits for PUT_READY: when the
+ *   server kept part of it, the sender compares block hashes
+ *   (resume_plan.ts), sends the blocks that differ again, then the rest.
+ *
  * The replies are taken in the session's reader loop (a sink per request),
  * so an upload costs one promise, its result.
  *
@@ -39,6 +44,8 @@ import type { ChunkCompressor } from "../../common/compression.ts";
 import { nextTurn } from "../../common/next_turn.ts";
 import { ReasonError, remoteError } from "../errors.ts";
 import { readFull } from "./local_files.ts";
+import { planResume } from "./resume_plan.ts";
+import type { BlockRange } from "./resume_plan.ts";
 import type { PendingRequest, RequestTable } from "./request_table.ts";
 import type { SealedFile } from "./sealed_upload.ts";
 import type { PutResult, UploadSource } from "./upload.ts";
@@ -98,6 +105,29 @@ export interface UploadJob {
   readonly signal?: AbortSignal | undefined;
   /** Called with the count of content bytes as they are handed over. */
   readonly onBytes?: ((n: number) => void) | undefined;
+  /**
+   * Ask to continue a partial the server kept, and to have this one kept
+   * if it is cut (feature "resume"; files of more than one chunk, not
+   * sealed). Default false.
+   */
+  readonly resume?: boolean | undefined;
+}
+
+/**
+ * A resumed upload the server refused with `checksum_mismatch`: the file
+ * is not what was sent before the cut (it changed with the same size and
+ * modification time). The server dropped its partial, so the same upload
+ * sent again starts from 0.
+ */
+export class ResumeMismatch extends ReasonError {
+  constructor(options?: ErrorOptions) {
+    super(
+      "checksum_mismatch",
+      "the file changed since its upload was interrupted",
+      options,
+    );
+    this.name = "ResumeMismatch";
+  }
 }
 
 /** An upload on its way. */
@@ -110,7 +140,15 @@ class Upload {
   readonly size: number;
   /** More than one DATA frame: streams in the large lane. */
   readonly large: boolean;
-  readonly hash: Hash = createHash("sha256");
+  /** PUT has `resume`: no DATA before PUT_READY. */
+  readonly resumable: boolean;
+  hash: Hash = createHash("sha256");
+  /** PUT_READY resumed it and its plan is being made. */
+  planning = false;
+  /** Blocks below the kept length to send again, first. */
+  rewrites: BlockRange[] = [];
+  /** Bytes the server kept, when it resumed the upload. */
+  resumedAt = 0;
   readonly done: Promise<PutResult>;
   resolve!: (result: PutResult) => void;
   reject!: (error: unknown) => void;
@@ -137,6 +175,8 @@ class Upload {
     this.request = request;
     this.size = job.sealed ? job.sealed.size : job.source.size;
     this.large = this.size > chunkSize;
+    this.resumable = job.resume === true && this.large && !job.sealed &&
+      job.source.mtime !== undefined;
     this.head = encodeMessage({
       type: "put",
       id: request.id,
@@ -145,6 +185,7 @@ class Upload {
       overwrite: job.overwrite,
       ...(job.source.mtime === undefined ? {} : { mtime: job.source.mtime }),
       ...(job.mode === undefined ? {} : { mode: job.mode }),
+      ...(this.resumable ? { resume: true } : {}),
     });
     this.done = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -470,13 +511,17 @@ export class UploadSender {
       upload.putSent = true;
     }
     const { job } = upload;
+    // A resumable upload waits for PUT_READY and its plan.
+    if (upload.resumable && (!upload.ready || upload.planning)) return at;
     const step = Math.min(this.#chunkSize, upload.size - upload.offset);
     if (!upload.ready && !this.#fits(step)) return at;
     const start = at;
     try {
-      if (job.sealed) {
+      if (upload.rewrites.length > 0) {
+        return this.#rewriteFrame(upload, buffer, at);
+      } else if (job.sealed) {
         at = this.#sealedFrames(upload, buffer, at);
-      } else {
+      } else if (step > 0) {
         const chunk = buffer.subarray(
           at + DATA_PREFIX,
           at + DATA_PREFIX + step,
@@ -499,6 +544,62 @@ export class UploadSender {
     }
     if (upload.stopped) this.#large.shift();
     return at;
+  }
+
+  /**
+   * Writes the next DATA frame of a block sent again (resume) at `at`,
+   * read from where it lies in the file; the whole file's hash already
+   * holds those bytes. Returns the end of what it wrote.
+   */
+  #rewriteFrame(upload: Upload, buffer: Uint8Array, at: number): number {
+    const range = upload.rewrites[0]!;
+    const file = upload.job.source.file;
+    const step = Math.min(this.#chunkSize, range.end - range.at);
+    const chunk = buffer.subarray(at + DATA_PREFIX, at + DATA_PREFIX + step);
+    file.seekSync(range.at, Deno.SeekMode.Start);
+    if (readFull(file, chunk) < step) throw shrank();
+    writeDataPrefix(buffer.subarray(at), upload.request.id, range.at, step);
+    range.at += step;
+    if (range.at === range.end) upload.rewrites.shift();
+    if (upload.rewrites.length === 0) {
+      file.seekSync(upload.offset, Deno.SeekMode.Start);
+    }
+    return at + DATA_PREFIX + step;
+  }
+
+  /**
+   * Makes the plan of a resumed upload (resume_plan.ts), then lets it
+   * send: the differing blocks, then the rest from the kept length.
+   */
+  async #resume(
+    upload: Upload,
+    ready: Extract<Message, { type: "put_ready" }>,
+  ): Promise<void> {
+    try {
+      if (ready.block === undefined || ready.sums === undefined) {
+        throw new ProtocolError("PUT_READY resumed without block hashes");
+      }
+      const { source } = upload.job;
+      const plan = await planResume(source.file, source.size, {
+        offset: ready.offset,
+        block: ready.block,
+        sums: ready.sums,
+      }, upload.job.signal);
+      if (upload.ended) return;
+      source.file.seekSync(
+        plan.rewrites[0]?.at ?? plan.offset,
+        Deno.SeekMode.Start,
+      );
+      upload.hash = plan.hash;
+      upload.rewrites = plan.rewrites;
+      upload.offset = plan.offset;
+      upload.resumedAt = plan.offset;
+      upload.planning = false;
+      upload.job.onBytes?.(plan.offset);
+      this.#poke();
+    } catch (error) {
+      if (!upload.ended) this.#fault(upload, error);
+    }
   }
 
   /**
@@ -569,6 +670,12 @@ export class UploadSender {
     switch (message.type) {
       case "put_ready":
         if (upload.ended || upload.ready) return;
+        if (message.offset !== 0 && upload.resumable) {
+          upload.ready = true;
+          upload.planning = true;
+          void this.#resume(upload, message);
+          return;
+        }
         if (message.offset !== 0) {
           return this.#fault(
             upload,
@@ -584,7 +691,12 @@ export class UploadSender {
         return;
       case "error":
         this.#final(upload);
-        this.#end(upload, remoteError(message));
+        this.#end(
+          upload,
+          upload.resumedAt > 0 && message.code === "checksum_mismatch"
+            ? new ResumeMismatch({ cause: remoteError(message) })
+            : remoteError(message),
+        );
         return;
       case "put_done":
         this.#final(upload);
@@ -707,6 +819,7 @@ function checkDone(
     size: upload.size,
     sha256: upload.sha256,
     ...(upload.job.sealed ? { encrypted: true } : {}),
+    ...(upload.resumedAt > 0 ? { resumedAt: upload.resumedAt } : {}),
   });
 }
 

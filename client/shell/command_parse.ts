@@ -122,6 +122,8 @@ export type Command =
     readonly recursive?: true;
     readonly exclude?: readonly string[];
     readonly noSkip?: true;
+    /** `--no-resume`: start over, even when the server kept a partial. */
+    readonly noResume?: true;
   }
   | {
     readonly name: "mget";
@@ -225,7 +227,7 @@ export const USAGE: Record<Command["name"], string> = {
   get:
     "get [-r] [-p] [--overwrite] [--raw] [--no-skip] [--exclude GLOB]… NAME|NUMBER [LOCAL|-]",
   put:
-    "put [-r] [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] [--no-skip] [--exclude GLOB]… LOCAL|NUMBER|- [REMOTE]",
+    "put [-r] [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] [--no-skip] [--no-resume] [--exclude GLOB]… LOCAL|NUMBER|- [REMOTE]",
   mget: "mget [-p] [--overwrite] [--raw] NAME|NUMBER|PATTERN…",
   mput:
     "mput [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER|PATTERN…",
@@ -347,6 +349,7 @@ export function parseCommand(words: readonly Word[]): Command {
         overwrite,
         ...encrypt,
         ...(flags.has("-p") ? { keepMode: true as const } : {}),
+        ...(flags.has("--no-resume") ? { noResume: true as const } : {}),
         ...tree,
       };
     case "mget":
@@ -393,7 +396,7 @@ const UPLOAD_OPTIONS = [
 const COMMAND_OPTIONS: Partial<Record<Command["name"], readonly string[]>> = {
   get: ["-r", "-p", "--overwrite", "--raw", "--no-skip", EXCLUDE],
   mget: ["-p", "--overwrite", "--raw"],
-  put: [...UPLOAD_OPTIONS, "-r", "--no-skip", EXCLUDE],
+  put: [...UPLOAD_OPTIONS, "-r", "--no-skip", "--no-resume", EXCLUDE],
   mput: UPLOAD_OPTIONS,
   mv: ["--overwrite"],
   ls: ["-l", "-R"],

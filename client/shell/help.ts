@@ -71,6 +71,12 @@ does not stop the others, and every failure is reported at the end.
 const DETAILS: Partial<Record<keyof typeof USAGE, string>> = {
   put: `
 Without REMOTE an encrypted file is stored as NAME.age.
+An upload that was cut (client or server killed, connection lost) continues
+where it stopped when run again: the server keeps the part it received (for
+24 hours by default), the blocks it holds are compared by hash with the
+local file, only those that differ and the rest are sent, and the whole file
+is checked before it is stored; a file changed since is sent again from the
+start. Encrypted uploads start over. --no-resume starts over.
 ${FOLDER_HELP}${VAULT_HELP}`,
   mput: `
 Encrypted files are stored as NAME.age.${VAULT_HELP}`,

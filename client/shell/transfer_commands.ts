@@ -331,9 +331,18 @@ async function putOne(
       ...signalOf(signal),
       ...(encrypt ? { encrypt } : {}),
       ...keepModeOf(command, context),
+      ...(command.noResume ? { resume: false } : {}),
       ...progressOf(bar),
     });
     bar?.finish();
+    if (!output.quiet && result.resumedAt !== undefined) {
+      writeText(
+        output.out,
+        `Resumed at ${formatSize(result.resumedAt)} of ${
+          formatSize(result.size)
+        }\n`,
+      );
+    }
     if (!output.quiet && result.encrypted) {
       writeText(output.out, `Encrypted and stored as ${quoted(result.name)}\n`);
     } else if (result.name !== remote && !output.quiet) {

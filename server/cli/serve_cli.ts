@@ -84,6 +84,10 @@ Options:
                         before any data flows (per user: "fts user quota")
   --min-free SIZE       refuse uploads that would leave less than SIZE free
                         on the disk (default 0: only what fits)
+  --partial-ttl DURATION
+                        keep interrupted uploads this long for a resume
+                        (default 24h; 90s, 30m, 12h, 7d, or seconds); they
+                        count against the quotas until they are removed
   --quiet               no per-operation log lines
   --help                show this help
 
@@ -185,6 +189,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       accounts,
       anonymous: parsed.anonymous,
       log,
+      partialTtlMs: parsed.partialTtlMs,
       quota: {
         ownersDir,
         ...(parsed.quota === undefined ? {} : { limit: parsed.quota }),
@@ -251,6 +256,7 @@ interface ServeArgs {
   limitTotal: number | undefined;
   quota: number | undefined;
   minFree: number | undefined;
+  partialTtlMs: number;
   quiet: boolean;
 }
 
@@ -277,6 +283,7 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
       "limit-total": { type: "string" },
       quota: { type: "string" },
       "min-free": { type: "string" },
+      "partial-ttl": { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -340,6 +347,7 @@ function parseServeArgs(args: string[]): ServeArgs | "help" {
     limitTotal: rate("--limit-total", values["limit-total"]),
     quota: size("--quota", values.quota),
     minFree: size("--min-free", values["min-free"]),
+    partialTtlMs: duration("--partial-ttl", values["partial-ttl"], 86_400),
     quiet: values.quiet ?? false,
   };
 }
@@ -394,6 +402,33 @@ function seconds(
   if (!Number.isFinite(n) || n > 86_400 * 365 || (!zeroOk && n === 0)) {
     throw new UsageError(
       `${flag} must be a number of seconds${zeroOk ? "" : " above 0"}, not ${
+        quoteName(text, 40)
+      }`,
+    );
+  }
+  return Math.round(n * 1000);
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86_400,
+};
+
+/** A duration such as `90s`, `30m`, `24h`, `7d` or `600` (seconds), in ms. */
+function duration(
+  flag: string,
+  text: string | undefined,
+  fallbackSeconds: number,
+): number {
+  if (text === undefined) return fallbackSeconds * 1000;
+  const m = /^(\d+(?:\.\d+)?)([smhd]?)$/.exec(text);
+  const n = m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : NaN;
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400 * 3650) {
+    throw new UsageError(
+      `${flag} must be a duration above 0 such as 90s, 30m, 24h or 7d, not ${
         quoteName(text, 40)
       }`,
     );

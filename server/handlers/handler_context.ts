@@ -50,9 +50,12 @@ export interface HandlerContext {
   readonly sums?: boolean;
   /**
    * True when the feature "resume" was negotiated: a GET may ask for a
-   * range (`length`). Default false.
+   * range (`length`), and a PUT with `resume` may continue a kept partial
+   * upload. Default false.
    */
   readonly resume?: boolean;
+  /** Writes a line to the server's log, for this session. */
+  readonly log?: (line: string) => void;
   /** Bounds the downloads of one session that stream at once. */
   readonly downloads: Semaphore;
   /** Bounds the listings of one session held in memory at once. */

@@ -42,6 +42,11 @@ export interface UploadPipelineOptions {
   chunkSize: number;
   /** Slots for a large upload. Default {@linkcode PIPELINE_DEPTH}. */
   depth?: number;
+  /**
+   * The SHA-256 of the bytes before the first pushed chunk (a resumed
+   * upload's kept bytes), continued by the chunks. Default: a new hash.
+   */
+  hash?: Hash;
 }
 
 interface Slot {
@@ -53,7 +58,7 @@ interface Slot {
 /** See the module comment. */
 export class UploadPipeline implements Disposable {
   readonly #upload: Upload;
-  readonly #hash: Hash = createHash("sha256");
+  readonly #hash: Hash;
   readonly #slots: Slot[] = [];
   readonly #depth: number;
   readonly #chunkSize: number;
@@ -64,6 +69,7 @@ export class UploadPipeline implements Disposable {
 
   constructor(upload: Upload, options: UploadPipelineOptions) {
     this.#upload = upload;
+    this.#hash = options.hash ?? createHash("sha256");
     this.#chunkSize = options.chunkSize;
     const depth = Math.max(1, options.depth ?? PIPELINE_DEPTH);
     const memory = depth * options.chunkSize;

@@ -406,6 +406,7 @@ export class Session {
       pull: welcome.features.includes("pull"),
       sums: welcome.features.includes("sums"),
       resume: welcome.features.includes("resume"),
+      log: (line) => this.#log(line),
       downloads: new Semaphore(DOWNLOAD_SLOTS),
       lists: new Semaphore(LIST_SLOTS),
       turns: eventLoopTurns.of(this),

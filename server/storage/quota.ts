@@ -20,6 +20,12 @@
  * cannot write past its declared size (upload_checks.ts), so it cannot
  * outgrow its reservation.
  *
+ * A partial upload the backend keeps for a resume (`Upload.keep`) keeps its
+ * reservation, as if it were still in flight, until it is resumed (its new
+ * upload reserves instead), or the backend lets it expire
+ * (`Storage.expirePartials`, asked before each upload and each report);
+ * the kept partials are reserved again when the server starts.
+ *
  * Usage is measured when the server starts, by walking every stored file
  * (`Storage.files()`), so changes made on the disk behind the server's back
  * count from its next start; from then on every upload, delete and rename
@@ -41,8 +47,10 @@ import type {
   CommitOptions,
   Entry,
   FileReader,
+  KeptPartial,
   ReadOptions,
   RenameOptions,
+  ResumePoint,
   Storage,
   StorageFeatures,
   StoredFile,
@@ -83,6 +91,8 @@ interface Reservation {
   readonly owner: string | null;
   /** The storage upload, once begun: its `written` bytes are on the disk. */
   upload: Upload | null;
+  /** Set while the backend keeps the upload's partial: its account and name. */
+  kept?: string;
 }
 
 /** See the module comment. Create with {@linkcode QuotaStorage.open}. */
@@ -111,6 +121,14 @@ export class QuotaStorage implements Storage {
     this.#used = used;
     this.#owned = owned;
     for (const { owner, size } of owned.values()) this.#charge(owner, size);
+    for (const p of inner.partials?.() ?? []) {
+      this.#reservations.add({
+        size: p.size,
+        owner: p.owner,
+        upload: null,
+        kept: keptKey(p),
+      });
+    }
   }
 
   /**
@@ -164,6 +182,7 @@ export class QuotaStorage implements Storage {
 
   /** The usage the USAGE request reports, for `account` (null: anonymous). */
   report(account: string | null): UsageReport {
+    this.expirePartials();
     let reserved = 0;
     let accountReserved = 0;
     for (const r of this.#reservations) {
@@ -212,6 +231,23 @@ export class QuotaStorage implements Storage {
     return this.#inner.files?.() ?? [];
   }
 
+  partials(): Iterable<KeptPartial> {
+    return this.#inner.partials?.() ?? [];
+  }
+
+  /** Lets the backend remove expired partials, and frees their reservations. */
+  expirePartials(): KeptPartial[] {
+    const gone = this.#inner.expirePartials?.() ?? [];
+    if (gone.length === 0) return gone;
+    const keys = new Set(gone.map(keptKey));
+    for (const r of this.#reservations) {
+      if (r.kept !== undefined && keys.has(r.kept)) {
+        this.#reservations.delete(r);
+      }
+    }
+    return gone;
+  }
+
   /**
    * Reserves `size` (see the module comment), then begins the upload.
    *
@@ -228,20 +264,39 @@ export class QuotaStorage implements Storage {
       throw new RangeError(`Upload size ${size} is not a valid size`);
     }
     const owner = options.owner ?? null;
-    this.#check(name, size, owner);
+    this.expirePartials();
+    // A resumed upload takes over the reservation of its kept partial.
+    const key = options.resume === undefined
+      ? undefined
+      : keptKey({ name: validateName(name), owner });
+    const taken = [...this.#reservations].filter((r) =>
+      key !== undefined && r.kept === key
+    );
+    for (const r of taken) this.#reservations.delete(r);
     const reservation: Reservation = { size, owner, upload: null };
-    this.#reservations.add(reservation);
     try {
+      this.#check(name, size, owner);
+      this.#reservations.add(reservation);
       reservation.upload = await this.#inner.beginUpload(name, size, options);
     } catch (error) {
       this.#reservations.delete(reservation);
+      for (const r of taken) this.#reservations.add(r);
       throw error;
     }
     return new QuotaUpload(reservation.upload, {
       before: (overwrite) => this.#replacedBefore(name, overwrite),
       committed: (finalName, replaced) =>
         this.#committed(finalName, size, owner, replaced),
-      release: () => this.#reservations.delete(reservation),
+      kept: () => {
+        if (key === undefined) return;
+        reservation.upload = null;
+        reservation.kept = key;
+      },
+      release: () => {
+        if (reservation.kept === undefined) {
+          this.#reservations.delete(reservation);
+        }
+      },
     });
   }
 
@@ -386,7 +441,9 @@ interface UploadHooks {
   before(overwrite: boolean): Promise<number>;
   /** The upload is stored as `name`, replacing `replaced` bytes. */
   committed(name: string, replaced: number): void;
-  /** The upload no longer holds its reservation. Idempotent. */
+  /** The backend keeps the upload's partial: its reservation stays. */
+  kept(): void;
+  /** The upload no longer holds its reservation (unless kept). Idempotent. */
   release(): void;
 }
 
@@ -408,8 +465,38 @@ class QuotaUpload implements Upload {
     return this.#inner.replaced;
   }
 
+  get resume(): ResumePoint | undefined {
+    return this.#inner.resume;
+  }
+
   write(chunk: Uint8Array): Promise<void> {
     return this.#inner.write(chunk);
+  }
+
+  readAt(position: number, buf: Uint8Array): Promise<number | null> {
+    if (!this.#inner.readAt) {
+      return Promise.reject(new TypeError("The upload is not resumable"));
+    }
+    return this.#inner.readAt(position, buf);
+  }
+
+  rewrite(position: number, chunk: Uint8Array): Promise<void> {
+    if (!this.#inner.rewrite) {
+      return Promise.reject(new TypeError("The upload is not resumable"));
+    }
+    return this.#inner.rewrite(position, chunk);
+  }
+
+  async keep(): Promise<void> {
+    if (!this.#inner.keep || this.#inner.resume === undefined) {
+      return this.abort();
+    }
+    try {
+      await this.#inner.keep();
+      this.#hooks.kept();
+    } finally {
+      this.#hooks.release();
+    }
   }
 
   async commit(options: CommitOptions): Promise<string> {
@@ -457,6 +544,11 @@ async function storedFiles(storage: Storage): Promise<Iterable<StoredFile>> {
     }
   }
   return found;
+}
+
+/** How a kept partial's reservation is found: its account and name. */
+function keptKey(p: { name: string; owner: string | null }): string {
+  return JSON.stringify([p.owner, p.name]);
 }
 
 function quotaExceeded(

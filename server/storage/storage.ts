@@ -162,6 +162,57 @@ export interface Upload extends AsyncDisposable {
   commit(options: CommitOptions): Promise<string>;
   /** Discards the data. Idempotent; never throws; a no-op after commit. */
   abort(): Promise<void>;
+  /**
+   * Present when the upload was begun with {@linkcode UploadOptions.resume}
+   * on a backend that keeps partial uploads: where it continues a partial
+   * kept before (`offset` 0 when none), and the block size of its hashes.
+   */
+  readonly resume?: ResumePoint | undefined;
+  /**
+   * With {@linkcode resume}: reads kept bytes at `position` (below
+   * `resume.offset`, or rewritten since) into `buf`; resolves with the
+   * count, or null at the end.
+   *
+   * @throws {FtsError} `io`.
+   */
+  readAt?(position: number, buf: Uint8Array): Promise<number | null>;
+  /**
+   * With {@linkcode resume}: writes `chunk` over kept bytes at `position`
+   * (`position + chunk.byteLength` at most `resume.offset`), after every
+   * write queued before. The caller may reuse `chunk` once it resolves.
+   *
+   * @throws {RangeError} for a range outside the kept bytes.
+   * @throws {FtsError} `io`.
+   */
+  rewrite?(position: number, chunk: Uint8Array): Promise<void>;
+  /**
+   * With {@linkcode resume}: ends the upload without storing it, keeping
+   * what was written (made durable first) for a later resume; a later
+   * abort or disposal is then a no-op. Never throws: when the data cannot
+   * be kept it is discarded.
+   */
+  keep?(): Promise<void>;
+}
+
+/** Where a resumable upload continues (see {@linkcode Upload.resume}). */
+export interface ResumePoint {
+  /**
+   * Bytes kept from an earlier try: whole blocks, or the whole size;
+   * writes continue here. Nothing is verified: compare block hashes.
+   */
+  readonly offset: number;
+  /** The block size of the file's block hashes (common/chunk_sums.ts). */
+  readonly block: number;
+}
+
+/** A partial upload a backend keeps for a later resume. */
+export interface KeptPartial {
+  /** The name it is to be stored under. */
+  readonly name: string;
+  /** The account that uploaded it, or null. */
+  readonly owner: string | null;
+  /** Its declared size. */
+  readonly size: number;
 }
 
 /** Options of {@linkcode Storage.beginUpload}. */
@@ -171,6 +222,13 @@ export interface UploadOptions {
    * may ignore it; quota accounting (quota.ts) charges the file to it.
    */
   owner?: string | null;
+  /**
+   * Make the upload resumable, on a backend that keeps partial uploads:
+   * continue the partial kept for the same owner, name, size and `mtime`
+   * (a partial of the owner and name with another size or mtime is
+   * dropped), and allow {@linkcode Upload.keep}. Ignored by other backends.
+   */
+  resume?: { readonly mtime: number };
 }
 
 /** A stored file and its size, as {@linkcode Storage.files} gives them. */
@@ -310,6 +368,17 @@ export interface Storage extends AsyncDisposable {
    * ```
    */
   mkdir(name: string): Promise<void>;
+  /**
+   * The partial uploads kept for a later resume (see {@linkcode
+   * UploadOptions.resume}), except those being resumed now. Optional: a
+   * backend without it keeps none.
+   */
+  partials?(): Iterable<KeptPartial>;
+  /**
+   * Removes the kept partials whose time to live is over, and resolves
+   * with them. Optional, like {@linkcode partials}.
+   */
+  expirePartials?(): KeptPartial[];
 }
 
 /**

@@ -198,3 +198,31 @@ export function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The 16-byte hash of the first block of the resumed examples (1 MiB of "x"). */
+const FIRST_BLOCK_SUM = createHash("sha256")
+  .update(new Uint8Array(1_048_576).fill(0x78)).digest().subarray(0, 16);
+
+/**
+ * Further examples of some message types, keyed `type, variant` as their
+ * PROTOCOL.md headings read (`### PUT_READY (0x31), resumed`): the resumed
+ * upload of §13.
+ */
+export const VARIANT_EXAMPLES: Record<string, Message> = {
+  "put, resumed": {
+    type: "put",
+    id: 6,
+    name: "x.iso",
+    size: 3_145_728,
+    overwrite: false,
+    mtime: MTIME,
+    resume: true,
+  },
+  "put_ready, resumed": {
+    type: "put_ready",
+    id: 6,
+    offset: 1_048_576,
+    block: 1_048_576,
+    sums: btoa(String.fromCharCode(...FIRST_BLOCK_SUM)),
+  },
+};

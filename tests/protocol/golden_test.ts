@@ -26,14 +26,17 @@ import {
   parseHeader,
 } from "../../protocol/frame.ts";
 import {
+  BLOCK_DIGEST_BYTES,
   DATA_PREFIX,
   decodeMessage,
   DEFAULT_CHUNK,
   encodeMessage,
   KNOWN_FEATURES,
+  MAX_BLOCK_SUMS,
   MAX_LIST_WINDOW,
   MAX_SUMS,
   type MessageType,
+  MIN_RESUME_BLOCK,
   MSG,
   PROTOCOL_VERSION,
   typeOfTag,
@@ -43,7 +46,13 @@ import {
   MAX_DEPTH,
   MAX_NAME_BYTES,
 } from "../../protocol/names.ts";
-import { EXAMPLES, formatHexBlock, fromHex, toHex } from "./_examples.ts";
+import {
+  EXAMPLES,
+  formatHexBlock,
+  fromHex,
+  toHex,
+  VARIANT_EXAMPLES,
+} from "./_examples.ts";
 
 const DOC_URL = new URL("../../PROTOCOL.md", import.meta.url);
 const doc = await Deno.readTextFile(DOC_URL);
@@ -51,6 +60,12 @@ const doc = await Deno.readTextFile(DOC_URL);
 interface DocExample {
   /** The heading's name, e.g. "PUT_READY". */
   name: string;
+  /**
+   * The variant after the tag, e.g. "resumed" for
+   * `### PUT_READY (0x31), resumed`: a further example of a message type
+   * (see VARIANT_EXAMPLES); undefined for the main example.
+   */
+  variant?: string;
   /** The tag written in the heading. */
   tag: number;
   /** Line number of the heading, for messages. */
@@ -70,9 +85,15 @@ function parseExamples(text: string, problems: string[]): DocExample[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (line.startsWith("#")) {
-      const m = /^### ([A-Z_]+) \(0x([0-9a-f]{2})\)\s*$/.exec(line);
+      const m = /^### ([A-Z_]+) \(0x([0-9a-f]{2})\)(?:, ([a-z ]+))?\s*$/
+        .exec(line);
       current = m
-        ? { name: m[1]!, tag: parseInt(m[2]!, 16), line: i + 1 }
+        ? {
+          name: m[1]!,
+          tag: parseInt(m[2]!, 16),
+          line: i + 1,
+          ...(m[3] === undefined ? {} : { variant: m[3] }),
+        }
         : undefined;
       if (current) sections.push(current);
       continue;
@@ -120,17 +141,21 @@ function tableRows(lines: string[]): string[][] {
 const problems: string[] = [];
 const examples = parseExamples(doc, problems);
 const byType = new Map<MessageType, DocExample>();
+const byVariant = new Map<string, DocExample>();
 for (const example of examples) {
   const type = typeOfTag(example.tag);
-  if (type) byType.set(type, example);
+  if (type && example.variant !== undefined) {
+    byVariant.set(`${type}, ${example.variant}`, example);
+  } else if (type) byType.set(type, example);
 }
+const mainExamples = examples.filter((e) => e.variant === undefined);
 
 Deno.test("PROTOCOL.md keeps every hex block in a message section, one each", () => {
   assert.deepEqual(problems, []);
 });
 
 Deno.test("PROTOCOL.md has one example section per message type, headed with its tag", () => {
-  const headed = examples.map((e) => `${e.name} 0x${e.tag.toString(16)}`);
+  const headed = mainExamples.map((e) => `${e.name} 0x${e.tag.toString(16)}`);
   const expected = Object.entries(MSG).map(([name, tag]) =>
     `${name} 0x${tag.toString(16)}`
   );
@@ -162,6 +187,34 @@ Deno.test("every hex example in PROTOCOL.md decodes to its example message", () 
     assert.ok(frame, `${type}: not a whole frame`);
     assert.equal(decoder.buffered, 0, `${type}: bytes after the frame`);
     assert.deepEqual(decodeMessage(frame), message);
+  }
+});
+
+Deno.test("the variant examples of PROTOCOL.md are exactly VARIANT_EXAMPLES, each what encodeMessage() writes and decodes back", () => {
+  assert.deepEqual(
+    [...byVariant.keys()].sort(),
+    Object.keys(VARIANT_EXAMPLES).sort(),
+  );
+  for (const [key, message] of Object.entries(VARIANT_EXAMPLES)) {
+    const example = byVariant.get(key)!;
+    assert.equal(typeOfTag(example.tag), message.type, key);
+    const actual = encodeMessage(message);
+    assert.equal(
+      toHex(fromHex(example.hex ?? "")),
+      toHex(actual),
+      `${example.name}, ${example.variant} (PROTOCOL.md line ${example.line}) should be:\n` +
+        "```hex\n" + formatHexBlock(actual) + "\n```",
+    );
+    const decoder = new FrameDecoder();
+    decoder.push(actual);
+    assert.deepEqual(decodeMessage(decoder.next()!), message);
+    if (message.type !== "data") {
+      assert.equal(
+        example.json,
+        new TextDecoder().decode(actual.subarray(HEADER_SIZE)),
+        `${key} (PROTOCOL.md line ${example.line})`,
+      );
+    }
   }
 });
 
@@ -238,6 +291,9 @@ Deno.test("the limits table of PROTOCOL.md matches the constants in protocol/", 
     FRAME_VERSION,
     PROTOCOL_VERSION,
     MAX_LIST_WINDOW,
+    MIN_RESUME_BLOCK,
+    MAX_BLOCK_SUMS,
+    BLOCK_DIGEST_BYTES,
   };
   const documented: Record<string, number> = {};
   for (const cells of tableRows(section(doc, "Limits"))) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { base64 } from "@scure/base";
 import { FrameDecoder } from "../../protocol/decoder.ts";
 import { ERROR_CODES, ProtocolError } from "../../protocol/errors.ts";
 import {
@@ -700,4 +701,66 @@ Deno.test("decodeMessage() refuses SUMS and SUMS_RESULT files that are not what 
     id: 1,
     files: [{ name: "../x", size: 0 }],
   });
+});
+
+Deno.test("decodeMessage() takes PUT resume and a PUT_READY with block and sums, and refuses them malformed or beyond MAX_BLOCK_SUMS", () => {
+  const digest = "A".repeat(22) + "==";
+  assert.deepEqual(
+    roundTrip({
+      type: "put",
+      id: 2,
+      name: "a",
+      size: 9,
+      overwrite: false,
+      resume: true,
+    }),
+    { type: "put", id: 2, name: "a", size: 9, overwrite: false, resume: true },
+  );
+  const ready = {
+    type: "put_ready",
+    id: 2,
+    offset: 3 * 1048576 + 1,
+    block: 1048576,
+    sums: base64.encode(new Uint8Array(4 * 16)),
+  } as const;
+  assert.deepEqual(roundTrip(ready), ready);
+  const most = base64.encode(new Uint8Array(16384 * 16));
+  assert.deepEqual(
+    decodeMessage(
+      jsonFrame(
+        "put_ready",
+        `{"block":1048576,"offset":${16384 * 1048576},"sums":"${most}"}`,
+      ),
+    ),
+    {
+      type: "put_ready",
+      id: 1,
+      offset: 16384 * 1048576,
+      block: 1048576,
+      sums: most,
+    },
+  );
+  const bad = [
+    `{"name":"a","overwrite":false,"resume":1,"size":1}`,
+    `{"offset":1048576,"block":1048576}`,
+    `{"offset":1048576,"sums":"${digest}"}`,
+    `{"offset":0,"block":1048576,"sums":""}`,
+    `{"offset":1048576,"block":1000000,"sums":"${digest}"}`,
+    `{"offset":1048576,"block":524288,"sums":"${digest}"}`,
+    `{"offset":1048576,"block":1048576,"sums":"${digest + digest}"}`,
+    `{"offset":1048577,"block":1048576,"sums":"${digest}"}`,
+    `{"offset":1048576,"block":1048576,"sums":"${digest.slice(1)}"}`,
+    `{"offset":1048576,"block":1048576,"sums":"!${digest.slice(1)}"}`,
+    `{"offset":1048576,"block":1048576,"sums":16}`,
+    `{"offset":${
+      16385 * 1048576
+    },"block":1048576,"sums":"${most}AAAAAAAAAAAAAAAAAAAAAA=="}`,
+    `{"offset":1048576,"block":1048576,"sums":"${
+      "A".repeat(4 * 1024 * 1024 - 100)
+    }"}`,
+  ];
+  for (const json of bad) {
+    const type = json.includes('"name"') ? "put" : "put_ready";
+    assertRefused(jsonFrame(type, json), json.slice(0, 80));
+  }
 });

@@ -13,6 +13,10 @@
  *   listed, and no resume can use them (uploads always start at offset 0):
  *   they are deleted when the storage opens, and again at the first upload
  *   after every {@linkcode LocalStorageOptions.sweepEveryMs};
+ * - `.fts/resume/`, partial uploads kept for a later resume, each beside a
+ *   sidecar (see local_partials.ts): uploads begun with `resume` keep their
+ *   partial file there when {@linkcode Upload.keep} ends them, for
+ *   {@linkcode LocalStorageOptions.partialTtlMs};
  * - `.fts/sums/`, the SHA-256 of stored files (see checksum_cache.ts), so
  *   downloads need not hash them;
  * - `.fts/trash/`, files an overwriting upload replaced, deleted after its
@@ -51,6 +55,7 @@ import { type Clock, systemClock } from "../../../common/clock.ts";
 import { CommitGroups, type Durability } from "./commit_group.ts";
 import { fsError } from "./fs_errors.ts";
 import { walkFiles } from "./file_walk.ts";
+import { LocalPartials } from "./local_partials.ts";
 import { LocalUpload } from "./local_upload.ts";
 import { removeQuietly } from "../../../common/remove_quietly.ts";
 import {
@@ -65,6 +70,7 @@ import {
 import {
   type Entry,
   type FileReader,
+  type KeptPartial,
   LIST_PAGE_SIZE,
   readOffset,
   type ReadOptions,
@@ -73,6 +79,7 @@ import {
   type StorageFeatures,
   type StoredFile,
   type Upload,
+  type UploadOptions,
 } from "../storage.ts";
 
 /** Options of {@linkcode LocalStorage.open}. */
@@ -96,7 +103,20 @@ export interface LocalStorageOptions {
    * fsync (see commit_group.ts); tests record the calls through it.
    */
   durability?: Durability;
+  /**
+   * How long a partial upload kept for a resume stays when untouched, in
+   * ms. Default: 24 hours.
+   */
+  partialTtlMs?: number;
+  /**
+   * Bytes a resumable upload writes between two checkpoints (a sync, then
+   * its sidecar says how many bytes are durable). Default 16 MiB.
+   */
+  checkpointBytes?: number;
 }
+
+/** Default {@linkcode LocalStorageOptions.partialTtlMs}: 24 hours. */
+export const DEFAULT_PARTIAL_TTL_MS = 24 * 60 * 60 * 1000;
 
 const HOUR_MS = 60 * 60 * 1000;
 const PART_SUFFIX = ".part";
@@ -138,6 +158,8 @@ export class LocalStorage implements Storage {
   readonly #uploads = new Map<string, Reservation>();
   /** Syncs and names committed uploads, in groups. */
   readonly #commits: CommitGroups;
+  /** Partial uploads kept for a resume. */
+  readonly #partials: LocalPartials;
   #lastSweep: number;
   #closed = false;
 
@@ -155,6 +177,12 @@ export class LocalStorage implements Storage {
     this.#freeSpace = options.freeSpace ?? statfsFree;
     this.#commits = new CommitGroups(options.durability);
     this.#lastSweep = this.#clock.now();
+    this.#partials = new LocalPartials(state.resume, {
+      clock: this.#clock,
+      ttlMs: options.partialTtlMs ?? DEFAULT_PARTIAL_TTL_MS,
+      checkpointBytes: options.checkpointBytes ?? 16 * 1024 * 1024,
+    });
+    this.#partials.expire();
   }
 
   /**
@@ -326,12 +354,24 @@ export class LocalStorage implements Storage {
     }
   }
 
-  beginUpload(name: string, size: number): Promise<Upload> {
-    return settle(() => this.#beginUpload(name, size));
+  beginUpload(
+    name: string,
+    size: number,
+    options: UploadOptions = {},
+  ): Promise<Upload> {
+    return settle(() => this.#beginUpload(name, size, options));
+  }
+
+  partials(): Iterable<KeptPartial> {
+    return this.#partials.list();
+  }
+
+  expirePartials(): KeptPartial[] {
+    return this.#partials.expire();
   }
 
   /** {@linkcode beginUpload}, synchronous: its calls are small and few. */
-  #beginUpload(name: string, size: number): Upload {
+  #beginUpload(name: string, size: number, options: UploadOptions): Upload {
     if (!Number.isSafeInteger(size) || size < 0) {
       throw new RangeError(`Upload size ${size} is not a valid size`);
     }
@@ -362,7 +402,15 @@ export class LocalStorage implements Storage {
         }: ${size} bytes do not fit in the ${available} bytes free on the server`,
       );
     }
-    const part = `${crypto.randomUUID()}${PART_SUFFIX}`;
+    // A resumable upload has one slot per account and name; a second one
+    // at the same time is an ordinary upload.
+    const slot = options.resume === undefined ? null : this.#partials.take(
+      nfc,
+      options.owner ?? null,
+      size,
+      options.resume.mtime,
+    );
+    const part = slot ? slot.part.base : `${crypto.randomUUID()}${PART_SUFFIX}`;
     const reservation = { size, written: 0 };
     this.#uploads.set(part, reservation);
     try {
@@ -370,18 +418,23 @@ export class LocalStorage implements Storage {
         this.#paths,
         nfc,
         size,
-        { folder: this.#state.partial, base: part },
+        slot ? slot.part : { folder: this.#state.partial, base: part },
         {
           sums: this.#sums,
           commits: this.#commits,
           trash: this.#state.trash,
-          onEnd: () => this.#uploads.delete(part),
+          onEnd: () => {
+            this.#uploads.delete(part);
+            slot?.release();
+          },
+          ...(slot ? { keep: slot.hooks } : {}),
         },
       );
       this.#uploads.set(part, upload);
       return upload;
     } catch (error) {
       this.#uploads.delete(part);
+      slot?.release();
       throw error;
     }
   }
@@ -630,6 +683,7 @@ class LocalReader implements FileReader {
 /** The open folders and the lock file under `.fts`. */
 interface StateFolders {
   readonly partial: Folder;
+  readonly resume: Folder;
   readonly sums: Folder;
   readonly trash: Folder;
   readonly lock: Deno.FsFile;
@@ -643,7 +697,7 @@ function openStateFolders(root: Folder): StateFolders {
   using state = openPrivateFolder(root, STATE_DIR);
   const opened: Folder[] = [];
   try {
-    for (const name of ["partial", "sums", "trash"]) {
+    for (const name of ["partial", "sums", "trash", "resume"]) {
       opened.push(openPrivateFolder(state, name));
     }
     // `.fts` is private and held open: nobody else can put a link here.
@@ -657,6 +711,7 @@ function openStateFolders(root: Folder): StateFolders {
       partial: opened[0]!,
       sums: opened[1]!,
       trash: opened[2]!,
+      resume: opened[3]!,
       lock,
     };
   } catch (error) {
@@ -669,6 +724,7 @@ function closeStateFolders(state: StateFolders): void {
   state.partial[Symbol.dispose]();
   state.sums[Symbol.dispose]();
   state.trash[Symbol.dispose]();
+  state.resume[Symbol.dispose]();
   state.lock.close();
 }
 

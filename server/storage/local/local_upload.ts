@@ -25,6 +25,7 @@ import type { Folder, RootedPaths } from "./rooted_paths.ts";
 import {
   type CommitOptions,
   MAX_COLLISIONS,
+  type ResumePoint,
   storedMode,
   type Upload,
 } from "../storage.ts";
@@ -63,6 +64,26 @@ export interface LocalUploadOptions {
    * place and removed, or removed by an abort.
    */
   onEnd?: () => void;
+  /** Makes the upload resumable (see {@linkcode KeepHooks}). */
+  keep?: KeepHooks;
+}
+
+/**
+ * What a resumable upload tells its storage: the partial file is kept
+ * beside a sidecar (see local_partials.ts) that says how many of its bytes
+ * are durable.
+ */
+export interface KeepHooks {
+  /** Where the upload continues: bytes of the partial file kept before. */
+  readonly resume: ResumePoint;
+  /** Bytes written between two checkpoints (a sync and a sidecar). */
+  readonly checkpointBytes: number;
+  /** The first `length` bytes are synced: records it in the sidecar. */
+  record(length: number): void;
+  /** The upload was kept with `length` durable bytes: it may be resumed. */
+  kept(length: number): void;
+  /** The partial is stored or discarded: its sidecar goes. */
+  forget(): void;
 }
 
 /** See the module comment. Create with {@linkcode LocalUpload.create}. */
@@ -90,6 +111,14 @@ export class LocalUpload implements Upload {
   #busy: Promise<unknown> = Promise.resolve();
   #fileClosed = false;
   #endedOnce = false;
+  readonly #keep: KeepHooks | undefined;
+  /** Bytes the last checkpoint made durable. */
+  #checkpointed = 0;
+  /** The checkpoint under way; settles, never rejects. */
+  #checkpoint: Promise<void> | null = null;
+  /** Handles for reading kept bytes and rewriting them, opened when asked. */
+  #reader: Deno.FsFile | null = null;
+  #patcher: Deno.FsFile | null = null;
 
   private constructor(
     paths: RootedPaths,
@@ -108,6 +137,11 @@ export class LocalUpload implements Upload {
     this.#trashDir = options.trash;
     this.#onEnd = options.onEnd;
     this.#commits = options.commits;
+    this.#keep = options.keep;
+    const kept = options.keep?.resume.offset ?? 0;
+    this.#written = kept;
+    this.#queued = kept;
+    this.#checkpointed = kept;
   }
 
   /**
@@ -122,15 +156,27 @@ export class LocalUpload implements Upload {
     options: LocalUploadOptions,
   ): LocalUpload {
     let file: Deno.FsFile;
+    const kept = options.keep?.resume.offset;
     try {
       // Creating a file is a metadata call: synchronous is cheaper.
       file = Deno.openSync(part.folder.at(part.base), {
         write: true,
-        createNew: true,
+        ...(kept === undefined ? { createNew: true } : { create: true }),
         mode: 0o600,
       });
     } catch (error) {
       throw fsError(error, "upload", name);
+    }
+    if (kept !== undefined) {
+      try {
+        // A resumable upload continues after the kept bytes; anything
+        // beyond them was never recorded as durable.
+        file.truncateSync(kept);
+        file.seekSync(kept, Deno.SeekMode.Start);
+      } catch (error) {
+        file.close();
+        throw fsError(error, "upload", name);
+      }
     }
     return new LocalUpload(paths, name, size, part, file, options);
   }
@@ -151,6 +197,98 @@ export class LocalUpload implements Upload {
 
   get replaced(): number | undefined {
     return this.#replaced;
+  }
+
+  get resume(): ResumePoint | undefined {
+    return this.#keep?.resume;
+  }
+
+  async readAt(position: number, buf: Uint8Array): Promise<number | null> {
+    await this.#busy;
+    try {
+      this.#reader ??= Deno.openSync(this.#partPath(), { read: true });
+      this.#reader.seekSync(position, Deno.SeekMode.Start);
+      return await this.#reader.read(buf);
+    } catch (error) {
+      throw fsError(error, "upload", this.#name);
+    }
+  }
+
+  rewrite(position: number, chunk: Uint8Array): Promise<void> {
+    const kept = this.#keep?.resume.offset ?? 0;
+    if (
+      !Number.isSafeInteger(position) || position < 0 ||
+      position + chunk.byteLength > kept
+    ) {
+      return Promise.reject(
+        new RangeError(`A rewrite at ${position} is outside the kept bytes`),
+      );
+    }
+    if (this.#state !== "open") {
+      return Promise.reject(closedUploadError(this.#name, this.#state));
+    }
+    const run = this.#busy.then(async () => {
+      if (this.#failure) throw this.#failure.error;
+      try {
+        this.#patcher ??= Deno.openSync(this.#partPath(), { write: true });
+        this.#patcher.seekSync(position, Deno.SeekMode.Start);
+        let offset = 0;
+        while (offset < chunk.byteLength) {
+          offset += await this.#patcher.write(chunk.subarray(offset));
+        }
+      } catch (error) {
+        this.#failure = { error: fsError(error, "upload", this.#name) };
+        throw this.#failure.error;
+      }
+    });
+    this.#busy = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Starts a checkpoint when enough was written since the last: syncs the
+   * data written so far, then records its length. Runs beside the writes
+   * that follow; one at a time.
+   */
+  #checkpointIfDue(): void {
+    const keep = this.#keep;
+    if (keep === undefined || this.#checkpoint !== null) return;
+    if (this.#written - this.#checkpointed < keep.checkpointBytes) return;
+    const length = this.#written;
+    this.#checkpoint = this.#file.syncData().then(() => {
+      if (this.#state !== "open") return;
+      keep.record(length);
+      this.#checkpointed = length;
+    }).catch(() => {
+      // The next checkpoint, or the keep at the end, tries again.
+    }).finally(() => {
+      this.#checkpoint = null;
+    });
+  }
+
+  async keep(): Promise<void> {
+    const keep = this.#keep;
+    if (keep === undefined || this.#state !== "open") return this.abort();
+    this.#state = "aborted";
+    await this.#busy;
+    await this.#checkpoint;
+    let durable = false;
+    if (!this.#failure) {
+      try {
+        await this.#file.syncData();
+        keep.record(this.#written);
+        durable = true;
+      } catch {
+        // Not durable: discarded below.
+      }
+    }
+    this.#closeFile();
+    if (durable) keep.kept(this.#written);
+    else {
+      keep.forget();
+      removeQuietly(this.#partPath());
+    }
+    this.#ended();
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -189,6 +327,7 @@ export class LocalUpload implements Upload {
       this.#failure = { error: fsError(error, "upload", this.#name) };
       throw this.#failure.error;
     }
+    this.#checkpointIfDue();
   }
 
   #writeAllSync(chunk: Uint8Array): void {
@@ -211,6 +350,7 @@ export class LocalUpload implements Upload {
     }
     this.#state = "committing";
     await this.#busy;
+    await this.#checkpoint;
     try {
       if (this.#failure) throw this.#failure.error;
       assertComplete(this.#name, this.#written, this.#size);
@@ -247,6 +387,7 @@ export class LocalUpload implements Upload {
           : fsError(error, "upload", this.#name);
       });
       this.#state = "committed";
+      this.#keep?.forget();
       this.#ended();
       if (replaced !== null) await this.#sums?.forget(replaced);
       if (stamp && options.sha256 !== undefined) {
@@ -343,7 +484,9 @@ export class LocalUpload implements Upload {
     if (this.#state === "committing") return;
     this.#state = "aborted";
     await this.#busy;
+    await this.#checkpoint;
     this.#closeFile();
+    this.#keep?.forget();
     try {
       removeQuietly(this.#partPath());
     } catch {
@@ -373,6 +516,15 @@ export class LocalUpload implements Upload {
   }
 
   #closeFile(): void {
+    for (const extra of [this.#reader, this.#patcher]) {
+      try {
+        extra?.close();
+      } catch {
+        // Already closed: nothing left to release.
+      }
+    }
+    this.#reader = null;
+    this.#patcher = null;
     if (this.#fileClosed) return;
     this.#fileClosed = true;
     try {

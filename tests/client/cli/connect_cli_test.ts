@@ -182,7 +182,13 @@ Deno.test("connectCommand() offers zstd unless --compress off, and holds a trans
     const target = `127.0.0.1:${server.port}`;
     const off = await connectPlain([target, "--compress", "off", "ls"]);
     assert.equal(off.status, 0, off.stderr);
-    assert.deepEqual(server.hello?.features, ["mode", "usage", "pull", "sums"]);
+    assert.deepEqual(server.hello?.features, [
+      "mode",
+      "usage",
+      "pull",
+      "sums",
+      "resume",
+    ]);
     const started = performance.now();
     const limited = await connectPlain([
       target,
@@ -201,6 +207,7 @@ Deno.test("connectCommand() offers zstd unless --compress off, and holds a trans
       "usage",
       "pull",
       "sums",
+      "resume",
     ]);
     // 128 KiB at 256 KiB/s, less the 25.6 KiB burst: 0.4 s at least.
     assert.ok(seconds >= 0.38, `${seconds.toFixed(2)} s`);

@@ -33,7 +33,7 @@ async function listDir(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-Deno.test("openSession() offers version 1, zstd, mode, usage, pull and sums, and negotiates zstd by default", async () => {
+Deno.test("openSession() offers version 1, zstd, mode, usage, pull, sums and resume, and negotiates zstd by default", async () => {
   await using server = startFakeServer();
   await using session = await openSession(`127.0.0.1:${server.port}`);
   assert.deepEqual(server.hello?.versions, [1]);
@@ -43,6 +43,7 @@ Deno.test("openSession() offers version 1, zstd, mode, usage, pull and sums, and
     "usage",
     "pull",
     "sums",
+    "resume",
   ]);
   // The fake server knows only zstd.
   assert.deepEqual(session.features, ["zstd"]);
@@ -54,7 +55,13 @@ Deno.test("openSession() with compress: false does not offer zstd", async () => 
   await using session = await openSession(`127.0.0.1:${server.port}`, {
     compress: false,
   });
-  assert.deepEqual(server.hello?.features, ["mode", "usage", "pull", "sums"]);
+  assert.deepEqual(server.hello?.features, [
+    "mode",
+    "usage",
+    "pull",
+    "sums",
+    "resume",
+  ]);
   assert.deepEqual(session.features, []);
 });
 
