@@ -352,6 +352,7 @@ Deno.test("e2e: with --compress a compressible file round-trips with zstd negoti
       "usage",
       "pull",
       "sums",
+      "resume",
     ]);
     const text = "a line of text that compresses well\n".repeat(200_000);
     await Deno.writeTextFile(join(local, "t.txt"), text);

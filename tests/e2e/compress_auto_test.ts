@@ -49,6 +49,7 @@ Deno.test("e2e: by default random data crosses raw both ways: the bytes on the w
       "usage",
       "pull",
       "sums",
+      "resume",
     ]);
     const before = { ...count };
     await session.put(join(local, "r.bin"), "r.bin");

@@ -193,3 +193,25 @@ Deno.test("fts put resumes after the server was killed with SIGKILL mid-upload a
   await server.line(/resumed "k\.bin" at 16\.0 MiB of 40\.0 MiB/);
   assert.deepEqual(await Deno.readFile(join(root.path, "k.bin")), data);
 });
+
+Deno.test("fts put to a server without the feature resume uploads as before: a cut upload starts over and nothing is kept", async () => {
+  await using server = await startTestServer({
+    features: ["zstd", "mode", "usage", "pull", "sums"],
+  });
+  await using local = await tempDir();
+  await using config = await tempDir();
+  const data = pseudoRandomBytes(6 * MiB, 27);
+  await Deno.writeFile(join(local.path, "o.bin"), data);
+  const port = server.server.addr.port;
+  await cutPut(port, local.path, config.path, "o.bin", 4 * MiB);
+  await server.waitForLog(/put "o\.bin" \d+ B \d+ ms \w+/);
+  assert.deepEqual(
+    [...Deno.readDirSync(join(server.root, ".fts", "resume"))],
+    [],
+  );
+  const again = await put(port, local.path, config.path, "o.bin");
+  assert.equal(again.code, 0, again.stderr);
+  assert.doesNotMatch(again.stdout, /Resumed/);
+  assert.equal(putBytes(server.logs, "o\\.bin"), data.byteLength);
+  assert.deepEqual(await Deno.readFile(join(server.root, "o.bin")), data);
+});
