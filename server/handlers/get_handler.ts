@@ -208,30 +208,48 @@ async function sendWhole(
   slot: Disposable,
 ): Promise<OpResult> {
   const head = encodeMessage(ready);
-  const data = new Uint8Array(DATA_PREFIX + ready.size);
-  const chunk = data.subarray(DATA_PREFIX);
+  // One buffer for the three frames, the file read straight into its
+  // place: GET_END's length does not depend on the hash (64 hex digits).
+  const dataAt = head.byteLength;
+  const endLength = encodeMessage({
+    type: "get_end",
+    id: ready.id,
+    sha256: "0".repeat(64),
+  }).byteLength;
+  const frames = new Uint8Array(
+    dataAt + (ready.size === 0 ? 0 : DATA_PREFIX + ready.size) + endLength,
+  );
+  frames.set(head);
+  const chunk = frames.subarray(
+    dataAt + DATA_PREFIX,
+    dataAt + DATA_PREFIX + ready.size,
+  );
   await readFull(reader, chunk, ready.name);
   const known = reader.sha256;
   const sha256 = known ?? createHash("sha256").update(chunk).digest("hex");
   const packed = ctx.zstd ? wholeCompressor(ctx).compress(chunk) : null;
-  if (packed) data.set(packed, DATA_PREFIX);
+  if (packed) frames.set(packed, dataAt + DATA_PREFIX);
   const length = packed?.byteLength ?? ready.size;
-  writeDataPrefix(data, ready.id, 0, length, { zstd: packed !== null });
-  const end = encodeMessage({ type: "get_end", id: ready.id, sha256 });
   // An empty file has no DATA frame, as in the streaming path.
-  const middle = ready.size === 0
-    ? new Uint8Array(0)
-    : data.subarray(0, DATA_PREFIX + length);
-  const frames = new Uint8Array(
-    head.byteLength + middle.byteLength + end.byteLength,
-  );
-  frames.set(head);
-  frames.set(middle, head.byteLength);
-  frames.set(end, head.byteLength + middle.byteLength);
+  let endAt = dataAt;
+  if (ready.size > 0) {
+    writeDataPrefix(frames.subarray(dataAt), ready.id, 0, length, {
+      zstd: packed !== null,
+    });
+    endAt += DATA_PREFIX + length;
+  }
+  const end = encodeMessage({ type: "get_end", id: ready.id, sha256 });
+  let reply = frames.subarray(0, endAt + end.byteLength);
+  if (reply.byteLength < endAt + end.byteLength) {
+    // A hash of another length (never from this server's storage).
+    reply = new Uint8Array(endAt + end.byteLength);
+    reply.set(frames.subarray(0, endAt));
+  }
+  reply.set(end, endAt);
   // A small reply waits for the socket without its slot, so that the
   // replies of many small files go out together in one write.
   if (ready.size <= SMALL_REPLY) slot[Symbol.dispose]();
-  await ctx.conn.writeAll(frames);
+  await ctx.conn.writeAll(reply);
   ctx.touch();
   if (known === undefined) await reader.rememberSha256?.(sha256);
   return { bytes: ready.size };

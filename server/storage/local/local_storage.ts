@@ -340,7 +340,7 @@ export class LocalStorage implements Storage {
         }
       }
       const stamp = stampOf(info);
-      const sha256 = stamp ? await this.#sums.lookup(stamp) : null;
+      const sha256 = stamp ? this.#sums.lookupSync(stamp) : null;
       return new LocalReader(nfc, file, info, {
         sums: this.#sums,
         stamp,
