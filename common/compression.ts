@@ -10,9 +10,16 @@
  *   drain ({@linkcode Link.drainRate}: a write that fits the socket's
  *   buffer returns at once, one that does not waits for the link), and
  *   the compressor measures its own speed; a chunk is sent raw while the
- *   link drains more than half as fast as the compressor works. The
- *   compressor's speed is kept per connection, so a new file does not
- *   learn it again.
+ *   link drains more than half as fast as the compressor works. A write
+ *   of compressed bytes that fits the buffers tells nothing of the link,
+ *   so once raw chunks have shown the link to be slower, the connection
+ *   remembers the lowest rate seen from then on and compresses while that
+ *   is slow: without it, compressed chunks that no longer fill the buffers
+ *   would make a slow link look fast, and megabytes would go raw until the
+ *   buffers were full again. The remembered rate rises by 1/50 per chunk,
+ *   so after about 160 chunks at 20 times the link's rate raw chunks
+ *   measure the link again. The compressor's speed and that memory are
+ *   kept per connection, so a new file does not learn them again.
  * - Only when the data shrinks. The compressor first tries a 16 KiB sample
  *   from the middle of the chunk and only compresses the chunk when the
  *   sample shrinks to 90 % or less; a chunk is sent compressed only when
@@ -39,6 +46,8 @@ const MIN_SAVING_SHIFT = 4;
 const LINK_MARGIN = 2;
 /** Weight of the past in the compressor's measured speed, per chunk. */
 const SPEED_DECAY = 3 / 4;
+/** How much the remembered slow rate of a link rises per decision. */
+const SLOW_RISE = 1.02;
 
 /** What the policy asks of the connection it sends on (a FrameConn). */
 export interface Link {
@@ -49,10 +58,18 @@ export interface Link {
   readonly drainRate: number | null;
 }
 
-/** The compressor's measured speed on one connection, in decaying sums. */
+/** What one connection's compressors learn and share. */
 interface Speed {
+  /** The compressor's measured speed, in decaying sums. */
   bytes: number;
   ms: number;
+  /** The last chunk was sent raw because the link looked faster. */
+  rawForLink: boolean;
+  /**
+   * The link's lowest drain rate since raw chunks showed it slower than
+   * compressing (bytes per ms, rising by SLOW_RISE per decision), or null.
+   */
+  slow: number | null;
 }
 
 const speeds = new WeakMap<Link, Speed>();
@@ -74,7 +91,7 @@ export class ChunkCompressor {
     this.#link = link ?? null;
     let speed = link ? speeds.get(link) : undefined;
     if (!speed) {
-      speed = { bytes: 0, ms: 0 };
+      speed = { bytes: 0, ms: 0, rawForLink: false, slow: null };
       if (link) speeds.set(link, speed);
     }
     this.#speed = speed;
@@ -115,12 +132,26 @@ export class ChunkCompressor {
     return out;
   }
 
-  /** True when the link takes raw bytes faster than compressing would help. */
+  /**
+   * True when the link takes raw bytes faster than compressing would help
+   * (see the module comment for the remembered slow rate).
+   */
   #linkIsFaster(): boolean {
     const drain = this.#link?.drainRate ?? null;
-    const { bytes, ms } = this.#speed;
-    if (drain === null || bytes === 0) return false;
-    return bytes / Math.max(ms, 1e-3) < LINK_MARGIN * drain;
+    const speed = this.#speed;
+    if (drain === null || speed.bytes === 0) return false;
+    if (speed.slow !== null) {
+      speed.slow = Math.min(speed.slow * SLOW_RISE, drain);
+    }
+    const rate = speed.slow ?? drain;
+    const faster = speed.bytes / Math.max(speed.ms, 1e-3) < LINK_MARGIN * rate;
+    if (faster) {
+      speed.slow = null;
+    } else if (speed.rawForLink) {
+      speed.slow = Math.min(speed.slow ?? Infinity, drain);
+    }
+    speed.rawForLink = faster;
+    return faster;
   }
 
   #incompressible(): null {

@@ -95,3 +95,57 @@ Deno.test("ChunkCompressor sends text raw on a link faster than compressing, for
   drainRate = 1;
   assert.notEqual(first.compress(text), null);
 });
+
+Deno.test("ChunkCompressor keeps compressing a link that raw chunks showed slow, though compressed writes make it look fast", () => {
+  let drainRate: number | null = null;
+  const link = {
+    get drainRate() {
+      return drainRate;
+    },
+  };
+  const text = new TextEncoder().encode("a line of a log file\n".repeat(60_000))
+    .subarray(0, 1 << 20);
+  const compressor = new ChunkCompressor(link);
+  assert.notEqual(compressor.compress(text), null); // learns its speed
+  // Writes that fit the empty buffers look fast: raw.
+  drainRate = 1e9;
+  assert.equal(compressor.compress(text), null);
+  // The buffers filled: raw chunks drain at the link's rate.
+  drainRate = 1;
+  assert.notEqual(compressor.compress(text), null);
+  // Compressed chunks no longer fill the buffers, so writes look fast
+  // again; the link has not changed, and compressing still pays.
+  drainRate = 1e9;
+  for (let i = 0; i < 20; i++) {
+    assert.notEqual(compressor.compress(text), null, `chunk ${i}`);
+  }
+  // The same for the next file on the connection.
+  assert.notEqual(new ChunkCompressor(link).compress(text), null);
+});
+
+Deno.test("ChunkCompressor measures the link again with raw chunks after a while", () => {
+  let drainRate: number | null = null;
+  const link = {
+    get drainRate() {
+      return drainRate;
+    },
+  };
+  const text = new TextEncoder().encode("a line of a log file\n".repeat(60_000))
+    .subarray(0, 1 << 20);
+  const compressor = new ChunkCompressor(link);
+  assert.notEqual(compressor.compress(text), null);
+  drainRate = 1e9;
+  assert.equal(compressor.compress(text), null);
+  // Just slower than half the compressor's speed (bytes per millisecond).
+  drainRate = 1;
+  assert.notEqual(compressor.compress(text), null);
+  // The link became fast (it was the peer that was slow): the remembered
+  // rate rises by 2 % a chunk until raw chunks are tried again.
+  drainRate = 1e9;
+  let chunks = 0;
+  while (compressor.compress(text) !== null) {
+    chunks++;
+    assert.ok(chunks < 2000, "never tried raw again");
+  }
+  assert.ok(chunks > 100, `tried raw again after ${chunks} chunks`);
+});
