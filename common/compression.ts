@@ -17,7 +17,7 @@
  *   is slow: without it, compressed chunks that no longer fill the buffers
  *   would make a slow link look fast, and megabytes would go raw until the
  *   buffers were full again. The remembered rate rises by 1/50 per chunk,
- *   so after about 160 chunks at 20 times the link's rate raw chunks
+ *   so after about 150 chunks at 20 times the link's rate raw chunks
  *   measure the link again. The compressor's speed and that memory are
  *   kept per connection, so a new file does not learn them again.
  * - Only when the data shrinks. The compressor first tries a 16 KiB sample
