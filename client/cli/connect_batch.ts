@@ -19,6 +19,7 @@ import {
 import { runLocalShell } from "../shell/local_shell.ts";
 import { localCommand } from "../shell/shell.ts";
 import { PlainLineSource } from "../term/line_input.ts";
+import type { CommandRetry } from "../shell/command_context.ts";
 
 /** Runs the commands of a batch file; stops at the first failure. */
 export async function runBatch(
@@ -28,6 +29,7 @@ export async function runBatch(
     state: ShellState;
     output: CommandOutput;
     signal: AbortSignal;
+    retry?: CommandRetry;
     fail: (message: string, status: number) => number;
   },
 ): Promise<number> {

@@ -41,7 +41,18 @@ import {
   openSession,
 } from "../engine/session.ts";
 import type { InterruptSource } from "../shell/shell.ts";
-import { type LoginTarget, parseLoginTarget } from "../connect/target.ts";
+import {
+  formatTarget,
+  type LoginTarget,
+  parseLoginTarget,
+} from "../connect/target.ts";
+import type { Clock } from "../../common/clock.ts";
+import {
+  DEFAULT_RETRIES,
+  MAX_RETRIES,
+  type RetryEvent,
+} from "../engine/retry.ts";
+import type { CommandRetry } from "../shell/command_context.ts";
 
 /** Options that take a value, so the command after them can be found. */
 const VALUE_OPTIONS = new Set([
@@ -51,6 +62,7 @@ const VALUE_OPTIONS = new Set([
   "--timeout",
   "--compress",
   "--limit",
+  "--retries",
   ...SECURITY_VALUE_OPTIONS,
 ]);
 
@@ -61,14 +73,24 @@ const OPTIONS = {
   compress: { type: "string" },
   limit: { type: "string" },
   timeout: { type: "string" },
+  retries: { type: "string" },
   help: { type: "boolean", short: "h" },
   ...SECURITY_OPTIONS,
 } as const;
+
+/** Options of {@linkcode connectCommand}, for tests. */
+export interface ConnectCommandOptions {
+  /** The clock of the waits between retries. Default: the system's. */
+  clock?: Clock;
+  /** The retries' jitter source in [0, 1). Default `Math.random`. */
+  random?: () => number;
+}
 
 /** Runs `fts connect` with `args` (after the word "connect"). */
 export async function connectCommand(
   args: string[],
   io: CliIo,
+  options: ConnectCommandOptions = {},
 ): Promise<number> {
   const fail = (message: string, status: number) =>
     failWith(io, message, status);
@@ -145,6 +167,18 @@ export async function connectCommand(
       );
     }
     stallTimeoutMs = Math.round(seconds * 1000);
+  }
+  let retries = DEFAULT_RETRIES;
+  if (values.retries !== undefined) {
+    retries = /^\d{1,3}$/.test(values.retries) ? Number(values.retries) : NaN;
+    if (!(retries <= MAX_RETRIES)) {
+      return fail(
+        `--retries must be a whole number from 0 to ${MAX_RETRIES}, not ${
+          quoteName(values.retries, 40)
+        }`,
+        USAGE_STATUS,
+      );
+    }
   }
   const compress = values.compress ?? "auto";
   if (compress !== "auto" && compress !== "off") {
@@ -281,6 +315,28 @@ export async function connectCommand(
       ? { stdin: io.stdin.readable }
       : {}),
   };
+  const retry: CommandRetry = {
+    retries,
+    reconnect: async () => {
+      const old = state.session;
+      await old.close();
+      state.session = await connect();
+    },
+    onRetry: (event, transfer) => {
+      const text = retryText(event, {
+        transfer,
+        where: formatTarget(target),
+        explain: (error) => connector.explain(error),
+      });
+      if (notices) notices.notice(text);
+      else {writeText(
+          io.stderr,
+          `${output.progress ? CLEAR_LINE : ""}${text}\n`,
+        );}
+    },
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.random ? { random: options.random } : {}),
+  };
   try {
     if (values.batch !== undefined) {
       const { runBatch } = await import("./connect_batch.ts");
@@ -289,6 +345,7 @@ export async function connectCommand(
         state,
         output,
         signal: stop.signal,
+        retry,
         fail,
       });
     }
@@ -299,6 +356,7 @@ export async function connectCommand(
         state,
         output,
         signal: stop.signal,
+        retry,
       });
       if (result.status === "ok" || result.status === "exit") return 0;
       return fail(result.message, result.status === "usage" ? USAGE_STATUS : 1);
@@ -311,6 +369,7 @@ export async function connectCommand(
       interactive,
       connector,
       reconnect: connect,
+      retry,
       ...(interrupts ? { interrupts } : {}),
       signal: stop.signal,
       columns: () => terminalColumns(io),
@@ -340,6 +399,38 @@ function goingAwayText(notice: GoingAway): string {
   return notice.reason.trim() === ""
     ? `The server is shutting down; ${grace}.`
     : `Notice from the server: ${quoteName(notice.reason, 80)} (${grace}).`;
+}
+
+/**
+ * One line for a retry about to wait, e.g. `Server is shutting down;
+ * resuming in 2 s (try 1 of 5)`.
+ */
+function retryText(
+  event: RetryEvent,
+  context: {
+    transfer: boolean;
+    where: string;
+    explain: (error: FtsError) => string;
+  },
+): string {
+  const again = event.reason === "connect_failed"
+    ? "trying again"
+    : context.transfer
+    ? "resuming"
+    : "retrying";
+  const when = `${again} in ${
+    formatDuration(event.delayMs)
+  } (try ${event.attempt} of ${event.retries})`;
+  switch (event.reason) {
+    case "going_away":
+      return `Server is shutting down; ${when}`;
+    case "connection_lost":
+      return `The connection to ${context.where} was lost; ${when}`;
+    case "stalled":
+      return `${event.error.message}; ${when}`;
+    case "connect_failed":
+      return `${context.explain(event.error)}; ${when}`;
+  }
 }
 
 function terminalColumns(io: CliIo): number {

@@ -22,6 +22,7 @@ import {
 import { askYesNoOn } from "../term/prompt.ts";
 import { askOnTerminal } from "../term/tty_secret.ts";
 import type { Connector } from "./connect_setup.ts";
+import type { CommandRetry } from "../shell/command_context.ts";
 
 /** What {@linkcode runShellSession} needs from `fts connect`. */
 export interface ShellSessionOptions {
@@ -33,6 +34,8 @@ export interface ShellSessionOptions {
   connector: Connector;
   /** Opens a new session (after the server went away). */
   reconnect: () => Promise<ClientSession>;
+  /** How a command runs again after a lost connection. */
+  retry?: CommandRetry;
   interrupts?: InterruptSource;
   signal: AbortSignal;
   /** The terminal's width now. */
@@ -82,6 +85,7 @@ export async function runShellSession(
           });
         }),
       ...(options.interrupts ? { interrupts: options.interrupts } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
       signal: options.signal,
       localShell: (line) =>
         runLocalShell(line, {

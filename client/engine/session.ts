@@ -185,7 +185,7 @@ export async function openSession(
   } catch (error) {
     throw connectError(label, error);
   }
-  const pulse = { beat: () => {} };
+  const pulse = { beat: () => {}, broken: () => {} };
   const conn = new FrameConn(watched(throttled(byteConn, limits), pulse), {
     byTurn: true,
   });
@@ -238,7 +238,7 @@ export class ClientSession implements AsyncDisposable {
     target: Target,
     welcome: Welcome,
     options: SessionOptions,
-    pulse: { beat: () => void } = { beat: () => {} },
+    pulse: Pulse = { beat: () => {}, broken: () => {} },
   ) {
     this.#conn = conn;
     this.target = target;
@@ -271,6 +271,9 @@ export class ClientSession implements AsyncDisposable {
       ...(options.watchdogClock ? { clock: options.watchdogClock } : {}),
     });
     pulse.beat = () => this.#watchdog.progress();
+    // A connection that failed a write is no use any more: closing it now
+    // tells the request that failed that the connection was lost.
+    pulse.broken = () => this.#conn.close();
     options.signal?.addEventListener("abort", this.#onAbort, { once: true });
     this.#reading = this.#readLoop();
   }
@@ -291,6 +294,15 @@ export class ClientSession implements AsyncDisposable {
   /** True once the connection is closed (by either side). */
   get closed(): boolean {
     return this.#conn.closed || this.#closeError !== null;
+  }
+
+  /**
+   * True once the connection ended without {@linkcode close}: the server
+   * or the network ended it, or it stalled. An operation that failed on a
+   * lost session may succeed on a new one (see retry.ts).
+   */
+  get lost(): boolean {
+    return this.closed && !this.#closing;
   }
 
   /** Largest DATA chunk, as negotiated. */
@@ -912,8 +924,19 @@ function shortCopy(text: string, max: number): string {
   return Array.from(text.slice(0, max)).join("");
 }
 
-/** `conn`, calling `pulse.beat()` whenever bytes arrive or leave. */
-function watched(conn: ByteConn, pulse: { beat: () => void }): ByteConn {
+/** What {@linkcode watched} tells the session about its connection. */
+interface Pulse {
+  /** Bytes arrived or left. */
+  beat: () => void;
+  /** A write failed: the connection is broken. */
+  broken: () => void;
+}
+
+/**
+ * `conn`, calling `pulse.beat()` whenever bytes arrive or leave and
+ * `pulse.broken()` when a write fails.
+ */
+function watched(conn: ByteConn, pulse: Pulse): ByteConn {
   return {
     async read(p) {
       const n = await conn.read(p);
@@ -921,7 +944,13 @@ function watched(conn: ByteConn, pulse: { beat: () => void }): ByteConn {
       return n;
     },
     async write(p) {
-      const n = await conn.write(p);
+      let n: number;
+      try {
+        n = await conn.write(p);
+      } catch (error) {
+        pulse.broken();
+        throw error;
+      }
       pulse.beat();
       return n;
     },

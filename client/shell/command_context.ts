@@ -18,6 +18,7 @@ import { ProgressBar, type TextSink, writeText } from "../term/progress.ts";
 import type { Clock } from "../../common/clock.ts";
 import type { ClientSession } from "../engine/session.ts";
 import type { VaultSettings } from "./vault_settings.ts";
+import type { RetryEvent } from "../engine/retry.ts";
 
 /** What a command may read and change between commands. */
 export interface ShellState {
@@ -69,11 +70,39 @@ export interface CommandOutput {
   readonly data?: { write(p: Uint8Array): Promise<number> };
 }
 
+/**
+ * How a command whose connection failed under it runs again on a new one
+ * (`fts connect --retries`); see client/engine/retry.ts.
+ */
+export interface CommandRetry {
+  /** Retries after the first try; 0 never retries. */
+  readonly retries: number;
+  /** Opens a new session into the shell state. */
+  reconnect(): Promise<void>;
+  /**
+   * Shows a retry before its wait; `transfer` is true when the command
+   * moves files (it resumes rather than starts again).
+   */
+  onRetry(event: RetryEvent, transfer: boolean): void;
+  /** The clock of the waits. Default: the system's. */
+  readonly clock?: Clock;
+  /** Jitter source in [0, 1). Default `Math.random`. */
+  readonly random?: () => number;
+}
+
 /** What one command runs with. */
 export interface CommandContext {
   state: ShellState;
   output: CommandOutput;
   signal?: AbortSignal | undefined;
+  /** Run again after a lost connection. Absent: a failure is final. */
+  retry?: CommandRetry | undefined;
+  /**
+   * Set while a command runs with {@linkcode retry}: tells whether its
+   * failure `error` will be retried, so that a batch does not report
+   * failures that the next try may undo.
+   */
+  willRetry?: ((error: unknown) => boolean) | undefined;
   /**
    * Asks the user a yes/no question (a person at a terminal); absent in
    * scripts, where commands do not ask.

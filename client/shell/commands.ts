@@ -21,6 +21,12 @@ import { runRemoteCommand } from "./remote_commands.ts";
 import { runTransferCommand } from "./transfer_commands.ts";
 import { showUsage } from "./usage_command.ts";
 import { VaultError } from "../vault/vault_error.ts";
+import {
+  connectRetryReason,
+  operationRetryReason,
+  RetryLoop,
+  type RetryReason,
+} from "../engine/retry.ts";
 
 export {
   type CommandContext,
@@ -88,6 +94,79 @@ async function runCommand(
   return "ok";
 }
 
+/** Commands that never talk to the server. */
+const LOCAL: ReadonlySet<Command["name"]> = new Set([
+  "lls",
+  "lcd",
+  "lpwd",
+  "lmkdir",
+  "lrm",
+  "pwd",
+  "help",
+  "exit",
+]);
+
+/**
+ * Commands run again after a lost connection: those that only read, and
+ * the transfers, which a new try continues (skip-identical and resume).
+ * The others (rm, mv, mkdir, rmdir, shutdown) may have taken effect before
+ * the connection failed, so running them again could fail or do more.
+ */
+const RETRIED: ReadonlySet<Command["name"]> = new Set([
+  "ls",
+  "cd",
+  "df",
+  "get",
+  "put",
+  "mget",
+  "mput",
+]);
+
+/** Commands that move files. */
+const TRANSFERS: ReadonlySet<Command["name"]> = new Set([
+  "get",
+  "put",
+  "mget",
+  "mput",
+]);
+
+/**
+ * Runs `command` with the context's retries: a session lost since the last
+ * command is reopened first, and a command of {@linkcode RETRIED} that
+ * fails because its connection failed runs again on a new one.
+ */
+async function runRetried(
+  command: Command,
+  context: CommandContext,
+): Promise<"ok" | "exit"> {
+  const retry = context.retry;
+  if (!retry || LOCAL.has(command.name)) return runCommand(command, context);
+  const transfer = TRANSFERS.has(command.name);
+  const loop = (reason: (error: unknown) => RetryReason | null) =>
+    new RetryLoop({
+      retries: retry.retries,
+      reason,
+      reconnect: () => retry.reconnect(),
+      onRetry: (event) => retry.onRetry(event, transfer),
+      signal: context.signal,
+      ...(retry.clock ? { clock: retry.clock } : {}),
+      ...(retry.random ? { random: retry.random } : {}),
+    });
+  if (context.state.session.lost) {
+    await loop(connectRetryReason).run(() => retry.reconnect());
+  }
+  if (!RETRIED.has(command.name)) return runCommand(command, context);
+  const retrying = loop((error) =>
+    operationRetryReason(error, context.state.session)
+  );
+  return await retrying.run(() =>
+    runCommand(command, {
+      ...context,
+      willRetry: (error) => retrying.willRetry(error),
+    })
+  );
+}
+
 /** How a command line went; `message` is one line, ready to print. */
 export type RunResult =
   | { readonly status: "ok" }
@@ -108,7 +187,7 @@ export async function runWords(
   let command: Command | null = null;
   try {
     command = parseCommand(words);
-    const status = await runCommand(command, context);
+    const status = await runRetried(command, context);
     return status === "exit" ? { status: "exit" } : { status: "ok" };
   } catch (error) {
     if (error instanceof UsageError) {

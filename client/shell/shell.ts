@@ -11,6 +11,7 @@ import { quoteName } from "../../protocol/names.ts";
 import { UsageError } from "../../common/usage_error.ts";
 import { splitWords, type Word } from "./command_parse.ts";
 import { type CommandOutput, runWords, type ShellState } from "./commands.ts";
+import type { CommandRetry } from "./command_context.ts";
 import { localReason } from "../errors.ts";
 import { displayName } from "../term/format.ts";
 import { MENU } from "./help.ts";
@@ -36,6 +37,8 @@ export interface ShellOptions {
   readonly reconnect?: () => Promise<ClientSession>;
   /** Ctrl-C while a command runs. */
   readonly interrupts?: InterruptSource;
+  /** How a command runs again after a lost connection. */
+  readonly retry?: CommandRetry;
   /** Ends the shell. */
   readonly signal?: AbortSignal;
   /**
@@ -48,7 +51,8 @@ export interface ShellOptions {
 /**
  * Runs the shell until `exit`, end of input, or `signal`. Resolves to the
  * exit status: 0, or 1 when the connection was lost and could not be
- * reopened.
+ * reopened (without a person at the terminal; a person is told that the
+ * next command tries again).
  */
 export async function runShell(options: ShellOptions): Promise<number> {
   const { input, output, state } = options;
@@ -77,7 +81,13 @@ export async function runShell(options: ShellOptions): Promise<number> {
       if (failure !== null) writeText(output.err, `${failure}\n`);
       continue;
     }
-    if (!await ensureSession(options)) return 1;
+    if (!await ensureSession(options)) {
+      // A person may wait for the server to come back and type again.
+      if (!options.interactive || /^(5|exit|quit|bye)$/.test(trimmed)) {
+        return options.interactive ? 0 : 1;
+      }
+      continue;
+    }
     let words: Word[];
     try {
       words = /^[1-5]$/.test(trimmed)
@@ -108,6 +118,7 @@ async function runOne(
       state: options.state,
       output: options.output,
       signal: controller.signal,
+      ...(options.retry ? { retry: options.retry } : {}),
       ...(options.interactive
         ? { confirm: (q: string) => ask(q, options) }
         : {}),
@@ -202,7 +213,10 @@ async function ensureSession(options: ShellOptions): Promise<boolean> {
     return true;
   } catch (error) {
     if (!(error instanceof FtsError)) throw error;
-    writeText(output.err, `${error.message}\n`);
+    const hint = options.interactive
+      ? " (the next command tries to reconnect; exit to leave)"
+      : "";
+    writeText(output.err, `${error.message}${hint}\n`);
     return false;
   }
 }

@@ -450,7 +450,7 @@ async function getMany(
           : `${quoted(files[i]!.path)} saved as ${quoted(saved)}`,
       };
     }),
-  }, { bar, output, started });
+  }, { bar, output, started, willRetry: context.willRetry });
 }
 
 async function putMany(
@@ -527,7 +527,7 @@ async function putMany(
         }
         : r
     ),
-  }, { bar, output, started });
+  }, { bar, output, started, willRetry: context.willRetry });
 }
 
 function startBatchBar(output: CommandOutput, count: number) {
@@ -553,7 +553,12 @@ interface BatchOutcome {
  */
 function report(
   outcome: BatchOutcome,
-  view: { bar: ProgressBar | null; output: CommandOutput; started: number },
+  view: {
+    bar: ProgressBar | null;
+    output: CommandOutput;
+    started: number;
+    willRetry?: ((error: unknown) => boolean) | undefined;
+  },
 ): void {
   const { action, refused, results } = outcome;
   const { bar, output } = view;
@@ -568,6 +573,15 @@ function report(
   const total = results.length + refused.length;
   // One file, and it failed: its own error says everything.
   if (total === 1 && errors.length === 1) throw errors[0];
+  const failed = errors.length === 0 ? null : new FtsError(
+    errors[0] instanceof FtsError ? errors[0].code : "bad_request",
+    `Cannot ${action} ${errors.length} of ${total} file${
+      total === 1 ? "" : "s"
+    }`,
+    { cause: new AggregateError(errors) },
+  );
+  // The next try sends what this one could not: nothing to report yet.
+  if (failed !== null && view.willRetry?.(failed)) throw failed;
   if (!output.quiet) {
     for (const result of results) {
       if (result.ok && result.renamed !== null) {
@@ -589,15 +603,7 @@ function report(
       }) in ${formatDuration(elapsed)}\n`,
     );
   }
-  if (errors.length > 0) {
-    const first = errors[0]!;
-    throw new FtsError(
-      first instanceof FtsError ? first.code : "bad_request",
-      `Cannot ${action} ${errors.length} of ${total} file${
-        total === 1 ? "" : "s"
-      }`,
-    );
-  }
+  if (failed !== null) throw failed;
 }
 
 /** The remote top folder, as `get -r /` names it. */

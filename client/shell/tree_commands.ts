@@ -73,7 +73,12 @@ export async function getFolder(
     bar?.clear();
     throw error;
   }
-  report("get", shown, summary, { bar, output, started });
+  report("get", shown, summary, {
+    bar,
+    output,
+    started,
+    willRetry: context.willRetry,
+  });
 }
 
 /** `put -r LOCAL [REMOTE]` of local folder `folder`. */
@@ -114,7 +119,12 @@ export async function putFolder(
       `Cannot put ${quoted(leaf)}: `,
     );
   }
-  report("put", leaf, summary, { bar, output, started });
+  report("put", leaf, summary, {
+    bar,
+    output,
+    started,
+    willRetry: context.willRetry,
+  });
 }
 
 /**
@@ -155,7 +165,12 @@ function report(
   action: "get" | "put",
   name: string,
   summary: TreeSummary,
-  view: { bar: ProgressBar | null; output: CommandOutput; started: number },
+  view: {
+    bar: ProgressBar | null;
+    output: CommandOutput;
+    started: number;
+    willRetry?: ((error: unknown) => boolean) | undefined;
+  },
 ): void {
   const { bar, output } = view;
   for (const failure of summary.failures) {
@@ -163,6 +178,16 @@ function report(
   }
   if (summary.failed === 0) bar?.finish();
   else bar?.clear();
+  const first = summary.failures[0];
+  const failed = summary.failed === 0 ? null : new FtsError(
+    first instanceof FtsError ? first.code : "io",
+    `Cannot ${action} ${
+      quoted(name)
+    }: ${summary.failed} of its files and folders failed`,
+    { cause: new AggregateError(summary.failures) },
+  );
+  // The next try sends what this one could not: nothing to report yet.
+  if (failed !== null && view.willRetry?.(failed)) throw failed;
   if (!output.quiet) {
     const verb = action === "get" ? "saved" : "stored";
     for (const { from, to } of summary.renamed) {
@@ -192,15 +217,7 @@ function report(
       }) in ${formatDuration(elapsed)}${tallyNote(summary)}\n`,
     );
   }
-  if (summary.failed > 0) {
-    const first = summary.failures[0];
-    throw new FtsError(
-      first instanceof FtsError ? first.code : "io",
-      `Cannot ${action} ${
-        quoted(name)
-      }: ${summary.failed} of its files and folders failed`,
-    );
-  }
+  if (failed !== null) throw failed;
 }
 
 /**
