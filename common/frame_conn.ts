@@ -91,7 +91,7 @@ export class FrameConn {
       }
       if (n === null) {
         if (this.#decoder.buffered > 0) {
-          throw new ProtocolError("Connection closed in the middle of a frame");
+          throw new TruncatedFrameError();
         }
         return null;
       }
@@ -334,4 +334,16 @@ export function isConnectionLoss(error: unknown): boolean {
     error instanceof Deno.errors.BadResource ||
     error instanceof Deno.errors.Interrupted ||
     error instanceof Deno.errors.UnexpectedEof;
+}
+
+/**
+ * The connection ended in the middle of a frame: the peer broke the
+ * protocol, or the network cut the connection; a client reads it as a
+ * lost connection.
+ */
+export class TruncatedFrameError extends ProtocolError {
+  constructor() {
+    super("Connection closed in the middle of a frame");
+    this.name = "TruncatedFrameError";
+  }
 }

@@ -8,7 +8,11 @@
  */
 
 import type { Clock } from "../../common/clock.ts";
-import { type ByteConn, FrameConn } from "../../common/frame_conn.ts";
+import {
+  type ByteConn,
+  FrameConn,
+  TruncatedFrameError,
+} from "../../common/frame_conn.ts";
 import { bandwidthLimits } from "../../common/rate_limit.ts";
 import { throttled } from "../../common/throttled_conn.ts";
 import { FtsError, NameError, ProtocolError } from "../../protocol/errors.ts";
@@ -845,7 +849,10 @@ export class ClientSession implements AsyncDisposable {
         ? new ReasonError("io", "the session is closed")
         : connectionLost();
     } catch (error) {
-      failure = error instanceof FtsError ? error : connectionLost(error);
+      failure =
+        error instanceof FtsError && !(error instanceof TruncatedFrameError)
+          ? error
+          : connectionLost(error);
     }
     this.#watchdog.stop();
     failure = this.#stallError ?? failure;

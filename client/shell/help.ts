@@ -204,6 +204,10 @@ Options:
                    give up when a transfer or request makes no progress (no
                    byte to or from the server) for this long (default 120;
                    0 waits forever)
+  --retries N      when the connection drops, stalls or the server shuts down
+                   or restarts, reconnect and run a transfer (or ls, cd, df)
+                   again up to N times, after waits of 1, 2, 4… s (at most
+                   30 s; default 5; 0 never retries); refusals are never retried
   --help, -h       show this help
 
 Security options:

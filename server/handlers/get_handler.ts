@@ -102,6 +102,9 @@ export async function sendFile(
     if (writing) await writing;
     signal.throwIfAborted();
     writing = ctx.conn.writeAll(buf.subarray(0, DATA_PREFIX + length));
+    // A loop left early (the client went away) no longer awaits it: its
+    // failure must not go unhandled, which would end the server.
+    writing.catch(() => {});
     position += n;
     ctx.touch();
   }

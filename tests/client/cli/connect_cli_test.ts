@@ -63,6 +63,7 @@ Deno.test("connectCommand() --help prints the usage and exits 0", async () => {
   assert.match(stdout, /--timeout SECONDS/);
   assert.match(stdout, /--compress auto\|off\s+auto \(the default\)/);
   assert.match(stdout, /--limit RATE\s+at most RATE bytes per second/);
+  assert.match(stdout, /--retries N\s+when the connection drops/);
 });
 
 Deno.test("connectCommand() exits 2 with one line for usage errors", async () => {
@@ -93,6 +94,14 @@ Deno.test("connectCommand() exits 2 with one line for usage errors", async () =>
       [
         ["h", "--limit", "512"],
         'fts: --limit must be at least 16K (16384 bytes per second), not "512"\n',
+      ],
+      [
+        ["--retries=-1", "h"],
+        'fts: --retries must be a whole number from 0 to 100, not "-1"\n',
+      ],
+      [
+        ["h", "--retries", "101"],
+        'fts: --retries must be a whole number from 0 to 100, not "101"\n',
       ],
     ] as const
   ) {
