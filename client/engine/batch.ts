@@ -16,7 +16,8 @@ import {
   compressorFor,
   openUploadSource,
   type PutResult,
-  sendUpload,
+  sendResumable,
+  type UploadSource,
 } from "./upload.ts";
 import type { SealOptions } from "../vault/age_header.ts";
 import { CommitGroup } from "./commit_group.ts";
@@ -75,6 +76,11 @@ export interface ManyOptions {
   stripAgeSuffix?: boolean;
   /** Keep permission bits both ways (see `PutOptions.keepMode`). */
   keepMode?: boolean;
+  /**
+   * Uploads: continue a file the server kept part of from an earlier cut
+   * try (see `PutOptions.resume`). Default true; false starts over.
+   */
+  resume?: boolean;
 }
 
 /** How one file of a batch fared. */
@@ -124,6 +130,8 @@ export interface EachOptions<I> {
   window?: number | undefined;
   encrypt?: SealOptions | undefined;
   keepMode?: boolean | undefined;
+  /** See {@linkcode ManyOptions.resume}. Default true. */
+  resume?: boolean | undefined;
   /** Translates a file's failure (the session's error translation). */
   failure: (item: I, error: unknown) => unknown;
   /** Called once per item, when it has succeeded or failed. */
@@ -157,6 +165,7 @@ export async function putEach<I extends PutManyItem>(
     encrypt: options.encrypt,
     keepMode: options.keepMode,
     onBytes: options.onBytes,
+    resume: options.resume ?? true,
   };
   try {
     for await (const item of items) {
@@ -164,9 +173,19 @@ export async function putEach<I extends PutManyItem>(
       try {
         options.signal?.throwIfAborted();
         const name = validateName(item.remoteName);
-        const source = openUploadSource(item.localPath, item.expectLocal);
-        options.onOpen?.(item, source.size);
-        const settled: Promise<void> = sendUpload(core, source, name, send)
+        let opened: UploadSource | null = openUploadSource(
+          item.localPath,
+          item.expectLocal,
+        );
+        options.onOpen?.(item, opened.size);
+        // Opened again only when a resumed upload must start over.
+        const open = () => {
+          const source = opened ??
+            openUploadSource(item.localPath, item.expectLocal);
+          opened = null;
+          return source;
+        };
+        const settled: Promise<void> = sendResumable(core, open, name, send)
           .then(
             (value) => options.settle(item, { ok: true, value }),
             (error) => fail(item, error),

@@ -71,6 +71,11 @@ export interface TreeOptions {
    * never with `encrypt` (each encryption differs) nor with `decrypt`.
    */
   skipIdentical?: boolean;
+  /**
+   * Uploads: continue a file the server kept part of from an earlier cut
+   * try (see `PutOptions.resume`). Default true; false starts over.
+   */
+  resume?: boolean;
 }
 
 /** A file of the tree on its way, with its path from the top. */
@@ -213,6 +218,7 @@ async function sendTree(
       window: options.window,
       encrypt: options.encrypt,
       keepMode: options.keepMode,
+      resume: options.resume ?? true,
       failure: (item, error) => host.failure("put", item.remoteName, error),
       onBytes: (n) => tally.moved(n),
       settle: (item, result) => {

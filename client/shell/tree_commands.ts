@@ -108,6 +108,7 @@ export async function putFolder(
       ...signalOf(signal),
       ...(options.encrypt ? { encrypt: options.encrypt } : {}),
       ...(options.keepMode ? { keepMode: true } : {}),
+      ...(command.noResume ? { resume: false } : {}),
       ...treeProgressOf(bar),
     });
   } catch (error) {
