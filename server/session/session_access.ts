@@ -85,14 +85,31 @@ export function standingOf(
       : { kind: "removed" };
   }
   if (accounts?.hasUsers) return { kind: "login_required" };
-  const decision = decideAccess({
-    usersExist: false,
-    host: options.host,
-    anonymous: options.anonymous,
-  });
-  return decision.kind === "anonymous"
-    ? { kind: "ok", perms: decision.perms }
-    : { kind: "login_required" };
+  return anonymousStanding(options.host, options.anonymous);
+}
+
+/**
+ * The standing of an anonymous client on a server without users, by host
+ * and `--anonymous` mode: a pure function of the two, asked before every
+ * request, so each answer is kept (a process listens on a few hosts).
+ */
+const anonymousStandings = new Map<string, Standing>();
+
+function anonymousStanding(
+  host: string,
+  anonymous: AnonymousMode | undefined,
+): Standing {
+  const key = `${anonymous ?? ""} ${host}`;
+  let standing = anonymousStandings.get(key);
+  if (standing === undefined) {
+    const decision = decideAccess({ usersExist: false, host, anonymous });
+    standing = decision.kind === "anonymous"
+      ? { kind: "ok", perms: decision.perms }
+      : { kind: "login_required" };
+    if (anonymousStandings.size >= 16) anonymousStandings.clear();
+    anonymousStandings.set(key, standing);
+  }
+  return standing;
 }
 
 /** Settings of a {@linkcode SessionAccess}. */

@@ -121,6 +121,9 @@ export class CommitGroups {
     );
     const placed: { job: Job; at: Placement }[] = [];
     const folders = new Map<string, Folder>();
+    // The folder of each descriptor path: placements hold their folder open
+    // until the group ends, so a path names the same folder throughout.
+    const keys = new Map<string, string>();
     for (let i = 0; i < group.length; i++) {
       if (!synced[i]) continue;
       const job = group[i]!;
@@ -132,10 +135,13 @@ export class CommitGroups {
         continue;
       }
       // One sync per folder, however many descriptors name it.
-      let key: string;
+      let key = keys.get(at.folder.path);
       try {
-        const { dev, ino } = Deno.statSync(at.folder.path);
-        key = `${dev}:${ino}`;
+        if (key === undefined) {
+          const { dev, ino } = Deno.statSync(at.folder.path);
+          key = `${dev}:${ino}`;
+          keys.set(at.folder.path, key);
+        }
       } catch (error) {
         // Closed under it (the storage is closing): not durable.
         at[Symbol.dispose]();
