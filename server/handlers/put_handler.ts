@@ -96,7 +96,11 @@ async function receive(
       }`,
     );
   }
-  await ctx.conn.send({
+  // Not awaited before the data is taken: the read loop waits for this
+  // upload to take each chunk, and waiting for the write here too would
+  // cost it a write per file. The PUT_READYs of the uploads that begin in
+  // one turn go out in one write; this one is awaited before the commit.
+  const ready = ctx.conn.send({
     type: "put_ready",
     id: put.id,
     offset: kept,
@@ -104,6 +108,7 @@ async function receive(
       ? { block: point.block, sums }
       : {}),
   });
+  ready.catch(() => {}); // Its failure is awaited below, or moot.
   const rewrites: Rewrites = {
     kept,
     block: point?.block ?? 1,
@@ -178,6 +183,7 @@ async function receive(
         }: the data does not match its SHA-256`,
       );
     }
+    await ready;
     signal.throwIfAborted();
     const name = await upload.commit({
       overwrite: put.overwrite,
