@@ -113,7 +113,12 @@ export async function putTree(
   } catch (error) {
     throw host.failure("put", basename(localRoot), error);
   }
-  // The totals (names and sizes only) are counted while files already go.
+  // The totals (names and sizes only) are counted while files already go;
+  // they only feed the progress, so without a progress there is no count
+  // (it would lstat every file a second time).
+  if (!options.onProgress) {
+    return await sendTree(host, localRoot, root, { ...options, walk, tally });
+  }
   const stopCount = new AbortController();
   const counting = countLocalTreeGradually(
     localRoot,
