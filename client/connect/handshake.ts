@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FrameConn } from "../../common/frame_conn.ts";
+import { type FrameConn, isConnectionLoss } from "../../common/frame_conn.ts";
 import { isLookupFailure } from "../../common/host_lookup.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import { MAX_PAYLOAD } from "../../protocol/frame.ts";
@@ -159,6 +159,16 @@ export async function handshake(
     if (options.signal?.aborted) throw options.signal.reason;
     if (timedOut) {
       throw new ConnectReason("no_answer", { detail: timeoutMs });
+    }
+    // The server hung up before the handshake ended (its own deadline for
+    // HELLO, a restart): the connection is gone, whatever the call that
+    // noticed it (a write may fail with "bad resource" once the TLS
+    // stream has ended). A reset keeps its own words.
+    if (
+      isConnectionLoss(error) &&
+      !(error instanceof Deno.errors.ConnectionReset)
+    ) {
+      throw new ConnectReason("closed", { cause: error });
     }
     throw error;
   } finally {

@@ -67,3 +67,32 @@ Deno.test("connectTcp() tells a name that does not resolve from a refused connec
     Deno.errors.ConnectionRefused,
   );
 });
+
+Deno.test("openSession() says the server closed the connection when sending HELLO finds it gone", async () => {
+  // A write after the server hung up fails with "broken pipe", or with
+  // "Bad resource ID" when Deno's TLS stream has already ended.
+  for (
+    const lost of [
+      new Deno.errors.BrokenPipe("broken pipe"),
+      new Deno.errors.BadResource("Bad resource ID"),
+    ]
+  ) {
+    const gone = {
+      read: () => Promise.resolve(null),
+      write: () => Promise.reject(lost),
+      close: () => {},
+    };
+    await assert.rejects(
+      openSession("127.0.0.1:1", { connect: () => Promise.resolve(gone) }),
+      (error) => {
+        assert.ok(error instanceof FtsError);
+        assert.equal(error.code, "io");
+        assert.equal(
+          error.message,
+          "Cannot connect to 127.0.0.1:1: the server closed the connection",
+        );
+        return true;
+      },
+    );
+  }
+});
