@@ -4,7 +4,7 @@
  * writes docs/BENCHMARKS.md and docs/benchmarks.svg.
  *
  *   deno task bench [--quick] [--runs N] [--tools fts,sftp,…]
- *                   [--scenarios large,folders,one,many,slow]
+ *                   [--scenarios large,folders,one,many,slow,resume]
  *                   [--report FILE | --no-report]
  *   deno task bench --only fts [OPTIONS]   fts alone (see bench/fts_only.ts)
  *

@@ -20,6 +20,7 @@ import {
 import { megabytesPerSecond } from "./stats.ts";
 import { assertSameFile, assertSameTree } from "./verify.ts";
 import { startShapingProxy } from "./shaping_proxy.ts";
+import { startCutProxy } from "./cut_proxy.ts";
 
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -450,6 +451,108 @@ export async function slowLink(
     ],
     rows: rows.list(),
   };
+}
+
+/**
+ * fts only: the large random file uploaded and downloaded whole, then cut
+ * at 50 % each way (the command fails: `--retries 0`) and the same command
+ * run again, which resumes; the resumed runs against the whole ones.
+ */
+export async function resumeCut(
+  ctx: BenchContext,
+  src: Sources,
+): Promise<Table> {
+  const rows = new Rows();
+  const bytes = ctx.sizes.bigBytes;
+  const tools = ctx.tools.filter((t) => t.name === "fts" && t.port);
+  const ratios = { up: [] as number[], down: [] as number[] };
+  await eachRun(ctx, "resume", async (tool, run) => {
+    const remote = `resume-${run}.bin`;
+    const stored = join(tool.root, remote);
+    const local = join(emptyDir(join(ctx.work, "resume")), remote);
+    const whole = await roundTrip(tool, src.random, remote, local, {
+      up: () => tool.putFile(src.random, remote),
+      down: () => tool.getFile(remote, local),
+      same: assertSameFile,
+    });
+    await cutAtHalf(
+      tool,
+      "up",
+      bytes,
+      (port) => tool.putFile(src.random, remote, { port, retries: 0 }),
+    );
+    const up = await measure(tool, () => tool.putFile(src.random, remote));
+    assertSameFile(src.random, stored);
+    await cutAtHalf(
+      tool,
+      "down",
+      bytes,
+      (port) => tool.getFile(remote, local, { port, retries: 0 }),
+    );
+    const down = await measure(tool, () => tool.getFile(remote, local));
+    assertSameFile(src.random, local);
+    removeQuietly(stored);
+    removeQuietly(local);
+    const upRatio = up.seconds / whole.up.seconds;
+    const downRatio = down.seconds / whole.down.seconds;
+    ratios.up.push(upRatio);
+    ratios.down.push(downRatio);
+    rows.add("upload, whole file", "s", tool.name, whole.up.seconds);
+    rows.add("upload, resumed at 50 %", "s", tool.name, up.seconds);
+    rows.add("upload, resumed / whole", "%", tool.name, 100 * upRatio);
+    rows.add("download, whole file", "s", tool.name, whole.down.seconds);
+    rows.add("download, resumed at 50 %", "s", tool.name, down.seconds);
+    rows.add("download, resumed / whole", "%", tool.name, 100 * downRatio);
+    ctx.progress?.(
+      `  ${tool.name} resume run ${run + 1}: up whole ${
+        whole.up.seconds.toFixed(2)
+      } s, resumed ${up.seconds.toFixed(2)} s (${
+        (100 * upRatio).toFixed(0)
+      } %); down whole ${whole.down.seconds.toFixed(2)} s, resumed ${
+        down.seconds.toFixed(2)
+      } s (${(100 * downRatio).toFixed(0)} %)`,
+    );
+  }, tools);
+  return {
+    title: `Resuming a cut ${formatBytes(bytes)} transfer`,
+    notes: [
+      "fts only. A proxy closes the connection once half of the file went " +
+      "through; the client runs with --retries 0, so that command fails, " +
+      "then the same command is run again and timed (process start " +
+      "included). The resumed run checks the half already there by block " +
+      "hashes (the server hashes what it kept of an upload, the client what " +
+      "it kept of a download) and sends the rest; whole transfers of the " +
+      "same file in the same run are the reference.",
+    ],
+    rows: rows.list(),
+  };
+}
+
+/**
+ * Runs `transfer` through a proxy that cuts it after half of `bytes` went
+ * `direction`; the transfer must fail there.
+ */
+async function cutAtHalf(
+  tool: Tool,
+  direction: "up" | "down",
+  bytes: number,
+  transfer: (port: number) => Promise<void>,
+): Promise<void> {
+  await using proxy = startCutProxy({
+    targetPort: tool.port!,
+    direction,
+    after: Math.floor(bytes / 2),
+  });
+  let finished = false;
+  try {
+    await transfer(proxy.port);
+    finished = true;
+  } catch (error) {
+    if (!proxy.cut) throw error;
+  }
+  if (finished) {
+    throw new Error(`The ${direction}load finished before it was cut`);
+  }
 }
 
 /**

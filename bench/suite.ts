@@ -23,13 +23,14 @@ import { ftpPeer } from "./peers/ftp.ts";
 import { cpPeer, iperf3, iperf3Version } from "./peers/limits.ts";
 import type { Peer, PeerKind, Tool } from "./peers/tool.ts";
 import { makeScratch } from "./scratch.ts";
-import { formatBytes, type Sizes } from "./sizes.ts";
+import type { Sizes } from "./sizes.ts";
 import {
   type BenchContext,
   folders,
   largeFiles,
   manyClients,
   oneFile,
+  resumeCut,
   slowLink,
   type Sources,
 } from "./scenarios.ts";
@@ -54,6 +55,7 @@ export const SCENARIOS = {
   one: oneFile,
   many: manyClients,
   slow: slowLink,
+  resume: resumeCut,
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 
@@ -149,17 +151,6 @@ export async function runSuite(options: SuiteOptions): Promise<boolean> {
       tables.push(table);
     }
   }
-  tables.push({
-    title: "Resuming a cut transfer",
-    notes: [
-      `Not measured: fts cannot resume a cut transfer yet. The scenario (a ` +
-      `${
-        formatBytes(sizes.bigBytes)
-      } upload and download cut at 50 % and resumed) ` +
-      "is skipped until it can.",
-    ],
-    rows: [],
-  });
   notes.push(...ctx.failures.map((f) => `FAILED: ${f}`));
   if (options.report !== undefined) {
     const chartPath = join(dirname(options.report), "benchmarks.svg");

@@ -64,6 +64,12 @@ export const ftsPeer: PeerKind = {
         ...extra,
         ...args,
       ], { env: { FTS_CONFIG_DIR: config } });
+    const extra = (options: TransferOptions | undefined) => [
+      ...(options?.compress ? ["--compress", "auto"] : []),
+      ...(options?.retries === undefined
+        ? []
+        : ["--retries", String(options.retries)]),
+    ];
     const tool: Tool = {
       name: "fts",
       description: `fts ${await version(entry)} (TLS 1.3, pinned key; client ${
@@ -77,14 +83,14 @@ export const ftsPeer: PeerKind = {
         await client(
           options?.port ?? server.port,
           ["put", local, remote],
-          options?.compress ? ["--compress", "auto"] : [],
+          extra(options),
         );
       },
       async getFile(remote: string, local: string, options?: TransferOptions) {
         await client(
           options?.port ?? server.port,
           ["get", remote, local],
-          options?.compress ? ["--compress", "auto"] : [],
+          extra(options),
         );
       },
       async putTree(local: string, remote: string) {

@@ -13,6 +13,11 @@ export interface TransferOptions {
   readonly port?: number;
   /** Turn on the tool's compression (what a user would do on a slow link). */
   readonly compress?: boolean;
+  /**
+   * Retries after a lost connection, for a tool that retries on its own
+   * (fts `--retries`); 0 lets a cut transfer fail. Default: the tool's.
+   */
+  readonly retries?: number;
 }
 
 /** A client command (with its server) the benchmark can time. */
