@@ -10,6 +10,7 @@ import {
   TerminalLineSource,
 } from "../../../client/term/line_input.ts";
 import { openSession } from "../../../client/engine/session.ts";
+import { FtsError } from "../../../protocol/errors.ts";
 import { type InterruptSource, runShell } from "../../../client/shell/shell.ts";
 import {
   answerCancel,
@@ -238,5 +239,46 @@ Deno.test("runShell() ends when its signal aborts, even while waiting for a line
     controller.abort();
     assert.equal(await shell, 0);
     await input.close();
+  });
+});
+
+Deno.test("runShell() on a terminal says how to reconnect when the server is not back yet, and the next command reconnects", async () => {
+  await using server = startFakeServer({
+    files: { "a.txt": enc("a") },
+    handle: (ctx, m) => {
+      if (m.type !== "mkdir") return false;
+      ctx.conn.close();
+      return true;
+    },
+  });
+  await withShell(server, async ({ state, output, err }) => {
+    const input = lines("mkdir x\nls\nls\n");
+    let tries = 0;
+    const status = await runShell({
+      input,
+      output,
+      state,
+      interactive: true,
+      reconnect: () =>
+        ++tries === 1
+          ? Promise.reject(
+            new FtsError(
+              "io",
+              "Cannot connect to 127.0.0.1:1: connection refused",
+            ),
+          )
+          : openSession(`127.0.0.1:${server.port}`),
+    });
+    await input.close();
+    assert.equal(status, 0);
+    assert.equal(tries, 2);
+    assert.match(
+      err.text(),
+      /\nCannot connect to 127\.0\.0\.1:1: connection refused \(the next command tries to reconnect; exit to leave\)\nReconnected to 127\.0\.0\.1:\d+\.\n$/,
+    );
+    assert.match(
+      output.out instanceof Buffer ? output.out.text() : "",
+      /a\.txt/,
+    );
   });
 });
