@@ -104,6 +104,13 @@ export interface CommandContext {
    */
   willRetry?: ((error: unknown) => boolean) | undefined;
   /**
+   * Set while a command runs with {@linkcode retry}: a command calls it
+   * when running it again could do harm, because it streams what cannot be
+   * taken back (to standard output, a FIFO or a device) or consumes its
+   * source (standard input). Its failure is then final.
+   */
+  final?: (() => void) | undefined;
+  /**
    * Asks the user a yes/no question (a person at a terminal); absent in
    * scripts, where commands do not ask.
    */

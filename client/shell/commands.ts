@@ -156,13 +156,17 @@ async function runRetried(
     await loop(connectRetryReason).run(() => retry.reconnect());
   }
   if (!RETRIED.has(command.name)) return runCommand(command, context);
+  let final = false;
   const retrying = loop((error) =>
-    operationRetryReason(error, context.state.session)
+    final ? null : operationRetryReason(error, context.state.session)
   );
   return await retrying.run(() =>
     runCommand(command, {
       ...context,
       willRetry: (error) => retrying.willRetry(error),
+      final: () => {
+        final = true;
+      },
     })
   );
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { basename, dirname, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { FtsError } from "../../protocol/errors.ts";
 import type { Progress } from "../engine/session_core.ts";
 import { UsageError } from "../../common/usage_error.ts";
@@ -41,6 +41,7 @@ import { systemClock } from "../../common/clock.ts";
 import type { SealOptions } from "../vault/age_header.ts";
 import { decryptSourceFor, sealOptionsFor } from "./vault_settings.ts";
 import { withoutAgeSuffix } from "../engine/download.ts";
+import { specialTarget } from "../engine/local_files.ts";
 import { getFolder, putFolder } from "./tree_commands.ts";
 
 /** A command that moves file contents. */
@@ -131,6 +132,8 @@ async function getOne(
   if (file.listed && file.type === "dir") folderRefused("get", file);
   noExclude(command);
   if (command.local === "-") {
+    // Bytes written to standard output cannot be taken back.
+    context.final?.();
     return await getToStdout(command, file, output, signal, state);
   }
   let dir = state.localDir;
@@ -148,6 +151,8 @@ async function getOne(
     }
   }
   await checkLocalFolder(dir, "get", file.path);
+  // Nor can bytes written into a FIFO or a device.
+  if (streamsInto(join(dir, localName), localName)) context.final?.();
   const bar = startBar(output, quoted(file.path));
   try {
     const result = await state.session.get(file.path, dir, {
@@ -244,6 +249,8 @@ async function putFromStdin(
       'Cannot put standard input: give the remote name, as in "put - NAME"',
     );
   }
+  // Standard input is read once: a second run would send nothing.
+  context.final?.();
   const spool = await Deno.makeTempFile({ prefix: "fts-stdin-" });
   try {
     try {
@@ -648,6 +655,15 @@ function noExclude(
     throw new UsageError(
       `--exclude applies to folders ("${command.name} -r FOLDER")`,
     );
+  }
+}
+
+/** Whether `path` is a FIFO or a device that a download writes into. */
+function streamsInto(path: string, base: string): boolean {
+  try {
+    return specialTarget(path, base) === "stream";
+  } catch {
+    return false; // refused by the download itself
   }
 }
 

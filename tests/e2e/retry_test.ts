@@ -211,6 +211,25 @@ Deno.test("fts connect put -r cut mid-upload sends only what is missing on its r
   });
 });
 
+Deno.test("fts connect get NAME - cut mid-stream is not run again: what went to standard output cannot be taken back", async () => {
+  await withWorld(async ({ root, proxy, clock, connect, connections }) => {
+    await Deno.writeFile(join(root, "big.bin"), randomBytes(8 * MiB));
+    const cut = proxy.cutOnce({ direction: "down", after: 3 * MiB });
+    const command = connect(["get", "big.bin", "-"]);
+    const waited = clock.timerSet(1_000).then(() => "waited" as const);
+    if (await Promise.race([command, waited]) === "waited") {
+      clock.advance(1_000);
+      await command;
+      assert.fail("the command waited to run again");
+    }
+    const result = await command;
+    await cut;
+    assert.equal(result.status, 1);
+    assert.doesNotMatch(result.stderr, /resuming|try 1/);
+    assert.equal(connections(), 1);
+  });
+});
+
 Deno.test("fts connect --retries 0 fails at the first cut; a refusal is never retried", async () => {
   await withWorld(async ({ local, proxy, connect, connections }) => {
     await Deno.writeFile(join(local, "big.bin"), randomBytes(4 * MiB));
