@@ -66,6 +66,7 @@ export const KNOWN_FEATURES = [
   "pull",
   "sums",
   "resume",
+  "xxh128",
 ] as const;
 /**
  * Largest LIST `window` (feature "pull"): ENTRIES frames a server may send
@@ -163,6 +164,39 @@ export interface UsageReport {
   readonly account?: AccountUsage;
 }
 
+/**
+ * The checksum of a whole file in PUT_END, PUT_DONE and GET_END: its
+ * SHA-256, or its XXH3-128 when the feature "xxh128" was negotiated; in
+ * lower-case hex.
+ */
+export type Checksum =
+  | { sha256: string; xxh128?: never }
+  | { xxh128: string; sha256?: never };
+
+/** The algorithm and hex value of `checksum`. */
+export function checksumParts(
+  checksum: Checksum,
+): { algorithm: "sha256" | "xxh128"; hex: string } {
+  return checksum.xxh128 === undefined
+    ? { algorithm: "sha256", hex: checksum.sha256 }
+    : { algorithm: "xxh128", hex: checksum.xxh128 };
+}
+
+/** The checksum field of `message` alone (e.g. to answer a PUT_END). */
+export function checksumOnly(message: Checksum): Checksum {
+  return message.xxh128 === undefined
+    ? { sha256: message.sha256 }
+    : { xxh128: message.xxh128 };
+}
+
+/** The {@linkcode Checksum} of `algorithm` with value `hex`. */
+export function checksumOf(
+  algorithm: "sha256" | "xxh128",
+  hex: string,
+): Checksum {
+  return algorithm === "sha256" ? { sha256: hex } : { xxh128: hex };
+}
+
 /** Every message, discriminated by `type`; `id` is the request id. */
 export type Message =
   | {
@@ -244,8 +278,8 @@ export type Message =
     bytes: Uint8Array;
     zstd: boolean;
   }
-  | { type: "put_end"; id: number; sha256: string }
-  | { type: "put_done"; id: number; name: string; size: number; sha256: string }
+  | ({ type: "put_end"; id: number } & Checksum)
+  | ({ type: "put_done"; id: number; name: string; size: number } & Checksum)
   | {
     type: "get";
     id: number;
@@ -267,7 +301,7 @@ export type Message =
     /** The file's permission bits (feature "mode"). */
     mode?: number;
   }
-  | { type: "get_end"; id: number; sha256: string }
+  | ({ type: "get_end"; id: number } & Checksum)
   | { type: "delete"; id: number; name: string; expect?: Expect }
   | {
     type: "rename";
@@ -531,14 +565,14 @@ export function decodeMessage(frame: Frame): Message {
       return putReady(id, o);
     case "put_end":
     case "get_end":
-      return { type, id, sha256: sha(o, "sha256") };
+      return { type, id, ...checksum(o) };
     case "put_done":
       return {
         type,
         id,
         name: str(o, "name"),
         size: uint(o, "size"),
-        sha256: sha(o, "sha256"),
+        ...checksum(o),
       };
     case "get": {
       const base = withExpect(
@@ -638,6 +672,22 @@ function chunkSize(o: Body): number {
     throw fieldError("chunkSize", `from 1 to ${MAX_PAYLOAD - 8}`);
   }
   return v;
+}
+
+/**
+ * The checksum field of PUT_END, PUT_DONE or GET_END: `sha256`, or
+ * `xxh128` (feature "xxh128"), exactly one of them.
+ */
+function checksum(o: Body): Checksum {
+  if (o.xxh128 === undefined) return { sha256: sha(o, "sha256") };
+  if (o.sha256 !== undefined) {
+    throw new ProtocolError("A frame has both sha256 and xxh128");
+  }
+  const v = str(o, "xxh128");
+  if (!/^[0-9a-f]{32}$/.test(v)) {
+    throw fieldError("xxh128", "an XXH3-128 in hex");
+  }
+  return { xxh128: v };
 }
 
 function sha(o: Body, key: string): string {

@@ -1,6 +1,6 @@
 /**
  * `fts connect [USER@]HOST[:PORT] [--dir DIR] [--quiet] [--compress auto|off]
- * [--limit RATE] [--batch FILE|-] [TLS and login options] [COMMAND ARGS…]`: the
+ * [--checksum xxh128|sha256] [--limit RATE] [--batch FILE|-] [TLS and login options] [COMMAND ARGS…]`: the
  * interactive shell, a batch of commands, or one command, over TLS with the
  * server's identity pinned (see connect_setup.ts). Exit status 0 on
  * success, 1 when an operation failed, 2 for a usage error; errors are one
@@ -61,6 +61,7 @@ const VALUE_OPTIONS = new Set([
   "-b",
   "--timeout",
   "--compress",
+  "--checksum",
   "--limit",
   "--retries",
   ...SECURITY_VALUE_OPTIONS,
@@ -71,6 +72,7 @@ const OPTIONS = {
   batch: { type: "string", short: "b" },
   quiet: { type: "boolean", short: "q" },
   compress: { type: "string" },
+  checksum: { type: "string" },
   limit: { type: "string" },
   timeout: { type: "string" },
   retries: { type: "string" },
@@ -187,6 +189,13 @@ export async function connectCommand(
       USAGE_STATUS,
     );
   }
+  const checksum = values.checksum ?? "xxh128";
+  if (checksum !== "xxh128" && checksum !== "sha256") {
+    return fail(
+      `--checksum must be xxh128 or sha256, not ${quoteName(checksum, 40)}`,
+      USAGE_STATUS,
+    );
+  }
   let limit: number | undefined;
   if (values.limit !== undefined) {
     try {
@@ -256,6 +265,7 @@ export async function connectCommand(
       // cleanly; the session itself ends only with the process.
       ...(io.signal ? { signal: io.signal } : {}),
       compress: compress === "auto",
+      checksum,
       ...(limit === undefined ? {} : { limit }),
       stallTimeoutMs,
       connect: (where) => connector.connect(where),

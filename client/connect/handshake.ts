@@ -34,6 +34,12 @@ export interface HandshakeOptions {
    */
   compress?: boolean;
   /**
+   * The hash that verifies transfers: "xxh128" (the default) offers the
+   * feature "xxh128", used when the server has it too; "sha256"
+   * (`--checksum sha256`) does not offer it, so SHA-256 is used.
+   */
+  checksum?: "sha256" | "xxh128";
+  /**
    * Credentials, used when the server requires a login (WELCOME `auth`).
    * A function is called only then, so a password is asked for only when
    * needed; the handshake deadline does not run while it waits.
@@ -101,9 +107,15 @@ export async function handshake(
   const onAbort = () => conn.close();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const offered = options.compress === false
-      ? ["mode", "usage", "pull", "sums", "resume"]
-      : ["zstd", "mode", "usage", "pull", "sums", "resume"];
+    const offered = [
+      ...(options.compress === false ? [] : ["zstd"]),
+      "mode",
+      "usage",
+      "pull",
+      "sums",
+      "resume",
+      ...(options.checksum === "sha256" ? [] : ["xxh128"]),
+    ];
     await conn.send({
       type: "hello",
       id: 0,

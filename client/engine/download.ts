@@ -16,9 +16,15 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { createStreamHash, hashName } from "../../common/stream_hash.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
-import type { Expect, Message } from "../../protocol/messages.ts";
+import {
+  type Checksum,
+  checksumOf,
+  checksumParts,
+  type Expect,
+  type Message,
+} from "../../protocol/messages.ts";
 import { isValidName, quoteName, validateName } from "../../protocol/names.ts";
 import { decompressChunk } from "../../common/compression.ts";
 import type { Progress, SessionCore } from "./session_core.ts";
@@ -83,17 +89,19 @@ export interface GetOptions {
 /** How to open an age file, asked for once one arrives. */
 export type DecryptSource = () => Promise<DecryptorOptions>;
 
-/** What was saved. */
-export interface GetResult {
+/**
+ * What was saved, with the checksum of the bytes received (the ciphertext
+ * when decrypted) that both sides agreed on: `sha256`, or `xxh128` when that
+ * feature was negotiated.
+ */
+export type GetResult = {
   /** The local path written; `(1) name`… when the name was taken. */
   readonly path: string;
   /** Bytes saved locally (the plaintext's when decrypted). */
   readonly size: number;
-  /** SHA-256 of the bytes received (the ciphertext when decrypted). */
-  readonly sha256: string;
   /** True when an age file was received and saved decrypted; else absent. */
   readonly decrypted?: boolean;
-}
+} & Readonly<Checksum>;
 
 /** How one download is received. */
 export interface ReceiveOptions {
@@ -202,7 +210,7 @@ export async function download(
     return {
       path: await committed,
       size: result.written,
-      sha256: result.sha256,
+      ...result.checksum,
       ...(result.decrypted ? { decrypted: true } : {}),
     };
   } catch (error) {
@@ -257,7 +265,7 @@ async function receiveInto(
   return {
     path,
     size: result.written,
-    sha256: result.sha256,
+    ...result.checksum,
     ...(result.decrypted ? { decrypted: true } : {}),
   };
 }
@@ -278,7 +286,7 @@ interface Received {
   readonly mtime: number;
   /** Permission bits, when the server sent them. */
   readonly mode: number | undefined;
-  readonly sha256: string;
+  readonly checksum: Checksum;
   /** Bytes written to the file. */
   readonly written: number;
   readonly decrypted: boolean;
@@ -296,7 +304,7 @@ class Receiver {
   /** True for a stream sink: every write is asynchronous. */
   readonly #stream: boolean;
   readonly #options: ReceiveOptions;
-  readonly #hash = createHash("sha256");
+  readonly #hash;
   #state: "ready" | "data" | "ended" | "draining" = "ready";
   #size = 0;
   #mtime = 0;
@@ -320,6 +328,7 @@ class Receiver {
     stream: boolean,
   ) {
     this.#core = core;
+    this.#hash = createStreamHash(core.algorithm);
     this.#request = request;
     this.#file = file;
     this.#stream = stream;
@@ -373,7 +382,7 @@ class Receiver {
       return;
     }
     if (message.type === "data") return this.#data(message);
-    if (message.type === "get_end") return this.#end(message.sha256);
+    if (message.type === "get_end") return this.#end(message);
     throw unexpected(message);
   }
 
@@ -504,7 +513,7 @@ class Receiver {
     this.#written += bytes.byteLength;
   }
 
-  async #end(sha256: string): Promise<void> {
+  async #end(checksum: Checksum): Promise<void> {
     this.#state = "ended";
     this.#request.finish();
     if (this.#received !== this.#size) {
@@ -516,11 +525,22 @@ class Receiver {
       );
       return;
     }
-    if (this.#hash.digest("hex") !== sha256) {
+    const sum = checksumParts(checksum);
+    if (sum.algorithm !== this.#core.algorithm) {
+      this.#settle.reject(
+        new ProtocolError(
+          `GET_END carries ${sum.algorithm}, but ${this.#core.algorithm} was agreed`,
+        ),
+      );
+      return;
+    }
+    if (this.#hash.digest() !== sum.hex) {
       this.#settle.reject(
         new ReasonError(
           "checksum_mismatch",
-          "the received bytes do not match the server's SHA-256",
+          `the received bytes do not match the server's ${
+            hashName(sum.algorithm)
+          }`,
         ),
       );
       return;
@@ -549,7 +569,7 @@ class Receiver {
       size: this.#size,
       mtime: this.#mtime,
       mode: this.#mode,
-      sha256,
+      checksum: checksumOf(sum.algorithm, sum.hex),
       written: this.#written,
       decrypted: this.#decryptor !== null,
     });

@@ -8,7 +8,11 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
+import {
+  createStreamHash,
+  type HashAlgorithm,
+  type StreamHash,
+} from "../../common/stream_hash.ts";
 import {
   BlockHasher,
   decodeSums,
@@ -28,8 +32,11 @@ export interface ResumePlan {
   readonly offset: number;
   /** The blocks below `offset` whose hashes differ, in increasing order. */
   readonly rewrites: BlockRange[];
-  /** SHA-256 of the local file's first `offset` bytes. */
-  readonly hash: Hash;
+  /**
+   * The hash of the local file's first `offset` bytes, in the algorithm
+   * that verifies the upload, to be continued by the rest.
+   */
+  readonly hash: StreamHash;
 }
 
 /** What the server said in its PUT_READY. */
@@ -56,6 +63,7 @@ export async function planResume(
   size: number,
   kept: KeptPart,
   signal?: AbortSignal,
+  algorithm: HashAlgorithm = "sha256",
 ): Promise<ResumePlan> {
   if (kept.offset > size) {
     throw new ProtocolError(
@@ -63,7 +71,7 @@ export async function planResume(
     );
   }
   const theirs = decodeSums(kept.sums);
-  const hash = createHash("sha256");
+  const hash = createStreamHash(algorithm);
   const blocks = new BlockHasher(kept.block);
   await file.seek(0, Deno.SeekMode.Start);
   const buffer = new Uint8Array(Math.min(READ_SIZE, Math.max(1, kept.offset)));

@@ -249,6 +249,7 @@ export class ClientSession implements AsyncDisposable {
     this.serverAgent = welcome.agent;
     this.features = welcome.features;
     this.#options = options;
+    const algorithm = welcome.features.includes("xxh128") ? "xxh128" : "sha256";
     this.#core = {
       conn,
       requests: this.#requests,
@@ -257,7 +258,10 @@ export class ClientSession implements AsyncDisposable {
       modes: welcome.features.includes("mode"),
       sums: welcome.features.includes("sums"),
       resume: welcome.features.includes("resume"),
-      uploads: new UploadSender(conn, this.#requests, welcome.chunkSize),
+      algorithm,
+      uploads: new UploadSender(conn, this.#requests, welcome.chunkSize, {
+        algorithm,
+      }),
       reclaimed: new Set(),
       disk: options.localDisk ?? SYSTEM_DISK,
     };

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { HashAlgorithm } from "../../common/stream_hash.ts";
 import type { FrameConn } from "../../common/frame_conn.ts";
 import type { RequestTable } from "./request_table.ts";
 import type { LocalDisk } from "./commit_group.ts";
@@ -34,6 +35,11 @@ export interface SessionCore {
    * a partial the server kept).
    */
   readonly resume: boolean;
+  /**
+   * The hash that verifies transfers: "xxh128" when that feature was
+   * negotiated, else "sha256".
+   */
+  readonly algorithm: HashAlgorithm;
   /** Sends every upload of the session (see upload_sender.ts). */
   readonly uploads: UploadSender;
   /**

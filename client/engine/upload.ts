@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { Checksum } from "../../protocol/messages.ts";
 import { type Expect, MAX_MODE } from "../../protocol/messages.ts";
 import { ChunkCompressor } from "../../common/compression.ts";
 import type { Progress, SessionCore } from "./session_core.ts";
@@ -53,14 +54,16 @@ export interface PutOptions {
   resume?: boolean;
 }
 
-/** What the server stored. */
-export interface PutResult {
+/**
+ * What the server stored, with the checksum of the bytes stored (the
+ * ciphertext when encrypted) that both sides agreed on: `sha256`, or
+ * `xxh128` when that feature was negotiated.
+ */
+export type PutResult = {
   /** The final remote name; `(1) name`… when the name was taken. */
   readonly name: string;
   /** Bytes stored: the age file's size when encrypted. */
   readonly size: number;
-  /** SHA-256 of the bytes stored (the ciphertext when encrypted), in hex. */
-  readonly sha256: string;
   /** True when the server holds an age-encrypted copy; absent otherwise. */
   readonly encrypted?: boolean;
   /**
@@ -68,7 +71,7 @@ export interface PutResult {
    * which this one continued; absent when it started at 0.
    */
   readonly resumedAt?: number;
-}
+} & Readonly<Checksum>;
 
 /** An open local file about to be uploaded. */
 export interface UploadSource extends Disposable {

@@ -31,9 +31,16 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
+import {
+  createStreamHash,
+  type HashAlgorithm,
+  hashName,
+  type StreamHash,
+} from "../../common/stream_hash.ts";
 import { ProtocolError } from "../../protocol/errors.ts";
 import {
+  checksumOf,
+  checksumParts,
   DATA_PREFIX,
   encodeMessage,
   type Message,
@@ -83,6 +90,8 @@ export interface SenderOptions {
   maxUploads?: number;
   /** Default {@linkcode UNCONFIRMED_BYTES}. */
   maxUnconfirmed?: number;
+  /** The hash that verifies each upload. Default "sha256". */
+  algorithm?: HashAlgorithm;
   /**
    * Called each time the sender has work but waits for the server (a window
    * is full or a reply is due); for tests and diagnostics.
@@ -142,7 +151,9 @@ class Upload {
   readonly large: boolean;
   /** PUT has `resume`: no DATA before PUT_READY. */
   readonly resumable: boolean;
-  hash: Hash = createHash("sha256");
+  readonly algorithm: HashAlgorithm;
+  /** Replaced by the kept part's hash when the upload is resumed. */
+  hash: StreamHash;
   /** PUT_READY resumed it and its plan is being made. */
   planning = false;
   /** Blocks below the kept length to send again, first. */
@@ -167,10 +178,18 @@ class Upload {
   ended = false;
   /** The server's final reply came (or the connection ended). */
   replied = false;
-  sha256 = "";
+  /** The checksum sent in PUT_END (hex of `algorithm`); "" before. */
+  checksum = "";
   scratch: Uint8Array | null = null;
 
-  constructor(job: UploadJob, request: PendingRequest, chunkSize: number) {
+  constructor(
+    job: UploadJob,
+    request: PendingRequest,
+    chunkSize: number,
+    algorithm: HashAlgorithm,
+  ) {
+    this.algorithm = algorithm;
+    this.hash = createStreamHash(algorithm);
     this.job = job;
     this.request = request;
     this.size = job.sealed ? job.sealed.size : job.source.size;
@@ -202,6 +221,7 @@ export class UploadSender {
   readonly #maxUploads: number;
   readonly #maxUnconfirmed: number;
   readonly #onWait: (() => void) | undefined;
+  readonly #algorithm: HashAlgorithm;
   /** Sent to, not admitted yet (the in-flight window is full). */
   #waiting: Upload[] = [];
   /** Admitted files of one chunk at most, in order. */
@@ -234,6 +254,7 @@ export class UploadSender {
     this.#maxUploads = Math.max(1, options.maxUploads ?? MAX_UPLOADS);
     this.#maxUnconfirmed = options.maxUnconfirmed ?? UNCONFIRMED_BYTES;
     this.#onWait = options.onWait;
+    this.#algorithm = options.algorithm ?? "sha256";
   }
 
   /** Uploads sent and not answered yet. */
@@ -261,7 +282,7 @@ export class UploadSender {
       job.source[Symbol.dispose]();
       return Promise.reject(error);
     }
-    const upload = new Upload(job, request, this.#chunkSize);
+    const upload = new Upload(job, request, this.#chunkSize, this.#algorithm);
     request.setSink((message) => this.#reply(upload, message));
     request.onFailure((error) => {
       upload.replied = true;
@@ -485,11 +506,11 @@ export class UploadSender {
 
   /** Writes PUT_END at `at` and closes the file; returns its bytes. */
   #putEnd(upload: Upload, buffer: Uint8Array, at: number): number {
-    upload.sha256 = upload.hash.digest("hex");
+    upload.checksum = upload.hash.digest();
     const end = encodeMessage({
       type: "put_end",
       id: upload.request.id,
-      sha256: upload.sha256,
+      ...checksumOf(this.#algorithm, upload.checksum),
     });
     buffer.set(end, at);
     this.#stop(upload);
@@ -580,11 +601,17 @@ export class UploadSender {
         throw new ProtocolError("PUT_READY resumed without block hashes");
       }
       const { source } = upload.job;
-      const plan = await planResume(source.file, source.size, {
-        offset: ready.offset,
-        block: ready.block,
-        sums: ready.sums,
-      }, upload.job.signal);
+      const plan = await planResume(
+        source.file,
+        source.size,
+        {
+          offset: ready.offset,
+          block: ready.block,
+          sums: ready.sums,
+        },
+        upload.job.signal,
+        upload.algorithm,
+      );
       if (upload.ended) return;
       source.file.seekSync(
         plan.rewrites[0]?.at ?? plan.offset,
@@ -701,7 +728,7 @@ export class UploadSender {
       case "put_done":
         this.#final(upload);
         if (upload.ended) return;
-        if (!upload.stopped || upload.sha256 === "") {
+        if (!upload.stopped || upload.checksum === "") {
           this.#stop(upload);
           this.#end(
             upload,
@@ -808,16 +835,22 @@ function checkDone(
       { cause },
     );
   }
-  if (done.size !== upload.size || done.sha256 !== upload.sha256) {
+  const sum = checksumParts(done);
+  if (
+    done.size !== upload.size || sum.algorithm !== upload.algorithm ||
+    sum.hex !== upload.checksum
+  ) {
     return new ReasonError(
       "checksum_mismatch",
-      "the server reports a different size or SHA-256 than was sent",
+      `the server reports a different size or ${
+        hashName(upload.algorithm)
+      } than was sent`,
     );
   }
   return new Outcome({
     name,
     size: upload.size,
-    sha256: upload.sha256,
+    ...checksumOf(upload.algorithm, upload.checksum),
     ...(upload.job.sealed ? { encrypted: true } : {}),
     ...(upload.resumedAt > 0 ? { resumedAt: upload.resumedAt } : {}),
   });

@@ -197,6 +197,10 @@ Options:
                    auto (the default): zstd per chunk, only when the link is
                    slower than compressing and the chunk shrinks by 1/16 or
                    more (text on a slow link); off: never
+  --checksum xxh128|sha256
+                   how transfers are verified end to end: xxh128 (the
+                   default; XXH3-128, about 3 times faster, used when the
+                   server offers it, else SHA-256) or sha256 (always SHA-256)
   --limit RATE     at most RATE bytes per second in each direction, counted
                    on the wire: 500K, 10M, 1G (K, M, G are powers of 1024,
                    KB, MB, GB of 1000, as rsync reads them)

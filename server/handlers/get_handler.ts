@@ -1,8 +1,10 @@
 /**
- * The GET handler: streams a file as DATA frames and ends with its SHA-256.
+ * The GET handler: streams a file as DATA frames and ends with its checksum:
+ * XXH3-128 when the feature "xxh128" was negotiated, else SHA-256.
  *
- * When the storage knows the file's SHA-256 (kept from the upload, which
- * was verified against it, or from an earlier download), nothing is hashed:
+ * With SHA-256, when the storage knows the file's SHA-256 (kept from the
+ * upload, which was verified against it, or from an earlier download),
+ * nothing is hashed:
  * GET_END carries that value, and the client's own check of the bytes it
  * receives then verifies the stored file against what was uploaded.
  * Otherwise the file is hashed as it is read, and the result is offered to
@@ -15,9 +17,9 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { FtsError } from "../../protocol/errors.ts";
 import {
+  checksumOf,
   DATA_PREFIX,
   encodeMessage,
   type Expect,
@@ -28,6 +30,12 @@ import { quoteName } from "../../protocol/names.ts";
 import type { HandlerContext, OpResult } from "./handler_context.ts";
 import type { FileReader } from "../storage/storage.ts";
 import { ChunkCompressor } from "../../common/compression.ts";
+import {
+  createStreamHash,
+  type HashAlgorithm,
+  hashBytes,
+  type StreamHash,
+} from "../../common/stream_hash.ts";
 
 /**
  * Files of at most this many bytes give their download slot back once
@@ -39,7 +47,7 @@ export const SMALL_REPLY = 8 * 1024;
 
 /**
  * Runs one download to its end: GET_READY, DATA frames from `get.offset`
- * (to `offset + length` for a range), GET_END with the SHA-256 of the
+ * (to `offset + length` for a range), GET_END with the checksum of the
  * whole file.
  *
  * @throws {FtsError} `stale` (the file does not match `expect`),
@@ -73,8 +81,9 @@ export async function sendFile(
   const chunkSize = Math.max(1, Math.min(ctx.chunkSize, size));
   const buffers = [new Uint8Array(DATA_PREFIX + chunkSize)];
   if (size > chunkSize) buffers.push(new Uint8Array(DATA_PREFIX + chunkSize));
-  const known = reader.sha256;
-  const hash = known === undefined ? createHash("sha256") : null;
+  const algorithm = algorithmOf(ctx);
+  const known = knownHash(reader, algorithm);
+  const hash = known === undefined ? createStreamHash(algorithm) : null;
   let position = opened.from;
   // Opened at 0 when the hash is unknown: it covers the part before
   // `offset` too.
@@ -115,9 +124,15 @@ export async function sendFile(
     await hashOnly(reader, buffers[0]!, position, size, hash, get.name);
   }
   signal.throwIfAborted();
-  const sha256 = known ?? hash!.digest("hex");
-  await ctx.conn.send({ type: "get_end", id: get.id, sha256 });
-  if (known === undefined) await reader.rememberSha256?.(sha256);
+  const hex = known ?? hash!.digest();
+  await ctx.conn.send({
+    type: "get_end",
+    id: get.id,
+    ...checksumOf(algorithm, hex),
+  });
+  if (known === undefined && algorithm === "sha256") {
+    await reader.rememberSha256?.(hex);
+  }
   return { bytes: end - get.offset };
 }
 
@@ -155,7 +170,7 @@ async function hashOnly(
   buf: Uint8Array,
   position: number,
   to: number,
-  hash: ReturnType<typeof createHash> | null,
+  hash: StreamHash | null,
   name: string,
 ): Promise<number> {
   const room = buf.byteLength - DATA_PREFIX;
@@ -171,7 +186,7 @@ async function hashOnly(
 
 /**
  * Opens the file of `get` where sending starts: at `get.offset` when the
- * storage knows the whole file's SHA-256 (GET_END passes it on), else at 0,
+ * storage knows the whole file's checksum (GET_END passes it on), else at 0,
  * because the hash covers the bytes before the offset too.
  *
  * @throws {FtsError} `bad_request` (offset beyond the end), the storage's
@@ -182,7 +197,7 @@ async function openAt(
   get: MessageOf<"get">,
 ): Promise<{ reader: FileReader; from: number }> {
   const reader = await ctx.storage.openRead(get.name, { offset: get.offset });
-  if (get.offset === 0 || reader.sha256 !== undefined) {
+  if (get.offset === 0 || knownHash(reader, algorithmOf(ctx)) !== undefined) {
     return { reader, from: get.offset };
   }
   reader.close();
@@ -212,7 +227,8 @@ async function sendWhole(
 ): Promise<OpResult> {
   const head = encodeMessage(ready);
   // One buffer for the three frames, the file read straight into its
-  // place: GET_END's length does not depend on the hash (64 hex digits).
+  // place: GET_END's length does not depend on the hash's value, and is
+  // at most that of a SHA-256 (64 hex digits; an XXH3-128 has 32).
   const dataAt = head.byteLength;
   const endLength = encodeMessage({
     type: "get_end",
@@ -228,8 +244,9 @@ async function sendWhole(
     dataAt + DATA_PREFIX + ready.size,
   );
   await readFull(reader, chunk, ready.name);
-  const known = reader.sha256;
-  const sha256 = known ?? createHash("sha256").update(chunk).digest("hex");
+  const algorithm = algorithmOf(ctx);
+  const known = knownHash(reader, algorithm);
+  const hex = known ?? hashBytes(algorithm, chunk);
   const packed = ctx.zstd ? wholeCompressor(ctx).compress(chunk) : null;
   if (packed) frames.set(packed, dataAt + DATA_PREFIX);
   const length = packed?.byteLength ?? ready.size;
@@ -241,7 +258,11 @@ async function sendWhole(
     });
     endAt += DATA_PREFIX + length;
   }
-  const end = encodeMessage({ type: "get_end", id: ready.id, sha256 });
+  const end = encodeMessage({
+    type: "get_end",
+    id: ready.id,
+    ...checksumOf(algorithm, hex),
+  });
   let reply = frames.subarray(0, endAt + end.byteLength);
   if (reply.byteLength < endAt + end.byteLength) {
     // A hash of another length (never from this server's storage).
@@ -254,8 +275,23 @@ async function sendWhole(
   if (ready.size <= SMALL_REPLY) slot[Symbol.dispose]();
   await ctx.conn.writeAll(reply);
   ctx.touch();
-  if (known === undefined) await reader.rememberSha256?.(sha256);
+  if (known === undefined && algorithm === "sha256") {
+    await reader.rememberSha256?.(hex);
+  }
   return { bytes: ready.size };
+}
+
+/** The hash that verifies this connection's downloads. */
+function algorithmOf(ctx: HandlerContext): HashAlgorithm {
+  return ctx.xxh128 ? "xxh128" : "sha256";
+}
+
+/** The file's checksum in `algorithm` when the storage keeps it. */
+function knownHash(
+  reader: FileReader,
+  algorithm: HashAlgorithm,
+): string | undefined {
+  return algorithm === "sha256" ? reader.sha256 : undefined;
 }
 
 /**

@@ -56,6 +56,11 @@ export interface HandlerContext {
   readonly resume?: boolean;
   /** Writes a line to the server's log, for this session. */
   readonly log?: (line: string) => void;
+  /**
+   * True when the feature "xxh128" was negotiated: transfers are verified
+   * with XXH3-128 instead of SHA-256. Default false.
+   */
+  readonly xxh128?: boolean;
   /** Bounds the downloads of one session that stream at once. */
   readonly downloads: Semaphore;
   /** Bounds the listings of one session held in memory at once. */

@@ -1,23 +1,34 @@
 /**
  * The PUT handler: receives a file's DATA frames into a storage upload,
  * hashing while it writes (see upload_pipeline.ts), and commits it only
- * when the length and the SHA-256 match.
+ * when the length and the checksum match: XXH3-128 when the feature
+ * "xxh128" was negotiated, else SHA-256. Only a SHA-256 is kept with the
+ * stored file (see FileReader.sha256).
  *
  * With the feature "resume" and PUT `resume`, the upload continues a
  * partial the storage kept (PROTOCOL.md §13.2): PUT_READY gives its length
  * and the hashes of its blocks, read from the disk; the client rewrites the
- * blocks that differ, then sends the rest; the SHA-256 checked at the end
+ * blocks that differ, then sends the rest; the checksum checked at the end
  * covers the whole file. A resumable upload that is cancelled, cut off or
  * shut down keeps what arrived.
  *
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
+import {
+  createStreamHash,
+  type HashAlgorithm,
+  hashName,
+  type StreamHash,
+} from "../../common/stream_hash.ts";
 import { BlockHasher, encodeSums } from "../../common/chunk_sums.ts";
 import { formatSize } from "../../common/sizes.ts";
 import { FtsError } from "../../protocol/errors.ts";
-import type { MessageOf } from "../../protocol/messages.ts";
+import {
+  checksumOf,
+  checksumParts,
+  type MessageOf,
+} from "../../protocol/messages.ts";
 import { quoteName } from "../../protocol/names.ts";
 import type { Upload } from "../storage/storage.ts";
 import type { HandlerContext, OpResult } from "./handler_context.ts";
@@ -84,11 +95,12 @@ async function receive(
 ): Promise<OpResult> {
   const point = upload.resume;
   const kept = point?.offset ?? 0;
-  let prefix: Hash | undefined;
+  const algorithm: HashAlgorithm = ctx.xxh128 ? "xxh128" : "sha256";
+  let prefix: StreamHash | undefined;
   let sums: string | undefined;
   if (point !== undefined && kept > 0) {
     const blocks = new BlockHasher(point.block);
-    prefix = await hashKept(ctx, put, upload, kept, signal, blocks);
+    prefix = await hashKept(ctx, put, upload, kept, signal, algorithm, blocks);
     sums = encodeSums(blocks.finish());
     ctx.log?.(
       `resumed ${quoteName(put.name)} at ${formatSize(kept)} of ${
@@ -121,11 +133,12 @@ async function receive(
   let pipeline: UploadPipeline | null = null;
   const startPipeline = async (): Promise<UploadPipeline> => {
     const hash = rewrites.changed
-      ? await hashKept(ctx, put, upload, kept, signal)
+      ? await hashKept(ctx, put, upload, kept, signal, algorithm)
       : prefix;
     return new UploadPipeline(upload, {
       size: put.size,
       chunkSize: ctx.chunkSize,
+      algorithm,
       ...(hash === undefined ? {} : { hash }),
     });
   };
@@ -173,21 +186,28 @@ async function receive(
         `received ${received} of the declared ${put.size} bytes`,
       );
     }
+    const expected = checksumParts(end);
+    if (expected.algorithm !== algorithm) {
+      throw refuse(
+        put,
+        `PUT_END carries ${expected.algorithm}, but ${algorithm} was agreed`,
+      );
+    }
     pipeline ??= await startPipeline();
-    const sha256 = await pipeline.finish();
-    if (sha256 !== end.sha256) {
+    const hex = await pipeline.finish();
+    if (hex !== expected.hex) {
       throw new FtsError(
         "checksum_mismatch",
-        `Cannot upload ${
-          quoteName(put.name)
-        }: the data does not match its SHA-256`,
+        `Cannot upload ${quoteName(put.name)}: the data does not match its ${
+          hashName(algorithm)
+        }`,
       );
     }
     await ready;
     signal.throwIfAborted();
     const name = await upload.commit({
       overwrite: put.overwrite,
-      sha256,
+      ...(algorithm === "sha256" ? { sha256: hex } : {}),
       ...(put.mtime === undefined ? {} : { mtime: put.mtime }),
       ...(ctx.modes && put.mode !== undefined ? { mode: put.mode } : {}),
     });
@@ -195,8 +215,8 @@ async function receive(
       type: "put_done",
       id: put.id,
       name,
-      sha256,
       size: received,
+      ...checksumOf(algorithm, hex),
     });
     // The log line counts what this try moved, not what was kept.
     return { bytes: received - kept + rewrites.bytes, finalName: name };
@@ -237,8 +257,8 @@ async function rewrite(
 }
 
 /**
- * The SHA-256 of the first `kept` bytes of `upload`, read from the disk,
- * feeding `blocks` too when given.
+ * The hash in `algorithm` of the first `kept` bytes of `upload`, read from
+ * the disk, feeding `blocks` too when given.
  *
  * @throws {FtsError} `io` when fewer bytes are there.
  */
@@ -248,9 +268,10 @@ async function hashKept(
   upload: Upload,
   kept: number,
   signal: AbortSignal,
+  algorithm: HashAlgorithm,
   blocks?: BlockHasher,
-): Promise<Hash> {
-  const hash = createHash("sha256");
+): Promise<StreamHash> {
+  const hash = createStreamHash(algorithm);
   const buffer = new Uint8Array(Math.min(READ_SIZE, kept));
   for (let at = 0; at < kept;) {
     signal.throwIfAborted();

@@ -21,7 +21,11 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
+import {
+  createStreamHash,
+  type HashAlgorithm,
+  type StreamHash,
+} from "../../common/stream_hash.ts";
 import type { Upload } from "../storage/storage.ts";
 
 /** Uploads of at least this many bytes are copied into slots and overlapped. */
@@ -43,10 +47,13 @@ export interface UploadPipelineOptions {
   /** Slots for a large upload. Default {@linkcode PIPELINE_DEPTH}. */
   depth?: number;
   /**
-   * The SHA-256 of the bytes before the first pushed chunk (a resumed
-   * upload's kept bytes), continued by the chunks. Default: a new hash.
+   * The hash (of `algorithm`) of the bytes before the first pushed chunk
+   * (a resumed upload's kept bytes), continued by the chunks. Default: a
+   * new hash.
    */
-  hash?: Hash;
+  hash?: StreamHash;
+  /** The algorithm of a new hash. Default "sha256". */
+  algorithm?: HashAlgorithm;
 }
 
 interface Slot {
@@ -58,7 +65,7 @@ interface Slot {
 /** See the module comment. */
 export class UploadPipeline implements Disposable {
   readonly #upload: Upload;
-  readonly #hash: Hash;
+  readonly #hash: StreamHash;
   readonly #slots: Slot[] = [];
   readonly #depth: number;
   readonly #chunkSize: number;
@@ -69,7 +76,8 @@ export class UploadPipeline implements Disposable {
 
   constructor(upload: Upload, options: UploadPipelineOptions) {
     this.#upload = upload;
-    this.#hash = options.hash ?? createHash("sha256");
+    this.#hash = options.hash ??
+      createStreamHash(options.algorithm ?? "sha256");
     this.#chunkSize = options.chunkSize;
     const depth = Math.max(1, options.depth ?? PIPELINE_DEPTH);
     const memory = depth * options.chunkSize;
@@ -118,14 +126,14 @@ export class UploadPipeline implements Disposable {
 
   /**
    * Waits until every chunk is hashed and written; resolves with the
-   * SHA-256 (hex) of all of them.
+   * hash (hex, of the pipeline's algorithm) of all of them.
    *
    * @throws the first error of a write or hash.
    */
   async finish(): Promise<string> {
     await Promise.all(this.#slots.map((s) => s.busy));
     this.#throwIfFailed();
-    return this.#hash.digest("hex");
+    return this.#hash.digest();
   }
 
   /**

@@ -407,6 +407,7 @@ export class Session {
       sums: welcome.features.includes("sums"),
       resume: welcome.features.includes("resume"),
       log: (line) => this.#log(line),
+      xxh128: welcome.features.includes("xxh128"),
       downloads: new Semaphore(DOWNLOAD_SLOTS),
       lists: new Semaphore(LIST_SLOTS),
       turns: eventLoopTurns.of(this),

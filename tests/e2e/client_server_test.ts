@@ -16,6 +16,7 @@ import { startServer } from "../../server/server.ts";
 import { UNCONFIRMED_BYTES } from "../../client/engine/upload_sender.ts";
 import { Buffer } from "../_helpers/client/cli_io.ts";
 import { withServedFolders } from "../_helpers/e2e/served_folders.ts";
+import { createStreamHash } from "../../common/stream_hash.ts";
 import { freshShellState } from "../_helpers/client/shell_state.ts";
 
 interface World {
@@ -34,9 +35,16 @@ function withWorld(run: (world: World) => Promise<void>): Promise<void> {
   });
 }
 
-/** Writes `size` pseudo-random bytes to `path` in 1 MiB pieces; returns the SHA-256. */
-async function writeRandom(path: string, size: number): Promise<string> {
+/**
+ * Writes `size` pseudo-random bytes to `path` in 1 MiB pieces; returns
+ * their SHA-256 and XXH3-128.
+ */
+async function writeRandom(
+  path: string,
+  size: number,
+): Promise<{ sha: string; xxh: string }> {
   const hash = createHash("sha256");
+  const xxh = createStreamHash("xxh128");
   using file = await Deno.open(path, { write: true, createNew: true });
   const chunk = new Uint8Array(1024 * 1024);
   for (let at = 0; at < size; at += chunk.byteLength) {
@@ -46,10 +54,11 @@ async function writeRandom(path: string, size: number): Promise<string> {
     }
     const piece = chunk.subarray(0, n);
     hash.update(piece);
+    xxh.update(piece);
     let written = 0;
     while (written < n) written += await file.write(piece.subarray(written));
   }
-  return hash.digest("hex");
+  return { sha: hash.digest("hex"), xxh: xxh.digest() };
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -98,7 +107,7 @@ Deno.test("e2e: list, put, get, rm and mv against the real server", async () => 
 for (const size of [0, 1, 100 * 1024 * 1024]) {
   Deno.test(`e2e: a ${size}-byte file round-trips byte for byte`, async () => {
     await withWorld(async ({ session, root, local }) => {
-      const sha = await writeRandom(join(local, "src.bin"), size);
+      const { sha, xxh } = await writeRandom(join(local, "src.bin"), size);
       // Memory must not grow with the file: track the peak while moving it.
       const before = Deno.memoryUsage().rss;
       let peak = before;
@@ -106,7 +115,8 @@ for (const size of [0, 1, 100 * 1024 * 1024]) {
       const put = await session.put(join(local, "src.bin"), "data.bin", {
         onProgress,
       });
-      assert.deepEqual(put, { name: "data.bin", size, sha256: sha });
+      // Verified with XXH3-128, which both sides offer by default.
+      assert.deepEqual(put, { name: "data.bin", size, xxh128: xxh });
       assert.equal(await sha256File(join(root, "data.bin")), sha);
       const got = await session.get("data.bin", local, { onProgress });
       assert.ok(
@@ -115,6 +125,7 @@ for (const size of [0, 1, 100 * 1024 * 1024]) {
       );
       assert.equal(got.path, join(local, "data.bin"));
       assert.equal(got.size, size);
+      assert.equal(got.xxh128, xxh);
       assert.equal(await sha256File(got.path), sha);
       assert.deepEqual(
         names(local),
@@ -313,7 +324,10 @@ Deno.test("e2e: an upload running when the server shuts down finishes within the
   const local = await Deno.realPath(await Deno.makeTempDir());
   try {
     const server = await startServer({ root, host: "127.0.0.1", port: 0 });
-    const sha = await writeRandom(join(local, "big.bin"), 20 * 1024 * 1024);
+    const { sha, xxh } = await writeRandom(
+      join(local, "big.bin"),
+      20 * 1024 * 1024,
+    );
     let notice: unknown = null;
     const session = await openSession({
       hostname: "127.0.0.1",
@@ -329,7 +343,7 @@ Deno.test("e2e: an upload running when the server shuts down finishes within the
         if (p.bytes > UNCONFIRMED_BYTES) stopping ??= server.shutdown(30_000);
       },
     });
-    assert.equal(put.sha256, sha);
+    assert.equal(put.xxh128, xxh);
     assert.equal(await sha256File(join(root, "big.bin")), sha);
     assert.ok(notice !== null, "GOING_AWAY arrived");
     await stopping;
@@ -338,6 +352,28 @@ Deno.test("e2e: an upload running when the server shuts down finishes within the
     await Deno.remove(root, { recursive: true });
     await Deno.remove(local, { recursive: true });
   }
+});
+
+Deno.test("e2e: a client that asks for SHA-256 (or does not offer xxh128) gets SHA-256 both ways", async () => {
+  await withServedFolders(async ({ root, local, port }) => {
+    await using session = await openSession(
+      { hostname: "127.0.0.1", port },
+      { checksum: "sha256" },
+    );
+    assert.ok(!session.features.includes("xxh128"));
+    const { sha } = await writeRandom(join(local, "s.bin"), 3 * 1024 * 1024);
+    const put = await session.put(join(local, "s.bin"), "s.bin");
+    assert.deepEqual(put, {
+      name: "s.bin",
+      size: 3 * 1024 * 1024,
+      sha256: sha,
+    });
+    const got = await session.get("s.bin", local, { localName: "back.bin" });
+    assert.equal(got.sha256, sha);
+    assert.equal(got.xxh128, undefined);
+    assert.equal(await sha256File(got.path), sha);
+    assert.equal(await sha256File(join(root, "s.bin")), sha);
+  });
 });
 
 Deno.test("e2e: with --compress a compressible file round-trips with zstd negotiated", async () => {
@@ -353,6 +389,7 @@ Deno.test("e2e: with --compress a compressible file round-trips with zstd negoti
       "pull",
       "sums",
       "resume",
+      "xxh128",
     ]);
     const text = "a line of text that compresses well\n".repeat(200_000);
     await Deno.writeTextFile(join(local, "t.txt"), text);

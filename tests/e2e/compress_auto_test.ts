@@ -50,6 +50,7 @@ Deno.test("e2e: by default random data crosses raw both ways: the bytes on the w
       "pull",
       "sums",
       "resume",
+      "xxh128",
     ]);
     const before = { ...count };
     await session.put(join(local, "r.bin"), "r.bin");

@@ -2,7 +2,8 @@
  * Downloads against the server's checksum cache (server/storage/local/checksum_cache.ts),
  * with the real client engine: whatever the cache says, a client never
  * keeps bytes that do not match what it was told, and a fresh hash is sent
- * whenever the file changed.
+ * whenever the file changed. The cache keeps SHA-256, so these sessions ask
+ * for SHA-256 (`--checksum sha256`).
  */
 
 import assert from "node:assert/strict";
@@ -54,7 +55,10 @@ async function localNames(dir: string): Promise<string[]> {
 
 Deno.test("e2e: a wrong cached SHA-256 makes the download fail loudly, never pass", async () => {
   await withWorld(async ({ root, local, port }) => {
-    await using session = await openSession({ hostname: "127.0.0.1", port });
+    await using session = await openSession(
+      { hostname: "127.0.0.1", port },
+      { checksum: "sha256" },
+    );
     const data = bytes(2 * MIB + 3, 1);
     await Deno.writeFile(join(local, "up.bin"), data);
     const old = new Date(Date.now() - HOUR);
@@ -81,7 +85,10 @@ Deno.test("e2e: a wrong cached SHA-256 makes the download fail loudly, never pas
 
 Deno.test("e2e: a file changed in place after its upload downloads with its new hash", async () => {
   await withWorld(async ({ root, local, port }) => {
-    await using session = await openSession({ hostname: "127.0.0.1", port });
+    await using session = await openSession(
+      { hostname: "127.0.0.1", port },
+      { checksum: "sha256" },
+    );
     const data = bytes(2 * MIB, 3);
     await Deno.writeFile(join(local, "up.bin"), data);
     const old = new Date(Date.now() - HOUR);
@@ -103,7 +110,10 @@ Deno.test("e2e: a file changed in place after its upload downloads with its new 
 
 Deno.test("e2e: a renamed upload still downloads from its cached SHA-256", async () => {
   await withWorld(async ({ root, local, port }) => {
-    await using session = await openSession({ hostname: "127.0.0.1", port });
+    await using session = await openSession(
+      { hostname: "127.0.0.1", port },
+      { checksum: "sha256" },
+    );
     const data = bytes(MIB + 5, 4);
     await Deno.writeFile(join(local, "up.bin"), data);
     const old = new Date(Date.now() - HOUR);

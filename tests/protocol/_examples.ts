@@ -19,6 +19,11 @@ export const EXAMPLE_FILE: Uint8Array = new TextEncoder().encode("hello");
 /** SHA-256 of {@linkcode EXAMPLE_FILE}, lower-case hex. */
 export const EXAMPLE_SHA256: string = createHash("sha256")
   .update(EXAMPLE_FILE).digest("hex");
+/**
+ * XXH3-128 of {@linkcode EXAMPLE_FILE}, lower-case hex, as `xxh128sum`
+ * prints it (a literal, so the examples do not depend on the hash code).
+ */
+export const EXAMPLE_XXH128 = "b5e9c1ad071b3e7fc779cfaa5e523818";
 /** 2023-11-14T22:13:20Z in ms since the epoch. */
 const MTIME = 1_700_000_000_000;
 
@@ -121,7 +126,7 @@ export const EXAMPLES: { [T in MessageType]: MessageOf<T> } = {
     expect: { size: 5, mtime: MTIME },
   },
   get_ready: { type: "get_ready", id: 3, name: "a.txt", size: 5, mtime: MTIME },
-  get_end: { type: "get_end", id: 3, sha256: EXAMPLE_SHA256 },
+  get_end: { type: "get_end", id: 3, xxh128: EXAMPLE_XXH128 },
   delete: { type: "delete", id: 4, name: "old.txt" },
   rename: {
     type: "rename",

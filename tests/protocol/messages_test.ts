@@ -26,7 +26,13 @@ import {
   typeOfTag,
   writeDataPrefix,
 } from "../../protocol/messages.ts";
-import { EXAMPLE_LIST, EXAMPLE_SHA256, EXAMPLES, seeded } from "./_examples.ts";
+import {
+  EXAMPLE_LIST,
+  EXAMPLE_SHA256,
+  EXAMPLE_XXH128,
+  EXAMPLES,
+  seeded,
+} from "./_examples.ts";
 
 const utf8 = new TextEncoder();
 
@@ -70,6 +76,7 @@ Deno.test("message constants are the ones PROTOCOL.md describes", () => {
     "pull",
     "sums",
     "resume",
+    "xxh128",
   ]);
   assert.equal(DATA_PREFIX, HEADER_SIZE + 8);
   assert.equal(DEFAULT_CHUNK, 1024 * 1024);
@@ -478,6 +485,39 @@ Deno.test("decodeMessage() refuses a SHA-256 that is not 64 lower-case hex digit
     );
   }
   assertRefused(jsonFrame("put_end", '{"sha256":5}'), "number");
+});
+
+Deno.test("decodeMessage() reads an XXH3-128 of 32 lower-case hex digits instead of a SHA-256, never both", () => {
+  const xxh = JSON.stringify(EXAMPLE_XXH128);
+  for (const type of ["put_end", "get_end"] as const) {
+    assert.deepEqual(decodeMessage(jsonFrame(type, `{"xxh128":${xxh}}`)), {
+      type,
+      id: 1,
+      xxh128: EXAMPLE_XXH128,
+    });
+  }
+  assert.deepEqual(
+    decodeMessage(
+      jsonFrame("put_done", `{"name":"a","size":5,"xxh128":${xxh}}`),
+    ),
+    { type: "put_done", id: 1, name: "a", size: 5, xxh128: EXAMPLE_XXH128 },
+  );
+  const bad = [
+    EXAMPLE_XXH128.toUpperCase(),
+    EXAMPLE_XXH128.slice(1),
+    EXAMPLE_XXH128 + "0",
+    EXAMPLE_SHA256,
+    "",
+  ];
+  for (const hex of bad) {
+    const s = JSON.stringify(hex);
+    assertRefused(jsonFrame("put_end", `{"xxh128":${s}}`), `put_end ${s}`);
+    assertRefused(jsonFrame("get_end", `{"xxh128":${s}}`), `get_end ${s}`);
+  }
+  const both = `{"sha256":"${EXAMPLE_SHA256}","xxh128":${xxh}}`;
+  assertRefused(jsonFrame("put_end", both), "both");
+  assertRefused(jsonFrame("get_end", both), "both");
+  assertRefused(jsonFrame("put_end", "{}"), "neither");
 });
 
 Deno.test("decodeMessage() refuses an error code it does not know", () => {

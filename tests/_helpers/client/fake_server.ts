@@ -17,6 +17,7 @@ import { openSession } from "../../../client/engine/session.ts";
 import { FrameConn } from "../../../common/frame_conn.ts";
 import type { ErrorCode } from "../../../protocol/errors.ts";
 import {
+  type Checksum,
   DEFAULT_CHUNK,
   type Entry,
   type Message,
@@ -440,6 +441,9 @@ export function goingAwayOnMkdir(
   };
 }
 
+/** The fields of a PUT_DONE besides its type and id. */
+export type PutDoneFields = { name: string; size: number } & Checksum;
+
 /**
  * A `handle` hook that answers PUT_END with PUT_DONE carrying the fields
  * `fields` returns for it (whatever was really sent).
@@ -447,7 +451,7 @@ export function goingAwayOnMkdir(
 export function putDoneOnPutEnd(
   fields: (
     end: MessageOf<"put_end">,
-  ) => Omit<MessageOf<"put_done">, "type" | "id">,
+  ) => PutDoneFields,
 ): (ctx: FakeContext, message: Message) => Promise<boolean> {
   return async (ctx, m) => {
     if (m.type !== "put_end") return false;
@@ -464,7 +468,7 @@ export function putDoneOnPutEnd(
 export async function putAnsweredBy(
   fields: (
     end: MessageOf<"put_end">,
-  ) => Omit<MessageOf<"put_done">, "type" | "id">,
+  ) => PutDoneFields,
 ): Promise<PutResult> {
   await using server = startFakeServer({ handle: putDoneOnPutEnd(fields) });
   await using session = await openSession(`127.0.0.1:${server.port}`);

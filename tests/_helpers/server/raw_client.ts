@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { zstdDecompressSync } from "node:zlib";
 import { FrameConn } from "../../../common/frame_conn.ts";
 import {
+  type Checksum,
   type Expect,
   type Message,
   type MessageOf,
@@ -42,6 +43,8 @@ export interface RawPutOptions {
   mtime?: number;
   /** SHA-256 to claim in PUT_END (default: the real one). */
   sha256?: string;
+  /** The checksum fields to send in PUT_END instead (e.g. an `xxh128`). */
+  checksum?: Checksum;
   /** Wait for PUT_READY before sending data (default false: pipelined). */
   waitReady?: boolean;
 }
@@ -268,7 +271,7 @@ export class RawClient implements AsyncDisposable {
     await this.send({
       type: "put_end",
       id,
-      sha256: options.sha256 ?? sha256(data),
+      ...(options.checksum ?? { sha256: options.sha256 ?? sha256(data) }),
     });
     for (;;) {
       const reply = await this.reply(id);

@@ -197,6 +197,7 @@ Deno.test("connectCommand() offers zstd unless --compress off, and holds a trans
       "pull",
       "sums",
       "resume",
+      "xxh128",
     ]);
     const started = performance.now();
     const limited = await connectPlain([
@@ -217,11 +218,29 @@ Deno.test("connectCommand() offers zstd unless --compress off, and holds a trans
       "pull",
       "sums",
       "resume",
+      "xxh128",
     ]);
     // 128 KiB at 256 KiB/s, less the 25.6 KiB burst: 0.4 s at least.
     assert.ok(seconds >= 0.38, `${seconds.toFixed(2)} s`);
     assert.equal((await Deno.stat(join(dir, "a.bin"))).size, size);
   });
+});
+
+Deno.test("connectCommand() offers xxh128 unless --checksum sha256, and refuses another value", async () => {
+  await using server = startFakeServer();
+  const target = `127.0.0.1:${server.port}`;
+  const sha = await connectPlain([target, "--checksum", "sha256", "ls"]);
+  assert.equal(sha.status, 0, sha.stderr);
+  assert.ok(!server.hello?.features.includes("xxh128"));
+  const xxh = await connectPlain([target, "--checksum", "xxh128", "ls"]);
+  assert.equal(xxh.status, 0, xxh.stderr);
+  assert.ok(server.hello?.features.includes("xxh128"));
+  const bad = await connect([target, "--checksum", "md5", "ls"]);
+  assert.equal(bad.status, 2);
+  assert.match(
+    bad.stderr,
+    /^fts: --checksum must be xxh128 or sha256, not "md5"$/m,
+  );
 });
 
 Deno.test("connectCommand() runs one command: a missing file is one line and exit 1", async () => {

@@ -7,7 +7,11 @@ import {
   openSession,
 } from "../../../client/engine/session.ts";
 import { FtsError } from "../../../protocol/errors.ts";
-import { encodeMessage, type Message } from "../../../protocol/messages.ts";
+import {
+  checksumOnly,
+  encodeMessage,
+  type Message,
+} from "../../../protocol/messages.ts";
 import {
   type FakeContext,
   putAnsweredBy,
@@ -219,7 +223,7 @@ Deno.test("put() refuses a PUT_DONE that names a path outside the folder", async
   const put = putAnsweredBy((end) => ({
     name: "../../x",
     size: 3,
-    sha256: end.sha256,
+    ...checksumOnly(end),
   }));
   await assert.rejects(put, {
     message:

@@ -4,7 +4,11 @@ import { join } from "node:path";
 import { openSession } from "../../../client/engine/session.ts";
 import { StallWatchdog } from "../../../client/engine/stall_watchdog.ts";
 import { FtsError } from "../../../protocol/errors.ts";
-import { DEFAULT_CHUNK } from "../../../protocol/messages.ts";
+import {
+  checksumOnly,
+  DEFAULT_CHUNK,
+  type MessageOf,
+} from "../../../protocol/messages.ts";
 import { UNCONFIRMED_BYTES } from "../../../client/engine/upload_sender.ts";
 import {
   answerCancel,
@@ -33,7 +37,7 @@ async function listDir(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-Deno.test("openSession() offers version 1, zstd, mode, usage, pull, sums and resume, and negotiates zstd by default", async () => {
+Deno.test("openSession() offers version 1, zstd, mode, usage, pull, sums, resume and xxh128, and negotiates zstd by default", async () => {
   await using server = startFakeServer();
   await using session = await openSession(`127.0.0.1:${server.port}`);
   assert.deepEqual(server.hello?.versions, [1]);
@@ -44,6 +48,7 @@ Deno.test("openSession() offers version 1, zstd, mode, usage, pull, sums and res
     "pull",
     "sums",
     "resume",
+    "xxh128",
   ]);
   // The fake server knows only zstd.
   assert.deepEqual(session.features, ["zstd"]);
@@ -61,8 +66,18 @@ Deno.test("openSession() with compress: false does not offer zstd", async () => 
     "pull",
     "sums",
     "resume",
+    "xxh128",
   ]);
   assert.deepEqual(session.features, []);
+});
+
+Deno.test("openSession() with checksum: sha256 does not offer xxh128", async () => {
+  await using server = startFakeServer({ features: ["zstd", "xxh128"] });
+  await using session = await openSession(`127.0.0.1:${server.port}`, {
+    checksum: "sha256",
+  });
+  assert.ok(!server.hello?.features.includes("xxh128"));
+  assert.deepEqual(session.features, ["zstd"]);
 });
 
 Deno.test("openSession() reports a refused connection in one line", async () => {
@@ -468,7 +483,7 @@ Deno.test("ClientSession reports GOING_AWAY through onGoingAway", async () => {
 Deno.test("ClientSession.putMany() pipelines small files without a round trip each", async () => {
   // The server holds every reply back until 20 uploads have arrived: a
   // client that waited for each reply would never get there.
-  const ends: { id: number; sha256: string }[] = [];
+  const ends: MessageOf<"put_end">[] = [];
   await using server = startFakeServer({
     handle: async (ctx, m) => {
       if (m.type !== "put_end") return false;
@@ -484,7 +499,7 @@ Deno.test("ClientSession.putMany() pipelines small files without a round trip ea
           id: put.id,
           name: put.name,
           size: put.size,
-          sha256: end.sha256,
+          ...checksumOnly(end),
         });
       }
       return true;

@@ -10,6 +10,7 @@ import {
 import { FrameDecoder } from "../../../protocol/decoder.ts";
 import { FtsError } from "../../../protocol/errors.ts";
 import {
+  checksumOnly,
   decodeMessage,
   DEFAULT_CHUNK,
   type Message,
@@ -60,7 +61,7 @@ async function answerDone(
     id: put.id,
     name: put.name,
     size: put.size,
-    sha256: end.sha256,
+    ...checksumOnly(end),
   });
   return put;
 }
@@ -298,7 +299,7 @@ Deno.test("UploadSender keeps the data sent ahead of PUT_READY within its byte w
           id,
           name: put.name,
           size: put.size,
-          sha256: end.sha256,
+          ...checksumOnly(end),
         });
       }
     }, 0);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { constants, zstdCompressSync } from "node:zlib";
 import { encodeMessage, type Message } from "../../../protocol/messages.ts";
 import { startTestServer } from "../../_helpers/server/fixture.ts";
+import { hashBytes } from "../../../common/stream_hash.ts";
 import { pseudoRandomBytes, sha256 } from "../../_helpers/server/raw_client.ts";
 
 const MIB = 1024 * 1024;
@@ -33,6 +34,38 @@ Deno.test("Server round-trips 0 B, 1 B and a few MiB byte for byte", async () =>
         sha256(got.data) === sha256(data),
     );
   }
+  assert.deepEqual(await t.partials(), []);
+});
+
+Deno.test("Server verifies with XXH3-128 once xxh128 is negotiated and refuses a PUT_END of the other kind", async () => {
+  await using t = await startTestServer();
+  await using c = await t.connect({ features: ["xxh128"] });
+  const data = pseudoRandomBytes(3 * MIB + 5, 11);
+  const xxh128 = hashBytes("xxh128", data);
+  const done = await c.put("x.bin", data, { checksum: { xxh128 } });
+  assert.ok(done.type === "put_done", JSON.stringify(done));
+  assert.equal(done.xxh128, xxh128);
+  assert.equal(done.sha256, undefined);
+  assert.deepEqual(await Deno.readFile(join(t.root, "x.bin")), data);
+  const got = await c.get("x.bin");
+  assert.ok("data" in got);
+  assert.deepEqual(got.data, data);
+  assert.deepEqual(got.end, { type: "get_end", id: got.end.id, xxh128 });
+  const tail = await c.get("x.bin", { offset: MIB + 3 });
+  assert.ok("data" in tail);
+  assert.deepEqual(tail.data, data.subarray(MIB + 3));
+  assert.equal(tail.end.xxh128, xxh128, "of the whole file");
+  const small = await c.get("x.bin", { offset: data.byteLength - 1 });
+  assert.ok("data" in small);
+  assert.equal(small.end.xxh128, xxh128);
+  const wrong = await c.put("y.bin", data, {
+    checksum: { xxh128: hashBytes("xxh128", data.subarray(1)) },
+  });
+  assert.ok(wrong.type === "error" && wrong.code === "checksum_mismatch");
+  const other = await c.put("z.bin", data);
+  assert.ok(other.type === "error" && other.code === "bad_request");
+  assert.match(other.message, /PUT_END carries sha256, but xxh128 was agreed/);
+  assert.deepEqual(await t.visible(), ["x.bin"]);
   assert.deepEqual(await t.partials(), []);
 });
 
