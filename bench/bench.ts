@@ -7,6 +7,9 @@
  *                   [--scenarios large,folders,one,many,slow,resume]
  *                   [--report FILE | --no-report]
  *   deno task bench --only fts [OPTIONS]   fts alone (see bench/fts_only.ts)
+ *   deno task bench --only memory [OPTIONS]
+ *                   server and client memory, several clients moving large
+ *                   files at once (see bench/fts_memory.ts)
  *
  * Peers, each skipped with a note when not installed (`deno task
  * bench:setup` installs them): sftp, scp, rsync-ssh (an own sshd), rsyncd
@@ -21,6 +24,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { runFtsMemory } from "./fts_memory.ts";
 import { runFtsOnly } from "./fts_only.ts";
 import { FULL, QUICK } from "./sizes.ts";
 import { runSuite, type ScenarioName, SCENARIOS } from "./suite.ts";
@@ -30,11 +34,14 @@ const REPORT = new URL("../docs/BENCHMARKS.md", import.meta.url).pathname;
 if (import.meta.main) {
   const at = Deno.args.indexOf("--only");
   if (at >= 0) {
-    if (Deno.args[at + 1] !== "fts") {
-      console.error("fts bench: --only takes fts");
+    const only = Deno.args[at + 1];
+    const rest = Deno.args.filter((_, i) => i !== at && i !== at + 1);
+    if (only === "fts") await runFtsOnly(rest);
+    else if (only === "memory") await runFtsMemory(rest);
+    else {
+      console.error("fts bench: --only takes fts or memory");
       Deno.exit(2);
     }
-    await runFtsOnly(Deno.args.filter((_, i) => i !== at && i !== at + 1));
   } else {
     const { values } = parseArgs({
       args: Deno.args,
