@@ -19,6 +19,7 @@ import {
   startFakeServer,
 } from "../../_helpers/client/fake_server.ts";
 import { tempDir } from "../../_helpers/common/temp_dir.ts";
+import { hashBytes } from "../../../common/stream_hash.ts";
 
 const GOOD = new TextEncoder().encode("the real content");
 
@@ -35,8 +36,10 @@ async function assertGetFailsCleanly(
   ) => Promise<void>,
   expected: RegExp,
   options: { compress?: boolean } = {},
+  serverFeatures?: string[],
 ): Promise<void> {
   await using server = startFakeServer({
+    ...(serverFeatures ? { features: serverFeatures } : {}),
     handle: async (ctx, m) => {
       if (m.type !== "get") return false;
       await answer(ctx, m);
@@ -87,6 +90,33 @@ Deno.test("get() with a wrong SHA-256 leaves no file and the old one intact", as
       });
     },
     /^Cannot get "a\.txt": the received bytes do not match the server's SHA-256$/,
+  );
+});
+
+Deno.test("get() with xxh128 agreed refuses a GET_END of SHA-256 and a wrong XXH3-128, and leaves no file", async () => {
+  await assertGetFailsCleanly(
+    async (ctx, m) => {
+      await ready(ctx, m.id, GOOD.byteLength);
+      await data(ctx, m.id, 0, GOOD);
+      await ctx.send({ type: "get_end", id: m.id, sha256: sha256Hex(GOOD) });
+    },
+    /GET_END carries sha256, but xxh128 was agreed/,
+    {},
+    ["zstd", "xxh128"],
+  );
+  await assertGetFailsCleanly(
+    async (ctx, m) => {
+      await ready(ctx, m.id, GOOD.byteLength);
+      await data(ctx, m.id, 0, GOOD);
+      await ctx.send({
+        type: "get_end",
+        id: m.id,
+        xxh128: hashBytes("xxh128", GOOD.subarray(1)),
+      });
+    },
+    /^Cannot get "a\.txt": the received bytes do not match the server's XXH3-128$/,
+    {},
+    ["zstd", "xxh128"],
   );
 });
 
