@@ -214,6 +214,7 @@ export type Message =
     agent: string;
     auth: boolean;
     chunkSize: number;
+    uploads?: number;
   }
   | { type: "auth"; id: number; user: string; password: string }
   | { type: "bye"; id: number }
@@ -495,6 +496,7 @@ export function decodeMessage(frame: Frame): Message {
         agent: str(o, "agent"),
         auth: bool(o, "auth"),
         chunkSize: chunkSize(o),
+        ...uploadWindow(o),
       };
     case "auth":
       return { type, id, user: str(o, "user"), password: str(o, "password") };
@@ -688,6 +690,13 @@ function checksum(o: Body): Checksum {
     throw fieldError("xxh128", "an XXH3-128 in hex");
   }
   return { xxh128: v };
+}
+
+function uploadWindow(o: Body): { uploads?: number } {
+  if (o.uploads === undefined) return {};
+  const v = uint(o, "uploads");
+  if (v < 1) throw fieldError("uploads", "at least 1");
+  return { uploads: v };
 }
 
 function sha(o: Body, key: string): string {

@@ -33,7 +33,7 @@ import {
   type PutManyItem,
 } from "./batch.ts";
 import type { SessionCore } from "./session_core.ts";
-import { UploadSender } from "./upload_sender.ts";
+import { UploadSender, uploadWindow } from "./upload_sender.ts";
 import { download, type GetOptions, type GetResult } from "./download.ts";
 import {
   connectionLost,
@@ -261,6 +261,7 @@ export class ClientSession implements AsyncDisposable {
       algorithm,
       uploads: new UploadSender(conn, this.#requests, welcome.chunkSize, {
         algorithm,
+        maxUploads: uploadWindow(welcome.uploads),
       }),
       reclaimed: new Set(),
       disk: options.localDisk ?? SYSTEM_DISK,

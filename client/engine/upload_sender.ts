@@ -57,8 +57,15 @@ import type { PendingRequest, RequestTable } from "./request_table.ts";
 import type { SealedFile } from "./sealed_upload.ts";
 import type { PutResult, UploadSource } from "./upload.ts";
 
-/** Uploads in flight at once on one connection: the fts server's limit. */
+/** Uploads in flight at once on one connection, at most. */
 export const MAX_UPLOADS = 128;
+/** Uploads in flight for a server whose WELCOME names no `uploads`. */
+export const UNANNOUNCED_UPLOADS = 32;
+
+/** Uploads to keep in flight for a server that announced `uploads` (or not). */
+export function uploadWindow(announced: number | undefined): number {
+  return Math.min(MAX_UPLOADS, announced ?? UNANNOUNCED_UPLOADS);
+}
 /** DATA bytes sent ahead of their upload's PUT_READY, all uploads together. */
 export const UNCONFIRMED_BYTES = 8 * 1024 * 1024;
 /** Files up to this size are sent raw: zstd costs more than it saves on them. */

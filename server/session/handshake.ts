@@ -6,6 +6,7 @@
 
 import { FtsError } from "../../protocol/errors.ts";
 import { type MessageOf, PROTOCOL_VERSION } from "../../protocol/messages.ts";
+import { MAX_UPLOADS_IN_FLIGHT } from "./request_runner.ts";
 
 /** Protocol versions this server speaks, newest last. */
 const SERVER_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
@@ -24,7 +25,8 @@ export interface Offer {
 
 /**
  * The WELCOME for `hello`: the highest common version, the features both
- * sides named (in the server's order) and whether a login is needed.
+ * sides named (in the server's order), whether a login is needed and how
+ * many uploads a connection may have in flight.
  *
  * @throws {FtsError} `unsupported` when no version is common.
  * @example
@@ -54,5 +56,6 @@ export function negotiate(
     agent: offer.agent,
     auth: offer.auth ?? false,
     chunkSize: offer.chunkSize,
+    uploads: MAX_UPLOADS_IN_FLIGHT,
   };
 }

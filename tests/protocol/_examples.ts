@@ -44,6 +44,7 @@ export const EXAMPLES: { [T in MessageType]: MessageOf<T> } = {
     agent: "fts/0.1.0",
     auth: false,
     chunkSize: 1_048_576,
+    uploads: 128,
   },
   auth: { type: "auth", id: 0, user: "ana", password: "correct horse" },
   bye: { type: "bye", id: 0 },

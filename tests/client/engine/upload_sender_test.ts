@@ -108,18 +108,39 @@ Deno.test("putMany() completes the small files behind a large one while the larg
   assert.equal(order.at(-1), "big.bin", "the small files finished first");
 });
 
-Deno.test("putMany() keeps 100 small files in flight before the server answers any", async () => {
-  // Nothing is answered until the server has every file: a client that
-  // kept fewer in flight would wait for ever (ended by the hang bound).
-  const count = 100;
-  const ends: MessageOf<"put_end">[] = [];
+/**
+ * How many of `count` small uploads a client keeps in flight before any is
+ * answered, against a fake server that announces `announced` (or nothing)
+ * in WELCOME. The server holds every answer until `window` uploads have
+ * ended; the test then sends a MKDIR, which arrives behind every upload the
+ * client had already sent, so the PUTs read before it are what the client
+ * sent without an answer. Then the server answers everything.
+ */
+async function inFlightBeforeAnswers(
+  count: number,
+  window: number,
+  announced: number | undefined,
+): Promise<number> {
+  const held: MessageOf<"put_end">[] = [];
+  let puts = 0;
+  let seen = -1;
+  const { promise: full, resolve: filled } = Promise.withResolvers<void>();
   await using server = startFakeServer({
+    ...(announced === undefined ? {} : { welcome: { uploads: announced } }),
     handle: async (ctx, m) => {
-      if (m.type === "put") return true;
+      if (m.type === "put") {
+        puts++;
+        return true;
+      }
+      if (m.type === "mkdir") {
+        seen = puts;
+        await ctx.send({ type: "ok", id: m.id });
+        for (const end of held.splice(0)) await answerDone(ctx, end);
+        return true;
+      }
       if (m.type !== "put_end") return false;
-      ends.push(m);
-      if (ends.length < count) return true;
-      for (const end of ends) await answerDone(ctx, end);
+      if (seen >= 0) await answerDone(ctx, m);
+      else if (held.push(m) === window) filled();
       return true;
     },
   });
@@ -129,14 +150,29 @@ Deno.test("putMany() keeps 100 small files in flight before the server answers a
     tmp.path,
     Array.from({ length: count }, (_, i) => [`f${i}.bin`, 4096 + i]),
   );
-  const results = await session.putMany(items, {
+  const uploads = session.putMany(items, {
     signal: AbortSignal.timeout(HANG_BOUND_MS),
   });
+  // A client that kept fewer in flight would wait for ever here (ended by
+  // the hang bound).
+  await Promise.race([full, uploads]);
+  await session.mkdir("probe");
+  const results = await uploads;
   assert.deepEqual(
     results.filter((r) => !r.ok).map((r) => !r.ok && String(r.error)),
     [],
   );
-  assert.equal(ends.length, count);
+  return seen;
+}
+
+Deno.test("putMany() keeps as many uploads in flight as the server announces, up to 128, before it answers any", async () => {
+  assert.equal(await inFlightBeforeAnswers(300, 128, 128), 128);
+  assert.equal(await inFlightBeforeAnswers(300, 128, 1000), 128);
+  assert.equal(await inFlightBeforeAnswers(20, 5, 5), 5);
+});
+
+Deno.test("putMany() keeps at most 32 uploads in flight for a server whose WELCOME names no window", async () => {
+  assert.equal(await inFlightBeforeAnswers(100, 32, undefined), 32);
 });
 
 Deno.test("putMany() sends large files back to back without a round trip each", async () => {
