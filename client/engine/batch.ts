@@ -74,6 +74,8 @@ export interface ManyOptions {
   decrypt?: DecryptSource;
   /** Downloads: drop `.age` from the names of decrypted files. */
   stripAgeSuffix?: boolean;
+  /** Downloads: resume interrupted ones (see `GetOptions.resume`). Default true. */
+  resume?: boolean;
   /** Keep permission bits both ways (see `PutOptions.keepMode`). */
   keepMode?: boolean;
   /**
@@ -241,6 +243,8 @@ export interface GetEachOptions<I> {
   decrypt?: DecryptSource | undefined;
   stripAgeSuffix?: boolean | undefined;
   keepMode?: boolean | undefined;
+  /** Resume interrupted downloads (see `ReceiveOptions.resume`). */
+  resume?: boolean | undefined;
   /** Refuse local targets that are devices or FIFOs (see `ReceiveOptions`). */
   regularOnly?: boolean | undefined;
   failure: (item: I, error: unknown) => unknown;
@@ -318,6 +322,7 @@ export async function getEach<I extends GetManyItem>(
               decrypt: options.decrypt,
               stripAgeSuffix: options.stripAgeSuffix,
               keepMode: options.keepMode,
+              resume: options.resume,
               regularOnly: options.regularOnly,
               folders,
               commit,

@@ -16,15 +16,29 @@
  * @module
  */
 
-import { createStreamHash, hashName } from "../../common/stream_hash.ts";
-import { ProtocolError } from "../../protocol/errors.ts";
+import {
+  createStreamHash,
+  hashName,
+  type StreamHash,
+} from "../../common/stream_hash.ts";
+import {
+  type ErrorCode,
+  FtsError,
+  ProtocolError,
+} from "../../protocol/errors.ts";
 import {
   type Checksum,
   checksumOf,
   checksumParts,
   type Expect,
   type Message,
+  MIN_RESUME_BLOCK as MIN_BLOCK,
 } from "../../protocol/messages.ts";
+import {
+  DownloadPartial,
+  freshPlan,
+  type ResumePlan,
+} from "./download_partial.ts";
 import { isValidName, quoteName, validateName } from "../../protocol/names.ts";
 import { decompressChunk } from "../../common/compression.ts";
 import type { Progress, SessionCore } from "./session_core.ts";
@@ -35,6 +49,7 @@ import {
   type ByteSink,
   createTempFile,
   LocalFolders,
+  type LocalTarget,
   openStreamTarget,
   specialTarget,
   writeFull,
@@ -84,6 +99,12 @@ export interface GetOptions {
    * arrive, so a failed check is reported after they were written.
    */
   sink?: ByteSink;
+  /**
+   * Continue an interrupted download of the same name into the same
+   * folder, and keep this one's partial if it is interrupted (feature
+   * "resume"). False: start over, removing any partial. Default true.
+   */
+  resume?: boolean;
 }
 
 /** How to open an age file, asked for once one arrives. */
@@ -101,6 +122,11 @@ export type GetResult = {
   readonly size: number;
   /** True when an age file was received and saved decrypted; else absent. */
   readonly decrypted?: boolean;
+  /**
+   * Bytes of an earlier, interrupted download that were verified and kept
+   * (the download resumed there); absent when it started at 0.
+   */
+  readonly resumedAt?: number;
 } & Readonly<Checksum>;
 
 /** How one download is received. */
@@ -135,6 +161,13 @@ export interface ReceiveOptions {
   commit?: CommitGroup | undefined;
   /** Called once the file is verified and handed to its commit group. */
   onVerified?: (() => void) | undefined;
+  /**
+   * Continue an interrupted download of the same name into the same
+   * folder from its partial file, and keep this one's partial if it is
+   * interrupted (feature "resume"). False: start over, removing any
+   * partial. Default true.
+   */
+  resume?: boolean | undefined;
 }
 
 /**
@@ -175,6 +208,17 @@ export async function download(
       } finally {
         device.close();
       }
+    }
+  }
+  if (options.resume === false) {
+    DownloadPartial.discardAt(target.dir, target.base);
+  } else if (
+    core.resume && (options.expect === undefined ||
+      options.expect.size > MIN_BLOCK)
+  ) {
+    const partial = DownloadPartial.open(target.dir, target.base);
+    if (partial) {
+      return await downloadResumable(core, name, target, partial, options);
     }
   }
   const temp = createTempFile(target.dir);
@@ -223,23 +267,217 @@ export async function download(
 }
 
 /**
- * Sends the GET of `name` from its start under `request`. A GET aborted
- * before it was written is withdrawn: the request ends here, and the server
- * hears of it neither by the GET nor by a CANCEL.
+ * Downloads `name` into its partial file, resuming what an interrupted
+ * download left there when it still matches the remote file; starts over
+ * once when the remote file turns out to have changed. An interrupted
+ * download keeps the partial (with a sidecar for what was synced), a
+ * failed one removes it.
+ */
+async function downloadResumable(
+  core: SessionCore,
+  name: string,
+  target: LocalTarget,
+  partial: DownloadPartial,
+  options: ReceiveOptions,
+): Promise<GetResult> {
+  let owned = true;
+  try {
+    let plan = partial.plan(name, options.expect, core.algorithm);
+    if (plan.source === null) partial.reset();
+    for (let attempt = 0;; attempt++) {
+      let result: Received;
+      try {
+        result = await fetchIntoPartial(core, name, partial, plan, {
+          ...options,
+          expect: plan.source
+            ? { size: plan.source.size, mtime: plan.source.mtime }
+            : options.expect,
+        });
+      } catch (error) {
+        if (plan.source === null || attempt > 0 || !sourceChanged(error)) {
+          throw error;
+        }
+        // Changed since the partial was written: never mix two versions.
+        partial.reset();
+        plan = freshPlan(core.algorithm);
+        continue;
+      }
+      const mtime = new Date(result.mtime);
+      partial.file.utimeSync(mtime, mtime);
+      if (options.keepMode && result.mode !== undefined) {
+        Deno.chmodSync(partial.path, result.mode);
+      }
+      const plainBase = result.decrypted && options.stripAgeSuffix
+        ? withoutAgeSuffix(target.base)
+        : target.base;
+      const group = options.commit ?? new CommitGroup(core.disk);
+      owned = false;
+      const committed = group.add({
+        file: partial.file,
+        tempPath: partial.path,
+        target: { dir: target.dir, base: plainBase },
+        overwrite: options.overwrite,
+        size: result.written,
+      });
+      if (options.commit === undefined) group.flush();
+      options.onVerified?.();
+      let path: string;
+      try {
+        path = await committed;
+      } finally {
+        partial.committed();
+      }
+      return {
+        path,
+        size: result.written,
+        ...result.checksum,
+        ...(result.decrypted ? { decrypted: true } : {}),
+        ...(plan.from > 0 ? { resumedAt: plan.from } : {}),
+      };
+    }
+  } catch (error) {
+    if (owned) {
+      if (partial.resumable && keepsPartial(error)) await partial.keep();
+      else partial.discard();
+    }
+    throw error;
+  }
+}
+
+/**
+ * Fills `partial` as `plan` says: the damaged blocks again (ranges), then
+ * the rest from the verified end, checking the whole file's SHA-256 and
+ * that every GET_END of the run carries the same one.
+ */
+async function fetchIntoPartial(
+  core: SessionCore,
+  name: string,
+  partial: DownloadPartial,
+  plan: ResumePlan,
+  options: ReceiveOptions,
+): Promise<Received> {
+  const whole = plan.whole;
+  let known = plan.checksum;
+  const agree = (checksum: Checksum) => {
+    const { algorithm, hex } = checksumParts(checksum);
+    const value = `${algorithm}:${hex}`;
+    // A value learnt in another algorithm (another server) says nothing.
+    if (
+      known !== undefined && known.startsWith(`${algorithm}:`) &&
+      known !== value
+    ) {
+      throw new ReasonError(
+        "checksum_mismatch",
+        "the file changed on the server while it was being downloaded",
+      );
+    }
+    known = value;
+    partial.checksum = value;
+  };
+  const quiet: ReceiveOptions = {
+    overwrite: options.overwrite,
+    expect: options.expect,
+    signal: options.signal,
+  };
+  for (const index of plan.damaged) {
+    const offset = index * plan.block;
+    const length = Math.min(plan.block, plan.from - offset);
+    const repair = partial.repairer(index);
+    const got = await receiveSpan(core, name, repair, quiet, {
+      offset,
+      length,
+      hash: null,
+    });
+    repair.done();
+    agree(got.checksum);
+  }
+  if (plan.damaged.length > 0) {
+    partial.hashRange(plan.damaged[0]! * plan.block, plan.from, whole);
+  }
+  const onSize = options.onSize;
+  const got = await receiveSpan(core, name, partial.appender(), {
+    ...options,
+    onSize: (size) => {
+      onSize?.(size);
+      if (plan.from > 0) options.onBytes?.(plan.from);
+    },
+  }, {
+    offset: plan.from,
+    hash: whole,
+    onReady: plan.source === null
+      ? (ready) => partial.begin({ remote: name, ...ready })
+      : undefined,
+    onDecrypting: () => {
+      partial.resumable = false;
+    },
+  });
+  agree(got.checksum);
+  return got;
+}
+
+/** Runs one GET of `span` into `sink`. */
+async function receiveSpan(
+  core: SessionCore,
+  name: string,
+  sink: ByteSink,
+  options: ReceiveOptions,
+  span: Span,
+): Promise<Received> {
+  const request = core.requests.open();
+  const receiver = new Receiver(core, request, sink, options, true, span);
+  await sendGet(core, request, name, options, span);
+  return await receiver.wait(options.signal);
+}
+
+/** Whether a failure says the remote file is not the partial's any more. */
+function sourceChanged(error: unknown): boolean {
+  return error instanceof FtsError &&
+    (error.code === "stale" || error.code === "checksum_mismatch");
+}
+
+/**
+ * Whether a failure leaves a partial worth keeping: an interruption (the
+ * connection, the server going away, a cancel), not a refusal or a failed
+ * check, after which the same bytes could not be used.
+ */
+function keepsPartial(error: unknown): boolean {
+  if (!(error instanceof FtsError)) return true;
+  return !DROPS_PARTIAL.has(error.code);
+}
+
+const DROPS_PARTIAL: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "stale",
+  "checksum_mismatch",
+  "not_found",
+  "is_directory",
+  "not_directory",
+  "permission_denied",
+  "invalid_name",
+  "bad_request",
+  "exists",
+]);
+
+/**
+ * Sends the GET of `name` (from `span`'s offset, a range when it has a
+ * length) under `request`. A GET aborted before it was written is
+ * withdrawn: the request ends here, and the server hears of it neither by
+ * the GET nor by a CANCEL.
  */
 async function sendGet(
   core: SessionCore,
   request: PendingRequest,
   name: string,
   options: ReceiveOptions,
+  span: Span = WHOLE,
 ): Promise<void> {
   try {
     await core.conn.send({
       type: "get",
       id: request.id,
       name,
-      offset: 0,
+      offset: span.offset,
       ...(options.expect ? { expect: options.expect } : {}),
+      ...(span.length !== undefined ? { length: span.length } : {}),
     }, options.signal);
   } catch (error) {
     request.finish();
@@ -280,6 +518,29 @@ export function withoutAgeSuffix(base: string): string {
   return isValidName(plain) ? plain : base;
 }
 
+/**
+ * What one GET receives: from `offset` (0 for the whole file), `length`
+ * bytes when a range (feature "resume"), else up to the end.
+ */
+interface Span {
+  readonly offset: number;
+  readonly length?: number | undefined;
+  /**
+   * The whole file's hash (the agreed algorithm) fed with the bytes before `offset`, checked
+   * against GET_END; null: not checked here (the caller compares GET_END's
+   * value). Absent: a new hash, from byte 0.
+   */
+  readonly hash?: StreamHash | null | undefined;
+  /** Called when the data turns out to be an age file being decrypted. */
+  readonly onDecrypting?: (() => void) | undefined;
+  /** Called with what GET_READY announced, before any DATA. */
+  readonly onReady?:
+    | ((ready: { size: number; mtime: number }) => void)
+    | undefined;
+}
+
+const WHOLE: Span = { offset: 0 };
+
 /** What the server announced and proved about a finished download. */
 interface Received {
   readonly size: number;
@@ -304,9 +565,13 @@ class Receiver {
   /** True for a stream sink: every write is asynchronous. */
   readonly #stream: boolean;
   readonly #options: ReceiveOptions;
-  readonly #hash;
+  /** The whole file's hash so far; null: the caller checks it. */
+  readonly #hash: StreamHash | null;
+  readonly #span: Span;
   #state: "ready" | "data" | "ended" | "draining" = "ready";
   #size = 0;
+  /** Where the DATA stops: the file's size, or the range's end. */
+  #stop = 0;
   #mtime = 0;
   #mode: number | undefined;
   #received = 0;
@@ -326,14 +591,19 @@ class Receiver {
     file: Deno.FsFile | ByteSink,
     options: ReceiveOptions,
     stream: boolean,
+    span: Span = WHOLE,
   ) {
     this.#core = core;
-    this.#hash = createStreamHash(core.algorithm);
     this.#request = request;
     this.#file = file;
     this.#stream = stream;
     this.#options = options;
-    this.#sniffing = options.decrypt !== undefined;
+    this.#span = span;
+    this.#hash = span.hash === undefined
+      ? createStreamHash(core.algorithm)
+      : span.hash;
+    this.#received = span.offset;
+    this.#sniffing = options.decrypt !== undefined && span.offset === 0;
     this.#result = new Promise((resolve, reject) =>
       this.#settle = { resolve, reject }
     );
@@ -372,8 +642,17 @@ class Receiver {
     if (this.#state === "ready") {
       if (message.type !== "get_ready") throw unexpected(message);
       this.#size = message.size;
+      this.#stop = this.#span.length === undefined
+        ? message.size
+        : this.#span.offset + this.#span.length;
+      if (this.#stop > message.size) {
+        throw new ProtocolError(
+          `GET_READY announced ${message.size} bytes, fewer than the range asked`,
+        );
+      }
       this.#mtime = message.mtime;
       this.#mode = message.mode;
+      this.#span.onReady?.({ size: message.size, mtime: message.mtime });
       this.#state = "data";
       if (this.#stream || message.size > this.#core.chunkSize) {
         this.#writer = new BackgroundWriter(this.#file, this.#core.chunkSize);
@@ -404,12 +683,12 @@ class Receiver {
       }
       bytes = decompressChunk(bytes, this.#core.chunkSize);
     }
-    if (this.#received + bytes.byteLength > this.#size) {
+    if (this.#received + bytes.byteLength > this.#stop) {
       throw new ProtocolError(
-        `The server sent more than the announced ${this.#size} bytes`,
+        `The server sent more than the announced ${this.#stop} bytes`,
       );
     }
-    this.#hash.update(bytes);
+    this.#hash?.update(bytes);
     this.#received += bytes.byteLength;
     if (this.#sniffing) return this.#sniff(bytes);
     if (this.#decryptor) return this.#decrypt(this.#decryptor, bytes);
@@ -447,7 +726,7 @@ class Receiver {
       data.set(this.#head);
       data.set(bytes, this.#head.byteLength);
     }
-    if (data.byteLength < AGE_MAGIC.length && this.#received < this.#size) {
+    if (data.byteLength < AGE_MAGIC.length && this.#received < this.#stop) {
       this.#head = data === bytes ? bytes.slice() : data; // views are reused
       this.#options.onBytes?.(wire);
       return;
@@ -461,6 +740,7 @@ class Receiver {
     try {
       // The age library loads only when an age file is decrypted.
       const { AgeDecryptor } = await import("../vault/decryptor.ts");
+      this.#span.onDecrypting?.();
       this.#decryptor = new AgeDecryptor(await this.#options.decrypt!());
     } catch (error) {
       this.#abandon(decryptionError(error));
@@ -516,11 +796,11 @@ class Receiver {
   async #end(checksum: Checksum): Promise<void> {
     this.#state = "ended";
     this.#request.finish();
-    if (this.#received !== this.#size) {
+    if (this.#received !== this.#stop) {
       this.#settle.reject(
         new ReasonError(
           "io",
-          `the server ended the download after ${this.#received} of ${this.#size} bytes`,
+          `the server ended the download after ${this.#received} of ${this.#stop} bytes`,
         ),
       );
       return;
@@ -534,7 +814,7 @@ class Receiver {
       );
       return;
     }
-    if (this.#hash.digest() !== sum.hex) {
+    if (this.#hash !== null && this.#hash.digest() !== sum.hex) {
       this.#settle.reject(
         new ReasonError(
           "checksum_mismatch",

@@ -81,10 +81,17 @@ export async function openStreamTarget(
 /** Prefix and suffix of the temporary files downloads are written to. */
 const TEMP_PREFIX = ".fts-";
 const TEMP_SUFFIX = ".part";
+/** Suffixes of a resumable partial's sidecar and of its next version. */
+const SIDECAR_SUFFIXES = [".sums", ".sums.tmp"];
 
-/** Tells whether a local file name is one of fts's temporary files. */
+/**
+ * Tells whether a local file name is one of fts's temporary files: a
+ * download's part file, or a resumable partial's sidecar.
+ */
 export function isTempName(base: string): boolean {
-  return base.startsWith(TEMP_PREFIX) && base.endsWith(TEMP_SUFFIX);
+  return base.startsWith(TEMP_PREFIX) &&
+    (base.endsWith(TEMP_SUFFIX) ||
+      SIDECAR_SUFFIXES.some((suffix) => base.endsWith(suffix)));
 }
 
 /** Where a validated name lands under a local folder. */

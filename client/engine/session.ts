@@ -531,6 +531,7 @@ export class ClientSession implements AsyncDisposable {
         stripAgeSuffix: options.stripAgeSuffix,
         sink: options.sink,
         keepMode: options.keepMode,
+        resume: options.resume,
         onSize: onProgress &&
           ((size) => onProgress({ bytes: 0, total: total = size })),
         onBytes: onProgress &&

@@ -31,8 +31,8 @@ export interface SessionCore {
   /** True when the feature "sums" was negotiated (SUMS may be asked). */
   readonly sums: boolean;
   /**
-   * True when the feature "resume" was negotiated (an upload may continue
-   * a partial the server kept).
+   * True when the feature "resume" was negotiated: an upload may continue
+   * a partial the server kept, a download may ask for ranges (GET length).
    */
   readonly resume: boolean;
   /**

@@ -31,6 +31,11 @@ import { Wakeup } from "../../common/wakeup.ts";
 export interface GetTreeOptions extends TreeOptions {
   /** Decrypt age files (see `GetOptions.decrypt`), dropping `.age`. */
   decrypt?: DecryptSource;
+  /**
+   * Resume an interrupted file from its partial (see `GetOptions.resume`).
+   * Default true.
+   */
+  resume?: boolean;
 }
 
 /** Files the walk finds ahead of the downloads, at most. */
@@ -235,6 +240,7 @@ export async function getTree(
       window: options.window,
       decrypt,
       stripAgeSuffix: decrypt !== undefined,
+      resume: options.resume,
       keepMode: options.keepMode,
       regularOnly: true,
       folders: local,

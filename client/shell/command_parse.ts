@@ -110,6 +110,8 @@ export type Command =
     readonly exclude?: readonly string[];
     /** `--no-skip`: a folder's identical files are sent all the same. */
     readonly noSkip?: true;
+    /** `--no-resume`: an interrupted download starts over. */
+    readonly noResume?: true;
   }
   | {
     readonly name: "put";
@@ -131,6 +133,7 @@ export type Command =
     readonly overwrite: boolean;
     readonly raw?: true;
     readonly keepMode?: true;
+    readonly noResume?: true;
   }
   | {
     readonly name: "mput";
@@ -225,10 +228,10 @@ export const USAGE: Record<Command["name"], string> = {
   cd: "cd FOLDER",
   pwd: "pwd",
   get:
-    "get [-r] [-p] [--overwrite] [--raw] [--no-skip] [--exclude GLOB]… NAME|NUMBER [LOCAL|-]",
+    "get [-r] [-p] [--overwrite] [--raw] [--no-skip] [--no-resume] [--exclude GLOB]… NAME|NUMBER [LOCAL|-]",
   put:
     "put [-r] [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] [--no-skip] [--no-resume] [--exclude GLOB]… LOCAL|NUMBER|- [REMOTE]",
-  mget: "mget [-p] [--overwrite] [--raw] NAME|NUMBER|PATTERN…",
+  mget: "mget [-p] [--overwrite] [--raw] [--no-resume] NAME|NUMBER|PATTERN…",
   mput:
     "mput [-p] [--overwrite] [--encrypt|--passphrase|--no-encrypt] LOCAL|NUMBER|PATTERN…",
   rm: "rm [-r] [-f] NAME|NUMBER|PATTERN",
@@ -282,6 +285,7 @@ export function parseCommand(words: readonly Word[]): Command {
   const raw = {
     ...(flags.has("--raw") ? { raw: true as const } : {}),
     ...(flags.has("-p") ? { keepMode: true as const } : {}),
+    ...(flags.has("--no-resume") ? { noResume: true as const } : {}),
   };
   const encrypt = encryptChoice(name, flags);
   const count = (min: number, max: number) => {
@@ -394,8 +398,16 @@ const UPLOAD_OPTIONS = [
 
 /** The options each command takes. */
 const COMMAND_OPTIONS: Partial<Record<Command["name"], readonly string[]>> = {
-  get: ["-r", "-p", "--overwrite", "--raw", "--no-skip", EXCLUDE],
-  mget: ["-p", "--overwrite", "--raw"],
+  get: [
+    "-r",
+    "-p",
+    "--overwrite",
+    "--raw",
+    "--no-skip",
+    "--no-resume",
+    EXCLUDE,
+  ],
+  mget: ["-p", "--overwrite", "--raw", "--no-resume"],
   put: [...UPLOAD_OPTIONS, "-r", "--no-skip", "--no-resume", EXCLUDE],
   mput: UPLOAD_OPTIONS,
   mv: ["--overwrite"],

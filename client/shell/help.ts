@@ -88,11 +88,19 @@ A file that is age-encrypted (by fts or by the age tool) is decrypted with
 your key, or a passphrase asked on the terminal (or FTS_PASSPHRASE), and saved
 without its .age suffix unless LOCAL names the file. If it cannot be
 decrypted, nothing is saved. --raw saves the encrypted file as it is.
+A download that is interrupted (the connection drops, the server shuts down,
+the client is stopped) is kept as a hidden partial file beside the block
+hashes of what was written; the same get run again checks those bytes,
+fetches again any block that was damaged, then the rest, and says "resumed at
+X of Y". A file that changed on the server meanwhile is downloaded again from
+the start. --no-resume starts over and removes the partial. (Needs a server
+that resumes; an encrypted file being decrypted starts over.)
 ${FOLDER_HELP}"get -r /" copies the whole top folder: its contents go into the local
 folder, or into LOCAL (made when missing).
 `,
   mget: `
 Encrypted files are decrypted as by get; --raw saves them as they are.
+Interrupted downloads resume as with get; --no-resume starts them over.
 `,
   rm: `
 With a PATTERN (* and ?), every matching file of the folder is deleted

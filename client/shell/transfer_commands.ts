@@ -104,6 +104,22 @@ function keepModeOf(
   return { keepMode: true };
 }
 
+/** The engine's `resume` option for `--no-resume`, or none. */
+export function resumeOf(
+  command: { noResume?: true },
+): { resume?: false } {
+  return command.noResume ? { resume: false } : {};
+}
+
+/** `Resumed at 312 MiB of 400 MiB`, for a download that resumed. */
+export function resumedText(
+  result: { resumedAt?: number; size: number },
+): string {
+  return `Resumed at ${formatSize(result.resumedAt ?? 0)} of ${
+    formatSize(result.size)
+  }`;
+}
+
 /** A progress bar's `onProgress` engine option, or none. */
 function progressOf(
   bar: ProgressBar | null,
@@ -165,9 +181,13 @@ async function getOne(
         stripAgeSuffix: !named,
       }),
       ...keepModeOf(command, context),
+      ...resumeOf(command),
       ...progressOf(bar),
     });
     bar?.finish();
+    if (!output.quiet && result.resumedAt !== undefined) {
+      writeText(output.out, `${resumedText(result)}\n`);
+    }
     const saved = basename(result.path);
     if (!output.quiet && result.decrypted) {
       writeText(output.out, `Decrypted and saved as ${quoted(saved)}\n`);
@@ -438,6 +458,7 @@ async function getMany(
         stripAgeSuffix: true,
       }),
       ...keepModeOf(command, context),
+      ...resumeOf(command),
       ...progressOf(bar),
     },
   );

@@ -64,6 +64,7 @@ export async function getFolder(
       overwrite: command.overwrite,
       ...(await excludeOf(command)),
       ...(command.noSkip ? { skipIdentical: false } : {}),
+      ...(command.noResume ? { resume: false } : {}),
       ...signalOf(signal),
       ...(command.raw ? {} : { decrypt: decryptSourceFor(vaultOf(state)) }),
       ...keepMode,

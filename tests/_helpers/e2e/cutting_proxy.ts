@@ -1,9 +1,10 @@
 /**
  * A TCP forwarder on 127.0.0.1, port 0, in front of a server, that cuts or
  * stalls a transfer at a known point: once `after` bytes went from the
- * client to the server it stops forwarding them and either closes both
- * sides (`cut`, a dropped connection) or holds them open (`stall`, so the
- * test can kill a process while data is in flight).
+ * client to the server (from the server to the client with `direction:
+ * "down"`) it stops forwarding them and either closes both sides (`cut`, a
+ * dropped connection) or holds them open (`stall`, so the test can kill a
+ * process while data is in flight).
  *
  * @module
  */
@@ -14,6 +15,11 @@ export interface CuttingProxyOptions {
   after: number;
   /** "cut": close both sides there; "stall": forward nothing more. */
   mode: "cut" | "stall";
+  /**
+   * Which bytes are counted and stopped: "up", client to server (an
+   * upload), the default; "down", server to client (a download).
+   */
+  direction?: "up" | "down";
 }
 
 /** The forwarder; dispose it to close the listener and every relay. */
@@ -38,7 +44,7 @@ export function startCuttingProxy(
     for (const conn of open) conn.close();
     open.clear();
   };
-  const upstream = async (from: Deno.Conn, to: Deno.Conn) => {
+  const counted = async (from: Deno.Conn, to: Deno.Conn) => {
     const buffer = new Uint8Array(64 * 1024);
     for (;;) {
       const room = options.after - forwarded;
@@ -54,7 +60,7 @@ export function startCuttingProxy(
       forwarded += n;
     }
   };
-  const downstream = async (from: Deno.Conn, to: Deno.Conn) => {
+  const plain = async (from: Deno.Conn, to: Deno.Conn) => {
     const buffer = new Uint8Array(64 * 1024);
     for (;;) {
       const n = await from.read(buffer);
@@ -69,7 +75,11 @@ export function startCuttingProxy(
     try {
       server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
       open.add(server);
-      await Promise.all([upstream(client, server), downstream(server, client)]);
+      const down = options.direction === "down";
+      await Promise.all([
+        down ? plain(client, server) : counted(client, server),
+        down ? counted(server, client) : plain(server, client),
+      ]);
     } catch {
       // A side hung up or was closed by the cut.
     } finally {

@@ -93,6 +93,22 @@ Deno.test("parseCommand() takes --no-skip on get and put only", () => {
   );
 });
 
+Deno.test("parseCommand() takes --no-resume on get and mget only", () => {
+  assert.deepEqual(parse("get --no-resume big.iso"), {
+    name: "get",
+    source: { text: "big.iso", number: null, pattern: false },
+    local: null,
+    overwrite: false,
+    noResume: true,
+  });
+  const mget = parse("mget --no-resume a b");
+  assert.equal(mget.name === "mget" && mget.noResume, true);
+  assert.throws(
+    () => parse("put --no-resume a"),
+    /Unknown option "--no-resume" for put/,
+  );
+});
+
 Deno.test("parseCommand() knows every command and its aliases", () => {
   assert.deepEqual(parse("ls"), { name: "ls", path: null });
   assert.deepEqual(parse("dir docs"), { name: "ls", path: "docs" });
@@ -130,7 +146,7 @@ Deno.test("parseCommand() refuses unknown commands and wrong argument counts", (
   assert.throws(() => parse('"ls"'), /Unknown command "ls"/);
   assert.throws(
     () => parse("get"),
-    /Usage: get \[-r\] \[-p\] \[--overwrite\] \[--raw\] \[--no-skip\] \[--exclude GLOB\]… NAME\|NUMBER \[LOCAL\|-\]/,
+    /Usage: get \[-r\] \[-p\] \[--overwrite\] \[--raw\] \[--no-skip\] \[--no-resume\] \[--exclude GLOB\]… NAME\|NUMBER \[LOCAL\|-\]/,
   );
   assert.throws(() => parse("get a b c"), /Usage: get/);
   assert.throws(() => parse("mv a"), /Usage: mv/);
