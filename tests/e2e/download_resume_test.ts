@@ -16,15 +16,24 @@ import { pseudoRandomBytes } from "../_helpers/server/raw_client.ts";
 const MIB = 1024 * 1024;
 const SIZE = 6 * MIB + 4321;
 
-/** Resolves once a file whose name matches `pattern` exists in `dir`. */
+/**
+ * Resolves once a file whose name matches `pattern` exists in `dir`;
+ * rejects after 20 s so that a bug fails instead of hanging.
+ */
 async function fileAppears(dir: string, pattern: RegExp): Promise<void> {
   using watcher = Deno.watchFs(dir, { recursive: false });
   const present = () =>
     [...Deno.readDirSync(dir)].some((e) => pattern.test(e.name));
   if (present()) return;
-  for await (const _event of watcher) {
-    if (present()) return;
+  const timer = setTimeout(() => watcher.close(), 20_000);
+  try {
+    for await (const _event of watcher) {
+      if (present()) return;
+    }
+  } finally {
+    clearTimeout(timer);
   }
+  throw new Error(`No file matched ${pattern} within 20 s`);
 }
 
 /** Bytes the server logged as sent for `get "name"` lines. */

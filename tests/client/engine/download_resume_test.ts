@@ -183,14 +183,24 @@ Deno.test("a server without the feature resume gets the whole file again, and th
   assert.equal(bytesSent(t.logs, "big.bin", before), SIZE);
 });
 
-/** Resolves once a file whose name matches `pattern` exists in `dir`. */
+/**
+ * Resolves once a file whose name matches `pattern` exists in `dir`;
+ * rejects after 20 s so that a bug fails instead of hanging.
+ */
 async function fileAppears(dir: string, pattern: RegExp): Promise<void> {
   using watcher = Deno.watchFs(dir, { recursive: false });
-  const present = () => namesIn(dir).some((name) => pattern.test(name));
+  const present = () =>
+    [...Deno.readDirSync(dir)].some((e) => pattern.test(e.name));
   if (present()) return;
-  for await (const _event of watcher) {
-    if (present()) return;
+  const timer = setTimeout(() => watcher.close(), 20_000);
+  try {
+    for await (const _event of watcher) {
+      if (present()) return;
+    }
+  } finally {
+    clearTimeout(timer);
   }
+  throw new Error(`No file matched ${pattern} within 20 s`);
 }
 
 Deno.test("a download cut by a server shutdown keeps its partial and resumes from the restarted server", async () => {
