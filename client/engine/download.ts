@@ -216,7 +216,11 @@ export async function download(
     core.resume && (options.expect === undefined ||
       options.expect.size > MIN_BLOCK)
   ) {
-    const partial = DownloadPartial.open(target.dir, target.base);
+    const partial = DownloadPartial.open(
+      target.dir,
+      target.base,
+      core.disk.volatile(target.dir),
+    );
     if (partial) {
       return await downloadResumable(core, name, target, partial, options);
     }
@@ -283,7 +287,7 @@ async function downloadResumable(
   let owned = true;
   try {
     let plan = partial.plan(name, options.expect, core.algorithm);
-    if (plan.source === null) partial.reset();
+    if (plan.source === null) await partial.reset();
     for (let attempt = 0;; attempt++) {
       let result: Received;
       try {
@@ -298,10 +302,11 @@ async function downloadResumable(
           throw error;
         }
         // Changed since the partial was written: never mix two versions.
-        partial.reset();
+        await partial.reset();
         plan = freshPlan(core.algorithm);
         continue;
       }
+      await partial.settle(); // the group syncs and closes the file
       const mtime = new Date(result.mtime);
       partial.file.utimeSync(mtime, mtime);
       if (options.keepMode && result.mode !== undefined) {
@@ -338,7 +343,7 @@ async function downloadResumable(
   } catch (error) {
     if (owned) {
       if (partial.resumable && keepsPartial(error)) await partial.keep();
-      else partial.discard();
+      else await partial.discard();
     }
     throw error;
   }

@@ -40,10 +40,11 @@ import { readFull, writeFull } from "./local_files.ts";
 const PREFIX = ".fts-resume-";
 
 /**
- * Time between two checkpoints (a data sync, then the sidecar) at least,
- * after the first, which comes with the first whole block: what a killed
- * client loses is at most this much of the transfer, and a fast download
- * pays one sync a second.
+ * Time between the starts of two checkpoints (a data sync, then the
+ * sidecar) at least, after the first, which comes with the first whole
+ * block. A checkpoint runs beside the writes that follow it (it covers
+ * what was written when it began), so a killed client loses about this
+ * much of the transfer, and the download does not wait for the disk.
  */
 const CHECKPOINT_MS = 1000;
 
@@ -95,6 +96,10 @@ export class DownloadPartial {
   #base = 0;
   #checkpointed = 0;
   #lastCheckpoint = 0;
+  /** The checkpoint running beside the writes, if any. */
+  #pending: Promise<void> | null = null;
+  /** Whether the data needs syncing (not on tmpfs or ramfs). */
+  #durable = true;
   #checksum: string | undefined;
 
   private constructor(dir: string, key: string, file: Deno.FsFile) {
@@ -107,8 +112,14 @@ export class DownloadPartial {
    * Opens (or creates) the partial of local name `base` in real folder
    * `dir` and locks it. Returns null when it is in use by another download
    * or is not a regular file (then the download goes on without resume).
+   * `volatile` tells whether `dir` keeps nothing across a power loss
+   * (tmpfs, ramfs), where syncs are skipped.
    */
-  static open(dir: string, base: string): DownloadPartial | null {
+  static open(
+    dir: string,
+    base: string,
+    volatile = false,
+  ): DownloadPartial | null {
     const key = partialKey(base);
     const path = join(dir, `${PREFIX}${key}.part`);
     const info = lstatOrNull(path);
@@ -123,7 +134,9 @@ export class DownloadPartial {
       file.close();
       return null;
     }
-    return new DownloadPartial(dir, key, file);
+    const partial = new DownloadPartial(dir, key, file);
+    partial.#durable = !volatile;
+    return partial;
   }
 
   /**
@@ -138,7 +151,7 @@ export class DownloadPartial {
       return;
     }
     const partial = DownloadPartial.open(dir, base);
-    partial?.discard();
+    if (partial) partial.#remove();
   }
 
   /**
@@ -199,7 +212,8 @@ export class DownloadPartial {
   }
 
   /** Drops what the partial holds: the download starts over at byte 0. */
-  reset(): void {
+  async reset(): Promise<void> {
+    await this.settle();
     removeQuietly(this.sidecarPath);
     this.file.truncateSync(0);
     this.#source = null;
@@ -263,21 +277,29 @@ export class DownloadPartial {
 
   /**
    * A sink that appends to the partial from its appended end, hashing the
-   * blocks and checkpointing every few MiB.
+   * blocks and checkpointing about once a second. Its writes are
+   * asynchronous: the disk works on a worker thread while the next chunk
+   * arrives (the caller's `BackgroundWriter` keeps two in flight).
    */
   appender(): { write(p: Uint8Array): Promise<number> } {
     this.file.seekSync(this.#base + (this.#hasher?.length ?? 0), 0);
     return {
       write: async (p: Uint8Array) => {
-        writeFull(this.file, p);
         this.#hasher?.update(p);
+        for (let at = 0; at < p.byteLength;) {
+          at += await this.file.write(p.subarray(at));
+        }
         const hashed = this.#hashedEnd();
         if (
-          hashed > this.#checkpointed &&
+          this.#pending === null && hashed > this.#checkpointed &&
           (this.#checkpointed === this.#base ||
             performance.now() - this.#lastCheckpoint >= CHECKPOINT_MS)
         ) {
-          await this.checkpoint();
+          this.#lastCheckpoint = performance.now();
+          const running = this.checkpoint().catch(() => {
+            // The previous sidecar still holds; the next checkpoint retries.
+          });
+          this.#pending = running.finally(() => this.#pending = null);
         }
         return p.byteLength;
       },
@@ -299,7 +321,7 @@ export class DownloadPartial {
       : [...this.#sums, ...split(this.#hasher.sums)];
     const length = complete ? this.#source.size : this.#hashedEnd();
     if (length === 0) return;
-    await this.file.syncData();
+    if (this.#durable) await this.file.syncData();
     const fields: Record<string, string | number> = {
       remote: this.#source.remote,
       size: this.#source.size,
@@ -314,11 +336,16 @@ export class DownloadPartial {
     };
     writeAtomically(this.sidecarPath, encodeSidecar(sidecar));
     this.#checkpointed = length;
-    this.#lastCheckpoint = performance.now();
+  }
+
+  /** Waits for the checkpoint running beside the writes, if any. */
+  async settle(): Promise<void> {
+    await this.#pending;
   }
 
   /** Keeps the partial for a later run (saving what it can), and closes it. */
   async keep(): Promise<void> {
+    await this.settle();
     try {
       await this.checkpoint();
     } catch {
@@ -328,7 +355,13 @@ export class DownloadPartial {
   }
 
   /** Removes the partial and its sidecar, and closes it. */
-  discard(): void {
+  async discard(): Promise<void> {
+    await this.settle();
+    this.#remove();
+  }
+
+  /** Removes the partial and its sidecar, and closes it; nothing running. */
+  #remove(): void {
     removeQuietly(this.sidecarPath);
     removeQuietly(this.path); // while locked: nobody else is writing it
     this.file.close();
