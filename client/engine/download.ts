@@ -315,6 +315,8 @@ async function downloadResumable(
       const plainBase = result.decrypted && options.stripAgeSuffix
         ? withoutAgeSuffix(target.base)
         : target.base;
+      // What this run wrote follows what was kept.
+      const size = plan.from + result.written;
       const group = options.commit ?? new CommitGroup(core.disk);
       owned = false;
       const committed = group.add({
@@ -322,7 +324,7 @@ async function downloadResumable(
         tempPath: partial.path,
         target: { dir: target.dir, base: plainBase },
         overwrite: options.overwrite,
-        size: result.written,
+        size,
       });
       if (options.commit === undefined) group.flush();
       options.onVerified?.();
@@ -334,7 +336,7 @@ async function downloadResumable(
       }
       return {
         path,
-        size: result.written,
+        size,
         ...result.checksum,
         ...(result.decrypted ? { decrypted: true } : {}),
         ...(plan.from > 0 ? { resumedAt: plan.from } : {}),

@@ -343,7 +343,10 @@ export class DownloadPartial {
     await this.#pending;
   }
 
-  /** Keeps the partial for a later run (saving what it can), and closes it. */
+  /**
+   * Keeps the partial for a later run (saving what it can), and closes it;
+   * one that never got a sidecar (not a whole block) is removed instead.
+   */
   async keep(): Promise<void> {
     await this.settle();
     try {
@@ -351,7 +354,8 @@ export class DownloadPartial {
     } catch {
       // What the last sidecar says still holds.
     }
-    this.file.close();
+    if (this.#checkpointed === 0) this.#remove();
+    else this.file.close();
   }
 
   /** Removes the partial and its sidecar, and closes it. */

@@ -3,8 +3,10 @@
  * folder is read only when the walk reaches it, and memory holds the names
  * of the folders on the current path, never the whole tree. Symbolic links
  * are never followed (reported as skipped), nor are devices, FIFOs and
- * sockets. Every name is checked with the shared validator, so what the
- * walk yields can be sent to a server as it is.
+ * sockets. fts's own temporary files (a download's part file, a resumable
+ * partial and its sidecar) are left out. Every name is checked with the
+ * shared validator, so what the walk yields can be sent to a server as it
+ * is.
  *
  * The calls are synchronous: reading a folder and an lstat per entry are
  * tiny metadata operations, far cheaper synchronously than as async ops.
@@ -14,6 +16,7 @@
 
 import { join } from "node:path";
 import { validateName } from "../../protocol/names.ts";
+import { isTempName } from "./local_files.ts";
 
 /** One thing the walk met, relative to the tree's top. */
 export type LocalTreeEvent =
@@ -112,6 +115,7 @@ export function* walkLocalTree(
       yield { kind: "dir", rel, path, mtime };
       stack.push({ path, rel, names });
     } else if (info.isFile) {
+      if (isTempName(name)) continue;
       yield {
         kind: "file",
         rel,

@@ -258,6 +258,7 @@ export async function getTree(
         tally.sent(
           result.value.size,
           saved === expected ? null : { from: item.rel, to: saved },
+          result.value.resumedAt,
         );
       },
     });

@@ -46,6 +46,10 @@ export interface TreeSummary {
   /** The first {@linkcode MAX_KEPT} files saved under another name. */
   readonly renamed: readonly Renamed[];
   readonly renamedCount: number;
+  /** Files that continued an interrupted transfer (resumed). */
+  readonly resumed: number;
+  /** Bytes of those files that were already there, not sent again. */
+  readonly resumedBytes: number;
   /** Symbolic links not followed. */
   readonly symlinks: number;
   /** Devices, FIFOs and sockets not sent. */
@@ -69,6 +73,8 @@ export class TreeTally {
   readonly failures: unknown[] = [];
   readonly renamed: Renamed[] = [];
   renamedCount = 0;
+  resumed = 0;
+  resumedBytes = 0;
   symlinks = 0;
   special = 0;
   readonly skippedPaths: string[] = [];
@@ -101,11 +107,18 @@ export class TreeTally {
     this.#emit();
   }
 
-  /** A file was committed. */
-  sent(size: number, renamed: Renamed | null): void {
+  /**
+   * A file was committed; `resumedAt` when it continued an interrupted
+   * transfer from that many bytes.
+   */
+  sent(size: number, renamed: Renamed | null, resumedAt?: number): void {
     this.files++;
     this.bytes += size;
     this.#done++;
+    if (resumedAt !== undefined) {
+      this.resumed++;
+      this.resumedBytes += resumedAt;
+    }
     if (renamed !== null) {
       this.renamedCount++;
       if (this.renamed.length < MAX_KEPT) this.renamed.push(renamed);
@@ -154,6 +167,8 @@ export class TreeTally {
       failures: this.failures,
       renamed: this.renamed,
       renamedCount: this.renamedCount,
+      resumed: this.resumed,
+      resumedBytes: this.resumedBytes,
       symlinks: this.symlinks,
       special: this.special,
       skippedPaths: this.skippedPaths,

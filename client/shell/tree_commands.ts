@@ -207,7 +207,8 @@ function report(
   }
   const unshown = summary.failed - summary.failures.length;
   if (unshown > 0) writeText(output.err, `… and ${unshown} more failures\n`);
-  const noted = summary.identical > 0 || summary.renamedCount > 0;
+  const noted = summary.identical > 0 || summary.renamedCount > 0 ||
+    summary.resumed > 0;
   if (!output.quiet && (!bar || summary.failed > 0 || noted)) {
     const elapsed = (output.clock ?? systemClock).now() - view.started;
     writeText(
@@ -223,9 +224,10 @@ function report(
 }
 
 /**
- * `; 5 identical skipped (20 KiB), 1 renamed` after the summary line: what
- * was not sent because it was already there, and what was saved under
- * another name; empty when neither happened.
+ * `; 5 identical skipped (20 KiB), 1 renamed, 1 resumed (312 MiB already
+ * there)` after the summary line: what was not sent because it was
+ * already there, what was saved under another name, and what continued an
+ * interrupted transfer; empty when none happened.
  */
 function tallyNote(summary: TreeSummary): string {
   const parts: string[] = [];
@@ -237,6 +239,13 @@ function tallyNote(summary: TreeSummary): string {
     );
   }
   if (summary.renamedCount > 0) parts.push(`${summary.renamedCount} renamed`);
+  if (summary.resumed > 0) {
+    parts.push(
+      `${summary.resumed} resumed (${
+        formatSize(summary.resumedBytes)
+      } already there)`,
+    );
+  }
   return parts.length === 0 ? "" : `; ${parts.join(", ")}`;
 }
 

@@ -115,7 +115,7 @@ Deno.test("fts connect get killed mid-download resumes when run again: byte-iden
       env: { FTS_CONFIG_DIR: local },
     });
     assert.equal(result.code, 0, result.stderr);
-    const m = /Resumed at ([\d.]+ MiB) of ([\d.]+ MiB)/.exec(result.stdout);
+    const m = /Resumed at ([\d.]+ MiB) of 6\.00 MiB\n/.exec(result.stdout);
     assert.ok(m, result.stdout);
     assert.deepEqual(await Deno.readFile(join(local, "big.bin")), data);
     const sent = bytesSent(logs, "big.bin");
@@ -139,4 +139,40 @@ Deno.test("fts connect get --no-resume after a killed download starts over and r
     const left = [...Deno.readDirSync(local)].map((e) => e.name);
     assert.deepEqual(left.filter((n) => n.startsWith(".fts-")), []);
   });
+});
+
+Deno.test("fts connect get -r cut by a dropped connection resumes its interrupted file when run again, and says so", async () => {
+  await using root = await tempDir();
+  await using local = await tempDir();
+  const data = pseudoRandomBytes(SIZE, 22);
+  await Deno.mkdir(join(root.path, "d"));
+  await Deno.writeFile(join(root.path, "d", "big.bin"), data);
+  await using server = await startServer({
+    root: root.path,
+    host: "127.0.0.1",
+    port: 0,
+  });
+  const env = { FTS_CONFIG_DIR: local.path };
+  {
+    await using proxy = startCuttingProxy(server.addr.port, 4 * MIB);
+    const cut = await runFts(
+      ["connect", "--no-tls", `127.0.0.1:${proxy.port}`, "get", "-r", "d"],
+      { cwd: local.path, env },
+    );
+    assert.equal(cut.code, 1, cut.stdout);
+  }
+  const result = await runFts(
+    ["connect", "--no-tls", `127.0.0.1:${server.addr.port}`, "get", "-r", "d"],
+    { cwd: local.path, env },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /^Downloaded 1 file in 1 folder \(6\.00 MiB\) in .*; 1 resumed \([\d.]+ MiB already there\)\n$/,
+  );
+  assert.deepEqual(await Deno.readFile(join(local.path, "d", "big.bin")), data);
+  assert.deepEqual(
+    [...Deno.readDirSync(join(local.path, "d"))].map((e) => e.name),
+    ["big.bin"],
+  );
 });
