@@ -154,7 +154,11 @@ Deno.test("fts connect get -r cut by a dropped connection resumes its interrupte
   });
   const env = { FTS_CONFIG_DIR: local.path };
   {
-    await using proxy = startCuttingProxy(server.addr.port, 4 * MIB);
+    await using proxy = startCuttingProxy(server.addr.port, {
+      after: 4 * MIB,
+      mode: "cut",
+      direction: "down",
+    });
     const cut = await runFts(
       ["connect", "--no-tls", `127.0.0.1:${proxy.port}`, "get", "-r", "d"],
       { cwd: local.path, env },

@@ -251,7 +251,11 @@ Deno.test("get -r cut by a dropped connection resumes its interrupted file when 
   await Deno.writeTextFile(join(t.root, "d", "c.txt"), "small c");
   const target = join(local.path, "d");
   {
-    await using proxy = startCuttingProxy(t.server.addr.port, 4 * MIB);
+    await using proxy = startCuttingProxy(t.server.addr.port, {
+      after: 4 * MIB,
+      mode: "cut",
+      direction: "down",
+    });
     await using session = await openSession(`127.0.0.1:${proxy.port}`);
     // The cut fails the tree as a whole or the files in flight.
     const cut = await session.getTree("d", target).catch(() => null);
