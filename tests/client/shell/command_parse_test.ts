@@ -93,7 +93,7 @@ Deno.test("parseCommand() takes --no-skip on get and put only", () => {
   );
 });
 
-Deno.test("parseCommand() takes --no-resume on get and mget only", () => {
+Deno.test("parseCommand() takes --no-resume on get and mget (and put), not on mput", () => {
   assert.deepEqual(parse("get --no-resume big.iso"), {
     name: "get",
     source: { text: "big.iso", number: null, pattern: false },
@@ -104,8 +104,8 @@ Deno.test("parseCommand() takes --no-resume on get and mget only", () => {
   const mget = parse("mget --no-resume a b");
   assert.equal(mget.name === "mget" && mget.noResume, true);
   assert.throws(
-    () => parse("put --no-resume a"),
-    /Unknown option "--no-resume" for put/,
+    () => parse("mput --no-resume a"),
+    /Unknown option "--no-resume" for mput/,
   );
 });
 
