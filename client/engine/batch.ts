@@ -74,13 +74,13 @@ export interface ManyOptions {
   decrypt?: DecryptSource;
   /** Downloads: drop `.age` from the names of decrypted files. */
   stripAgeSuffix?: boolean;
-  /** Downloads: resume interrupted ones (see `GetOptions.resume`). Default true. */
-  resume?: boolean;
   /** Keep permission bits both ways (see `PutOptions.keepMode`). */
   keepMode?: boolean;
   /**
    * Uploads: continue a file the server kept part of from an earlier cut
-   * try (see `PutOptions.resume`). Default true; false starts over.
+   * try (see `PutOptions.resume`). Downloads: continue a file from the
+   * partial an earlier cut try left (see `GetOptions.resume`). Default
+   * true; false starts over.
    */
   resume?: boolean;
 }

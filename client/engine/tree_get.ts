@@ -31,11 +31,6 @@ import { Wakeup } from "../../common/wakeup.ts";
 export interface GetTreeOptions extends TreeOptions {
   /** Decrypt age files (see `GetOptions.decrypt`), dropping `.age`. */
   decrypt?: DecryptSource;
-  /**
-   * Resume an interrupted file from its partial (see `GetOptions.resume`).
-   * Default true.
-   */
-  resume?: boolean;
 }
 
 /** Files the walk finds ahead of the downloads, at most. */

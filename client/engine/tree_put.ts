@@ -73,7 +73,9 @@ export interface TreeOptions {
   skipIdentical?: boolean;
   /**
    * Uploads: continue a file the server kept part of from an earlier cut
-   * try (see `PutOptions.resume`). Default true; false starts over.
+   * try (see `PutOptions.resume`). Downloads: continue a file from the
+   * partial an earlier cut try left (see `GetOptions.resume`). Default
+   * true; false starts over.
    */
   resume?: boolean;
 }

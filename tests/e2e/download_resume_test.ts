@@ -160,7 +160,16 @@ Deno.test("fts connect get -r cut by a dropped connection resumes its interrupte
       direction: "down",
     });
     const cut = await runFts(
-      ["connect", "--no-tls", `127.0.0.1:${proxy.port}`, "get", "-r", "d"],
+      [
+        "connect",
+        "--no-tls",
+        "--retries",
+        "0",
+        `127.0.0.1:${proxy.port}`,
+        "get",
+        "-r",
+        "d",
+      ],
       { cwd: local.path, env },
     );
     assert.equal(cut.code, 1, cut.stdout);
