@@ -189,3 +189,38 @@ Deno.test("fts connect get -r cut by a dropped connection resumes its interrupte
     ["big.bin"],
   );
 });
+
+Deno.test("fts connect get whose connection drops retries within the command and resumes: the bytes before the cut are sent once", async () => {
+  await using root = await tempDir();
+  await using local = await tempDir();
+  const data = pseudoRandomBytes(SIZE, 23);
+  await Deno.writeFile(join(root.path, "big.bin"), data);
+  const logs: string[] = [];
+  await using server = await startServer({
+    root: root.path,
+    host: "127.0.0.1",
+    port: 0,
+    log: (line) => logs.push(line),
+  });
+  await using proxy = startCuttingProxy(server.addr.port, {
+    after: 4 * MIB,
+    mode: "cut",
+    direction: "down",
+    once: true,
+  });
+  const result = await runFts(
+    ["connect", "--no-tls", `127.0.0.1:${proxy.port}`, "get", "big.bin"],
+    { cwd: local.path, env: { FTS_CONFIG_DIR: local.path } },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, /resuming in/);
+  assert.match(result.stdout, /Resumed at [\d.]+ MiB of 6\.00 MiB\n/);
+  assert.deepEqual(await Deno.readFile(join(local.path, "big.bin")), data);
+  const lines = logs.filter((l) => l.includes('get "big.bin"'));
+  assert.equal(lines.length, 2, lines.join("\n"));
+  assert.match(lines[1]!, / from \d+ /);
+  assert.deepEqual(
+    [...Deno.readDirSync(local.path)].map((e) => e.name),
+    ["big.bin"],
+  );
+});

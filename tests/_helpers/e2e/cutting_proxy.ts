@@ -20,6 +20,11 @@ export interface CuttingProxyOptions {
    * upload), the default; "down", server to client (a download).
    */
   direction?: "up" | "down";
+  /**
+   * Cut only the first connection; later ones (a client's retry) are
+   * relayed whole. Default false: every connection shares the one count.
+   */
+  once?: boolean;
 }
 
 /** The forwarder; dispose it to close the listener and every relay. */
@@ -38,6 +43,7 @@ export function startCuttingProxy(
   const open = new Set<Deno.Conn>();
   const relays = new Set<Promise<void>>();
   let forwarded = 0;
+  let connections = 0;
   let reach!: () => void;
   const reached = new Promise<void>((resolve) => reach = resolve);
   const closeAll = () => {
@@ -70,15 +76,17 @@ export function startCuttingProxy(
     }
   };
   const relay = async (client: Deno.Conn) => {
+    const limited = !options.once || connections++ === 0;
     open.add(client);
     let server: Deno.Conn | null = null;
     try {
       server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
       open.add(server);
       const down = options.direction === "down";
+      const first = limited ? counted : plain;
       await Promise.all([
-        down ? plain(client, server) : counted(client, server),
-        down ? counted(server, client) : plain(server, client),
+        down ? plain(client, server) : first(client, server),
+        down ? first(server, client) : plain(server, client),
       ]);
     } catch {
       // A side hung up or was closed by the cut.
