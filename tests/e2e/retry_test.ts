@@ -139,7 +139,7 @@ Deno.test("fts connect get finishes in one command when the connection is cut mi
       const command = connect(["get", "big.bin"]);
       await cut;
       await passWait(clock, 1_000, command);
-      const { status, stderr } = await command;
+      const { status, stdout, stderr } = await command;
       assert.equal(status, 0, stderr);
       assert.equal(
         stderr,
@@ -147,6 +147,17 @@ Deno.test("fts connect get finishes in one command when the connection is cut mi
       );
       assert.deepEqual(await Deno.readFile(join(local, "big.bin")), data);
       assert.equal(connections(), 2);
+      // The retry continues from the part the client kept: the server sends
+      // the rest, not the bytes before.
+      const resumed = /^Resumed at ([\d.]+) MiB of 8\.00 MiB$/m.exec(stdout);
+      assert.ok(resumed, stdout);
+      const keptBytes = Number(resumed[1]) * MiB;
+      assert.ok(keptBytes > 0);
+      const again = proxy.relayed.down - 3 * MiB;
+      assert.ok(
+        again < data.byteLength - keptBytes + 256 * 1024,
+        `the retry received ${again} bytes, ${keptBytes} were kept`,
+      );
     },
   );
 });
