@@ -132,6 +132,18 @@ export class BlockHasher {
   }
 
   /**
+   * The digests of every block so far, the short last one included,
+   * without ending the hashing.
+   */
+  peek(): Uint8Array {
+    if (this.#inBlock === 0) return this.sums;
+    const partial = new Uint8Array(
+      this.#hash.copy().digest().subarray(0, DIGEST_BYTES),
+    );
+    return concatDigests([...this.#digests, partial]);
+  }
+
+  /**
    * The digests of every block, the short last one included; the hasher
    * cannot be used after.
    */

@@ -33,6 +33,9 @@ export class SealedFile {
   readonly #enc: AgeEncryptor;
   #plainLeft: number;
   #plain: Uint8Array | null = null;
+  readonly #onPlain: ((plain: Uint8Array) => void) | undefined;
+  /** The encryption reuses kept material (see sealed_resume.ts). */
+  readonly reused: boolean;
 
   /**
    * The `size` bytes of `source.file` (open at its start), to be sealed by
@@ -41,7 +44,14 @@ export class SealedFile {
   constructor(
     source: { readonly file: Deno.FsFile; readonly size: number },
     enc: AgeEncryptor,
+    options: {
+      /** Called with each piece of plaintext before it is sealed. */
+      onPlain?: (plain: Uint8Array) => void;
+      reused?: boolean;
+    } = {},
   ) {
+    this.#onPlain = options.onPlain;
+    this.reused = options.reused ?? false;
     this.#file = source.file;
     this.#plainSize = source.size;
     this.#enc = enc;
@@ -62,6 +72,7 @@ export class SealedFile {
   sealInto(out: Uint8Array): void {
     const plain = new Uint8Array(this.#plainSize);
     if (readFull(this.#file, plain) < this.#plainSize) throw shrank();
+    this.#onPlain?.(plain);
     let written = this.#enc.pushInto(plain, out);
     written += this.#enc.finishInto(out.subarray(written));
     if (written !== out.byteLength) {
@@ -111,6 +122,7 @@ export class SealedFile {
       this.#plain ??= new Uint8Array(readSize);
       const input = this.#plain.subarray(0, want);
       if (readFull(this.#file, input) < want) throw shrank();
+      this.#onPlain?.(input);
       length = enc.pushInto(input, out);
       this.#plainLeft -= want;
     }

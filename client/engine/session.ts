@@ -7,7 +7,9 @@
  * @module
  */
 
+import { join, resolve } from "node:path";
 import type { Clock } from "../../common/clock.ts";
+import { configDir } from "../../common/config_dir.ts";
 import {
   type ByteConn,
   FrameConn,
@@ -33,6 +35,8 @@ import {
   type PutManyItem,
 } from "./batch.ts";
 import type { SessionCore } from "./session_core.ts";
+import { SealKeeper } from "./sealed_resume.ts";
+import type { SealOptions } from "../vault/age_header.ts";
 import { UploadSender, uploadWindow } from "./upload_sender.ts";
 import { download, type GetOptions, type GetResult } from "./download.ts";
 import {
@@ -62,6 +66,7 @@ import {
   type PutOptions,
   type PutResult,
   sendResumable,
+  type UploadSource,
 } from "./upload.ts";
 
 /**
@@ -502,6 +507,7 @@ export class ClientSession implements AsyncDisposable {
           ((n) => onProgress({ bytes: bytes += n, total })),
         keepMode: options.keepMode,
         resume: options.resume ?? true,
+        sealKeeper: sealKeeperFor(name, localPath, options.encrypt),
       });
     } catch (error) {
       throw this.#failure("put", remoteName, error);
@@ -974,4 +980,34 @@ function watched(conn: ByteConn, pulse: Pulse): ByteConn {
 /** `ms` as seconds for a message: "120 s", "0.5 s". */
 function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+/**
+ * Where an encrypted upload keeps its age material to be resumable
+ * (sealed_resume.ts): only for recipients (a passphrase typed again might
+ * differ, and is never written down), and only with a config folder.
+ */
+function sealKeeperFor(
+  name: string,
+  localPath: string,
+  seal: SealOptions | undefined,
+): ((source: UploadSource) => SealKeeper | undefined) | undefined {
+  const recipients = seal?.recipients ?? [];
+  if (recipients.length === 0 || seal?.passphrase !== undefined) {
+    return undefined;
+  }
+  let dir: string;
+  try {
+    dir = join(configDir(), "resume");
+  } catch {
+    return undefined;
+  }
+  return (source) =>
+    source.mtime === undefined ? undefined : new SealKeeper(dir, {
+      name,
+      localPath: resolve(localPath),
+      size: source.size,
+      mtime: source.mtime,
+      recipients: [...recipients].sort().join(","),
+    });
 }

@@ -17,6 +17,7 @@ import { ChunkCompressor } from "../../common/compression.ts";
 import type { Progress, SessionCore } from "./session_core.ts";
 import { ReasonError } from "../errors.ts";
 import type { SealedFile } from "./sealed_upload.ts";
+import type { SealKeeper } from "./sealed_resume.ts";
 import { ResumeMismatch } from "./upload_sender.ts";
 import type { SealOptions } from "../vault/age_header.ts";
 
@@ -145,6 +146,12 @@ export interface SendOptions {
   keepMode?: boolean | undefined;
   /** See {@linkcode PutOptions.resume}; needs the feature. Default false. */
   resume?: boolean | undefined;
+  /**
+   * For an encrypted resumable upload: where its age material is kept
+   * (sealed_resume.ts), or undefined when it cannot be (then it starts
+   * over). Default: none.
+   */
+  sealKeeper?: ((source: UploadSource) => SealKeeper | undefined) | undefined;
 }
 
 /**
@@ -159,15 +166,40 @@ export async function sendUpload(
   options: SendOptions,
 ): Promise<PutResult> {
   let sealed: SealedFile | null = null;
+  const resume = options.resume === true && core.resume;
+  const keeper = options.encrypt && resume
+    ? options.sealKeeper?.(source)
+    : undefined;
   if (options.encrypt) {
     try {
       // A passphrase costs a moment of scrypt.
-      sealed = await sealedFile(source, options.encrypt);
+      sealed = await sealedFile(source, options.encrypt, keeper ?? null);
     } catch (error) {
       source[Symbol.dispose]();
       throw error;
     }
   }
+  try {
+    const result = await sendJob(core, source, name, options, sealed, {
+      resume: resume && (sealed === null || keeper !== undefined),
+    });
+    keeper?.forget();
+    return result;
+  } catch (error) {
+    // The server dropped what it kept: the next try seals anew.
+    if (error instanceof ResumeMismatch) keeper?.forget();
+    throw error;
+  }
+}
+
+function sendJob(
+  core: SessionCore,
+  source: UploadSource,
+  name: string,
+  options: SendOptions,
+  sealed: SealedFile | null,
+  how: { resume: boolean },
+): Promise<PutResult> {
   return core.uploads.send({
     source,
     name,
@@ -177,7 +209,7 @@ export async function sendUpload(
     compressor: sealed ? undefined : options.compressor,
     signal: options.signal,
     onBytes: options.onBytes,
-    resume: options.resume === true && core.resume,
+    resume: how.resume,
   });
 }
 
@@ -211,13 +243,37 @@ export function compressorFor(core: SessionCore): ChunkCompressor | undefined {
 async function sealedFile(
   source: UploadSource,
   seal: SealOptions,
+  keeper: SealKeeper | null,
 ): Promise<SealedFile> {
-  const [{ SealedFile }, { AgeEncryptor }, { sealHeader }] = await Promise.all(
+  const [
+    { SealedFile },
+    { AgeEncryptor },
+    { AgeHeader, sealHeader },
+  ] = await Promise.all(
     [
       import("./sealed_upload.ts"),
       import("../vault/encryptor.ts"),
       import("../vault/age_header.ts"),
     ],
   );
-  return new SealedFile(source, new AgeEncryptor(await sealHeader(seal)));
+  if (keeper === null) {
+    return new SealedFile(source, new AgeEncryptor(await sealHeader(seal)));
+  }
+  // The material of an interrupted upload of this file seals the same
+  // bytes as before, if the file still has them.
+  const kept = await keeper.reuse(source.file);
+  await source.file.seek(0, Deno.SeekMode.Start);
+  const header = kept
+    ? new AgeHeader(kept.header, kept.fileKey, true)
+    : await sealHeader(seal);
+  const enc = new AgeEncryptor(header, kept ? { nonce: kept.nonce } : {});
+  await keeper.start({
+    header: header.bytes,
+    fileKey: header.exportFileKey(),
+    nonce: enc.nonce,
+  });
+  return new SealedFile(source, enc, {
+    onPlain: (plain) => keeper.sealed(plain),
+    reused: kept !== null,
+  });
 }

@@ -167,6 +167,15 @@ class Upload {
   rewrites: BlockRange[] = [];
   /** Bytes the server kept, when it resumed the upload. */
   resumedAt = 0;
+  /** Sealed and resumed: ciphertext below this is hashed, not sent. */
+  skipBelow = 0;
+  /**
+   * Sealed under a new key while the server kept a partial: ciphertext
+   * below this is sent as whole-block rewrites.
+   */
+  rewriteBelow = 0;
+  /** The block size of the server's kept partial. */
+  block = 1;
   readonly done: Promise<PutResult>;
   resolve!: (result: PutResult) => void;
   reject!: (error: unknown) => void;
@@ -201,7 +210,7 @@ class Upload {
     this.request = request;
     this.size = job.sealed ? job.sealed.size : job.source.size;
     this.large = this.size > chunkSize;
-    this.resumable = job.resume === true && this.large && !job.sealed &&
+    this.resumable = job.resume === true && this.large &&
       job.source.mtime !== undefined;
     this.head = encodeMessage({
       type: "put",
@@ -548,7 +557,13 @@ export class UploadSender {
       if (upload.rewrites.length > 0) {
         return this.#rewriteFrame(upload, buffer, at);
       } else if (job.sealed) {
+        // What the server kept is sealed again and hashed, not sent: go on
+        // until something is to be sent (the age stream is sequential).
+        const skipping = upload.offset < upload.skipBelow;
         at = this.#sealedFrames(upload, buffer, at);
+        while (skipping && at === start && upload.offset < upload.size) {
+          at = this.#sealedFrames(upload, buffer, at);
+        }
       } else if (step > 0) {
         const chunk = buffer.subarray(
           at + DATA_PREFIX,
@@ -647,13 +662,7 @@ export class UploadSender {
       const out = buffer.subarray(at + DATA_PREFIX);
       const { length, plain, finished } = sealed.sealNext(out, chunkSize);
       if (length > 0) {
-        at += this.#dataFrame(
-          upload,
-          buffer,
-          at,
-          out.subarray(0, length),
-          false,
-        );
+        at = this.#sealedPiece(upload, buffer, at, out.subarray(0, length));
       }
       return this.#sealedStep(upload, at, plain, finished);
     }
@@ -669,9 +678,74 @@ export class UploadSender {
         at + DATA_PREFIX + piece.byteLength,
       );
       chunk.set(piece);
-      at += this.#dataFrame(upload, buffer, at, chunk, false);
+      at = this.#sealedPiece(upload, buffer, at, chunk);
     }
     return this.#sealedStep(upload, at, plain, finished);
+  }
+
+  /**
+   * A sealed upload the server resumed: with the kept age material (the
+   * same ciphertext as before the cut) what the server kept is hashed, not
+   * sent; under a new key it is all sent again, as block rewrites.
+   */
+  #resumeSealed(
+    upload: Upload,
+    ready: Extract<Message, { type: "put_ready" }>,
+  ): void {
+    if (ready.offset > upload.size || ready.block === undefined) {
+      return this.#fault(
+        upload,
+        new ProtocolError(`The server kept ${ready.offset} bytes unasked`),
+      );
+    }
+    upload.ready = true;
+    upload.block = ready.block;
+    if (upload.job.sealed?.reused) {
+      upload.skipBelow = ready.offset;
+      upload.resumedAt = ready.offset;
+    } else {
+      upload.rewriteBelow = ready.offset;
+    }
+    this.#poke();
+  }
+
+  /**
+   * Writes the DATA frames of sealed ciphertext `chunk` (in place after a
+   * DATA prefix at `at`), skipping what the server kept or cutting what it
+   * rewrites at block boundaries. Returns the end of what it wrote.
+   */
+  #sealedPiece(
+    upload: Upload,
+    buffer: Uint8Array,
+    at: number,
+    chunk: Uint8Array,
+  ): number {
+    const limit = Math.max(upload.skipBelow, upload.rewriteBelow);
+    if (upload.offset >= limit) {
+      return at + this.#dataFrame(upload, buffer, at, chunk, false);
+    }
+    // Frames are rebuilt in place: work from a copy.
+    let rest = chunk.slice();
+    while (rest.byteLength > 0) {
+      const start = upload.offset;
+      if (start < upload.skipBelow) {
+        const n = Math.min(rest.byteLength, upload.skipBelow - start);
+        upload.hash.update(rest.subarray(0, n));
+        upload.offset += n;
+        rest = rest.subarray(n);
+        continue;
+      }
+      let n = rest.byteLength;
+      if (start < upload.rewriteBelow) {
+        const blockEnd = (Math.floor(start / upload.block) + 1) * upload.block;
+        n = Math.min(n, blockEnd - start, upload.rewriteBelow - start);
+      }
+      const view = buffer.subarray(at + DATA_PREFIX, at + DATA_PREFIX + n);
+      view.set(rest.subarray(0, n));
+      at += this.#dataFrame(upload, buffer, at, view, false);
+      rest = rest.subarray(n);
+    }
+    return at;
   }
 
   /** Reports a sealed step's plaintext and checks the end of the age file. */
@@ -704,6 +778,9 @@ export class UploadSender {
     switch (message.type) {
       case "put_ready":
         if (upload.ended || upload.ready) return;
+        if (message.offset !== 0 && upload.resumable && upload.job.sealed) {
+          return this.#resumeSealed(upload, message);
+        }
         if (message.offset !== 0 && upload.resumable) {
           upload.ready = true;
           upload.planning = true;

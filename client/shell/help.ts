@@ -76,7 +76,9 @@ where it stopped when run again: the server keeps the part it received (for
 24 hours by default), the blocks it holds are compared by hash with the
 local file, only those that differ and the rest are sent, and the whole file
 is checked before it is stored; a file changed since is sent again from the
-start. Encrypted uploads start over. --no-resume starts over.
+start. Encrypted uploads resume their ciphertext (to recipients; not with a
+passphrase): the key is kept in the config folder until the file is stored.
+--no-resume starts over.
 ${FOLDER_HELP}${VAULT_HELP}`,
   mput: `
 Encrypted files are stored as NAME.age.${VAULT_HELP}`,

@@ -96,6 +96,15 @@ export class AgeHeader {
     this.#canEncrypt = false;
   }
 
+  /**
+   * A copy of the file key, for a client that keeps an unfinished
+   * encrypted upload resumable (client/engine/sealed_resume.ts) and seals
+   * the same plaintext again with it, never another.
+   */
+  exportFileKey(): Uint8Array {
+    return this.#fileKey.slice();
+  }
+
   /** Never shows the file key. */
   [Symbol.for("Deno.customInspect")](): string {
     return `AgeHeader(${this.bytes.length} bytes)`;

@@ -60,6 +60,8 @@ export function encryptedSize(plainSize: number, header: AgeHeader): number {
 export class AgeEncryptor {
   /** The header this file is encrypted under (sent first). */
   readonly header: AgeHeader;
+  /** The payload nonce (sent after the header). */
+  readonly nonce: Uint8Array;
   #prefix: Uint8Array | null;
   readonly #sealer: StreamSealer;
   #plainBytes = 0;
@@ -69,10 +71,18 @@ export class AgeEncryptor {
    * Starts a file under `header`, fresh from {@linkcode sealHeader}. Throws
    * `TypeError` if the header already encrypted a file or was opened.
    */
-  constructor(header: AgeHeader) {
+  constructor(header: AgeHeader, options: { nonce?: Uint8Array } = {}) {
     header.claimForEncryption();
     this.header = header;
-    const nonce = randomBytes(PAYLOAD_NONCE_SIZE);
+    // A nonce is given only to seal the same plaintext again, byte for
+    // byte, under the same file key (a resumed upload).
+    const nonce = options.nonce ?? randomBytes(PAYLOAD_NONCE_SIZE);
+    if (nonce.length !== PAYLOAD_NONCE_SIZE) {
+      throw new RangeError(
+        `The payload nonce must be ${PAYLOAD_NONCE_SIZE} bytes`,
+      );
+    }
+    this.nonce = nonce;
     const prefix = new Uint8Array(header.size + PAYLOAD_NONCE_SIZE);
     prefix.set(header.bytes);
     prefix.set(nonce, header.size);

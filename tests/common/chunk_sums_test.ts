@@ -94,6 +94,8 @@ Deno.test("BlockHasher gives the same hashes whatever the chunk sizes, and sums 
     );
   }
   assert.equal(hasher.length, bytes.byteLength);
+  assert.deepEqual(hasher.peek(), whole);
+  assert.deepEqual(hasher.peek(), whole);
   assert.deepEqual(hasher.finish(), whole);
   assert.throws(() => new BlockHasher(1000), RangeError);
 });
