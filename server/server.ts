@@ -17,7 +17,10 @@ import {
   bandwidthLimits,
   type ConnectionLimits,
 } from "../common/rate_limit.ts";
-import { LocalStorage } from "./storage/local/local_storage.ts";
+import {
+  DEFAULT_PARTIAL_TTL_MS,
+  LocalStorage,
+} from "./storage/local/local_storage.ts";
 import { LoginGate } from "./auth/login.ts";
 import {
   LoginThrottle,
@@ -279,8 +282,14 @@ export async function startServer(
     limits,
     log: safeLog(options.log),
     signal: options.signal,
+    expiryCheckMs: Math.min(
+      HOUR_MS,
+      Math.max(1000, options.partialTtlMs ?? DEFAULT_PARTIAL_TTL_MS),
+    ),
   });
 }
+
+const HOUR_MS = 60 * 60 * 1000;
 
 interface Settings {
   /** Terminates TLS; null for plain TCP. */
@@ -304,6 +313,8 @@ interface Settings {
   readonly limits: () => ConnectionLimits;
   readonly log: (line: string) => void;
   readonly signal: AbortSignal | undefined;
+  /** How often partial uploads kept for a resume are checked for expiry. */
+  readonly expiryCheckMs: number;
 }
 
 const AGENT = "fts-server/1";
@@ -324,6 +335,7 @@ class Server implements FtsServer {
   #deadline = Infinity;
   #graceTimer: TimerHandle | undefined;
   #retryTimer: TimerHandle | undefined;
+  #expiryTimer: TimerHandle | undefined;
   readonly #onAbort = () => void this.shutdown();
 
   constructor(
@@ -337,6 +349,7 @@ class Server implements FtsServer {
     const addr = listener.addr;
     this.addr = { hostname: addr.hostname, port: addr.port };
     this.#accepting = this.#acceptLoop();
+    this.#armExpiry();
     if (settings.signal?.aborted) this.#onAbort();
     else settings.signal?.addEventListener("abort", this.#onAbort);
   }
@@ -388,6 +401,23 @@ class Server implements FtsServer {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown(0);
+  }
+
+  /** Removes expired partial uploads now and then (see storage/quota.ts). */
+  #armExpiry(): void {
+    const { clock, expiryCheckMs, log } = this.#settings;
+    this.#expiryTimer = clock.setTimeout(() => {
+      this.#expiryTimer = undefined;
+      if (this.#stopping) return;
+      try {
+        for (const gone of this.#storage.expirePartials()) {
+          log(`removed the expired partial upload ${quoteName(gone.name)}`);
+        }
+      } catch (error) {
+        log(`cannot remove expired partial uploads: ${String(error)}`);
+      }
+      this.#armExpiry();
+    }, expiryCheckMs);
   }
 
   async #acceptLoop(): Promise<void> {
@@ -527,6 +557,9 @@ class Server implements FtsServer {
       const { clock, signal } = this.#settings;
       if (this.#graceTimer !== undefined) clock.clearTimeout(this.#graceTimer);
       if (this.#retryTimer !== undefined) clock.clearTimeout(this.#retryTimer);
+      if (this.#expiryTimer !== undefined) {
+        clock.clearTimeout(this.#expiryTimer);
+      }
       signal?.removeEventListener("abort", this.#onAbort);
       this.#settings.front?.[Symbol.dispose]();
       if (this.#settings.ownsStorage) {

@@ -311,3 +311,14 @@ Deno.test("a kept partial counts against the quota until --partial-ttl, then it 
 
 /** Keeps `MessageOf` in use for the reader of the helpers above. */
 export type ReadyReply = MessageOf<"put_ready">;
+
+Deno.test("the server removes expired partials on its own, with no request, and logs it", async () => {
+  const clock = new ManualClock();
+  await using server = await startTestServer({ clock, partialTtlMs: 60_000 });
+  await cutUpload(server, "e.bin", pseudoRandomBytes(2 * MiB, 17), MiB);
+  clock.advance(59_999);
+  assert.equal((await resumeDir(server)).length, 2);
+  clock.advance(60_000);
+  await server.waitForLog(/removed the expired partial upload "e\.bin"/);
+  assert.deepEqual(await resumeDir(server), []);
+});
