@@ -64,6 +64,8 @@ export class LocalPartials {
   readonly #kept = new Map<string, Kept>();
   /** Partials being resumed or written now, by id. */
   readonly #busy = new Set<string>();
+  /** Called when the upload that uses a partial ends, by id. */
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   /** Reads the sidecars of `folder`, removing what cannot be resumed. */
   constructor(folder: Folder, options: LocalPartialsOptions) {
@@ -103,6 +105,31 @@ export class LocalPartials {
       gone.push({ name: kept.name, owner: kept.owner, size: kept.size });
     }
     return gone;
+  }
+
+  /**
+   * Resolves once no upload uses the partial of `name` by `owner`, or after
+   * `ms`. A client that reconnects after a cut asks again at once, often
+   * before the session it lost has kept what arrived.
+   */
+  whenFree(name: string, owner: string | null, ms: number): Promise<void> {
+    const id = partialId(name, owner);
+    if (!this.#busy.has(id)) return Promise.resolve();
+    const { clock } = this.#options;
+    return new Promise((resolve) => {
+      const waiters = this.#waiters.get(id) ?? new Set();
+      this.#waiters.set(id, waiters);
+      const done = () => {
+        clock.clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.#waiters.get(id) === waiters) {
+          this.#waiters.delete(id);
+        }
+        resolve();
+      };
+      const timer = clock.setTimeout(done, ms, { background: true });
+      waiters.add(done);
+    });
   }
 
   /**
@@ -154,6 +181,7 @@ export class LocalPartials {
         if (released) return;
         released = true;
         this.#busy.delete(id);
+        for (const done of [...this.#waiters.get(id) ?? []]) done();
       },
     };
   }

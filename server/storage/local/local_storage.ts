@@ -119,6 +119,12 @@ export interface LocalStorageOptions {
 export const DEFAULT_PARTIAL_TTL_MS = 24 * 60 * 60 * 1000;
 
 const HOUR_MS = 60 * 60 * 1000;
+/**
+ * How long a resumable upload waits for another upload of the same account
+ * and name to end (a client resuming after a cut, before its lost session
+ * has kept what arrived) before it goes on as an ordinary upload.
+ */
+const RESUME_WAIT_MS = 5_000;
 const PART_SUFFIX = ".part";
 /**
  * Files of at most this many bytes are read with synchronous calls: from
@@ -359,7 +365,14 @@ export class LocalStorage implements Storage {
     size: number,
     options: UploadOptions = {},
   ): Promise<Upload> {
-    return settle(() => this.#beginUpload(name, size, options));
+    if (options.resume === undefined) {
+      return settle(() => this.#beginUpload(name, size, options));
+    }
+    return this.#partials.whenFree(
+      name.normalize("NFC"),
+      options.owner ?? null,
+      RESUME_WAIT_MS,
+    ).then(() => this.#beginUpload(name, size, options));
   }
 
   partials(): Iterable<KeptPartial> {
@@ -403,7 +416,7 @@ export class LocalStorage implements Storage {
       );
     }
     // A resumable upload has one slot per account and name; a second one
-    // at the same time is an ordinary upload.
+    // still there after RESUME_WAIT_MS is an ordinary upload.
     const slot = options.resume === undefined ? null : this.#partials.take(
       nfc,
       options.owner ?? null,

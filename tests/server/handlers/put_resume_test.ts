@@ -110,6 +110,52 @@ Deno.test("a resumable upload cut off keeps what arrived, and PUT resume continu
   assert.deepEqual(await resumeDir(server), []);
 });
 
+Deno.test("PUT resume while the lost session of the same upload still holds its partial waits for it to be kept, then continues", async () => {
+  await using server = await startTestServer();
+  const data = pseudoRandomBytes(5 * MiB + 7, 21);
+  const lost = await server.connect(FEATURES);
+  const first = lost.id();
+  const began = await putResume(lost, first, "w.bin", data.byteLength);
+  assert.equal(began?.type, "put_ready");
+  await lost.sendData(first, data.subarray(0, 3 * MiB + 5));
+  // The retry asks before the first connection is gone.
+  await using retry = await server.connect(FEATURES);
+  const id = retry.id();
+  await retry.send({
+    type: "put",
+    id,
+    name: "w.bin",
+    size: data.byteLength,
+    overwrite: false,
+    mtime: MTIME,
+    resume: true,
+  });
+  lost.close();
+  const ready = await retry.reply(id);
+  assert.ok(ready?.type === "put_ready", JSON.stringify(ready));
+  assert.equal(ready.offset, 3 * MiB);
+  const done = await finish(retry, id, data, 3 * MiB);
+  assert.equal(done?.type, "put_done");
+  assert.deepEqual(await Deno.readFile(join(server.root, "w.bin")), data);
+});
+
+Deno.test("PUT resume goes on as an ordinary upload when the other upload of the same name is still running 5 s later", async () => {
+  const clock = new ManualClock();
+  await using server = await startTestServer({ clock });
+  const data = pseudoRandomBytes(2 * MiB, 22);
+  await using running = await server.connect(FEATURES);
+  const first = running.id();
+  const began = await putResume(running, first, "r.bin", data.byteLength);
+  assert.equal(began?.type, "put_ready");
+  await running.sendData(first, data.subarray(0, MiB));
+  await using other = await server.connect(FEATURES);
+  const id = other.id();
+  const answer = putResume(other, id, "r.bin", data.byteLength);
+  await clock.timerSet(5_000);
+  clock.advance(5_000);
+  assert.deepEqual(await answer, { type: "put_ready", id, offset: 0 });
+});
+
 Deno.test("a damaged block of a kept partial shows in PUT_READY's hashes, and rewriting just that block stores the right file", async () => {
   await using server = await startTestServer();
   const data = pseudoRandomBytes(4 * MiB, 5);
