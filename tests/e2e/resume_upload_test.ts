@@ -8,10 +8,21 @@ import { pseudoRandomBytes } from "../_helpers/server/raw_client.ts";
 
 const MiB = 1024 * 1024;
 
-/** `fts connect --no-tls 127.0.0.1:PORT put ARGS…` in `cwd`. */
+/**
+ * `fts connect --no-tls 127.0.0.1:PORT put ARGS…` in `cwd`, with no retry
+ * within the command: these tests run the command again themselves.
+ */
 function put(port: number, cwd: string, config: string, ...args: string[]) {
   return runFts(
-    ["connect", "--no-tls", `127.0.0.1:${port}`, "put", ...args],
+    [
+      "connect",
+      "--no-tls",
+      `127.0.0.1:${port}`,
+      "--retries",
+      "0",
+      "put",
+      ...args,
+    ],
     { cwd, env: { FTS_CONFIG_DIR: config } },
   );
 }

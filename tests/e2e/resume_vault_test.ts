@@ -14,9 +14,10 @@ interface World {
   env: Record<string, string>;
 }
 
+/** `fts connect`, with no retry within the command: the tests run it again. */
 function connect(world: World, port: number, ...args: string[]) {
   return runFts(
-    ["connect", "--no-tls", `127.0.0.1:${port}`, ...args],
+    ["connect", "--no-tls", `127.0.0.1:${port}`, "--retries", "0", ...args],
     { cwd: world.local, env: world.env },
   );
 }
