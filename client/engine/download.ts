@@ -233,14 +233,7 @@ export async function download(
     await sendGet(core, request, name, options);
     const result = await receiver.wait(options.signal);
     // Times and bits before the sync, so that they are durable with the data.
-    const mtime = new Date(result.mtime);
-    temp.file.utimeSync(mtime, mtime);
-    if (options.keepMode && result.mode !== undefined) {
-      Deno.chmodSync(temp.path, result.mode);
-    }
-    const plainBase = result.decrypted && options.stripAgeSuffix
-      ? withoutAgeSuffix(target.base)
-      : target.base;
+    const plainBase = applyReceived(temp, result, options, target.base);
     // The group closes the part file only once it has its name: open, it
     // stays locked, and another session's reclaimPartFiles() takes an
     // unlocked one for a left-over.
@@ -307,14 +300,7 @@ async function downloadResumable(
         continue;
       }
       await partial.settle(); // the group syncs and closes the file
-      const mtime = new Date(result.mtime);
-      partial.file.utimeSync(mtime, mtime);
-      if (options.keepMode && result.mode !== undefined) {
-        Deno.chmodSync(partial.path, result.mode);
-      }
-      const plainBase = result.decrypted && options.stripAgeSuffix
-        ? withoutAgeSuffix(target.base)
-        : target.base;
+      const plainBase = applyReceived(partial, result, options, target.base);
       // What this run wrote follows what was kept.
       const size = plan.from + result.written;
       const group = options.commit ?? new CommitGroup(core.disk);
@@ -513,6 +499,27 @@ async function receiveInto(
     ...result.checksum,
     ...(result.decrypted ? { decrypted: true } : {}),
   };
+}
+
+/**
+ * Gives a received file the server's modification time (and its mode when
+ * asked); returns the base name it is stored under, without `.age` when it
+ * was decrypted and the caller asked so.
+ */
+function applyReceived(
+  local: { readonly file: Deno.FsFile; readonly path: string },
+  result: Received,
+  options: ReceiveOptions,
+  base: string,
+): string {
+  const mtime = new Date(result.mtime);
+  local.file.utimeSync(mtime, mtime);
+  if (options.keepMode && result.mode !== undefined) {
+    Deno.chmodSync(local.path, result.mode);
+  }
+  return result.decrypted && options.stripAgeSuffix
+    ? withoutAgeSuffix(base)
+    : base;
 }
 
 /**
